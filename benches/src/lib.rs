@@ -1,0 +1,1 @@
+//! Benchmarks for siyu (see docs/benchmarks.md).

@@ -1,0 +1,1 @@
+//! Identity merge and erasure (right to be forgotten).

@@ -1,0 +1,1 @@
+//! Deterministic sample population for the demo, tests and benchmarks.

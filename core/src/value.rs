@@ -1,0 +1,343 @@
+//! Typed values of traits and event properties.
+//!
+//! JSON encoding: a [`Value`] is written as plain JSON (`"x"`, `3`, `2.5`, `true`,
+//! `["a","b"]`) and interpreted against the declared [`ValueType`] of its field,
+//! so timestamps are RFC 3339 strings (`"2026-03-01T08:00:00+08:00"`) and dates are
+//! `"YYYY-MM-DD"`. `null` means missing.
+
+use crate::error::{Error, ErrorKind, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// The declared type of a trait or property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    /// UTF-8 text.
+    String,
+    /// 64-bit signed integer.
+    Integer,
+    /// 64-bit float (finite only).
+    Float,
+    /// true / false.
+    Boolean,
+    /// An instant (stored in UTC; RFC 3339 in JSON).
+    Timestamp,
+    /// A calendar date without zone (`YYYY-MM-DD`).
+    Date,
+    /// A list of strings (e.g. interests).
+    StringList,
+}
+
+impl ValueType {
+    /// The name used in schemas and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+            ValueType::Integer => "integer",
+            ValueType::Float => "float",
+            ValueType::Boolean => "boolean",
+            ValueType::Timestamp => "timestamp",
+            ValueType::Date => "date",
+            ValueType::StringList => "string_list",
+        }
+    }
+
+    /// Whether values of this type are numbers (integer or float).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ValueType::Integer | ValueType::Float)
+    }
+}
+
+impl fmt::Display for ValueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Text.
+    String(String),
+    /// Integer.
+    Integer(i64),
+    /// Finite float.
+    Float(f64),
+    /// Boolean.
+    Boolean(bool),
+    /// Instant in UTC.
+    Timestamp(DateTime<Utc>),
+    /// Calendar date.
+    Date(NaiveDate),
+    /// List of strings.
+    StringList(Vec<String>),
+}
+
+impl Value {
+    /// The type of this value.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::String(_) => ValueType::String,
+            Value::Integer(_) => ValueType::Integer,
+            Value::Float(_) => ValueType::Float,
+            Value::Boolean(_) => ValueType::Boolean,
+            Value::Timestamp(_) => ValueType::Timestamp,
+            Value::Date(_) => ValueType::Date,
+            Value::StringList(_) => ValueType::StringList,
+        }
+    }
+
+    /// The numeric value of an integer or float.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Integer(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// Compares two values of compatible types (numbers with numbers, strings by
+    /// code point, instants, dates, booleans with false < true). `None` when the
+    /// types are not comparable.
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Integer(a), Value::Integer(b)) => Some(a.cmp(b)),
+            (a, b) if a.value_type().is_numeric() && b.value_type().is_numeric() => {
+                a.as_f64()?.partial_cmp(&b.as_f64()?)
+            }
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            (Value::Boolean(a), Value::Boolean(b)) => Some(a.cmp(b)),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::StringList(a), Value::StringList(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    /// Equality with numeric widening (`3 = 3.0`).
+    pub fn equals(&self, other: &Value) -> Option<bool> {
+        self.compare(other).map(|o| o == Ordering::Equal)
+    }
+
+    /// Encodes as plain JSON (timestamps as RFC 3339 UTC with `Z`, dates as `YYYY-MM-DD`).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::String(s) => s.clone().into(),
+            Value::Integer(i) => (*i).into(),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Boolean(b) => (*b).into(),
+            Value::Timestamp(t) => format_timestamp(t).into(),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string().into(),
+            Value::StringList(l) => l.clone().into(),
+        }
+    }
+
+    /// Decodes plain JSON as a value of type `ty`. `null` gives `Ok(None)`.
+    /// Integers are accepted where floats are declared; integral floats (`3.0`)
+    /// where integers are.
+    pub fn from_json(v: &serde_json::Value, ty: ValueType) -> Result<Option<Value>> {
+        use serde_json::Value as J;
+        let mismatch = || {
+            Error::new(
+                ErrorKind::TypeMismatch,
+                format!("expected {}, found {}", ty, json_kind(v)),
+            )
+        };
+        Ok(Some(match (ty, v) {
+            (_, J::Null) => return Ok(None),
+            (ValueType::String, J::String(s)) => Value::String(s.clone()),
+            (ValueType::Integer, J::Number(n)) => {
+                if let Some(i) = n.as_i64() {
+                    Value::Integer(i)
+                } else {
+                    match n.as_f64() {
+                        Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
+                            Value::Integer(f as i64)
+                        }
+                        _ => return Err(mismatch()),
+                    }
+                }
+            }
+            (ValueType::Float, J::Number(n)) => Value::Float(n.as_f64().ok_or_else(mismatch)?),
+            (ValueType::Boolean, J::Bool(b)) => Value::Boolean(*b),
+            (ValueType::Timestamp, J::String(s)) => Value::Timestamp(parse_timestamp(s)?),
+            (ValueType::Date, J::String(s)) => Value::Date(parse_date(s)?),
+            (ValueType::StringList, J::Array(items)) => Value::StringList(
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string).ok_or_else(mismatch))
+                    .collect::<Result<_>>()?,
+            ),
+            _ => return Err(mismatch()),
+        }))
+    }
+
+    /// Infers a value from untyped JSON (used where no schema type is known):
+    /// strings stay strings, integers integers, other numbers floats, arrays of
+    /// strings string lists. `null`, objects and mixed arrays give `None`.
+    pub fn infer_json(v: &serde_json::Value) -> Option<Value> {
+        use serde_json::Value as J;
+        match v {
+            J::String(s) => Some(Value::String(s.clone())),
+            J::Bool(b) => Some(Value::Boolean(*b)),
+            J::Number(n) => Some(match n.as_i64() {
+                Some(i) => Value::Integer(i),
+                None => Value::Float(n.as_f64()?),
+            }),
+            J::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::StringList),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
+/// Short description of a JSON value's kind, for error messages.
+pub fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Parses an RFC 3339 timestamp (an offset is required; `Z` for UTC).
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidTime,
+                format!("invalid timestamp {s:?} (expected RFC 3339 such as 2026-03-01T08:00:00+08:00): {e}"),
+            )
+        })
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidTime,
+            format!("invalid date {s:?} (expected YYYY-MM-DD): {e}"),
+        )
+    })
+}
+
+/// Formats an instant canonically: RFC 3339 in UTC with `Z`, seconds precision
+/// unless sub-second digits are present.
+pub fn format_timestamp(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Serde helpers for `DateTime<Utc>` fields in canonical form.
+pub mod ts_serde {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    /// Serialises an instant canonically.
+    pub fn serialize<S: Serializer>(
+        t: &DateTime<Utc>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(t))
+    }
+
+    /// Deserialises an RFC 3339 instant (any offset).
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> std::result::Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_timestamp(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<DateTime<Utc>>`.
+    pub mod option {
+        use super::*;
+
+        /// Serialises an optional instant.
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> std::result::Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_some(&format_timestamp(t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Deserialises an optional instant.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
+            let s = Option::<String>::deserialize(d)?;
+            s.map(|s| parse_timestamp(&s).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_round_trip_per_type() {
+        let cases = [
+            (json!("x"), ValueType::String),
+            (json!(3), ValueType::Integer),
+            (json!(2.5), ValueType::Float),
+            (json!(true), ValueType::Boolean),
+            (json!("2026-03-01T00:00:00Z"), ValueType::Timestamp),
+            (json!("2026-03-01"), ValueType::Date),
+            (json!(["a", "b"]), ValueType::StringList),
+        ];
+        for (j, ty) in cases {
+            let v = Value::from_json(&j, ty).unwrap().unwrap();
+            assert_eq!(v.value_type(), ty);
+            assert_eq!(v.to_json(), j);
+        }
+    }
+
+    #[test]
+    fn offsets_normalise_to_utc() {
+        let v = Value::from_json(&json!("2026-03-01T08:00:00+08:00"), ValueType::Timestamp)
+            .unwrap()
+            .unwrap();
+        assert_eq!(v.to_json(), json!("2026-03-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn mismatches_are_typed() {
+        let e = Value::from_json(&json!("3"), ValueType::Integer).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TypeMismatch);
+        let e = Value::from_json(&json!("2026-13-01"), ValueType::Date).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidTime);
+    }
+
+    #[test]
+    fn numbers_compare_across_int_and_float() {
+        assert_eq!(Value::Integer(3).equals(&Value::Float(3.0)), Some(true));
+        assert_eq!(
+            Value::Integer(2).compare(&Value::Float(2.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(Value::Integer(2).compare(&Value::String("2".into())), None);
+    }
+}

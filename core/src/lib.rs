@@ -10,12 +10,21 @@
 //! Start with [`rules`] (segments), [`Profile`] and [`EventLog`] (the data), and
 //! [`Schema`] (what the data may hold).
 
+pub mod analytics;
+pub mod clv;
+pub mod erasure;
 pub mod error;
+pub mod hashing;
+pub mod journey;
+pub mod lifecycle;
 pub mod merge;
+pub mod points;
 pub mod profile;
+pub mod rfm;
 pub mod rules;
 pub mod sample;
 pub mod schema;
+pub mod tagging;
 pub mod value;
 pub mod zone;
 

@@ -20,7 +20,11 @@ fn main() {
             }
             Ok(file) => {
                 let kind = file.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-                let cases = file.get("cases").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+                let cases = file
+                    .get("cases")
+                    .and_then(|c| c.as_array())
+                    .cloned()
+                    .unwrap_or_default();
                 if cases.is_empty() {
                     failed += 1;
                     eprintln!("FAIL {}: no \"cases\"", path.display());

@@ -8,7 +8,12 @@ pub fn vector_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance");
     let mut dirs = vec![root];
     if let Ok(extra) = std::env::var("SIYU_EXTRA_VECTORS") {
-        dirs.extend(extra.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+        dirs.extend(
+            extra
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        );
     }
     let mut files = Vec::new();
     for d in dirs {
@@ -57,7 +62,12 @@ pub fn matches(expected: &Value, actual: &Value, tolerance: f64, path: &str) -> 
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                return Err(format!("{path}: expected {} items, got {}: {}", e.len(), a.len(), actual));
+                return Err(format!(
+                    "{path}: expected {} items, got {}: {}",
+                    e.len(),
+                    a.len(),
+                    actual
+                ));
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
                 matches(ev, av, tolerance, &format!("{path}[{i}]"))?;
@@ -65,7 +75,10 @@ pub fn matches(expected: &Value, actual: &Value, tolerance: f64, path: &str) -> 
             Ok(())
         }
         (Value::Number(e), Value::Number(a)) => {
-            let (e, a) = (e.as_f64().unwrap_or(f64::NAN), a.as_f64().unwrap_or(f64::NAN));
+            let (e, a) = (
+                e.as_f64().unwrap_or(f64::NAN),
+                a.as_f64().unwrap_or(f64::NAN),
+            );
             let tol = tolerance * e.abs().max(1.0);
             if (e - a).abs() <= tol {
                 Ok(())

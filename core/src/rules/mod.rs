@@ -17,6 +17,7 @@
 //! ```
 
 pub mod ast;
+mod calendar;
 pub mod compile;
 mod eval;
 pub mod explain;

@@ -353,10 +353,17 @@ impl Ctx<'_, '_> {
             },
             WindowPlan::Calendar { unit, back, count } => {
                 let cur = calendar::unit_start(self.today(), unit);
-                let start = calendar::shift(cur, unit, -i64::from(back));
-                let stop = start.and_then(|s| calendar::shift(s, unit, i64::from(count)));
-                let lo = start.map_or(0, |d| lower(self.zone.start_of_day(d)));
-                let hi = stop.map_or(end, |d| upper(self.zone.start_of_day(d)).min(end));
+                let back = -i64::from(back);
+                let ahead = back + i64::from(count);
+                // A bound outside the representable dates is unbounded on its side;
+                // a window ending before representable time is empty.
+                let lo = calendar::shift(cur, unit, back)
+                    .map_or(0, |d| lower(self.zone.start_of_day(d)));
+                let hi = match calendar::shift(cur, unit, ahead) {
+                    Some(d) => upper(self.zone.start_of_day(d)).min(end),
+                    None if ahead < 0 => 0,
+                    None => end,
+                };
                 (lo, hi)
             }
             WindowPlan::Range(start, stop) => (lower(start), upper(stop).min(end)),

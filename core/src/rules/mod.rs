@@ -20,6 +20,8 @@ pub mod ast;
 mod calendar;
 pub mod compile;
 mod eval;
+#[cfg(test)]
+mod eval_tests;
 pub mod explain;
 pub mod parser;
 pub mod printer;

@@ -333,7 +333,9 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return Err(self.depth_error(self.peek().start));
+            // Report at the token that opened the level (`(`, `[`, `not` …).
+            let at = self.pos.checked_sub(1).map_or(0, |i| self.toks[i].start);
+            return Err(self.depth_error(at));
         }
         Ok(())
     }

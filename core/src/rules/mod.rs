@@ -23,6 +23,7 @@ mod eval;
 #[cfg(test)]
 mod eval_tests;
 pub mod explain;
+mod lexer;
 pub mod parser;
 pub mod printer;
 

@@ -124,6 +124,32 @@ fn bench_rules(c: &mut Criterion) {
             b.iter(|| compiled.evaluate(black_box(&input)).expect("evaluates"))
         });
     }
+    for (name, text) in [
+        ("p_age", "segment x: age >= 18"),
+        ("p_in", r#"segment x: city in ["Shanghai", "Beijing"]"#),
+        (
+            "p_count30",
+            r#"segment x: count(purchase where category = "milk", within 30d) >= 3"#,
+        ),
+        (
+            "p_count30_nofilter",
+            r#"segment x: count(purchase, within 30d) >= 3"#,
+        ),
+        (
+            "p_sum_lastmonth",
+            "segment x: sum(purchase.amount, during last month) > 100",
+        ),
+        (
+            "p_sum_30d",
+            "segment x: sum(purchase.amount, within 30d) > 100",
+        ),
+        ("p_tag", r#"segment x: not has_tag("churn_warning")"#),
+    ] {
+        let compiled = CompiledRuleSet::compile_text(text, &schema).expect("compiles");
+        c.bench_function(&format!("piece/{name}"), |b| {
+            b.iter(|| compiled.evaluate(black_box(&input)).expect("evaluates"))
+        });
+    }
     let all = CompiledRuleSet::compile(&ten, &schema).expect("compiles");
     c.bench_function("evaluate_200_events/10_rules", |b| {
         b.iter(|| all.evaluate(black_box(&input)).expect("evaluates"))

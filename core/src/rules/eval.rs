@@ -285,6 +285,13 @@ pub(crate) enum Node {
         left: Box<Node>,
         right: Box<Node>,
     },
+    /// `prop OP literal` inside a filter, evaluated without recursion.
+    PropCompare {
+        name: String,
+        ty: ValueType,
+        cmp: CmpOp,
+        value: Const,
+    },
     In {
         expr: Box<Node>,
         values: Vec<Const>,
@@ -491,6 +498,15 @@ pub(crate) fn eval<'a>(
             let r = eval(right, cx, ev)?;
             compare_op(*cmp, &l, &r)
         }
+        Node::PropCompare {
+            name,
+            ty,
+            cmp,
+            value,
+        } => match ev {
+            None => Val::Missing,
+            Some(e) => compare_op(*cmp, &prop_val(e, name, *ty)?, &value.val()),
+        },
         Node::In {
             expr,
             values,
@@ -590,6 +606,7 @@ fn finite(f: f64) -> Val<'static> {
     }
 }
 
+#[inline(never)]
 fn arith(op: ArithOp, kind: ArithKind, l: &Val<'_>, r: &Val<'_>) -> Val<'static> {
     if l.is_missing() || r.is_missing() {
         return Val::Missing;
@@ -659,6 +676,7 @@ fn elapsed_seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     s
 }
 
+#[inline(never)]
 fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     match (f, a) {
         (_, Val::Missing) => Val::Missing,
@@ -690,6 +708,7 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     }
 }
 
+#[inline(never)]
 fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>) -> Val<'static> {
     let inside = |lo: Option<Ordering>, hi: Option<Ordering>| match (lo, hi) {
         // lo: bound vs x (bound <= x); hi: x vs bound (x <= bound).
@@ -756,6 +775,7 @@ fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> EvalResult<Val<'a>> 
 }
 
 /// Evaluates an aggregate.
+#[inline(never)]
 pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
     let (lo, hi) = cx.window_range(&p.window);
     let events = &cx.events[lo..hi];
@@ -869,6 +889,7 @@ fn total_order(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 }
 
 /// Evaluates a streak (see [`super::ast::ExprKind::Streak`]).
+#[inline(never)]
 pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> EvalResult<i64> {
     let unit = calendar::streak_calendar_unit(p.unit);
     let today = cx.today();

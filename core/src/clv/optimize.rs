@@ -33,7 +33,7 @@ impl Default for NelderMeadOptions {
     fn default() -> Self {
         NelderMeadOptions {
             step: 0.5,
-            tolerance: 1e-10,
+            tolerance: 1e-12,
             max_evaluations: 20_000,
         }
     }

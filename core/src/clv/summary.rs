@@ -98,11 +98,15 @@ pub struct CalibrationHoldout {
     pub duration_holdout: f64,
 }
 
+/// Rounds half away from zero in decimal: the scaled value is first snapped to
+/// 6 further decimals, so a mean such as 18.135 that binary arithmetic holds as
+/// 18.134999… still rounds up like the decimal number it stands for.
 fn round(v: f64, decimals: Option<u32>) -> f64 {
     match decimals {
         Some(d) => {
             let f = 10f64.powi(d as i32);
-            (v * f).round() / f
+            let scaled = ((v * f) * 1e6).round() / 1e6;
+            scaled.round() / f
         }
         None => v,
     }

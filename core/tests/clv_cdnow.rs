@@ -84,7 +84,15 @@ fn summary_reproduces_published_csv() {
         }
     }
     // The Gamma-Gamma fit on the unrounded repeat-day means (Fader & Hardie's note).
-    let exact = summarize(&txns, end, &SummaryOptions { decimals: None, ..opts }).expect("summary");
+    let exact = summarize(
+        &txns,
+        end,
+        &SummaryOptions {
+            decimals: None,
+            ..opts
+        },
+    )
+    .expect("summary");
     let x: Vec<f64> = exact.iter().map(|s| s.frequency as f64).collect();
     let m: Vec<f64> = exact.iter().map(|s| s.monetary_value).collect();
     let (gg, _) = GammaGamma::fit(&x, &m, &FitOptions::default()).expect("fit");
@@ -114,7 +122,11 @@ fn bgnbd_matches_fader_hardie_lee() {
     assert!(close(m.alpha, 4.414, 5e-4), "alpha {}", m.alpha);
     assert!(close(m.a, 0.793, 5e-4), "a {}", m.a);
     assert!(close(m.b, 2.426, 5e-4), "b {}", m.b);
-    assert!(close(info.log_likelihood, -9582.4, 0.05), "LL {}", info.log_likelihood);
+    assert!(
+        close(info.log_likelihood, -9582.4, 0.05),
+        "LL {}",
+        info.log_likelihood
+    );
     assert_eq!(info.customers, 2357);
     let e = m
         .conditional_expected_purchases(39.0, 2.0, 30.43, 38.86)
@@ -135,7 +147,11 @@ fn paretonbd_matches_fader_hardie() {
     // lower likelihood than our optimum 11.668, so beta is checked to ±0.002 and
     // our optimum must be at least as likely as the published point.
     assert!(close(m.beta, 11.669, 2e-3), "beta {}", m.beta);
-    assert!(close(info.log_likelihood, -9595.0, 0.05), "LL {}", info.log_likelihood);
+    assert!(
+        close(info.log_likelihood, -9595.0, 0.05),
+        "LL {}",
+        info.log_likelihood
+    );
     let published = ParetoNbd {
         r: 0.553,
         alpha: 10.578,
@@ -143,9 +159,17 @@ fn paretonbd_matches_fader_hardie() {
         beta: 11.669,
     };
     let ll_pub: f64 = (0..c[1].len())
-        .map(|i| published.log_likelihood(c[1][i], c[2][i], c[3][i]).expect("ll"))
+        .map(|i| {
+            published
+                .log_likelihood(c[1][i], c[2][i], c[3][i])
+                .expect("ll")
+        })
         .sum();
-    assert!(info.log_likelihood >= ll_pub, "{} < {ll_pub}", info.log_likelihood);
+    assert!(
+        info.log_likelihood >= ll_pub,
+        "{} < {ll_pub}",
+        info.log_likelihood
+    );
 }
 
 #[test]

@@ -28,7 +28,12 @@ pub struct BgNbd {
 impl BgNbd {
     /// Checks every parameter is finite and > 0.
     pub fn validate(&self) -> Result<()> {
-        check_params(&[("r", self.r), ("alpha", self.alpha), ("a", self.a), ("b", self.b)])
+        check_params(&[
+            ("r", self.r),
+            ("alpha", self.alpha),
+            ("a", self.a),
+            ("b", self.b),
+        ])
     }
 
     /// Fits by maximum likelihood. Needs ≥ 2 customers and ≥ 1 repeat buyer.
@@ -66,7 +71,10 @@ impl PurchaseModel for BgNbd {
     fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
         self.validate()?;
         check_customer(x, t_x, t)?;
-        finite(ll(self.r, self.alpha, self.a, self.b, x, t_x, t), "the log-likelihood")
+        finite(
+            ll(self.r, self.alpha, self.a, self.b, x, t_x, t),
+            "the log-likelihood",
+        )
     }
 
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
@@ -147,14 +155,20 @@ mod tests {
     #[test]
     fn published_conditional_expectation() {
         // Fader, Hardie & Lee (2005), §5: E[Y(39) | 2, 30.43, 38.86] = 1.226.
-        let e = fhl().conditional_expected_purchases(39.0, 2.0, 30.43, 38.86).unwrap();
+        let e = fhl()
+            .conditional_expected_purchases(39.0, 2.0, 30.43, 38.86)
+            .unwrap();
         assert!((e - 1.226).abs() < 5e-4, "{e}");
     }
 
     #[test]
     fn zero_horizon_and_inactive_limits() {
         let m = fhl();
-        assert_eq!(m.conditional_expected_purchases(0.0, 3.0, 10.0, 20.0).unwrap(), 0.0);
+        assert_eq!(
+            m.conditional_expected_purchases(0.0, 3.0, 10.0, 20.0)
+                .unwrap(),
+            0.0
+        );
         assert_eq!(m.expected_purchases(0.0).unwrap(), 0.0);
         assert_eq!(m.p_alive(0.0, 0.0, 10.0).unwrap(), 1.0);
         // A long silence after many purchases makes drop-out likely.
@@ -166,11 +180,23 @@ mod tests {
     #[test]
     fn bad_inputs_are_typed_errors() {
         let m = fhl();
-        assert_eq!(m.p_alive(-1.0, 0.0, 1.0).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(m.p_alive(1.0, 5.0, 1.0).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            m.p_alive(-1.0, 0.0, 1.0).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            m.p_alive(1.0, 5.0, 1.0).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         let bad = BgNbd { r: -1.0, ..m };
-        assert_eq!(bad.p_alive(1.0, 1.0, 2.0).unwrap_err().kind(), ErrorKind::InvalidModel);
+        assert_eq!(
+            bad.p_alive(1.0, 1.0, 2.0).unwrap_err().kind(),
+            ErrorKind::InvalidModel
+        );
         let unit = BgNbd { a: 1.0, ..m };
-        assert_eq!(unit.expected_purchases(1.0).unwrap_err().kind(), ErrorKind::NumericDomain);
+        assert_eq!(
+            unit.expected_purchases(1.0).unwrap_err().kind(),
+            ErrorKind::NumericDomain
+        );
     }
 }

@@ -140,7 +140,9 @@ fn check_spend(x: f64, m: f64) -> Result<()> {
 }
 
 fn ll(p: f64, q: f64, g: f64, x: f64, m: f64) -> f64 {
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * g.ln() + (p * x - 1.0) * m.ln()
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+        + q * g.ln()
+        + (p * x - 1.0) * m.ln()
         + p * x * x.ln()
         - (p * x + q) * (g + x * m).ln()
 }

@@ -28,7 +28,12 @@ pub struct MbgNbd {
 impl MbgNbd {
     /// Checks every parameter is finite and > 0.
     pub fn validate(&self) -> Result<()> {
-        check_params(&[("r", self.r), ("alpha", self.alpha), ("a", self.a), ("b", self.b)])
+        check_params(&[
+            ("r", self.r),
+            ("alpha", self.alpha),
+            ("a", self.a),
+            ("b", self.b),
+        ])
     }
 
     /// Fits by maximum likelihood. Needs ≥ 2 customers and ≥ 1 repeat buyer.
@@ -62,7 +67,10 @@ impl PurchaseModel for MbgNbd {
     fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
         self.validate()?;
         check_customer(x, t_x, t)?;
-        finite(ll(self.r, self.alpha, self.a, self.b, x, t_x, t), "the log-likelihood")
+        finite(
+            ll(self.r, self.alpha, self.a, self.b, x, t_x, t),
+            "the log-likelihood",
+        )
     }
 
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {

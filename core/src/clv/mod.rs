@@ -91,12 +91,19 @@ impl<'a> RfColumns<'a> {
 
 /// Validates one customer's `(x, t_x, T)`: finite, x ≥ 0, 0 ≤ t_x ≤ T.
 pub fn check_customer(x: f64, t_x: f64, t: f64) -> Result<()> {
-    let bad = |path: &str, msg: String| Err(Error::new(ErrorKind::InvalidArgument, msg).with_path(path));
+    let bad =
+        |path: &str, msg: String| Err(Error::new(ErrorKind::InvalidArgument, msg).with_path(path));
     if !x.is_finite() || x < 0.0 {
-        return bad("frequency", format!("frequency must be a finite number ≥ 0, got {x}"));
+        return bad(
+            "frequency",
+            format!("frequency must be a finite number ≥ 0, got {x}"),
+        );
     }
     if !t_x.is_finite() || t_x < 0.0 {
-        return bad("recency", format!("recency must be a finite number ≥ 0, got {t_x}"));
+        return bad(
+            "recency",
+            format!("recency must be a finite number ≥ 0, got {t_x}"),
+        );
     }
     if !t.is_finite() || t < 0.0 {
         return bad("T", format!("T must be a finite number ≥ 0, got {t}"));
@@ -307,7 +314,10 @@ pub(crate) fn fit_log_params(
     if !opts.penalizer.is_finite() || opts.penalizer < 0.0 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!("penalizer must be a finite number ≥ 0, got {}", opts.penalizer),
+            format!(
+                "penalizer must be a finite number ≥ 0, got {}",
+                opts.penalizer
+            ),
         ));
     }
     let total: f64 = rows.iter().map(|(_, w)| w).sum();
@@ -375,7 +385,9 @@ pub fn customer_lifetime_value(
     if !monthly_discount_rate.is_finite() || monthly_discount_rate <= -1.0 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!("monthly_discount_rate must be a finite number > −1, got {monthly_discount_rate}"),
+            format!(
+                "monthly_discount_rate must be a finite number > −1, got {monthly_discount_rate}"
+            ),
         ));
     }
     let factor = match unit {

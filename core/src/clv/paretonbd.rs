@@ -108,7 +108,10 @@ impl PurchaseModel for ParetoNbd {
     fn log_likelihood(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
         self.validate()?;
         check_customer(x, t_x, t)?;
-        finite(ll(self.r, self.alpha, self.s, self.beta, x, t_x, t), "the log-likelihood")
+        finite(
+            ll(self.r, self.alpha, self.s, self.beta, x, t_x, t),
+            "the log-likelihood",
+        )
     }
 
     fn p_alive(&self, x: f64, t_x: f64, t: f64) -> Result<f64> {
@@ -154,7 +157,9 @@ mod tests {
         let (x, tx, t): (f64, f64, f64) = (2.0, 3.0, 5.0);
         let rsx = m.r + m.s + x;
         let a0 = (m.alpha + tx).powf(-rsx) - (m.alpha + t).powf(-rsx);
-        let l = (ln_gamma(m.r + x) - ln_gamma(m.r)).exp() * m.alpha.powf(m.r) * m.beta.powf(m.s)
+        let l = (ln_gamma(m.r + x) - ln_gamma(m.r)).exp()
+            * m.alpha.powf(m.r)
+            * m.beta.powf(m.s)
             * ((m.alpha + t).powf(-(m.r + x)) * (m.beta + t).powf(-m.s) + m.s / rsx * a0);
         let got = m.log_likelihood(x, tx, t).unwrap();
         assert!((got - l.ln()).abs() < 1e-12, "{got} vs {}", l.ln());
@@ -170,7 +175,9 @@ mod tests {
         };
         assert!((m.p_alive(3.0, 20.0, 20.0).unwrap() - 1.0).abs() < 1e-12);
         assert!(m.p_alive(3.0, 2.0, 40.0).unwrap() < m.p_alive(3.0, 30.0, 40.0).unwrap());
-        let e = m.conditional_expected_purchases(39.0, 2.0, 30.43, 38.86).unwrap();
+        let e = m
+            .conditional_expected_purchases(39.0, 2.0, 30.43, 38.86)
+            .unwrap();
         assert!(e > 0.5 && e < 2.0, "{e}");
     }
 }

@@ -127,7 +127,10 @@ fn days_by_customer(
         if !t.value.is_finite() || t.value < 0.0 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("transaction value must be a finite number ≥ 0, got {}", t.value),
+                format!(
+                    "transaction value must be a finite number ≥ 0, got {}",
+                    t.value
+                ),
             )
             .with_path(format!("[{i}].value")));
         }
@@ -135,7 +138,10 @@ fn days_by_customer(
         if day > end {
             continue;
         }
-        *by.entry(&t.customer_id).or_default().entry(day).or_insert(0.0) += t.value;
+        *by.entry(&t.customer_id)
+            .or_default()
+            .entry(day)
+            .or_insert(0.0) += t.value;
     }
     Ok(by)
 }
@@ -213,8 +219,10 @@ pub fn calibration_and_holdout(
     );
     let mut out = Vec::new();
     for (id, days) in &by {
-        let cal: BTreeMap<NaiveDate, f64> =
-            days.range(..=calibration_end).map(|(d, v)| (*d, *v)).collect();
+        let cal: BTreeMap<NaiveDate, f64> = days
+            .range(..=calibration_end)
+            .map(|(d, v)| (*d, *v))
+            .collect();
         let Some(s) = summary_of(id, &cal, calibration_end, opts) else {
             continue;
         };
@@ -327,7 +335,11 @@ mod tests {
     #[test]
     fn bad_transactions() {
         let end = NaiveDate::from_ymd_opt(2024, 1, 10).unwrap();
-        let e = summarize(&[tx("a", "2024-01-01T00:00:00Z", -1.0)], end, &Default::default());
+        let e = summarize(
+            &[tx("a", "2024-01-01T00:00:00Z", -1.0)],
+            end,
+            &Default::default(),
+        );
         assert_eq!(e.unwrap_err().path(), Some("[0].value"));
         let e = summarize(&[], end, &Default::default()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NumericDomain);

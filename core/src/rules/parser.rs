@@ -1123,6 +1123,16 @@ impl<'a> Parser<'a> {
             None
         };
         let filter = self.filter()?;
+        if ["within", "during", "between"]
+            .iter()
+            .any(|w| self.at_word(w))
+        {
+            return Err(self.err_here(format!(
+                "a window follows a comma: `{}({event}, {} ...)`",
+                agg.name(),
+                self.text(self.peek())
+            )));
+        }
         let window = if self.peek().tok == Tok::Comma {
             self.bump();
             self.window()?

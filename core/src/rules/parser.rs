@@ -458,8 +458,7 @@ impl<'a> Parser<'a> {
             (self.parse_unary()?, 7)
         };
         let mut chain = 0;
-        loop {
-            let Some(op) = self.op_level() else { break };
+        while let Some(op) = self.op_level() {
             // Left-associative operators apply to an operand of the same or a
             // tighter level; anything else belongs to an enclosing call.
             if op < min || op > level {

@@ -271,6 +271,12 @@ impl<'a> Parser<'a> {
     }
 
     fn describe(&self, t: &Token) -> String {
+        // Long tokens (a 1 MiB string) are cut so that messages stay readable.
+        let text = self.text(t);
+        if text.chars().count() > 40 {
+            let head: String = text.chars().take(37).collect();
+            return format!("`{head}...`");
+        }
         match &t.tok {
             Tok::Eof => "the end of the input".into(),
             Tok::Str(_) => format!("string {}", self.text(t)),
@@ -1689,6 +1695,8 @@ mod tests {
         err_at("trait", ErrorKind::RuleSyntax, 1, 6);
         let e = err_at("x betwen 1 and 2", ErrorKind::RuleSyntax, 1, 3);
         assert_eq!(e.suggestion(), Some("between"));
+        let long = format!("x = 1 \"{}\"", "y".repeat(500));
+        assert!(err(&long).message().len() < 200);
     }
 
     #[test]

@@ -97,7 +97,18 @@ impl Default for SampleConfig {
 pub struct Generator {
     config: SampleConfig,
     calendar: Calendar,
-    zones: Vec<(Option<Zone>, f64)>,
+    zones: Vec<ZoneChoice>,
+}
+
+/// A zone users may have, its share, and its UTC offset (seconds east) on each
+/// calendar day, taken at local noon: converting local times through this table
+/// instead of the tz database keeps generation fast; times before a night-time
+/// DST switch are off by the switch's hour on that one day, which a sample can bear.
+#[derive(Debug, Clone)]
+struct ZoneChoice {
+    zone: Option<Zone>,
+    weight: f64,
+    offsets: Vec<i32>,
 }
 
 impl Generator {
@@ -106,7 +117,7 @@ impl Generator {
         config.validate()?;
         let calendar = Calendar::new(config.start, config.end, config.default_zone);
         let zone = |iana: &str, fixed: &str| Zone::parse(iana).or_else(|_| Zone::parse(fixed)).ok();
-        let zones = vec![
+        let choices = [
             (Some(config.default_zone), 88.0),
             (None, 3.0),
             (zone("Asia/Hong_Kong", "+08:00"), 3.0),
@@ -115,6 +126,23 @@ impl Generator {
             (zone("Europe/London", "+00:00"), 1.5),
             (zone("Australia/Sydney", "+10:00"), 1.0),
         ];
+        let zones = choices
+            .into_iter()
+            .map(|(zone, weight)| {
+                let z = zone.unwrap_or(config.default_zone);
+                let offsets = (0..calendar.days)
+                    .map(|d| {
+                        let noon = calendar.date(d).and_hms_opt(12, 0, 0).unwrap_or_default();
+                        z.offset_at(z.from_local(noon)).local_minus_utc()
+                    })
+                    .collect();
+                ZoneChoice {
+                    zone,
+                    weight,
+                    offsets,
+                }
+            })
+            .collect();
         Ok(Generator {
             config,
             calendar,

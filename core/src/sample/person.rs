@@ -2,9 +2,9 @@
 
 use super::rng::SplitMix64;
 use super::Generator;
+use super::ZoneChoice;
 use crate::profile::{Consent, ConsentStatus, Event, EventLog, Profile, Tag, TagSource};
 use crate::value::Value;
-use crate::zone::Zone;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
 /// The behaviour pattern a generated user follows.
@@ -47,11 +47,11 @@ impl Archetype {
             reply,
         };
         match self {
-            Archetype::Loyal => r(0.12, 1.0 / 26.0, 0.08, 0.010, 0.020, 0.55, 0.12),
-            Archetype::Occasional => r(0.05, 1.0 / 80.0, 0.02, 0.006, 0.012, 0.35, 0.05),
+            Archetype::Loyal => r(0.09, 1.0 / 26.0, 0.04, 0.010, 0.020, 0.55, 0.12),
+            Archetype::Occasional => r(0.04, 1.0 / 80.0, 0.01, 0.006, 0.012, 0.35, 0.05),
             Archetype::OneOff => r(0.02, 0.0, 0.005, 0.004, 0.006, 0.15, 0.02),
-            Archetype::Churned => r(0.08, 1.0 / 45.0, 0.03, 0.008, 0.012, 0.35, 0.05),
-            Archetype::BrowserOnly => r(0.10, 0.0, 0.02, 0.010, 0.010, 0.30, 0.03),
+            Archetype::Churned => r(0.07, 1.0 / 45.0, 0.015, 0.008, 0.012, 0.35, 0.05),
+            Archetype::BrowserOnly => r(0.08, 0.0, 0.01, 0.010, 0.010, 0.30, 0.03),
             Archetype::New => r(0.25, 1.0 / 25.0, 0.05, 0.030, 0.030, 0.50, 0.08),
         }
     }
@@ -138,17 +138,28 @@ const HOURS: [f64; 24] = [
     1.8, 2.4, 3.2, 3.4, 2.6, 1.0,
 ];
 
-fn weights<T>(table: &[(T, f64)]) -> Vec<f64> {
-    table.iter().map(|(_, w)| *w).collect()
-}
-
 fn pick<'a>(rng: &mut SplitMix64, table: &[(&'a str, f64)]) -> &'a str {
-    table[rng.weighted(&weights(table))].0
+    let total: f64 = table.iter().map(|e| e.1).sum();
+    let mut x = rng.f64() * total;
+    for (name, w) in table {
+        if x < *w {
+            return name;
+        }
+        x -= w;
+    }
+    table[table.len() - 1].0
 }
 
 fn pick_category(rng: &mut SplitMix64) -> usize {
-    let w: Vec<f64> = CATEGORIES.iter().map(|c| c.1).collect();
-    rng.weighted(&w)
+    let total: f64 = CATEGORIES.iter().map(|c| c.1).sum();
+    let mut x = rng.f64() * total;
+    for (i, c) in CATEGORIES.iter().enumerate() {
+        if x < c.1 {
+            return i;
+        }
+        x -= c.1;
+    }
+    CATEGORIES.len() - 1
 }
 
 /// The archetype of user `index` (the first draw of its stream).
@@ -158,14 +169,20 @@ pub(super) fn archetype(seed: u64, index: usize) -> Archetype {
 }
 
 fn draw_archetype(rng: &mut SplitMix64) -> Archetype {
-    let w: Vec<f64> = Archetype::WEIGHTS.iter().map(|a| a.1).collect();
-    Archetype::WEIGHTS[rng.weighted(&w)].0
+    let mut x = rng.f64();
+    for (a, w) in Archetype::WEIGHTS {
+        if x < *w {
+            return *a;
+        }
+        x -= w;
+    }
+    Archetype::New
 }
 
 /// Builds one user's events; keeps the user's zone and the sample bounds.
 struct Timeline<'a> {
     gen: &'a Generator,
-    zone: Zone,
+    zone: &'a ZoneChoice,
     events: Vec<Event>,
 }
 
@@ -180,14 +197,19 @@ impl Timeline<'_> {
 
     fn at_time(&self, d: i64, h: u32, m: u32, s: u32) -> Option<DateTime<Utc>> {
         let time = NaiveTime::from_hms_opt(h, m, s)?;
-        let t = self
-            .zone
-            .from_local(self.gen.calendar.date(d).and_time(time));
+        let offset = *self.zone.offsets.get(usize::try_from(d).ok()?)?;
+        let local = self.gen.calendar.date(d).and_time(time);
+        let t = (local - Duration::seconds(i64::from(offset))).and_utc();
         let cfg = &self.gen.config;
         (t >= cfg.start && t < cfg.end).then_some(t)
     }
 
-    fn push(&mut self, t: DateTime<Utc>, name: &str, props: Vec<(&str, Value)>) {
+    fn push<'k>(
+        &mut self,
+        t: DateTime<Utc>,
+        name: &str,
+        props: impl IntoIterator<Item = (&'k str, Value)>,
+    ) {
         self.events.push(Event {
             id: String::new(),
             name: name.to_string(),
@@ -236,9 +258,9 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
     let mut rng = SplitMix64::for_item(cfg.seed, index as u64);
     let kind = draw_archetype(&mut rng);
     let id = format!("u{:06}", index + 1);
-    let zone_w: Vec<f64> = gen.zones.iter().map(|z| z.1).collect();
-    let own_zone = gen.zones[rng.weighted(&zone_w)].0;
-    let zone = own_zone.unwrap_or(cfg.default_zone);
+    let zone_w: [f64; 8] = std::array::from_fn(|i| gen.zones.get(i).map_or(0.0, |z| z.weight));
+    let zone = &gen.zones[rng.weighted(&zone_w[..gen.zones.len()])];
+    let own_zone = zone.zone;
     let total = gen.calendar.days as f64;
 
     // Activity window in days since the sample's first local day.
@@ -381,7 +403,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
         tl.push(
             first_seen,
             "friend_added",
-            vec![("channel", s(channel)), ("staff_id", s(&staff))],
+            [("channel", s(channel)), ("staff_id", s(&staff))],
         );
     }
     if rng.chance(0.45) {
@@ -393,7 +415,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
                     city.to_lowercase().replace('\'', ""),
                     rng.below(20)
                 );
-                tl.push(t, "group_joined", vec![("group_id", s(&group))]);
+                tl.push(t, "group_joined", [("group_id", s(&group))]);
             }
         }
     }
@@ -414,7 +436,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
             tl.push(
                 t,
                 "page_viewed",
-                vec![("category", s(CATEGORIES[c].0)), ("page", s(&page))],
+                [("category", s(CATEGORIES[c].0)), ("page", s(&page))],
             );
         }
     }
@@ -424,7 +446,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
             tl.push(
                 t,
                 "consulted",
-                vec![("category", s(CATEGORIES[c].0)), ("staff_id", s(&staff))],
+                [("category", s(CATEGORIES[c].0)), ("staff_id", s(&staff))],
             );
         }
     }
@@ -435,7 +457,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
             tl.push(
                 t,
                 "coupon_claimed",
-                vec![("coupon_id", s(&coupon)), ("value", Value::Float(value))],
+                [("coupon_id", s(&coupon)), ("value", Value::Float(value))],
             );
         }
     }
@@ -446,7 +468,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
         }
         streak = (d, if d == streak.0 + 1 { streak.1 + 1 } else { 1 });
         if let Some(t) = tl.at(&mut rng, d) {
-            tl.push(t, "check_in", vec![("streak", Value::Integer(streak.1))]);
+            tl.push(t, "check_in", [("streak", Value::Integer(streak.1))]);
         }
     }
 
@@ -466,7 +488,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
         tl.push(
             t,
             "purchase",
-            vec![
+            [
                 ("amount", Value::Float(amount)),
                 ("category", s(CATEGORIES[c].0)),
                 ("items", Value::Integer(items)),
@@ -480,7 +502,7 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
             let d = (active_from + rng.f64() * (active_to - active_from)) as i64;
             if let Some(t) = tl.at(&mut rng, d) {
                 let referred = format!("u{:06}", rng.below(cfg.users.max(1) as u64) + 1);
-                tl.push(t, "referral", vec![("referred_id", s(&referred))]);
+                tl.push(t, "referral", [("referred_id", s(&referred))]);
             }
         }
     }
@@ -505,9 +527,8 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
             continue;
         }
         let msg = [("message_id", s(&c.id)), ("channel", s("wechat"))];
-        let mut props = msg.to_vec();
-        props.push(("purpose", s("marketing")));
-        tl.push(sent, "message_sent", props);
+        let [m0, m1] = msg.clone();
+        tl.push(sent, "message_sent", [m0, m1, ("purpose", s("marketing"))]);
         if day >= active_to || !rng.chance(rates.open) {
             continue;
         }
@@ -516,11 +537,11 @@ pub(super) fn generate(gen: &Generator, index: usize) -> (Profile, EventLog) {
         if opened >= cfg.end {
             continue;
         }
-        tl.push(opened, "message_opened", msg.to_vec());
+        tl.push(opened, "message_opened", msg.clone());
         if rng.chance(rates.reply / rates.open.max(0.01)) {
             let replied = opened + Duration::seconds(rng.log_normal(600.0, 1.0) as i64);
             if replied < cfg.end {
-                tl.push(replied, "message_replied", msg.to_vec());
+                tl.push(replied, "message_replied", msg);
             }
         }
     }

@@ -43,7 +43,10 @@ fn distributions_are_plausible() {
     let n = pop.len() as f64;
     let events: usize = pop.iter().map(|(_, e)| e.len()).sum();
     let per_user = events as f64 / n;
-    assert!((20.0..=60.0).contains(&per_user), "events per user {per_user}");
+    assert!(
+        (20.0..=60.0).contains(&per_user),
+        "events per user {per_user}"
+    );
 
     let mut archetypes = BTreeMap::new();
     for i in 0..pop.len() {
@@ -96,7 +99,11 @@ fn distributions_are_plausible() {
             .count()
     };
     let normal: usize = (20..=26).map(|d| day_sales(10, d)).sum();
-    assert!(day_sales(11, 11) * 7 > normal * 3, "{} vs {normal}/7", day_sales(11, 11));
+    assert!(
+        day_sales(11, 11) * 7 > normal * 3,
+        "{} vs {normal}/7",
+        day_sales(11, 11)
+    );
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub mod ast;
 pub mod compile;
 mod eval;
 pub mod explain;
+mod lexer;
 pub mod parser;
 pub mod printer;
 

@@ -17,8 +17,11 @@
 //! ```
 
 pub mod ast;
+mod calendar;
 pub mod compile;
 mod eval;
+#[cfg(test)]
+mod eval_tests;
 pub mod explain;
 mod lexer;
 pub mod parser;

@@ -163,8 +163,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let users = args.users.max(1) as f64;
     println!(
-        "sample: {} events ({:.1} per user); generation {:.2} s CPU, evaluation {:.2} s CPU \
-         ({:.2} µs per profile for all {} segments); wall {:.2} s on {} threads\n",
+        "sample: {} events ({:.1} per user)\n\
+         time: generation {:.2} s, evaluation {:.2} s ({:.2} µs per profile for all {} segments), \
+         summed over threads; wall {:.2} s on {} threads\n",
         total.events,
         total.events as f64 / users,
         total.generate.as_secs_f64(),

@@ -115,3 +115,24 @@ fn bad_config_is_an_error() {
         ErrorKind::InvalidArgument
     );
 }
+
+#[test]
+fn demo_segments_compile_and_have_meaningful_sizes() {
+    use crate::rules::{CompiledRuleSet, EvalInput, RuleSet};
+    let rules = RuleSet::parse(include_str!("../../examples/demo_segments.siyu")).unwrap();
+    let compiled = CompiledRuleSet::compile(&rules, &schema()).unwrap();
+    let cfg = SampleConfig::new(2000, 42);
+    let gen = Generator::new(cfg.clone()).unwrap();
+    let mut members = vec![0usize; compiled.rule_names().len()];
+    for (p, e) in gen.iter() {
+        let input = EvalInput::new(&p, &e, cfg.end).with_default_zone(cfg.default_zone);
+        for (m, hit) in members.iter_mut().zip(compiled.evaluate(&input).unwrap()) {
+            *m += usize::from(hit);
+        }
+    }
+    // Every segment is neither empty nor everyone: between 2% and 60% of users.
+    for (name, m) in compiled.rule_names().iter().zip(&members) {
+        let share = *m as f64 / cfg.users as f64;
+        assert!((0.02..0.6).contains(&share), "{name}: {share}");
+    }
+}

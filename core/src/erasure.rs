@@ -284,4 +284,57 @@ mod tests {
             ErrorKind::InvalidArgument
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::sample::{schema, Generator, SampleConfig};
+        use crate::value::Value;
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        fn gen() -> &'static Generator {
+            static GEN: OnceLock<Generator> = OnceLock::new();
+            GEN.get_or_init(|| Generator::new(SampleConfig::new(1000, 11)).unwrap())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            #[test]
+            fn erasing_sample_users_removes_personal_data_and_is_idempotent(i in 0usize..1000) {
+                let (p, e) = gen().user(i);
+                let schema = schema();
+                let out = erase(&p, &e, &schema, &ErasureRequest::default()).unwrap();
+                out.profile.validate(&schema).unwrap();
+                prop_assert!(out.profile.identities.is_empty());
+                prop_assert_eq!(out.events.len(), e.len());
+                prop_assert_eq!(&out.profile.consents, &p.consents);
+                let report = serde_json::to_string(&out.erased).unwrap();
+                for (name, v) in &p.traits {
+                    if schema.traits[name].personal {
+                        prop_assert!(!out.profile.traits.contains_key(name));
+                        if let Value::String(text) = v {
+                            prop_assert!(!report.contains(text.as_str()));
+                        }
+                    } else {
+                        prop_assert_eq!(out.profile.traits.get(name), Some(v));
+                    }
+                }
+                for values in p.identities.values() {
+                    for v in values {
+                        prop_assert!(!report.contains(v.as_str()));
+                    }
+                }
+                for ev in out.events.events() {
+                    let def = &schema.events[&ev.name];
+                    prop_assert!(ev.properties.keys().all(|k| !def.properties[k].personal));
+                }
+                let again = erase(&out.profile, &out.events, &schema, &ErasureRequest::default()).unwrap();
+                prop_assert_eq!(&again.profile, &out.profile);
+                prop_assert_eq!(&again.events, &out.events);
+                prop_assert!(again.erased.identities_removed.is_empty());
+                prop_assert!(again.erased.traits_removed.is_empty());
+                prop_assert!(again.erased.event_properties_removed.is_empty());
+            }
+        }
+    }
 }

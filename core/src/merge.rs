@@ -715,4 +715,59 @@ mod tests {
             ]
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::sample::{schema, Generator, SampleConfig};
+        use proptest::prelude::*;
+        use std::sync::OnceLock;
+
+        fn gen() -> &'static Generator {
+            static GEN: OnceLock<Generator> = OnceLock::new();
+            GEN.get_or_init(|| Generator::new(SampleConfig::new(1000, 5)).unwrap())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            #[test]
+            fn merging_sample_users_keeps_every_fact(i in 0usize..1000, j in 0usize..1000, share in 0usize..20) {
+                prop_assume!(i != j);
+                let (p, pe) = gen().user(i);
+                let (s, se) = gen().user(j);
+                // Let the secondary share some events with the primary (a double delivery).
+                let mut se_all = se.events().to_vec();
+                se_all.extend(pe.events().iter().take(share).cloned());
+                let se = EventLog::new(se_all);
+                let schema = schema();
+                let before = (p.clone(), s.clone());
+                let out = merge_profiles(&p, &pe, &s, &se, &schema, &MergePolicy::default()).unwrap();
+                prop_assert_eq!(&before, &(p.clone(), s.clone()));
+                out.profile.validate(&schema).unwrap();
+                for src in [&p, &s] {
+                    for (ns, values) in &src.identities {
+                        for v in values {
+                            prop_assert!(out.profile.identities[ns].contains(v));
+                        }
+                    }
+                    for name in src.traits.keys() {
+                        prop_assert!(out.profile.traits.contains_key(name));
+                    }
+                    for c in &src.consents {
+                        let merged = out.profile.consents.iter()
+                            .find(|m| m.channel == c.channel && m.purpose == c.purpose).unwrap();
+                        let current = current_consents(src)[&(c.channel.clone(), c.purpose.clone())];
+                        prop_assert!(restrictiveness(merged.status) >= restrictiveness(current.status));
+                    }
+                }
+                let ids: BTreeSet<&str> = pe.events().iter().chain(se.events()).map(|e| e.id.as_str()).collect();
+                prop_assert_eq!(out.events.len(), ids.len());
+                prop_assert_eq!(out.changes.duplicate_events.len(), share.min(pe.len()));
+                prop_assert_eq!(out.changes.events_added + pe.len(), out.events.len());
+                prop_assert_eq!(out.profile.traits.get("city"), p.traits.get("city"));
+                // The change record is JSON and carries both ids.
+                let json = serde_json::to_value(&out.changes).unwrap();
+                prop_assert_eq!(&json["secondary_id"], &serde_json::json!(s.id));
+            }
+        }
+    }
 }

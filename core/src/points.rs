@@ -265,6 +265,9 @@ impl PointsModel {
                 )
                 .with_path(format!("{p}.id")));
             }
+            schema
+                .event_def(&r.event)
+                .map_err(|e| e.with_path(format!("{p}.event")))?;
             let mut props: Vec<&str> = r.filter.keys().map(String::as_str).collect();
             match &r.award {
                 Award::Fixed(n) if *n <= 0 => {

@@ -282,7 +282,12 @@ impl LifecycleModel {
             .map(|n| self.index(n.trim_start_matches(RULE_PREFIX)).unwrap_or(0))
             .collect();
         let mut order: Vec<usize> = (0..rule_stage.len()).collect();
-        order.sort_by_key(|&r| (std::cmp::Reverse(self.stages[rule_stage[r]].precedence), rule_stage[r]));
+        order.sort_by_key(|&r| {
+            (
+                std::cmp::Reverse(self.stages[rule_stage[r]].precedence),
+                rule_stage[r],
+            )
+        });
         Ok(CompiledLifecycle {
             model: self.clone(),
             rules: compiled,
@@ -330,7 +335,11 @@ impl CompiledLifecycle {
     }
 
     /// Evaluates without building an explanation (the fast path).
-    pub fn classify(&self, input: &EvalInput<'_>, previous: Option<&StageState>) -> Result<StageOutcome> {
+    pub fn classify(
+        &self,
+        input: &EvalInput<'_>,
+        previous: Option<&StageState>,
+    ) -> Result<StageOutcome> {
         let prev = match previous {
             None => None,
             Some(s) => {
@@ -342,8 +351,11 @@ impl CompiledLifecycle {
                     .with_path("version"));
                 }
                 Some(self.model.index(&s.stage).ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidState, format!("unknown stage `{}`", s.stage))
-                        .with_path("stage")
+                    Error::new(
+                        ErrorKind::InvalidState,
+                        format!("unknown stage `{}`", s.stage),
+                    )
+                    .with_path("stage")
                 })?)
             }
         };
@@ -360,7 +372,11 @@ impl CompiledLifecycle {
             .copied()
             .find(|&c| self.eligible(c, prev))
             .or_else(|| self.eligible(default, prev).then_some(default));
-        let names = |v: &[usize]| v.iter().map(|&i| self.model.stages[i].name.clone()).collect();
+        let names = |v: &[usize]| {
+            v.iter()
+                .map(|&i| self.model.stages[i].name.clone())
+                .collect()
+        };
         let rule_of = |i: usize| {
             self.model.stages[i]
                 .rule
@@ -396,10 +412,17 @@ impl CompiledLifecycle {
                     from: self.model.stages[p].name.clone(),
                     to: self.model.stages[stage].name.clone(),
                     at: input.now,
-                    rule: if decided_by_rule { rule_of(stage) } else { None },
+                    rule: if decided_by_rule {
+                        rule_of(stage)
+                    } else {
+                        None
+                    },
                 }),
             ),
-            _ => (StageState::new(self.model.stages[stage].name.clone(), input.now), None),
+            _ => (
+                StageState::new(self.model.stages[stage].name.clone(), input.now),
+                None,
+            ),
         };
         Ok(StageOutcome {
             state,
@@ -412,7 +435,11 @@ impl CompiledLifecycle {
     }
 
     /// Evaluates and explains the deciding rule.
-    pub fn evaluate(&self, input: &EvalInput<'_>, previous: Option<&StageState>) -> Result<StageOutcome> {
+    pub fn evaluate(
+        &self,
+        input: &EvalInput<'_>,
+        previous: Option<&StageState>,
+    ) -> Result<StageOutcome> {
         let mut out = self.classify(input, previous)?;
         if let Some(rule) = &out.rule {
             out.reason = Some(self.rules.explain(input, rule)?);
@@ -486,7 +513,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_bad_references_are_rejected() {
-        let e = LifecycleModel::from_json(r#"{"stages":[],"default_stage":"a","colour":1}"#).unwrap_err();
+        let e = LifecycleModel::from_json(r#"{"stages":[],"default_stage":"a","colour":1}"#)
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidModel);
         let m = LifecycleModel::from_json(
             r#"{"stages":[{"name":"new"},{"name":"old"}],"default_stage":"nwe"}"#,

@@ -234,8 +234,12 @@ impl PointsModel {
 
     /// Parses and validates against `schema`.
     pub fn from_json(text: &str, schema: &Schema) -> Result<PointsModel> {
-        let m: PointsModel = serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::InvalidModel, format!("invalid points model: {e}")))?;
+        let m: PointsModel = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidModel,
+                format!("invalid points model: {e}"),
+            )
+        })?;
         m.validate(schema)?;
         Ok(m)
     }
@@ -244,7 +248,9 @@ impl PointsModel {
     /// and that referenced events and properties exist in `schema`.
     pub fn validate(&self, schema: &Schema) -> Result<()> {
         let check_event = |path: String, name: &str, props: Vec<&str>| -> Result<()> {
-            schema.event_def(name).map_err(|e| e.with_path(path.clone()))?;
+            schema
+                .event_def(name)
+                .map_err(|e| e.with_path(path.clone()))?;
             for p in props {
                 schema
                     .property_def(name, p)
@@ -333,7 +339,11 @@ impl PointsModel {
             if t.window.seconds() <= 0 {
                 return Err(model_err("tiers.window", "window must be positive"));
             }
-            check_event("tiers.spend_event".into(), &t.spend_event, vec![&t.spend_property])?;
+            check_event(
+                "tiers.spend_event".into(),
+                &t.spend_event,
+                vec![&t.spend_property],
+            )?;
             if t.tiers.is_empty() {
                 return Err(model_err("tiers.tiers", "at least one tier"));
             }
@@ -355,7 +365,10 @@ impl PointsModel {
         }
         if let Some(e) = &self.engagement {
             if e.half_life.seconds() <= 0 {
-                return Err(model_err("engagement.half_life", "half-life must be positive"));
+                return Err(model_err(
+                    "engagement.half_life",
+                    "half-life must be positive",
+                ));
             }
             if !(e.cap.is_finite() && e.cap > 0.0) {
                 return Err(model_err("engagement.cap", "cap must be positive"));
@@ -402,7 +415,11 @@ pub struct Lot {
     /// Points not yet redeemed or expired.
     pub remaining: i64,
     /// When the remaining points expire (exclusive: gone at this instant).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "ts_serde::option"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -708,10 +725,18 @@ pub struct TierState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
     /// Since when the profile has been in `tier`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "ts_serde::option"
+    )]
     pub since: Option<DateTime<Utc>>,
     /// First evaluation at which the profile no longer qualified for `tier`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "ts_serde::option"
+    )]
     pub below_since: Option<DateTime<Utc>>,
 }
 
@@ -797,7 +822,11 @@ impl TierModel {
             .events()
             .iter()
             .filter(|e| e.name == self.spend_event && e.timestamp > start && e.timestamp <= now)
-            .filter_map(|e| e.properties.get(&self.spend_property).and_then(Value::as_f64))
+            .filter_map(|e| {
+                e.properties
+                    .get(&self.spend_property)
+                    .and_then(Value::as_f64)
+            })
             .sum();
         let qualified = self.tiers.iter().rposition(|t| {
             t.min_points.is_some_and(|m| window_points >= m)
@@ -908,8 +937,12 @@ mod tests {
         let m = PointsModel::default_model();
         let z = Zone::parse("Asia/Shanghai").unwrap();
         let mut l = Ledger::new();
-        l.apply_event(&m, &ev("p1", "purchase", "2026-01-01T02:00:00Z", Some(129.9)), z)
-            .unwrap();
+        l.apply_event(
+            &m,
+            &ev("p1", "purchase", "2026-01-01T02:00:00Z", Some(129.9)),
+            z,
+        )
+        .unwrap();
         l.apply_event(&m, &ev("c1", "check_in", "2026-01-01T03:00:00Z", None), z)
             .unwrap();
         // Same Shanghai day (UTC 15:00 = 23:00 local): capped.
@@ -934,14 +967,22 @@ mod tests {
         let later = parse_timestamp("2027-01-01T02:00:00Z").unwrap();
         assert_eq!(l.balance(later), 2 + 5);
         l.expire(parse_timestamp("2027-01-01T16:00:00Z").unwrap());
-        assert_eq!(l.balance(parse_timestamp("2027-01-01T16:00:00Z").unwrap()), 0);
+        assert_eq!(
+            l.balance(parse_timestamp("2027-01-01T16:00:00Z").unwrap()),
+            0
+        );
         assert_eq!(Ledger::from_json(&l.to_json()).unwrap(), l);
     }
 
     #[test]
     fn engagement_halves_every_half_life() {
         let m = PointsModel::default_model().engagement.unwrap();
-        let log = EventLog::new(vec![ev("o", "message_opened", "2026-01-01T00:00:00Z", None)]);
+        let log = EventLog::new(vec![ev(
+            "o",
+            "message_opened",
+            "2026-01-01T00:00:00Z",
+            None,
+        )]);
         let w = m
             .weights
             .iter()

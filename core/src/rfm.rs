@@ -164,8 +164,10 @@ impl Thresholds {
             ));
         }
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::new(ErrorKind::NumericDomain, "RFM value is not finite")
-                .with_path(format!("[{i}]")));
+            return Err(
+                Error::new(ErrorKind::NumericDomain, "RFM value is not finite")
+                    .with_path(format!("[{i}]")),
+            );
         }
         // Work on "goodness" keys so both directions share one ascending fit.
         let sign = match direction {
@@ -196,9 +198,11 @@ impl Thresholds {
                 }
             }
             ScoreMethod::Range => {
-                let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| {
-                    (a.0.min(v * sign), a.1.max(v * sign))
-                });
+                let (lo, hi) = values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |a, &v| {
+                        (a.0.min(v * sign), a.1.max(v * sign))
+                    });
                 if hi > lo {
                     for (slot, s) in t.iter_mut().zip(1u32..) {
                         *slot = Some((lo + f64::from(s) * (hi - lo) / 5.0) * sign + 0.0);
@@ -222,7 +226,10 @@ impl Thresholds {
                 continue;
             };
             if seen_null {
-                return Err(invalid(p, "a threshold cannot follow an unreachable (null) one"));
+                return Err(invalid(
+                    p,
+                    "a threshold cannot follow an unreachable (null) one",
+                ));
             }
             if !v.is_finite() {
                 return Err(invalid(p, "threshold is not finite"));
@@ -274,7 +281,10 @@ impl RfmThresholds {
     /// version, `INVALID_MODEL` for non-monotone thresholds).
     pub fn from_json(text: &str) -> Result<RfmThresholds> {
         let t: RfmThresholds = serde_json::from_str(text).map_err(|e| {
-            Error::new(ErrorKind::InvalidJson, format!("invalid RFM thresholds: {e}"))
+            Error::new(
+                ErrorKind::InvalidJson,
+                format!("invalid RFM thresholds: {e}"),
+            )
         })?;
         t.validate()?;
         Ok(t)
@@ -309,12 +319,20 @@ impl RfmThresholds {
     }
 
     /// Fits from column arrays (the fast path for analysts' data frames).
-    pub fn fit_columns(method: ScoreMethod, r: &[f64], f: &[f64], m: &[f64]) -> Result<RfmThresholds> {
+    pub fn fit_columns(
+        method: ScoreMethod,
+        r: &[f64],
+        f: &[f64],
+        m: &[f64],
+    ) -> Result<RfmThresholds> {
         Ok(RfmThresholds {
             version: FORMAT_VERSION,
-            r: Thresholds::fit(method, Direction::LowerIsBetter, r).map_err(|e| e.prefix_path("r"))?,
-            f: Thresholds::fit(method, Direction::HigherIsBetter, f).map_err(|e| e.prefix_path("f"))?,
-            m: Thresholds::fit(method, Direction::HigherIsBetter, m).map_err(|e| e.prefix_path("m"))?,
+            r: Thresholds::fit(method, Direction::LowerIsBetter, r)
+                .map_err(|e| e.prefix_path("r"))?,
+            f: Thresholds::fit(method, Direction::HigherIsBetter, f)
+                .map_err(|e| e.prefix_path("f"))?,
+            m: Thresholds::fit(method, Direction::HigherIsBetter, m)
+                .map_err(|e| e.prefix_path("m"))?,
         })
     }
 
@@ -428,7 +446,10 @@ impl SegmentMap {
     /// Checks ids, ranges and that every score triple lands in some box.
     pub fn validate(&self) -> Result<()> {
         if self.boxes.is_empty() {
-            return Err(invalid("boxes".into(), "a segment map needs at least one box"));
+            return Err(invalid(
+                "boxes".into(),
+                "a segment map needs at least one box",
+            ));
         }
         for (i, b) in self.boxes.iter().enumerate() {
             let p = format!("boxes[{i}]");
@@ -523,24 +544,38 @@ mod tests {
     #[test]
     fn quintiles_of_ten_distinct_values() {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(fit(&v, Direction::HigherIsBetter), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
-        assert_eq!(fit(&v, Direction::LowerIsBetter), [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
+        assert_eq!(
+            fit(&v, Direction::HigherIsBetter),
+            [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        );
+        assert_eq!(
+            fit(&v, Direction::LowerIsBetter),
+            [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+        );
     }
 
     #[test]
     fn ties_share_the_lowest_rank_score() {
         // L = 0,0,0,0,4,5,6,7,8,9 → 1 + floor(5L/10)
         let v = [1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
-        assert_eq!(fit(&v, Direction::HigherIsBetter), [1, 1, 1, 1, 3, 3, 4, 4, 5, 5]);
+        assert_eq!(
+            fit(&v, Direction::HigherIsBetter),
+            [1, 1, 1, 1, 3, 3, 4, 4, 5, 5]
+        );
         assert_eq!(fit(&[3.0; 7], Direction::HigherIsBetter), [1; 7]);
     }
 
     #[test]
     fn range_method_and_degenerate_population() {
-        let t = Thresholds::fit(ScoreMethod::Range, Direction::HigherIsBetter, &[0.0, 100.0]).unwrap();
-        assert_eq!(t.thresholds, [Some(20.0), Some(40.0), Some(60.0), Some(80.0)]);
+        let t =
+            Thresholds::fit(ScoreMethod::Range, Direction::HigherIsBetter, &[0.0, 100.0]).unwrap();
+        assert_eq!(
+            t.thresholds,
+            [Some(20.0), Some(40.0), Some(60.0), Some(80.0)]
+        );
         assert_eq!(t.score(59.9), 3);
-        let t = Thresholds::fit(ScoreMethod::Range, Direction::HigherIsBetter, &[5.0, 5.0]).unwrap();
+        let t =
+            Thresholds::fit(ScoreMethod::Range, Direction::HigherIsBetter, &[5.0, 5.0]).unwrap();
         assert_eq!(t.score(5.0), 1);
     }
 

@@ -120,7 +120,11 @@ pub struct TagChange {
     /// Why.
     pub reason: ChangeReason,
     /// For additions: when the tag expires.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_serde::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "ts_serde::option"
+    )]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -184,7 +188,10 @@ fn parse_template(t: &str, path: &str) -> Result<Vec<Piece>> {
         }
         let name = &rest[open + 1..close];
         if !crate::schema::is_identifier(name) {
-            return Err(model_err(path, format!("`{{{name}}}` is not a property placeholder")));
+            return Err(model_err(
+                path,
+                format!("`{{{name}}}` is not a property placeholder"),
+            ));
         }
         out.push(Piece::Prop(name.to_string()));
         rest = &rest[close + 1..];
@@ -208,9 +215,8 @@ fn render(v: &Value) -> Option<String> {
 impl TagRuleSet {
     /// Parses the JSON form.
     pub fn from_json(text: &str) -> Result<TagRuleSet> {
-        serde_json::from_str(text).map_err(|e| {
-            Error::new(ErrorKind::InvalidModel, format!("invalid tag rules: {e}"))
-        })
+        serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::InvalidModel, format!("invalid tag rules: {e}")))
     }
 
     /// Validates against `schema` and compiles every `when` into one rule set.
@@ -276,8 +282,8 @@ impl TagRuleSet {
                 .collect();
             let pattern = regex::Regex::new(&format!("^(?s:{pattern})$"))
                 .map_err(|e| model_err(format!("{p}.tag"), e.to_string()))?;
-            let expr = parser::parse_expr(&r.when)
-                .map_err(|e| e.prefix_path(&format!("{p}.when")))?;
+            let expr =
+                parser::parse_expr(&r.when).map_err(|e| e.prefix_path(&format!("{p}.when")))?;
             rules.push(Rule {
                 name: format!("{RULE_PREFIX}{i}"),
                 description: None,
@@ -291,14 +297,17 @@ impl TagRuleSet {
                 exclusive,
             });
         }
-        let compiled = CompiledRuleSet::compile(&RuleSet { rules }, schema).map_err(|e| {
-            match e.path().and_then(|p| {
+        let compiled = CompiledRuleSet::compile(&RuleSet { rules }, schema).map_err(|e| match e
+            .path()
+            .and_then(|p| {
                 let rest = p.split(RULE_PREFIX).nth(1)?;
-                rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok()
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
             }) {
-                Some(i) => e.prefix_path(&format!("rules[{i}].when")),
-                None => e,
-            }
+            Some(i) => e.prefix_path(&format!("rules[{i}].when")),
+            None => e,
         })?;
         Ok(CompiledTagRules {
             set: self.clone(),
@@ -396,7 +405,7 @@ impl CompiledTagRules {
         }
         // Exclusive groups: keep one desired tag per group, or none if occupied.
         let mut winners: Vec<(String, String)> = Vec::new(); // (group, winner)
-        // An empty winner means the group is held by a non-rule tag.
+                                                             // An empty winner means the group is held by a non-rule tag.
         desired.retain(|(name, i)| {
             if !self.prepared[*i].exclusive {
                 return true;
@@ -408,7 +417,14 @@ impl CompiledTagRules {
             let occupied = profile.tags.iter().any(|t| {
                 t.source != TagSource::Rule && t.group.as_deref() == Some(&g) && t.is_live(now)
             });
-            winners.push((g, if occupied { String::new() } else { name.clone() }));
+            winners.push((
+                g,
+                if occupied {
+                    String::new()
+                } else {
+                    name.clone()
+                },
+            ));
             !occupied
         });
         for t in &profile.tags {
@@ -521,10 +537,11 @@ mod tests {
         let e = set.compile(&schema).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownProperty);
         assert_eq!(e.path(), Some("rules[0].tag"));
-        let set = TagRuleSet::from_json(
-            r#"{"rules":[{"tag":"x","group":"nope","when":"true"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(set.compile(&schema).unwrap_err().kind(), ErrorKind::UnknownTagGroup);
+        let set = TagRuleSet::from_json(r#"{"rules":[{"tag":"x","group":"nope","when":"true"}]}"#)
+            .unwrap();
+        assert_eq!(
+            set.compile(&schema).unwrap_err().kind(),
+            ErrorKind::UnknownTagGroup
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Runner for `lifecycle` vectors (see conformance/README.md, kind `lifecycle`).
 
+// Each runner is self-contained; the helpers are compiled into each.
+#[allow(clippy::duplicate_mod)]
 #[path = "lifecycle_common.rs"]
 mod common;
 
@@ -59,7 +61,14 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
                 parse_date(req(file, case, k).map_err(bad)?.as_str().unwrap_or(""))
             };
             let initial = state(f("initial"))?;
-            let days = compiled.replay(&profile, &events, day("from")?, day("to")?, default_zone, initial.as_ref())?;
+            let days = compiled.replay(
+                &profile,
+                &events,
+                day("from")?,
+                day("to")?,
+                default_zone,
+                initial.as_ref(),
+            )?;
             Ok(json!({
                 "stages": days.iter().map(|d| d.stage.clone()).collect::<Vec<_>>(),
                 "transitions": days.iter().filter_map(|d| d.transition.clone()).collect::<Vec<_>>(),

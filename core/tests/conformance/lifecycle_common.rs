@@ -57,7 +57,9 @@ pub fn finish(
     let tol = crate::support::tolerance(file, case);
     match (result, case.get("expect_error")) {
         (Ok(actual), None) => {
-            let expected = case.get("expect").ok_or("case needs `expect` or `expect_error`")?;
+            let expected = case
+                .get("expect")
+                .ok_or("case needs `expect` or `expect_error`")?;
             crate::support::matches(expected, &actual, tol, "result")
         }
         (Ok(actual), Some(_)) => Err(format!("expected an error, got {actual}")),

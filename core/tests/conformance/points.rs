@@ -1,5 +1,7 @@
 //! Runner for `points` vectors (see conformance/README.md, kind `points`).
 
+// Each runner is self-contained; the helpers are compiled into each.
+#[allow(clippy::duplicate_mod)]
 #[path = "lifecycle_common.rs"]
 mod common;
 
@@ -48,9 +50,14 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
                 None => Ledger::new(),
             };
             let mut step_errors = Vec::new();
-            for step in f("steps").and_then(Value::as_array).cloned().unwrap_or_default() {
+            for step in f("steps")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 let r = if let Some(ev) = step.get("event") {
-                    Event::from_json_value(ev, &schema).and_then(|e| l.apply_event(&m, &e, zone).map(|_| ()))
+                    Event::from_json_value(ev, &schema)
+                        .and_then(|e| l.apply_event(&m, &e, zone).map(|_| ()))
                 } else if let Some(p) = step.get("redeem") {
                     let at = ts(step.get("at").unwrap_or(&Value::Null)).map_err(bad)?;
                     let reference = step.get("reference").and_then(Value::as_str).unwrap_or("");
@@ -80,7 +87,10 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
         }
         "tier" => {
             let events: EventLog = common::events(file, case, &schema)?;
-            let tiers = m.tiers.clone().ok_or_else(|| bad("model has no tiers".into()))?;
+            let tiers = m
+                .tiers
+                .clone()
+                .ok_or_else(|| bad("model has no tiers".into()))?;
             let mut state = match f("initial") {
                 Some(v) => serde_json::from_value::<TierState>(v.clone())
                     .map_err(|e| Error::new(ErrorKind::InvalidState, e.to_string()))?,
@@ -88,13 +98,22 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
             };
             let mut l = Ledger::new();
             let mut out = Vec::new();
-            for at in f("evaluations").and_then(Value::as_array).cloned().unwrap_or_default() {
+            for at in f("evaluations")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 let now = ts(&at).map_err(bad)?;
                 l.apply_events(&m, &events, zone, now)?;
                 let o = tiers.evaluate(&l, &events, &state, now)?;
                 let mut j = serde_json::to_value(&o).unwrap_or_default();
                 j["tier"] = json!(o.state.tier);
-                j["benefits"] = json!(o.state.tier.as_deref().map(|t| tiers.benefits(t)).unwrap_or(&[]));
+                j["benefits"] = json!(o
+                    .state
+                    .tier
+                    .as_deref()
+                    .map(|t| tiers.benefits(t))
+                    .unwrap_or(&[]));
                 out.push(j);
                 state = o.state;
             }
@@ -103,7 +122,10 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
         "engagement" => {
             let events = common::events(file, case, &schema)?;
             let now = ts(req(file, case, "now").map_err(bad)?).map_err(bad)?;
-            let e = m.engagement.clone().ok_or_else(|| bad("model has no engagement".into()))?;
+            let e = m
+                .engagement
+                .clone()
+                .ok_or_else(|| bad("model has no engagement".into()))?;
             Ok(json!({"score": e.score(&events, now)}))
         }
         other => Err(bad(format!("unknown points op {other:?}"))),

@@ -1,5 +1,7 @@
 //! Runner for `rfm` vectors (see conformance/README.md, kind `rfm`).
 
+// Each runner is self-contained; the helpers are compiled into each.
+#[allow(clippy::duplicate_mod)]
 #[path = "lifecycle_common.rs"]
 mod common;
 
@@ -15,7 +17,8 @@ fn bad(msg: String) -> Error {
 }
 
 fn from<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, Error> {
-    serde_json::from_value(v.clone()).map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
 }
 
 fn map(v: Option<&Value>) -> Result<SegmentMap, Error> {
@@ -34,7 +37,11 @@ fn scores_json(s: &RfmScores) -> Value {
 
 fn scores_of(v: &Value) -> Result<RfmScores, Error> {
     let a: [u8; 3] = from(v, "scores")?;
-    Ok(RfmScores { r: a[0], f: a[1], m: a[2] })
+    Ok(RfmScores {
+        r: a[0],
+        f: a[1],
+        m: a[2],
+    })
 }
 
 fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
@@ -53,7 +60,8 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
         }
         "fit" => {
             let method: ScoreMethod = from(f("method").unwrap_or(&json!("quantile")), "method")?;
-            let population: Vec<RfmValues> = from(req(file, case, "population").map_err(bad)?, "population")?;
+            let population: Vec<RfmValues> =
+                from(req(file, case, "population").map_err(bad)?, "population")?;
             let (t, scores) = rfm::score_population(method, &population)?;
             Ok(json!({
                 "thresholds": t,
@@ -61,7 +69,8 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
             }))
         }
         "score" => {
-            let t = RfmThresholds::from_json(&req(file, case, "thresholds").map_err(bad)?.to_string())?;
+            let t =
+                RfmThresholds::from_json(&req(file, case, "thresholds").map_err(bad)?.to_string())?;
             let values: RfmValues = from(req(file, case, "values").map_err(bad)?, "values")?;
             Ok(json!({"scores": scores_json(&t.score(&values))}))
         }
@@ -79,7 +88,8 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
                 Some(c) => from(c, "config")?,
                 None => RfmConfig::default(),
             };
-            let t = RfmThresholds::from_json(&req(file, case, "thresholds").map_err(bad)?.to_string())?;
+            let t =
+                RfmThresholds::from_json(&req(file, case, "thresholds").map_err(bad)?.to_string())?;
             let m = map(f("map"))?;
             let group = f("group").and_then(Value::as_str).unwrap_or("rfm_segment");
             let Some(values) = config.values(&events, now) else {

@@ -1,5 +1,7 @@
 //! Runner for `tags` vectors (see conformance/README.md, kind `tags`).
 
+// Each runner is self-contained; the helpers are compiled into each.
+#[allow(clippy::duplicate_mod)]
 #[path = "lifecycle_common.rs"]
 mod common;
 
@@ -22,7 +24,9 @@ fn run_op(file: &Value, case: &Value) -> Result<Value, Error> {
     let zone = common::zone(file, case, "default_zone")?;
     let nows: Vec<Value> = match f("steps") {
         Some(Value::Array(steps)) => steps.clone(),
-        _ => vec![f("now").cloned().ok_or_else(|| bad("case needs `now` or `steps`".into()))?],
+        _ => vec![f("now")
+            .cloned()
+            .ok_or_else(|| bad("case needs `now` or `steps`".into()))?],
     };
     let mut out = Vec::new();
     for now in nows {

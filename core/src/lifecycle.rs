@@ -265,13 +265,14 @@ impl LifecycleModel {
         }
         let set = RuleSet { rules };
         let compiled = CompiledRuleSet::compile(&set, schema).map_err(|e| {
-            // Point at the stage whose rule failed when the compiler names it.
-            match e.path().and_then(|p| {
+            // The compiler names the rule (`rules.stage__x`); point at the stage instead.
+            let stage = e.path().and_then(|p| {
                 self.stages
                     .iter()
-                    .position(|s| p.contains(&format!("{RULE_PREFIX}{}", s.name)))
-            }) {
-                Some(i) => e.prefix_path(&format!("stages[{i}].rule")),
+                    .position(|s| p == format!("rules.{RULE_PREFIX}{}", s.name))
+            });
+            match stage {
+                Some(i) => e.with_path(format!("stages[{i}].rule")),
                 None => e,
             }
         })?;

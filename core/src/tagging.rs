@@ -297,17 +297,17 @@ impl TagRuleSet {
                 exclusive,
             });
         }
-        let compiled = CompiledRuleSet::compile(&RuleSet { rules }, schema).map_err(|e| match e
-            .path()
-            .and_then(|p| {
-                let rest = p.split(RULE_PREFIX).nth(1)?;
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .next()?
-                    .parse::<usize>()
-                    .ok()
-            }) {
-            Some(i) => e.prefix_path(&format!("rules[{i}].when")),
-            None => e,
+        let compiled = CompiledRuleSet::compile(&RuleSet { rules }, schema).map_err(|e| {
+            // The compiler names the rule (`rules.tag__3`); point at the tag rule instead.
+            let index = e
+                .path()
+                .and_then(|p| p.strip_prefix("rules."))
+                .and_then(|p| p.strip_prefix(RULE_PREFIX))
+                .and_then(|i| i.parse::<usize>().ok());
+            match index {
+                Some(i) => e.with_path(format!("rules[{i}].when")),
+                None => e,
+            }
         })?;
         Ok(CompiledTagRules {
             set: self.clone(),

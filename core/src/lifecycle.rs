@@ -391,7 +391,12 @@ impl CompiledLifecycle {
             (Some(p), Some(t)) => {
                 let since = previous.map(|s| s.since).unwrap_or(input.now);
                 let dwell = self.model.stages[p].min_dwell;
-                if dwell.is_some_and(|d| input.now < since + d.to_chrono()) {
+                // An end beyond the representable range never arrives.
+                if dwell.is_some_and(|d| {
+                    since
+                        .checked_add_signed(d.to_chrono())
+                        .is_none_or(|end| input.now < end)
+                }) {
                     (p, Some(Hold::MinDwell))
                 } else {
                     (t, None)

@@ -611,18 +611,23 @@ impl Ledger {
                             && e.rule.as_deref() == Some(&rule.id)
                             && cap.period.key(zone.date_at(e.at)) == key
                     })
-                    .fold((0i64, 0u32), |(p, n), e| (p + e.points, n + 1));
+                    .fold((0i64, 0u32), |(p, n), e| {
+                        (p.saturating_add(e.points), n.saturating_add(1))
+                    });
                 if cap.max_times.is_some_and(|m| times >= m) {
                     pts = 0;
                 }
                 if let Some(m) = cap.max_points {
-                    pts = pts.min((m - used).max(0));
+                    pts = pts.min(m.saturating_sub(used).max(0));
                 }
             }
             if pts <= 0 {
                 continue;
             }
-            let expires_at = model.expire_after.map(|d| event.timestamp + d.to_chrono());
+            // Beyond the representable range the points never expire.
+            let expires_at = model
+                .expire_after
+                .and_then(|d| event.timestamp.checked_add_signed(d.to_chrono()));
             self.lots.push(Lot {
                 at: event.timestamp,
                 event_id: event.id.clone(),
@@ -631,7 +636,7 @@ impl Ledger {
                 remaining: pts,
                 expires_at,
             });
-            self.lifetime += pts;
+            self.lifetime = self.lifetime.saturating_add(pts);
             let entry = Entry {
                 kind: EntryKind::Earn,
                 at: event.timestamp,
@@ -706,10 +711,10 @@ impl Ledger {
 
     /// Points earned in `(now − window, now]`.
     pub fn earned_within(&self, window: Duration, now: DateTime<Utc>) -> i64 {
-        let start = now - window.to_chrono();
+        let start = now.checked_sub_signed(window.to_chrono());
         self.entries
             .iter()
-            .filter(|e| e.kind == EntryKind::Earn && e.at > start && e.at <= now)
+            .filter(|e| e.kind == EntryKind::Earn && start.is_none_or(|s| e.at > s) && e.at <= now)
             .map(|e| e.points)
             .sum()
     }
@@ -816,12 +821,16 @@ impl TierModel {
             }
         };
         let current = rank(&previous.tier)?;
-        let start = now - self.window.to_chrono();
+        let start = now.checked_sub_signed(self.window.to_chrono());
         let window_points = ledger.earned_within(self.window, now);
         let window_spend: f64 = events
             .events()
             .iter()
-            .filter(|e| e.name == self.spend_event && e.timestamp > start && e.timestamp <= now)
+            .filter(|e| {
+                e.name == self.spend_event
+                    && start.is_none_or(|s| e.timestamp > s)
+                    && e.timestamp <= now
+            })
             .filter_map(|e| {
                 e.properties
                     .get(&self.spend_property)
@@ -850,7 +859,10 @@ impl TierModel {
             state.below_since = None;
         } else {
             let below = previous.below_since.unwrap_or(now);
-            if now >= below + self.grace.to_chrono() {
+            if below
+                .checked_add_signed(self.grace.to_chrono())
+                .is_some_and(|end| now >= end)
+            {
                 change = Some(TierChange {
                     from: previous.tier.clone(),
                     to: name(qualified),

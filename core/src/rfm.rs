@@ -74,7 +74,9 @@ impl RfmConfig {
     /// R/F/M at `now` from purchases in `(now − window, now]`; `None` when there
     /// is no purchase in the window (non-buyers are not RFM-scored).
     pub fn values(&self, events: &EventLog, now: DateTime<Utc>) -> Option<RfmValues> {
-        let start = self.window.map(|w| now - w.to_chrono());
+        let start = self
+            .window
+            .and_then(|w| now.checked_sub_signed(w.to_chrono()));
         let mut last = None;
         let mut frequency = 0.0;
         let mut monetary = 0.0;

@@ -338,7 +338,10 @@ impl CompiledTagRules {
             out.push(self.set.rules[i].tag.clone());
             return;
         };
-        let start = vf.within.map(|d| now - d.to_chrono());
+        // A window reaching before the representable range covers everything.
+        let start = vf
+            .within
+            .and_then(|d| now.checked_sub_signed(d.to_chrono()));
         let evs = events.events();
         let end = evs.partition_point(|e| e.timestamp <= now);
         for e in evs[..end].iter().rev() {
@@ -475,7 +478,9 @@ impl CompiledTagRules {
                 group: group_of(i),
                 rule: Some(self.prepared[i].id.clone()),
                 reason: ChangeReason::RuleHolds,
-                expires_at: self.set.rules[i].ttl.map(|d| now + d.to_chrono()),
+                expires_at: self.set.rules[i]
+                    .ttl
+                    .and_then(|d| now.checked_add_signed(d.to_chrono())),
             });
         }
         Ok(diff)

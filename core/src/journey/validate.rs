@@ -458,7 +458,7 @@ struct Search<'a> {
     index: &'a BTreeMap<&'a str, usize>,
     budget: usize,
     unbounded: bool,
-    path: Vec<(usize, i64)>,
+    path: Vec<(usize, i64, usize)>,
     /// wait_until_time node → elapsed time of its first visit on the path.
     daily: BTreeMap<usize, i64>,
 }
@@ -469,7 +469,10 @@ impl Search<'_> {
         if elapsed >= DAY || self.unbounded {
             return 0;
         }
-        if self.budget == 0 || self.path.contains(&(i, elapsed)) {
+        // A revisit at the same elapsed time is a zero-duration loop, unless a
+        // daily send time was passed since (the next pass is a day later).
+        let key = (i, elapsed, self.daily.len());
+        if self.budget == 0 || self.path.contains(&key) {
             self.unbounded = true;
             return 0;
         }
@@ -491,7 +494,7 @@ impl Search<'_> {
                 return 0;
             }
         }
-        self.path.push((i, elapsed));
+        self.path.push(key);
         let mut best = 0;
         for (label, target) in node.edges() {
             let Some(j) = target.and_then(|t| self.index.get(t)).copied() else {

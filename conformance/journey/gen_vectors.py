@@ -759,3 +759,150 @@ rules = [
 total += write("rules.json", "Journeys whose splits, criteria and segment triggers use the rule language: the "
                              "welcome and churn-warning examples, rule/multi-way splits, rule goals and exits.",
                rules, schema=SCHEMA, profile=SH, policies=EXPOL)
+
+# ---------------------------------------------------------------- state encodings
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v == 0:
+            out.append(b)
+            return bytes(out)
+        out.append(b | 0x80)
+
+
+def bstr(x):
+    b = x.encode()
+    return varint(len(b)) + b
+
+
+def secs(ts):
+    import datetime
+    return int(datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+
+
+def bts(ts):  # whole seconds only here
+    s = secs(ts)
+    z = (s << 1) ^ (s >> 63)
+    return varint(z << 1)
+
+
+def bdelta(a, b):
+    d = secs(b) - secs(a)
+    z = (d << 1) ^ (d >> 63)
+    return varint(z << 1)
+
+
+def inst_body(i):
+    b = bstr(i["journey"]) + varint(i["version"]) + bstr(i.get("key", "")) + varint(i["seq"]) + bts(i["entered_at"])
+    b += bstr(i["node"]) + bdelta(i["entered_at"], i["since"])
+    flags = (1 if i.get("armed") else 0) | (2 if "due" in i else 0) | (4 if "pending" in i else 0)
+    b += bytes([flags])
+    if "due" in i:
+        b += bdelta(i["since"], i["due"])
+    b += varint(i["steps"])
+    if "pending" in i:
+        b += bstr(i["pending"])
+    return b
+
+
+def opt_ts(x):
+    return b"\x00" if x is None else b"\x01" + bts(x)
+
+
+def state_bytes(s):
+    b = b"U\x01" + opt_ts(s.get("last_now"))
+    b += varint(len(s.get("seen", []))) + b"".join(bstr(x) for x in s.get("seen", []))
+    js = s.get("journeys", [])
+    b += varint(len(js))
+    for r in js:
+        b += bstr(r["journey"]) + varint(r["entries"]) + opt_ts(r.get("last_entry")) + bytes([1 if r.get("in_segment") else 0])
+        b += opt_ts(r.get("last_date")) + varint(len(r.get("assignments", [])))
+        for n, br in r.get("assignments", []):
+            b += bstr(n) + bstr(br)
+    b += varint(len(s.get("instances", []))) + b"".join(inst_body(i) for i in s.get("instances", []))
+    b += varint(len(s.get("sends", [])))
+    for x in s.get("sends", []):
+        b += bts(x["at"]) + bstr(x["channel"]) + bstr(x["effect"])
+    return b
+
+
+INST = {"journey": "welcome", "version": 1, "seq": 1, "entered_at": "2026-03-01T08:00:00Z", "node": "wait_7d",
+        "since": "2026-03-01T08:00:00Z", "due": "2026-03-08T08:00:00Z", "armed": True, "steps": 3}
+INST2 = {"journey": "replenishment", "version": 2, "key": "o-12345", "seq": 4, "entered_at": "2026-03-01T08:00:00Z",
+         "node": "grant", "since": "2026-03-02T08:00:00Z", "due": "2026-03-02T09:00:00Z", "armed": True, "steps": 7,
+         "pending": "replenishment#4#o-12345/grant/7"}
+FULL = {"format": 1, "last_now": "2026-03-02T08:00:00Z", "seen": ["e1", "e2"],
+        "journeys": [{"journey": "welcome", "entries": 1, "last_entry": "2026-03-01T08:00:00Z",
+                      "assignments": [["ab", "b"]]},
+                     {"journey": "churn_warning", "entries": 0, "in_segment": True}],
+        "instances": [INST, INST2],
+        "sends": [{"at": "2026-03-01T08:00:00Z", "channel": "wechat", "effect": "welcome#1/welcome_msg/1"}]}
+EMPTY = {"format": 1}
+enc = [
+    case("empty state", op="encode", state=EMPTY, expect={"bytes_hex": state_bytes(EMPTY).hex(), "size": 7}),
+    case("typical instance is compact", op="encode", state={"format": 1, "instances": [INST]},
+         expect={"instances": [{"bytes_hex": (b"J\x01" + inst_body(INST)).hex(), "size": len(inst_body(INST)) + 2}]}),
+    case("full state", op="encode", state=FULL,
+         expect={"bytes_hex": state_bytes(FULL).hex(), "json": FULL,
+                 "instances": [{"bytes_hex": (b"J\x01" + inst_body(INST)).hex()},
+                               {"bytes_hex": (b"J\x01" + inst_body(INST2)).hex()}]}),
+    case("frozen v1 blob decodes", op="decode", bytes_hex=state_bytes(FULL).hex(), expect={"json": FULL}),
+    case("unsupported binary version", op="decode", bytes_hex="5509000000000000", expect_error={"code": "INVALID_STATE"}),
+    case("truncated blob", op="decode", bytes_hex=state_bytes(FULL).hex()[:-6], expect_error={"code": "INVALID_STATE"}),
+    case("trailing bytes", op="decode", bytes_hex=state_bytes(EMPTY).hex() + "00", expect_error={"code": "INVALID_STATE"}),
+    case("not a state blob", op="decode", bytes_hex="4a0100", expect_error={"code": "INVALID_STATE"}),
+    case("unsupported JSON format", op="encode", state={"format": 99}, expect_error={"code": "INVALID_STATE", "path": "format"}),
+    case("JSON state with an unknown field", op="encode", state={"format": 1, "bogus": 1}, expect_error={"code": "INVALID_STATE"}),
+]
+total += write("state.json", "State encodings: the binary layout (docs/journeys.md) byte for byte, and the JSON form.", enc)
+
+# ---------------------------------------------------------------- versions and migration
+# only_v1 is reachable only through a zero-weight branch, so instances can sit there in tests
+V1 = J("j", [node("s", "split_random", branches=[{"name": "x", "weight": 1, "next": "m1"}, {"name": "y", "weight": 0, "next": "only_v1"}]),
+             msg("m1", "wait_a"), wait("wait_a", "2d", "m2"), msg("m2"), wait("only_v1", "1d")])
+V2 = J("j", [msg("m1", "wait_b"), wait("wait_b", "2d", "m3"), msg("m3")], version=2)
+AT_WAIT = {"journey": "j", "version": 1, "seq": 1, "entered_at": T10, "node": "wait_a", "since": T10,
+           "due": t(4, "10:00:00"), "armed": True, "steps": 3}
+AT_ONLY = {**AT_WAIT, "node": "only_v1", "key": "k2", "seq": 2, "due": t(3, "10:00:00")}
+S1 = {"format": 1, "last_now": T10, "instances": [AT_WAIT]}
+MAP = {"journey": "j", "from_version": 1, "to_version": 2, "nodes": {"wait_a": "wait_b"}}
+mig = [
+    case("dry run reports who would move where and changes nothing", op="migrate", state=S1, map=MAP, dry_run=True,
+         expect={"moves": [{"seq": 1, "from_node": "wait_a", "to_node": "wait_b"}], "state": {"instances": [{"version": 1, "node": "wait_a"}]}}),
+    case("same wait type keeps the deadline", op="migrate", state=S1, map=MAP,
+         expect={"state": {"instances": [{"version": 2, "node": "wait_b", "due": t(4, "10:00:00"), "armed": True}]}}),
+    case("another node type runs at the next step", op="migrate", state=S1,
+         map={**MAP, "nodes": {"wait_a": "m3"}},
+         expect={"state": {"instances": [{"version": 2, "node": "m3", "due": t(3, "00:00:00"), "armed": None}]}}),
+    case("a node without counterpart: the dry run says so", op="migrate",
+         state={"format": 1, "instances": [AT_WAIT, AT_ONLY]}, map=MAP, dry_run=True,
+         expect={"moves": [{"to_node": "wait_b"}, {"from_node": "only_v1", "to_node": None,
+                                                   "problem": "node `only_v1` has no counterpart in version 2"}]}),
+    case("a node without counterpart: applying fails, nothing moves", op="migrate",
+         state={"format": 1, "instances": [AT_WAIT, AT_ONLY]}, map=MAP,
+         expect_error={"code": "INVALID_ARGUMENT", "path": "nodes.only_v1"}),
+    case("a map naming an unknown new node is rejected", op="migrate", state=S1,
+         map={**MAP, "nodes": {"wait_a": "nope"}}, expect_error={"code": "INVALID_ARGUMENT", "path": "nodes.wait_a"}),
+    case("migrating to a version that is not loaded", op="migrate", state=S1,
+         map={**MAP, "to_version": 3}, expect_error={"code": "INVALID_ARGUMENT", "path": "to_version"}),
+    R("a pinned instance continues on its version while new users get the latest", [V1, V2],
+      [st(t(2, "11:00:00"), ev("e9", "friend_added", t(2, "11:00:00")), effects=[],
+          notices=[N("entry_skipped", reason="once")]),
+       st(t(4, "10:00:00"), effects=[E("m2")])],
+      state={**S1, "journeys": [{"journey": "j", "entries": 1}]}),
+    R("new entries use the latest version", [V1, V2],
+      [st(T10, ENTER, effects=[E("m1")], instances=[{"version": 2, "node": "wait_b"}])]),
+    R("a migrated instance wakes on its new node", [V1, V2],
+      [st(t(4, "10:00:00"), effects=[E("m3", at=t(4, "10:00:00"))])],
+      state={"format": 1, "last_now": T10, "instances": [{**AT_WAIT, "version": 2, "node": "wait_b"}]}),
+    R("an instance pinned to an unloaded version is an error", [V2],
+      [st(T10, TICK, expect_error={"code": "INVALID_STATE"})], state=S1),
+]
+total += write("migrate.json", "Definition versions: pinning, migration maps, dry runs.", mig,
+               journeys=[V1, V2], schema=SCHEMA, profile=PROFILE, now=t(3, "00:00:00"))
+
+print(f"{total} journey cases")

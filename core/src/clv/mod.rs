@@ -304,13 +304,27 @@ pub(crate) fn check_purchase_data(data: &RfColumns<'_>) -> Result<()> {
 }
 
 /// Minimises the penalised mean negative log-likelihood over log-parameters.
-/// `ll(params, x, t_x, T)` is one customer's log-likelihood.
+/// One customer's log-likelihood is `ll_x(params, x) + ll_rest(params, x, t_x, T)`;
+/// the part that depends only on x (the ln Γ terms) is computed once per run of
+/// equal x, as `rows` are sorted by x.
 pub(crate) fn fit_log_params(
     rows: &[([f64; 3], f64)],
     dims: usize,
     opts: &FitOptions,
-    ll: impl Fn(&[f64], f64, f64, f64) -> f64,
+    ll_x: impl Fn(&[f64], f64) -> f64,
+    ll_rest: impl Fn(&[f64], f64, f64, f64) -> f64,
 ) -> Result<(Vec<f64>, FitInfo)> {
+    let total_ll = |p: &[f64]| -> f64 {
+        let mut s = 0.0;
+        let mut last = (f64::NAN, 0.0);
+        for (r, w) in rows {
+            if r[0] != last.0 {
+                last = (r[0], ll_x(p, r[0]));
+            }
+            s += w * (last.1 + ll_rest(p, r[0], r[1], r[2]));
+        }
+        s
+    };
     if !opts.penalizer.is_finite() || opts.penalizer < 0.0 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -326,11 +340,7 @@ pub(crate) fn fit_log_params(
             return f64::INFINITY;
         }
         let p: Vec<f64> = lp.iter().map(|v| v.exp()).collect();
-        let mut s = 0.0;
-        for (r, w) in rows {
-            s += w * ll(&p, r[0], r[1], r[2]);
-        }
-        -s / total + opts.penalizer * p.iter().map(|v| v * v).sum::<f64>()
+        -total_ll(&p) / total + opts.penalizer * p.iter().map(|v| v * v).sum::<f64>()
     };
     let m = optimize::nelder_mead(
         objective,
@@ -347,7 +357,7 @@ pub(crate) fn fit_log_params(
         ));
     }
     let p: Vec<f64> = m.x.iter().map(|v| v.exp()).collect();
-    let log_likelihood: f64 = rows.iter().map(|(r, w)| w * ll(&p, r[0], r[1], r[2])).sum();
+    let log_likelihood = total_ll(&p);
     let info = FitInfo {
         log_likelihood: finite(log_likelihood, "the log-likelihood")?,
         customers: total as usize,

@@ -531,7 +531,13 @@ impl NodeKind {
                 | NodeKind::WaitUntilTime { .. }
                 | NodeKind::WaitUntilDate { .. }
                 | NodeKind::WaitEvent { .. }
-        ) || matches!(self, NodeKind::Call { on_failure: Some(_), .. })
+        ) || matches!(
+            self,
+            NodeKind::Call {
+                on_failure: Some(_),
+                ..
+            }
+        )
     }
 
     /// The outgoing edges as `(label, target)`, in a fixed order.
@@ -572,7 +578,10 @@ impl NodeKind {
             ],
             NodeKind::SplitRule {
                 on_true, on_false, ..
-            } => vec![("on_true".into(), n(on_true)), ("on_false".into(), n(on_false))],
+            } => vec![
+                ("on_true".into(), n(on_true)),
+                ("on_false".into(), n(on_false)),
+            ],
             NodeKind::SplitMulti { branches, default } => {
                 let mut v: Vec<_> = branches
                     .iter()
@@ -666,12 +675,19 @@ mod tests {
 
     #[test]
     fn nodes_parse_with_type_tag() {
-        let n: Node = serde_json::from_value(json!({"id":"w","type":"wait","duration":"7d","next":"x"})).unwrap();
+        let n: Node =
+            serde_json::from_value(json!({"id":"w","type":"wait","duration":"7d","next":"x"}))
+                .unwrap();
         assert_eq!(n.kind.type_name(), "wait");
-        let e = serde_json::from_value::<Node>(json!({"id":"w","type":"wait","duration":"7d","nxt":"x"}));
+        let e = serde_json::from_value::<Node>(
+            json!({"id":"w","type":"wait","duration":"7d","nxt":"x"}),
+        );
         assert!(e.is_err());
         let back = serde_json::to_value(&n).unwrap();
-        assert_eq!(back, json!({"id":"w","type":"wait","duration":"7d","next":"x"}));
+        assert_eq!(
+            back,
+            json!({"id":"w","type":"wait","duration":"7d","next":"x"})
+        );
     }
 
     #[test]
@@ -679,6 +695,9 @@ mod tests {
         assert_eq!(Offset::parse("-1d").unwrap().seconds, -86_400);
         assert_eq!(Offset::parse("+2h").unwrap().seconds, 7_200);
         assert!(Offset::parse("1x").is_none());
-        assert_eq!(serde_json::to_value(Offset::parse("-1d").unwrap()).unwrap(), json!("-1d"));
+        assert_eq!(
+            serde_json::to_value(Offset::parse("-1d").unwrap()).unwrap(),
+            json!("-1d")
+        );
     }
 }

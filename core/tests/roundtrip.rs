@@ -408,3 +408,45 @@ segment new_user: first_seen within last 7d and not in_segment(loyal)
         );
     }
 }
+
+/// Token soup: fragments of the language in random order, plus arbitrary text.
+fn soup() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(vec![
+            "segment", "s", ":", "and", "or", "not", "(", ")", "[", "]", ",", ".", "=", "!=",
+            "<", ">=", "+", "-", "*", "/", "in", "between", "exists", "is", "missing",
+            "within", "last", "next", "during", "this", "month", "3", "2.5", "30d", "\"a\"",
+            "where", "count(", "sum(", "purchase", "amount", "trait", "prop", "now", "today",
+            "has_tag(", "calendar(", "timestamp(", "date(", "\"2026-03-01\"", "weeks_without(",
+            "///", "#", "\n", "matches", "contains", "before", "-9223372036854775808",
+        ])
+        .prop_map(String::from),
+        1 => any_text(),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Any input gives a tree or a typed error with a position — never a panic —
+    /// and whatever parses prints back to an equal tree.
+    #[test]
+    fn arbitrary_text_never_panics(text in soup()) {
+        for parsed in [RuleSet::parse(&text), parser::parse_expr(&text).map(|e| RuleSet {
+            rules: vec![Rule { name: "r".into(), description: None, expr: e, span: Span::default() }],
+        })] {
+            match parsed {
+                Ok(rs) => {
+                    let printed = rs.to_text();
+                    let back = RuleSet::parse(&printed)
+                        .map_err(|err| TestCaseError::fail(format!("{err}\n{printed}")))?;
+                    prop_assert_eq!(back, rs);
+                }
+                Err(err) => {
+                    prop_assert!(err.position().is_some(), "no position: {}", err);
+                }
+            }
+        }
+    }
+}

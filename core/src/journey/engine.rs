@@ -503,7 +503,7 @@ impl JourneyEngine {
         let mut input = input;
         let duplicate;
         if let Input::Event(e) = input {
-            duplicate = run.state.seen.iter().any(|s| *s == e.id);
+            duplicate = run.state.seen.contains(&e.id);
             if duplicate {
                 run.notice(
                     NoticeKind::Duplicate,
@@ -568,6 +568,9 @@ enum Resume<'a> {
     /// Re-run the current node (deferred message, migrated instance).
     Rerun,
 }
+
+/// Agenda order: due time, instances before date entries, journey rank, key, entry number.
+type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
 
 enum Agenda {
     Instance(usize),
@@ -708,7 +711,7 @@ impl<'a> Run<'a> {
     fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
         loop {
             // Order: due time, instances before date entries, journey priority, key, entry number.
-            let mut best: Option<((DateTime<Utc>, u8, usize, &str, u32), Agenda)> = None;
+            let mut best: Option<(AgendaKey, Agenda)> = None;
             for (i, inst) in self.state.instances.iter().enumerate() {
                 if let Some(due) = inst.due.filter(|d| *d <= limit) {
                     let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);

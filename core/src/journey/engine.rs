@@ -221,13 +221,14 @@ pub struct Notice {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// A node visit (for simulation statistics).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A node visit (for simulation statistics); resolve names with
+/// [`JourneyEngine::visit_names`]. Indices keep the hot path free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
-    /// Journey id.
-    pub journey: String,
-    /// Node id.
-    pub node: String,
+    /// Index of the definition in the engine.
+    pub definition: usize,
+    /// Index of the node in the definition.
+    pub node: usize,
 }
 
 /// The result of one step.
@@ -252,6 +253,8 @@ struct CompiledJourney {
     report: ValidationReport,
     /// Position of the journey id in priority order.
     rank: usize,
+    /// Position in `JourneyEngine::journeys`.
+    index: usize,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -359,6 +362,7 @@ impl JourneyEngine {
                 rule_index,
                 report,
                 rank: 0,
+                index: journeys.len(),
             });
         }
         // Priority order: priority descending, then id.
@@ -415,6 +419,12 @@ impl JourneyEngine {
     /// The definition of `id` at `version` (`None`: the latest).
     pub fn definition(&self, id: &str, version: Option<u32>) -> Option<&JourneyDefinition> {
         self.find(id, version).map(|i| &self.journeys[i].def)
+    }
+
+    /// The journey id and node id of a [`Visit`].
+    pub fn visit_names(&self, v: &Visit) -> Option<(&str, &str)> {
+        let def = &self.journeys.get(v.definition)?.def;
+        Some((def.id.as_str(), def.nodes.get(v.node)?.id.as_str()))
     }
 
     /// The validation report of `id` (latest version).
@@ -891,8 +901,8 @@ impl<'a> Run<'a> {
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
-                    journey: inst.journey.clone(),
-                    node: node.id.clone(),
+                    definition: cj.index,
+                    node: cj.def.node_index(id).unwrap_or(0),
                 });
             }
             rerun = false;

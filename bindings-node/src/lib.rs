@@ -1,1 +1,367 @@
-//! Binding crate (filled by its issue).
+//! Node.js binding of siyu (napi-rs).
+//!
+//! This native layer is deliberately string-typed: definitions, profiles and
+//! events arrive as JSON text and results leave as JSON text. The npm package's
+//! JavaScript layer (`index.js`) turns plain objects into JSON, parses results,
+//! and maps errors to `SiyuError` subclasses. All behaviour lives in
+//! `siyu-core`; this crate only converts values and errors.
+//!
+//! Errors cross as a JS `Error` whose message is [`ERROR_MARK`] followed by
+//! the core error's JSON form (`{"code","message","position"?,"path"?,"suggestion"?}`).
+//! Every entry point runs under `catch_unwind`, so a panic becomes an
+//! `INTERNAL` error instead of aborting the Node process.
+
+// napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
+#![allow(unsafe_code)]
+
+use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::{AsyncTask, Status};
+use napi::{Env, Task};
+use napi_derive::napi;
+use siyu_core::rules::EvalInput;
+use siyu_core::value::parse_timestamp;
+use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// Prefix of the message of every error this addon throws; the JS layer
+/// recognises it and parses the JSON that follows.
+pub const ERROR_MARK: &str = "SIYU_ERROR:";
+
+/// Converts a core error into the JS error the wrapper decodes.
+fn to_napi(e: &Error) -> napi::Error {
+    napi::Error::new(
+        Status::GenericFailure,
+        format!("{ERROR_MARK}{}", e.to_json()),
+    )
+}
+
+/// Runs `f`, turning core errors and panics into JS errors.
+fn guard<T>(f: impl FnOnce() -> siyu_core::Result<T>) -> napi::Result<T> {
+    guard_core(f).map_err(|e| to_napi(&e))
+}
+
+/// Runs `f`, turning a panic into an `INTERNAL` core error.
+fn guard_core<T>(f: impl FnOnce() -> siyu_core::Result<T>) -> siyu_core::Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(Error::new(
+                ErrorKind::Internal,
+                format!("internal error in siyu (please report): {detail}"),
+            ))
+        }
+    }
+}
+
+/// Parses JSON text received from the JS layer.
+fn parse_json(text: &str, kind: ErrorKind, what: &str) -> siyu_core::Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::new(kind, format!("{what} is not valid JSON: {e}")))
+}
+
+/// Serialises a result for the JS layer.
+fn write_json(v: &serde_json::Value) -> siyu_core::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+/// The crate version (shared by every siyu binding).
+#[napi]
+pub fn version() -> String {
+    siyu_core::VERSION.to_string()
+}
+
+/// Every stable error code of the core, in declaration order.
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    ErrorKind::ALL.iter().map(|k| k.code().to_string()).collect()
+}
+
+/// Validates an IANA zone name or fixed offset and returns its canonical name.
+#[napi]
+pub fn parse_zone(name: String) -> napi::Result<String> {
+    guard(|| Zone::parse(&name).map(|z| z.name()))
+}
+
+/// Raises a panic inside the addon; used by the tests to prove panics become `INTERNAL`.
+#[napi]
+pub fn debug_panic() -> napi::Result<()> {
+    guard(|| -> siyu_core::Result<()> { panic!("deliberate panic for testing") })
+}
+
+/// A schema: the traits, events and tag groups profiles may hold.
+#[napi]
+pub struct Schema {
+    inner: Arc<siyu_core::Schema>,
+}
+
+#[napi]
+impl Schema {
+    /// Reads and validates a schema document (JSON text).
+    #[napi(factory)]
+    pub fn from_json(json: String) -> napi::Result<Schema> {
+        guard(|| {
+            Ok(Schema {
+                inner: Arc::new(siyu_core::Schema::from_json(&json)?),
+            })
+        })
+    }
+
+    /// The schema as JSON text.
+    #[napi]
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// Validates a profile (JSON text) and returns its normalised JSON text.
+    #[napi]
+    pub fn validate_profile(&self, profile: String) -> napi::Result<String> {
+        guard(|| {
+            let v = parse_json(&profile, ErrorKind::InvalidProfile, "profile")?;
+            write_json(&Profile::from_json_value(&v, &self.inner)?.to_json())
+        })
+    }
+
+    /// Validates events (a JSON array) and returns them sorted and de-duplicated as JSON text.
+    #[napi]
+    pub fn validate_events(&self, events: String) -> napi::Result<String> {
+        guard(|| {
+            let v = parse_json(&events, ErrorKind::InvalidEvent, "events")?;
+            write_json(&EventLog::from_json_value(&v, &self.inner)?.to_json())
+        })
+    }
+}
+
+/// A parsed (not yet compiled) rule set.
+#[napi]
+pub struct RuleSet {
+    inner: siyu_core::RuleSet,
+}
+
+#[napi]
+impl RuleSet {
+    /// Parses DSL text.
+    #[napi(factory)]
+    pub fn parse(text: String) -> napi::Result<RuleSet> {
+        guard(|| {
+            Ok(RuleSet {
+                inner: siyu_core::RuleSet::parse(&text)?,
+            })
+        })
+    }
+
+    /// Reads the JSON form (JSON text).
+    #[napi(factory)]
+    pub fn from_json(json: String) -> napi::Result<RuleSet> {
+        guard(|| {
+            Ok(RuleSet {
+                inner: siyu_core::RuleSet::from_json(&json)?,
+            })
+        })
+    }
+
+    /// Canonical DSL text.
+    #[napi]
+    pub fn to_text(&self) -> napi::Result<String> {
+        guard(|| Ok(self.inner.to_text()))
+    }
+
+    /// The JSON form with AST objects (JSON text).
+    #[napi]
+    pub fn to_json(&self) -> napi::Result<String> {
+        guard(|| Ok(self.inner.to_json()))
+    }
+
+    /// Rule names in declaration order.
+    #[napi]
+    pub fn rule_names(&self) -> Vec<String> {
+        self.inner.rules.iter().map(|r| r.name.clone()).collect()
+    }
+}
+
+/// Everything an evaluation reads besides the profile and events.
+#[derive(Clone)]
+struct Engine {
+    compiled: Arc<siyu_core::CompiledRuleSet>,
+    schema: Arc<siyu_core::Schema>,
+}
+
+impl Engine {
+    /// Validates `profile` and `events` (JSON values) and evaluates every rule.
+    fn evaluate_value(
+        &self,
+        profile: &serde_json::Value,
+        events: &serde_json::Value,
+        now: DateTime<Utc>,
+        zone: Zone,
+    ) -> siyu_core::Result<serde_json::Value> {
+        let profile = Profile::from_json_value(profile, &self.schema)?;
+        let events = EventLog::from_json_value(events, &self.schema)?;
+        let input = EvalInput::new(&profile, &events, now).with_default_zone(zone);
+        let verdicts = self.compiled.evaluate(&input)?;
+        let map = self
+            .compiled
+            .rule_names()
+            .iter()
+            .zip(verdicts)
+            .map(|(n, b)| (n.clone(), serde_json::Value::Bool(b)))
+            .collect::<serde_json::Map<_, _>>();
+        Ok(serde_json::Value::Object(map))
+    }
+}
+
+/// Reads `now` and the optional default zone.
+fn read_now_zone(
+    now: &str,
+    default_zone: Option<&str>,
+) -> siyu_core::Result<(DateTime<Utc>, Zone)> {
+    let now = parse_timestamp(now).map_err(|e| e.prefix_path("now"))?;
+    let zone = match default_zone {
+        Some(z) => Zone::parse(z).map_err(|e| e.prefix_path("defaultZone"))?,
+        None => Zone::utc(),
+    };
+    Ok((now, zone))
+}
+
+/// A rule set compiled against a schema; evaluates profiles.
+#[napi]
+pub struct CompiledRuleSet {
+    engine: Engine,
+}
+
+#[napi]
+impl CompiledRuleSet {
+    /// Type-checks and compiles `rules` against `schema`.
+    #[napi(factory)]
+    pub fn compile(rules: &RuleSet, schema: &Schema) -> napi::Result<CompiledRuleSet> {
+        guard(|| {
+            let compiled = siyu_core::CompiledRuleSet::compile(&rules.inner, &schema.inner)?;
+            Ok(CompiledRuleSet {
+                engine: Engine {
+                    compiled: Arc::new(compiled),
+                    schema: schema.inner.clone(),
+                },
+            })
+        })
+    }
+
+    /// Rule names in declaration order.
+    #[napi]
+    pub fn rule_names(&self) -> Vec<String> {
+        self.engine.compiled.rule_names().to_vec()
+    }
+
+    /// Evaluates every rule for one profile; returns `{rule: bool}` as JSON text.
+    #[napi]
+    pub fn evaluate(
+        &self,
+        profile: String,
+        events: String,
+        now: String,
+        default_zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let (now, zone) = read_now_zone(&now, default_zone.as_deref())?;
+            let p = parse_json(&profile, ErrorKind::InvalidProfile, "profile")?;
+            let e = parse_json(&events, ErrorKind::InvalidEvent, "events")?;
+            write_json(&self.engine.evaluate_value(&p, &e, now, zone)?)
+        })
+    }
+
+    /// Explains one rule's verdict for one profile; returns the explanation as JSON text.
+    #[napi]
+    pub fn explain(
+        &self,
+        rule: String,
+        profile: String,
+        events: String,
+        now: String,
+        default_zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let (now, zone) = read_now_zone(&now, default_zone.as_deref())?;
+            let p = parse_json(&profile, ErrorKind::InvalidProfile, "profile")?;
+            let e = parse_json(&events, ErrorKind::InvalidEvent, "events")?;
+            let profile = Profile::from_json_value(&p, &self.engine.schema)?;
+            let events = EventLog::from_json_value(&e, &self.engine.schema)?;
+            let input = EvalInput::new(&profile, &events, now).with_default_zone(zone);
+            let explanation = self.engine.compiled.explain(&input, &rule)?;
+            let v = serde_json::to_value(&explanation)
+                .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+            write_json(&v)
+        })
+    }
+
+    /// Evaluates many profiles on a libuv worker thread. `items` is JSON text of
+    /// `[{"profile": {...}, "events": [...]}, ...]`; resolves to JSON text of
+    /// `[{rule: bool}, ...]`. The first invalid item rejects the whole call,
+    /// with `[i]` prefixed to the error's path.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn evaluate_many(
+        &self,
+        items: String,
+        now: String,
+        default_zone: Option<String>,
+    ) -> AsyncTask<EvaluateMany> {
+        AsyncTask::new(EvaluateMany {
+            engine: self.engine.clone(),
+            items,
+            now,
+            default_zone,
+        })
+    }
+}
+
+/// The worker-thread task behind [`CompiledRuleSet::evaluate_many`].
+pub struct EvaluateMany {
+    engine: Engine,
+    items: String,
+    now: String,
+    default_zone: Option<String>,
+}
+
+impl EvaluateMany {
+    fn run(&self) -> siyu_core::Result<String> {
+        let (now, zone) = read_now_zone(&self.now, self.default_zone.as_deref())?;
+        let v = parse_json(&self.items, ErrorKind::InvalidArgument, "items")?;
+        let items = v.as_array().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "evaluateMany takes an array of {profile, events}",
+            )
+        })?;
+        let empty = serde_json::Value::Array(Vec::new());
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let profile = item.get("profile").ok_or_else(|| {
+                Error::new(ErrorKind::InvalidArgument, "item needs a \"profile\"")
+                    .with_path(format!("[{i}].profile"))
+            })?;
+            let events = item.get("events").unwrap_or(&empty);
+            let r = self
+                .engine
+                .evaluate_value(profile, events, now, zone)
+                .map_err(|e| e.prefix_path(&format!("[{i}]")))?;
+            out.push(r);
+        }
+        write_json(&serde_json::Value::Array(out))
+    }
+}
+
+impl Task for EvaluateMany {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> napi::Result<String> {
+        guard(|| self.run())
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}

@@ -1,0 +1,345 @@
+// TypeScript declarations of the npm package `siyu`. Written by hand and checked
+// against the runtime exports by test/types.test.mjs (which fails on drift).
+
+/** The crate version shared by every siyu binding. */
+export declare const version: string;
+
+/** A JSON document given as JSON text or as a plain value. */
+export type JsonInput<T = unknown> = string | T;
+
+/** An instant: an RFC 3339 string or a Date. */
+export type Instant = string | Date;
+
+/** A source position (1-based line and column, 0-based byte offset). */
+export interface Position {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/** The JSON form of a siyu error. */
+export interface SiyuErrorJson {
+  code: ErrorCode;
+  message: string;
+  position?: Position;
+  path?: string;
+  suggestion?: string;
+}
+
+/** Every stable error code of the core. */
+export type ErrorCode =
+  | 'RULE_SYNTAX'
+  | 'INVALID_JSON'
+  | 'UNKNOWN_TRAIT'
+  | 'UNKNOWN_EVENT'
+  | 'UNKNOWN_PROPERTY'
+  | 'UNKNOWN_SEGMENT'
+  | 'UNKNOWN_TAG_GROUP'
+  | 'UNKNOWN_FUNCTION'
+  | 'TYPE_MISMATCH'
+  | 'SEGMENT_CYCLE'
+  | 'DUPLICATE_NAME'
+  | 'LIMIT_EXCEEDED'
+  | 'INVALID_REGEX'
+  | 'INVALID_TIME_ZONE'
+  | 'INVALID_TIME'
+  | 'INVALID_SCHEMA'
+  | 'INVALID_PROFILE'
+  | 'INVALID_EVENT'
+  | 'INVALID_MERGE'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_MODEL'
+  | 'INVALID_STATE'
+  | 'NUMERIC_DOMAIN'
+  | 'INTERNAL';
+
+/** Base class of every error siyu throws. */
+export declare class SiyuError extends Error {
+  /** The core's stable code, e.g. `RULE_SYNTAX`. */
+  readonly code: ErrorCode;
+  /** Source position for syntax and compile errors. */
+  readonly position?: Position;
+  /** Where in a document the error is, e.g. `rules[0].expr` or `[2].timestamp`. */
+  readonly path?: string;
+  /** A "did you mean" correction for unknown names. */
+  readonly suggestion?: string;
+  toJSON(): SiyuErrorJson;
+}
+
+/** Error with code `RULE_SYNTAX`. */
+export declare class RuleSyntaxError extends SiyuError {
+  static readonly code: 'RULE_SYNTAX';
+  readonly code: 'RULE_SYNTAX';
+}
+
+/** Error with code `INVALID_JSON`. */
+export declare class InvalidJsonError extends SiyuError {
+  static readonly code: 'INVALID_JSON';
+  readonly code: 'INVALID_JSON';
+}
+
+/** Error with code `UNKNOWN_TRAIT`. */
+export declare class UnknownTraitError extends SiyuError {
+  static readonly code: 'UNKNOWN_TRAIT';
+  readonly code: 'UNKNOWN_TRAIT';
+}
+
+/** Error with code `UNKNOWN_EVENT`. */
+export declare class UnknownEventError extends SiyuError {
+  static readonly code: 'UNKNOWN_EVENT';
+  readonly code: 'UNKNOWN_EVENT';
+}
+
+/** Error with code `UNKNOWN_PROPERTY`. */
+export declare class UnknownPropertyError extends SiyuError {
+  static readonly code: 'UNKNOWN_PROPERTY';
+  readonly code: 'UNKNOWN_PROPERTY';
+}
+
+/** Error with code `UNKNOWN_SEGMENT`. */
+export declare class UnknownSegmentError extends SiyuError {
+  static readonly code: 'UNKNOWN_SEGMENT';
+  readonly code: 'UNKNOWN_SEGMENT';
+}
+
+/** Error with code `UNKNOWN_TAG_GROUP`. */
+export declare class UnknownTagGroupError extends SiyuError {
+  static readonly code: 'UNKNOWN_TAG_GROUP';
+  readonly code: 'UNKNOWN_TAG_GROUP';
+}
+
+/** Error with code `UNKNOWN_FUNCTION`. */
+export declare class UnknownFunctionError extends SiyuError {
+  static readonly code: 'UNKNOWN_FUNCTION';
+  readonly code: 'UNKNOWN_FUNCTION';
+}
+
+/** Error with code `TYPE_MISMATCH`. */
+export declare class TypeMismatchError extends SiyuError {
+  static readonly code: 'TYPE_MISMATCH';
+  readonly code: 'TYPE_MISMATCH';
+}
+
+/** Error with code `SEGMENT_CYCLE`. */
+export declare class SegmentCycleError extends SiyuError {
+  static readonly code: 'SEGMENT_CYCLE';
+  readonly code: 'SEGMENT_CYCLE';
+}
+
+/** Error with code `DUPLICATE_NAME`. */
+export declare class DuplicateNameError extends SiyuError {
+  static readonly code: 'DUPLICATE_NAME';
+  readonly code: 'DUPLICATE_NAME';
+}
+
+/** Error with code `LIMIT_EXCEEDED`. */
+export declare class LimitExceededError extends SiyuError {
+  static readonly code: 'LIMIT_EXCEEDED';
+  readonly code: 'LIMIT_EXCEEDED';
+}
+
+/** Error with code `INVALID_REGEX`. */
+export declare class InvalidRegexError extends SiyuError {
+  static readonly code: 'INVALID_REGEX';
+  readonly code: 'INVALID_REGEX';
+}
+
+/** Error with code `INVALID_TIME_ZONE`. */
+export declare class InvalidTimeZoneError extends SiyuError {
+  static readonly code: 'INVALID_TIME_ZONE';
+  readonly code: 'INVALID_TIME_ZONE';
+}
+
+/** Error with code `INVALID_TIME`. */
+export declare class InvalidTimeError extends SiyuError {
+  static readonly code: 'INVALID_TIME';
+  readonly code: 'INVALID_TIME';
+}
+
+/** Error with code `INVALID_SCHEMA`. */
+export declare class InvalidSchemaError extends SiyuError {
+  static readonly code: 'INVALID_SCHEMA';
+  readonly code: 'INVALID_SCHEMA';
+}
+
+/** Error with code `INVALID_PROFILE`. */
+export declare class InvalidProfileError extends SiyuError {
+  static readonly code: 'INVALID_PROFILE';
+  readonly code: 'INVALID_PROFILE';
+}
+
+/** Error with code `INVALID_EVENT`. */
+export declare class InvalidEventError extends SiyuError {
+  static readonly code: 'INVALID_EVENT';
+  readonly code: 'INVALID_EVENT';
+}
+
+/** Error with code `INVALID_MERGE`. */
+export declare class InvalidMergeError extends SiyuError {
+  static readonly code: 'INVALID_MERGE';
+  readonly code: 'INVALID_MERGE';
+}
+
+/** Error with code `INVALID_ARGUMENT`. */
+export declare class InvalidArgumentError extends SiyuError {
+  static readonly code: 'INVALID_ARGUMENT';
+  readonly code: 'INVALID_ARGUMENT';
+}
+
+/** Error with code `INVALID_MODEL`. */
+export declare class InvalidModelError extends SiyuError {
+  static readonly code: 'INVALID_MODEL';
+  readonly code: 'INVALID_MODEL';
+}
+
+/** Error with code `INVALID_STATE`. */
+export declare class InvalidStateError extends SiyuError {
+  static readonly code: 'INVALID_STATE';
+  readonly code: 'INVALID_STATE';
+}
+
+/** Error with code `NUMERIC_DOMAIN`. */
+export declare class NumericDomainError extends SiyuError {
+  static readonly code: 'NUMERIC_DOMAIN';
+  readonly code: 'NUMERIC_DOMAIN';
+}
+
+/** Error with code `INTERNAL`. */
+export declare class InternalError extends SiyuError {
+  static readonly code: 'INTERNAL';
+  readonly code: 'INTERNAL';
+}
+
+/** The error subclass for a stable code. */
+export declare function errorClassForCode(code: string): typeof SiyuError;
+
+/** The stable error codes of the core, in declaration order. */
+export declare function errorCodes(): ErrorCode[];
+
+/** Validates a zone name (IANA such as `Asia/Shanghai`, or a fixed offset such as `+08:00`) and returns its canonical name. */
+export declare function parseZone(name: string): string;
+
+/** A profile document (see the schema docs); validated against the schema on use. */
+export interface ProfileInput {
+  id: string;
+  identities?: Record<string, string | string[]>;
+  traits?: Record<string, unknown>;
+  tags?: unknown[];
+  consents?: unknown[];
+  time_zone?: string;
+  scores?: Record<string, number>;
+}
+
+/** An event document. */
+export interface EventInput {
+  id: string;
+  name: string;
+  timestamp: string;
+  properties?: Record<string, unknown>;
+}
+
+/** A schema: the traits, events and tag groups profiles may hold. */
+export declare class Schema {
+  constructor(definition: JsonInput<object>);
+  static fromJson(definition: JsonInput<object>): Schema;
+  /** The schema as JSON text. */
+  toJson(): string;
+  /** The schema as a plain object. */
+  toObject(): Record<string, unknown>;
+  /** Validates a profile; returns its normalised form. */
+  validateProfile(profile: JsonInput<ProfileInput>): Record<string, unknown>;
+  /** Validates events; returns them sorted by (timestamp, id) and de-duplicated by id. */
+  validateEvents(events: JsonInput<EventInput[]>): Record<string, unknown>[];
+}
+
+/** A parsed rule set, not yet compiled. */
+export declare class RuleSet {
+  private constructor(handle: never);
+  /** Parses DSL text (`segment name: expr ...`). */
+  static parse(text: string): RuleSet;
+  /** Reads the JSON form `{"rules": [{"name", "description"?, "expr"}]}` (expr: AST object or DSL text). */
+  static fromJson(definition: JsonInput<object>): RuleSet;
+  /** Rule names in declaration order. */
+  readonly ruleNames: string[];
+  /** Canonical DSL text. */
+  toText(): string;
+  /** The JSON form with AST objects, as JSON text. */
+  toJson(): string;
+  /** The JSON form as a plain object. */
+  toObject(): { rules: Array<{ name: string; description?: string; expr: unknown }> };
+}
+
+/** Three-valued truth of a clause. */
+export type Truth = 'true' | 'false' | 'unknown';
+
+/** One clause of an explanation. */
+export interface ExplainNode {
+  clause: string;
+  truth: Truth;
+  observed?: string;
+  children?: ExplainNode[];
+}
+
+/** Why a rule matched or not. */
+export interface Explanation {
+  rule: string;
+  matched: boolean;
+  root: ExplainNode;
+}
+
+/** One profile with its events, for bulk evaluation. */
+export interface EvaluateItem {
+  profile: ProfileInput;
+  events?: EventInput[];
+}
+
+/** A rule set compiled against a schema. Immutable; evaluates many profiles. */
+export declare class CompiledRuleSet {
+  /** Compiles `rules` (a RuleSet, DSL text, or the JSON form) against `schema`. */
+  constructor(rules: RuleSet | string | object, schema: Schema | JsonInput<object>);
+  static compile(rules: RuleSet | string | object, schema: Schema | JsonInput<object>): CompiledRuleSet;
+  /** Rule names in declaration order. */
+  readonly ruleNames: string[];
+  /** Membership of the profile in every rule at `now`. `defaultZone` applies when the profile has no zone (default UTC). */
+  evaluate(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Record<string, boolean>;
+  /** Explains one rule's verdict. */
+  explain(rule: string, profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Explanation;
+  /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
+  evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
+}
+
+declare const siyu: {
+  version: typeof version;
+  Schema: typeof Schema;
+  RuleSet: typeof RuleSet;
+  CompiledRuleSet: typeof CompiledRuleSet;
+  parseZone: typeof parseZone;
+  errorCodes: typeof errorCodes;
+  errorClassForCode: typeof errorClassForCode;
+  SiyuError: typeof SiyuError;
+  RuleSyntaxError: typeof RuleSyntaxError;
+  InvalidJsonError: typeof InvalidJsonError;
+  UnknownTraitError: typeof UnknownTraitError;
+  UnknownEventError: typeof UnknownEventError;
+  UnknownPropertyError: typeof UnknownPropertyError;
+  UnknownSegmentError: typeof UnknownSegmentError;
+  UnknownTagGroupError: typeof UnknownTagGroupError;
+  UnknownFunctionError: typeof UnknownFunctionError;
+  TypeMismatchError: typeof TypeMismatchError;
+  SegmentCycleError: typeof SegmentCycleError;
+  DuplicateNameError: typeof DuplicateNameError;
+  LimitExceededError: typeof LimitExceededError;
+  InvalidRegexError: typeof InvalidRegexError;
+  InvalidTimeZoneError: typeof InvalidTimeZoneError;
+  InvalidTimeError: typeof InvalidTimeError;
+  InvalidSchemaError: typeof InvalidSchemaError;
+  InvalidProfileError: typeof InvalidProfileError;
+  InvalidEventError: typeof InvalidEventError;
+  InvalidMergeError: typeof InvalidMergeError;
+  InvalidArgumentError: typeof InvalidArgumentError;
+  InvalidModelError: typeof InvalidModelError;
+  InvalidStateError: typeof InvalidStateError;
+  NumericDomainError: typeof NumericDomainError;
+  InternalError: typeof InternalError;
+};
+export default siyu;

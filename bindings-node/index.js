@@ -1,0 +1,244 @@
+'use strict';
+// siyu for Node.js. The native addon (siyu.node, built from the siyu-node
+// crate) is string-typed: JSON text in, JSON text out. This file is the whole
+// JavaScript layer: it accepts plain objects or JSON strings, parses results
+// into plain objects, and maps native errors to SiyuError subclasses. All
+// behaviour lives in the Rust core.
+
+const path = require('node:path');
+
+const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu.node'));
+
+const ERROR_MARK = 'SIYU_ERROR:';
+const NATIVE = Symbol('siyu.native');
+
+/** Base class of every error siyu throws. */
+class SiyuError extends Error {
+  constructor(detail) {
+    super(detail.message);
+    this.name = new.target.name;
+    this.code = detail.code;
+    this.position = detail.position;
+    this.path = detail.path;
+    this.suggestion = detail.suggestion;
+  }
+
+  /** The error's JSON form (as the core writes it). */
+  toJSON() {
+    const out = { code: this.code, message: this.message };
+    if (this.position !== undefined) out.position = this.position;
+    if (this.path !== undefined) out.path = this.path;
+    if (this.suggestion !== undefined) out.suggestion = this.suggestion;
+    return out;
+  }
+}
+
+// RULE_SYNTAX -> RuleSyntaxError: one subclass per stable core code.
+function className(code) {
+  return code.toLowerCase().split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('') + 'Error';
+}
+
+const errorClasses = {};
+for (const code of native.errorCodes()) {
+  const name = className(code);
+  // A named class expression per code, so stack traces and `err.name` read well.
+  const cls = { [name]: class extends SiyuError {} }[name];
+  Object.defineProperty(cls, 'code', { value: code, enumerable: true });
+  errorClasses[code] = cls;
+}
+
+/** The error subclass for a stable code (SiyuError itself for unknown codes). */
+function errorClassForCode(code) {
+  return errorClasses[code] || SiyuError;
+}
+
+function makeError(detail) {
+  const Cls = errorClassForCode(detail.code);
+  return new Cls(detail);
+}
+
+function mapError(e) {
+  if (e instanceof Error && typeof e.message === 'string' && e.message.startsWith(ERROR_MARK)) {
+    try {
+      return makeError(JSON.parse(e.message.slice(ERROR_MARK.length)));
+    } catch (_) {
+      return makeError({ code: 'INTERNAL', message: e.message });
+    }
+  }
+  return e;
+}
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw mapError(e);
+  }
+}
+
+function invalidArgument(message, p) {
+  return makeError({ code: 'INVALID_ARGUMENT', message, path: p });
+}
+
+// A definition or document given as JSON text or as a plain value.
+function jsonText(value, what) {
+  if (typeof value === 'string') return value;
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    throw invalidArgument(`${what} must be JSON text or a plain object`, what);
+  }
+  return JSON.stringify(value);
+}
+
+function instantText(now) {
+  if (now instanceof Date) {
+    if (Number.isNaN(now.getTime())) throw makeError({ code: 'INVALID_TIME', message: 'now is an invalid Date', path: 'now' });
+    return now.toISOString();
+  }
+  if (typeof now === 'string') return now;
+  throw invalidArgument('now must be an RFC 3339 string or a Date', 'now');
+}
+
+function zoneText(zone) {
+  if (zone === undefined || zone === null) return undefined;
+  if (typeof zone === 'string') return zone;
+  throw invalidArgument('defaultZone must be a zone name string', 'defaultZone');
+}
+
+/** A schema: the traits, events and tag groups profiles may hold. */
+class Schema {
+  constructor(definition) {
+    const text = jsonText(definition, 'schema');
+    this[NATIVE] = call(() => native.Schema.fromJson(text));
+  }
+
+  static fromJson(definition) {
+    return new Schema(definition);
+  }
+
+  toJson() {
+    return this[NATIVE].toJson();
+  }
+
+  toObject() {
+    return JSON.parse(this[NATIVE].toJson());
+  }
+
+  validateProfile(profile) {
+    const text = jsonText(profile, 'profile');
+    return JSON.parse(call(() => this[NATIVE].validateProfile(text)));
+  }
+
+  validateEvents(events) {
+    const text = jsonText(events, 'events');
+    return JSON.parse(call(() => this[NATIVE].validateEvents(text)));
+  }
+}
+
+/** A parsed rule set (DSL text or JSON form), not yet compiled. */
+class RuleSet {
+  constructor(handle) {
+    if (!handle || handle[NATIVE] === undefined) {
+      throw invalidArgument('use RuleSet.parse(text) or RuleSet.fromJson(definition)');
+    }
+    this[NATIVE] = handle[NATIVE];
+  }
+
+  static parse(text) {
+    if (typeof text !== 'string') throw invalidArgument('RuleSet.parse takes DSL text', 'text');
+    return new RuleSet({ [NATIVE]: call(() => native.RuleSet.parse(text)) });
+  }
+
+  static fromJson(definition) {
+    const text = jsonText(definition, 'rules');
+    return new RuleSet({ [NATIVE]: call(() => native.RuleSet.fromJson(text)) });
+  }
+
+  get ruleNames() {
+    return this[NATIVE].ruleNames();
+  }
+
+  toText() {
+    return call(() => this[NATIVE].toText());
+  }
+
+  toJson() {
+    return call(() => this[NATIVE].toJson());
+  }
+
+  toObject() {
+    return JSON.parse(this.toJson());
+  }
+}
+
+function asRuleSet(rules) {
+  if (rules instanceof RuleSet) return rules;
+  if (typeof rules === 'string') return RuleSet.parse(rules);
+  return RuleSet.fromJson(rules);
+}
+
+function asSchema(schema) {
+  return schema instanceof Schema ? schema : new Schema(schema);
+}
+
+/** A rule set compiled against a schema; evaluates profiles. Immutable. */
+class CompiledRuleSet {
+  constructor(rules, schema) {
+    const r = asRuleSet(rules);
+    const s = asSchema(schema);
+    this[NATIVE] = call(() => native.CompiledRuleSet.compile(r[NATIVE], s[NATIVE]));
+  }
+
+  static compile(rules, schema) {
+    return new CompiledRuleSet(rules, schema);
+  }
+
+  get ruleNames() {
+    return this[NATIVE].ruleNames();
+  }
+
+  evaluate(profile, events, now, defaultZone) {
+    const args = [jsonText(profile, 'profile'), jsonText(events ?? [], 'events'), instantText(now), zoneText(defaultZone)];
+    return JSON.parse(call(() => this[NATIVE].evaluate(...args)));
+  }
+
+  explain(rule, profile, events, now, defaultZone) {
+    if (typeof rule !== 'string') throw invalidArgument('explain takes a rule name first', 'rule');
+    const args = [rule, jsonText(profile, 'profile'), jsonText(events ?? [], 'events'), instantText(now), zoneText(defaultZone)];
+    return JSON.parse(call(() => this[NATIVE].explain(...args)));
+  }
+
+  async evaluateMany(items, now, defaultZone) {
+    if (!Array.isArray(items)) throw invalidArgument('evaluateMany takes an array of {profile, events}', 'items');
+    const args = [JSON.stringify(items), instantText(now), zoneText(defaultZone)];
+    let text;
+    try {
+      text = await this[NATIVE].evaluateMany(...args);
+    } catch (e) {
+      throw mapError(e);
+    }
+    return JSON.parse(text);
+  }
+}
+
+/** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
+function parseZone(name) {
+  if (typeof name !== 'string') throw invalidArgument('parseZone takes a string', 'name');
+  return call(() => native.parseZone(name));
+}
+
+/** The stable error codes of the core, in declaration order. */
+function errorCodes() {
+  return native.errorCodes();
+}
+
+module.exports = {
+  version: native.version(),
+  Schema,
+  RuleSet,
+  CompiledRuleSet,
+  parseZone,
+  errorCodes,
+  errorClassForCode,
+  SiyuError,
+};
+for (const cls of Object.values(errorClasses)) module.exports[cls.name] = cls;

@@ -1,0 +1,180 @@
+// Node conformance runner: runs every vector under conformance/ (and the
+// folders in SIYU_EXTRA_VECTORS, colon-separated) through the public API of
+// the npm package and prints `conformance[node]: N passed, M failed`.
+// The vector format is in conformance/README.md; the matcher mirrors
+// core/tests/conformance/support.rs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Schema, RuleSet, CompiledRuleSet, SiyuError, parseZone } from '../index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..', 'conformance');
+
+function collect(dir, out) {
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    console.error(`warning: cannot read vector folder ${dir}`);
+    return;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'schema') collect(p, out);
+    } else if (e.name.endsWith('.json')) {
+      out.push(p);
+    }
+  }
+}
+
+function vectorFiles() {
+  const dirs = [root, ...(process.env.SIYU_EXTRA_VECTORS || '').split(':').filter(Boolean)];
+  const files = [];
+  for (const d of dirs) collect(d, files);
+  return files.sort();
+}
+
+/** Subset matcher: see conformance/README.md. */
+export function matches(expected, actual, tolerance, at) {
+  if (actual === undefined) actual = null;
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+    if (expected.length !== actual.length) {
+      throw new Error(`${at}: expected ${expected.length} items, got ${actual.length}: ${JSON.stringify(actual)}`);
+    }
+    expected.forEach((e, i) => matches(e, actual[i], tolerance, `${at}[${i}]`));
+    return;
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
+      throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+    }
+    for (const [k, v] of Object.entries(expected)) matches(v, actual[k], tolerance, `${at}.${k}`);
+    return;
+  }
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    const tol = tolerance * Math.max(Math.abs(expected), 1);
+    if (Math.abs(expected - actual) <= tol) return;
+    throw new Error(`${at}: expected ${expected}, got ${actual}`);
+  }
+  if (expected === actual) return;
+  throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+const field = (file, c, key) => (key in c ? c[key] : file[key]);
+const toleranceOf = (file, c) => c.tolerance ?? file.tolerance ?? 1e-9;
+
+function checkError(expected, err) {
+  if (!(err instanceof SiyuError)) throw new Error(`expected a SiyuError, got ${err && err.stack}`);
+  try {
+    matches(expected, err.toJSON(), 0, 'error');
+  } catch (m) {
+    throw new Error(`${m.message} (error was: ${err.code}: ${err.message})`);
+  }
+}
+
+/** Runs `op`; with `expect_error` it must throw a matching SiyuError. */
+function expectOutcome(file, c, op) {
+  const expectErr = c.expect_error;
+  let result;
+  try {
+    result = op();
+  } catch (e) {
+    if (expectErr === undefined) throw e instanceof SiyuError ? new Error(`unexpected error: ${JSON.stringify(e)}`) : e;
+    checkError(expectErr, e);
+    return;
+  }
+  if (expectErr !== undefined) throw new Error(`expected error ${JSON.stringify(expectErr)}, got success`);
+  matches(c.expect, result, toleranceOf(file, c), 'result');
+}
+
+function ruleSetOf(rules) {
+  return typeof rules === 'string' ? RuleSet.parse(rules) : RuleSet.fromJson(rules);
+}
+
+const kinds = {
+  segment(file, c) {
+    expectOutcome(file, c, () => {
+      const compiled = new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(field(file, c, 'schema')));
+      const profile = field(file, c, 'profile');
+      const events = field(file, c, 'events') ?? [];
+      const now = field(file, c, 'now');
+      const zone = field(file, c, 'default_zone') ?? undefined;
+      const verdicts = compiled.evaluate(profile, events, now, zone);
+      const explain = c.explain;
+      if (explain) {
+        for (const [rule, expected] of Object.entries(explain)) {
+          matches(expected, compiled.explain(rule, profile, events, now, zone), toleranceOf(file, c), `explain.${rule}`);
+        }
+      }
+      return verdicts;
+    });
+  },
+  rules_text(file, c) {
+    expectOutcome(file, c, () => {
+      const text = field(file, c, 'text');
+      const rs = text !== undefined && text !== null ? RuleSet.parse(text) : RuleSet.fromJson(field(file, c, 'json'));
+      return { json: rs.toObject(), text: rs.toText() };
+    });
+  },
+  error(file, c) {
+    if (c.expect_error === undefined) throw new Error('an error case needs expect_error');
+    const op = field(file, c, 'op');
+    const ops = {
+      parse_rules: () => ruleSetOf(field(file, c, 'rules') ?? field(file, c, 'text')),
+      compile: () => new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(field(file, c, 'schema'))),
+      profile: () => new Schema(field(file, c, 'schema')).validateProfile(field(file, c, 'profile')),
+      events: () => new Schema(field(file, c, 'schema')).validateEvents(field(file, c, 'events')),
+      zone: () => parseZone(field(file, c, 'zone')),
+      schema: () => new Schema(field(file, c, 'schema')),
+    };
+    if (!ops[op]) throw new Error(`unknown error op ${JSON.stringify(op)}`);
+    expectOutcome(file, c, ops[op]);
+  },
+};
+
+export function runAll() {
+  let passed = 0;
+  let failed = 0;
+  const failures = [];
+  for (const p of vectorFiles()) {
+    let file;
+    try {
+      file = JSON.parse(fs.readFileSync(p, 'utf8'));
+    } catch (e) {
+      failed += 1;
+      failures.push(`FAIL ${p}: not JSON: ${e.message}`);
+      continue;
+    }
+    const cases = Array.isArray(file.cases) ? file.cases : [];
+    if (cases.length === 0) {
+      failed += 1;
+      failures.push(`FAIL ${p}: no "cases"`);
+    }
+    const run = kinds[file.kind];
+    cases.forEach((c, i) => {
+      try {
+        if (!run) throw new Error(`vector kind ${JSON.stringify(file.kind)} is not supported by the node runner`);
+        run(file, c);
+        passed += 1;
+      } catch (e) {
+        failed += 1;
+        failures.push(`FAIL ${p} case ${i} (${c.name ?? ''}): ${e.message}`);
+      }
+    });
+  }
+  return { passed, failed, failures };
+}
+
+const { passed, failed, failures } = runAll();
+for (const f of failures) console.error(f);
+console.log(`conformance[node]: ${passed} passed, ${failed} failed`);
+
+test('conformance vectors all pass', () => {
+  assert.ok(passed > 0, 'no vectors ran');
+  assert.equal(failed, 0, failures.slice(0, 20).join('\n'));
+});

@@ -79,7 +79,10 @@ pub fn version() -> String {
 /// Every stable error code of the core, in declaration order.
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    ErrorKind::ALL.iter().map(|k| k.code().to_string()).collect()
+    ErrorKind::ALL
+        .iter()
+        .map(|k| k.code().to_string())
+        .collect()
 }
 
 /// Validates an IANA zone name or fixed offset and returns its canonical name.

@@ -1,0 +1,145 @@
+package io.siyu
+
+import org.json.JSONArray
+import org.json.JSONObject
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import java.io.File
+
+/**
+ * Kotlin conformance runner: every vector under conformance/ (and the folders in
+ * SIYU_EXTRA_VECTORS) through the generated bindings; prints
+ * `conformance[kotlin]: N passed, M failed`.
+ */
+class ConformanceTest {
+    private fun vectorFiles(): List<File> {
+        val root = File(System.getProperty("siyu.conformance") ?: "../../conformance")
+        val dirs = listOf(root) + (System.getenv("SIYU_EXTRA_VECTORS") ?: "").split(':').filter { it.isNotEmpty() }.map(::File)
+        val out = mutableListOf<File>()
+        fun collect(d: File) {
+            val entries = d.listFiles()
+            if (entries == null) {
+                System.err.println("warning: cannot read vector folder $d")
+                return
+            }
+            for (f in entries) {
+                if (f.isDirectory) {
+                    if (f.name != "schema") collect(f)
+                } else if (f.name.endsWith(".json")) {
+                    out.add(f)
+                }
+            }
+        }
+        dirs.forEach(::collect)
+        return out.sortedBy { it.path }
+    }
+
+    private fun field(file: JSONObject, case: JSONObject, key: String): Any? =
+        if (case.has(key)) case.get(key) else file.opt(key)
+
+    private fun tolerance(file: JSONObject, case: JSONObject): Double =
+        (field(file, case, "tolerance") as? Number)?.toDouble() ?: 1e-9
+
+    private fun opt(v: Any?): String? = if (v == null || v == JSONObject.NULL) null else v as String
+
+    /** Runs `op`; with `expect_error` it must throw a matching SiyuException. */
+    private fun outcome(file: JSONObject, case: JSONObject, op: () -> Any?) {
+        val expectError = case.opt("expect_error")
+        val result = try {
+            op()
+        } catch (e: SiyuException) {
+            if (expectError == null) throw AssertionError("unexpected error: ${e.toJson()}")
+            try {
+                matches(expectError, e.toJson(), 0.0, "error")
+            } catch (m: AssertionError) {
+                throw AssertionError("${m.message} (error was: ${e.toJson()})")
+            }
+            return
+        }
+        if (expectError != null) throw AssertionError("expected error $expectError, got success")
+        matches(case.opt("expect"), result, tolerance(file, case), "result")
+    }
+
+    private fun segment(file: JSONObject, case: JSONObject) = outcome(file, case) {
+        Device(jsonText(field(file, case, "schema")), jsonText(field(file, case, "rules"))).use { d ->
+            d.setProfile(jsonText(field(file, case, "profile")))
+            d.replaceEvents(jsonText(field(file, case, "events") ?: JSONArray()))
+            val now = field(file, case, "now") as String
+            val zone = opt(field(file, case, "default_zone"))
+            val verdicts = JSONObject()
+            for (r in d.evaluate(now, zone)) verdicts.put(r.name, r.member)
+            val explain = case.optJSONObject("explain")
+            if (explain != null) {
+                for (rule in explain.keySet()) {
+                    matches(explain.get(rule), JSONObject(d.explain(rule, now, zone).json), tolerance(file, case), "explain.$rule")
+                }
+            }
+            verdicts
+        }
+    }
+
+    private fun rulesText(file: JSONObject, case: JSONObject) = outcome(file, case) {
+        val text = field(file, case, "text")
+        val source = if (text != null && text != JSONObject.NULL) text as String else jsonText(field(file, case, "json"))
+        JSONObject().put("json", JSONObject(rulesToJson(source))).put("text", rulesToText(source))
+    }
+
+    private fun error(file: JSONObject, case: JSONObject) {
+        if (!case.has("expect_error")) throw AssertionError("an error case needs expect_error")
+        val op = field(file, case, "op")
+        val schema = { jsonText(field(file, case, "schema")) }
+        outcome(file, case) {
+            when (op) {
+                "parse_rules" -> rulesToJson(jsonText(field(file, case, "rules") ?: field(file, case, "text")))
+                "compile" -> Device(schema(), jsonText(field(file, case, "rules"))).close()
+                "profile" -> validateProfile(schema(), jsonText(field(file, case, "profile")))
+                "events" -> validateEvents(schema(), jsonText(field(file, case, "events")))
+                "zone" -> parseZone(field(file, case, "zone") as String)
+                "schema" -> validateSchema(schema())
+                else -> throw AssertionError("unknown error op $op")
+            }
+        }
+    }
+
+    @Test
+    fun allVectorsPass() {
+        var passed = 0
+        var failed = 0
+        val failures = mutableListOf<String>()
+        for (f in vectorFiles()) {
+            val file = try {
+                JSONObject(f.readText())
+            } catch (e: Exception) {
+                failed += 1
+                failures.add("FAIL $f: not JSON: ${e.message}")
+                continue
+            }
+            val cases = file.optJSONArray("cases") ?: JSONArray()
+            if (cases.length() == 0) {
+                failed += 1
+                failures.add("FAIL $f: no \"cases\"")
+            }
+            val kind = file.optString("kind")
+            for (i in 0 until cases.length()) {
+                val case = cases.getJSONObject(i)
+                try {
+                    when (kind) {
+                        "segment" -> segment(file, case)
+                        "rules_text" -> rulesText(file, case)
+                        "error" -> error(file, case)
+                        else -> throw AssertionError("vector kind \"$kind\" is not supported by the kotlin runner")
+                    }
+                    passed += 1
+                } catch (e: Throwable) {
+                    failed += 1
+                    failures.add("FAIL $f case $i (${case.optString("name")}): ${e.message}")
+                }
+            }
+        }
+        failures.forEach { System.err.println(it) }
+        println("conformance[kotlin]: $passed passed, $failed failed")
+        assertTrue(passed > 0, "no vectors ran")
+        assertEquals(0, failed, failures.take(20).joinToString("\n"))
+    }
+}

@@ -3,7 +3,7 @@
 # (uniffi library mode), and runs the Kotlin tests (conformance runner, device
 # API, error mapping) with Maven; compiles and runs the Swift smoke test when a
 # Swift toolchain is present. Self-contained: needs cargo, a JDK (17+) and
-# Maven; Maven fetches kotlin-maven-plugin, JUnit, JNA and org.json from Maven
+# Maven; Maven fetches kotlin-maven-plugin, JUnit, and JNA from Maven
 # Central into its local repository on the first run (offline-friendly after).
 set -euo pipefail
 

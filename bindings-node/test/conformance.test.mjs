@@ -118,7 +118,16 @@ const kinds = {
     expectOutcome(file, c, () => {
       const text = field(file, c, 'text');
       const rs = text !== undefined && text !== null ? RuleSet.parse(text) : RuleSet.fromJson(field(file, c, 'json'));
-      return { json: rs.toObject(), text: rs.toText() };
+      const printed = rs.toText();
+      // Printing is lossless and stable whatever the case expects.
+      const reparsed = RuleSet.parse(printed);
+      if (reparsed.toJson() !== rs.toJson()) throw new Error(`printed text parses to a different tree:\n${printed}`);
+      if (reparsed.toText() !== printed) throw new Error(`printing is not stable:\n${printed}`);
+      // The expected document must describe exactly this tree.
+      if (c.expect && c.expect.json !== undefined && RuleSet.fromJson(c.expect.json).toJson() !== rs.toJson()) {
+        throw new Error(`expected json describes a different tree than the parsed one: ${rs.toJson()}`);
+      }
+      return { json: rs.toObject(), text: printed };
     });
   },
   error(file, c) {

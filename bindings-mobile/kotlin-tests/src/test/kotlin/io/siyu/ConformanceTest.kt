@@ -1,7 +1,5 @@
 package io.siyu
 
-import org.json.JSONArray
-import org.json.JSONObject
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
@@ -35,17 +33,17 @@ class ConformanceTest {
         return out.sortedBy { it.path }
     }
 
-    private fun field(file: JSONObject, case: JSONObject, key: String): Any? =
-        if (case.has(key)) case.get(key) else file.opt(key)
+    private fun field(file: Map<*, *>, case: Map<*, *>, key: String): Any? =
+        if (case.containsKey(key)) case[key] else file[key]
 
-    private fun tolerance(file: JSONObject, case: JSONObject): Double =
-        (field(file, case, "tolerance") as? Number)?.toDouble() ?: 1e-9
+    private fun tolerance(file: Map<*, *>, case: Map<*, *>): Double =
+        (field(file, case, "tolerance") as? JNum)?.toDouble() ?: 1e-9
 
-    private fun opt(v: Any?): String? = if (v == null || v == JSONObject.NULL) null else v as String
+    private fun opt(v: Any?): String? = if (v == null || v == JNull) null else v as String
 
     /** Runs `op`; with `expect_error` it must throw a matching SiyuException. */
-    private fun outcome(file: JSONObject, case: JSONObject, op: () -> Any?) {
-        val expectError = case.opt("expect_error")
+    private fun outcome(file: Map<*, *>, case: Map<*, *>, op: () -> Any?) {
+        val expectError = case["expect_error"]
         val result = try {
             op()
         } catch (e: SiyuException) {
@@ -58,35 +56,44 @@ class ConformanceTest {
             return
         }
         if (expectError != null) throw AssertionError("expected error $expectError, got success")
-        matches(case.opt("expect"), result, tolerance(file, case), "result")
+        matches(case["expect"], result, tolerance(file, case), "result")
     }
 
-    private fun segment(file: JSONObject, case: JSONObject) = outcome(file, case) {
+    private fun segment(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         Device(jsonText(field(file, case, "schema")), jsonText(field(file, case, "rules"))).use { d ->
             d.setProfile(jsonText(field(file, case, "profile")))
-            d.replaceEvents(jsonText(field(file, case, "events") ?: JSONArray()))
+            d.replaceEvents(jsonText(field(file, case, "events") ?: emptyList<Any>()))
             val now = field(file, case, "now") as String
             val zone = opt(field(file, case, "default_zone"))
-            val verdicts = JSONObject()
-            for (r in d.evaluate(now, zone)) verdicts.put(r.name, r.member)
-            val explain = case.optJSONObject("explain")
+            val verdicts = LinkedHashMap<String, Any>()
+            for (r in d.evaluate(now, zone)) verdicts[r.name] = r.member
+            val explain = case["explain"] as? Map<*, *>
             if (explain != null) {
-                for (rule in explain.keySet()) {
-                    matches(explain.get(rule), JSONObject(d.explain(rule, now, zone).json), tolerance(file, case), "explain.$rule")
+                for ((rule, expected) in explain) {
+                    matches(expected, parseJson(d.explain(rule as String, now, zone).json), tolerance(file, case), "explain.$rule")
                 }
             }
             verdicts
         }
     }
 
-    private fun rulesText(file: JSONObject, case: JSONObject) = outcome(file, case) {
+    private fun rulesText(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         val text = field(file, case, "text")
-        val source = if (text != null && text != JSONObject.NULL) text as String else jsonText(field(file, case, "json"))
-        JSONObject().put("json", JSONObject(rulesToJson(source))).put("text", rulesToText(source))
+        val source = if (text != null && text != JNull) text as String else jsonText(field(file, case, "json"))
+        val json = rulesToJson(source)
+        val printed = rulesToText(source)
+        // Printing is lossless and stable whatever the case expects.
+        if (rulesToJson(printed) != json) throw AssertionError("printed text parses to a different tree:\n$printed")
+        if (rulesToText(printed) != printed) throw AssertionError("printing is not stable:\n$printed")
+        val expectedJson = (case["expect"] as? Map<*, *>)?.get("json")
+        if (expectedJson != null && rulesToJson(jsonText(expectedJson)) != json) {
+            throw AssertionError("expected json describes a different tree than the parsed one: $json")
+        }
+        mapOf("json" to parseJson(json), "text" to printed)
     }
 
-    private fun error(file: JSONObject, case: JSONObject) {
-        if (!case.has("expect_error")) throw AssertionError("an error case needs expect_error")
+    private fun error(file: Map<*, *>, case: Map<*, *>) {
+        if (!case.containsKey("expect_error")) throw AssertionError("an error case needs expect_error")
         val op = field(file, case, "op")
         val schema = { jsonText(field(file, case, "schema")) }
         outcome(file, case) {
@@ -109,20 +116,20 @@ class ConformanceTest {
         val failures = mutableListOf<String>()
         for (f in vectorFiles()) {
             val file = try {
-                JSONObject(f.readText())
+                parseJson(f.readText()) as Map<*, *>
             } catch (e: Exception) {
                 failed += 1
                 failures.add("FAIL $f: not JSON: ${e.message}")
                 continue
             }
-            val cases = file.optJSONArray("cases") ?: JSONArray()
-            if (cases.length() == 0) {
+            val cases = file["cases"] as? List<*> ?: emptyList<Any>()
+            if (cases.isEmpty()) {
                 failed += 1
                 failures.add("FAIL $f: no \"cases\"")
             }
-            val kind = file.optString("kind")
-            for (i in 0 until cases.length()) {
-                val case = cases.getJSONObject(i)
+            val kind = file["kind"]
+            for ((i, c) in cases.withIndex()) {
+                val case = c as? Map<*, *> ?: emptyMap<String, Any>()
                 try {
                     when (kind) {
                         "segment" -> segment(file, case)
@@ -133,7 +140,7 @@ class ConformanceTest {
                     passed += 1
                 } catch (e: Throwable) {
                     failed += 1
-                    failures.add("FAIL $f case $i (${case.optString("name")}): ${e.message}")
+                    failures.add("FAIL $f case $i (${case["name"] ?: ""}): ${e.message}")
                 }
             }
         }

@@ -38,6 +38,6 @@ class ErrorMappingTest {
         val e = assertThrows<SiyuException> { parseZone("Mars/Olympus") }
         assertTrue(e is Exception)
         assertTrue(e.info.detail.isNotEmpty())
-        assertEquals(e.code, e.toJson().getString("code"))
+        assertEquals(e.code, e.toJson()["code"])
     }
 }

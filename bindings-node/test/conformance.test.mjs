@@ -65,6 +65,23 @@ export function matches(expected, actual, tolerance, at) {
   throw new Error(`${at}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
+// Integers beyond 2^53 (e.g. i64 extremes in literal vectors) would lose
+// precision in JS numbers. The runner reads vectors and results losslessly:
+// such literals become marker strings, compared exactly and written back as
+// the original digits when a document goes to the API.
+const BIG = '\u0000bigint:';
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+export function parseLossless(text) {
+  return JSON.parse(
+    text.replace(TOKENS, (tok) => (tok[0] !== '"' && /^-?\d+$/.test(tok) && !Number.isSafeInteger(Number(tok)) ? JSON.stringify(BIG + tok) : tok)),
+  );
+}
+export function stringifyLossless(value) {
+  return JSON.stringify(value).replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+/** A document for the API: strings pass through (DSL or JSON text), values are written losslessly. */
+const doc = (v) => (typeof v === 'string' ? v : v === undefined ? undefined : stringifyLossless(v));
+
 const field = (file, c, key) => (key in c ? c[key] : file[key]);
 const toleranceOf = (file, c) => c.tolerance ?? file.tolerance ?? 1e-9;
 
@@ -93,15 +110,15 @@ function expectOutcome(file, c, op) {
 }
 
 function ruleSetOf(rules) {
-  return typeof rules === 'string' ? RuleSet.parse(rules) : RuleSet.fromJson(rules);
+  return typeof rules === 'string' ? RuleSet.parse(rules) : RuleSet.fromJson(doc(rules));
 }
 
 const kinds = {
   segment(file, c) {
     expectOutcome(file, c, () => {
-      const compiled = new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(field(file, c, 'schema')));
-      const profile = field(file, c, 'profile');
-      const events = field(file, c, 'events') ?? [];
+      const compiled = new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(doc(field(file, c, 'schema'))));
+      const profile = doc(field(file, c, 'profile'));
+      const events = doc(field(file, c, 'events') ?? []);
       const now = field(file, c, 'now');
       const zone = field(file, c, 'default_zone') ?? undefined;
       const verdicts = compiled.evaluate(profile, events, now, zone);
@@ -117,17 +134,17 @@ const kinds = {
   rules_text(file, c) {
     expectOutcome(file, c, () => {
       const text = field(file, c, 'text');
-      const rs = text !== undefined && text !== null ? RuleSet.parse(text) : RuleSet.fromJson(field(file, c, 'json'));
+      const rs = text !== undefined && text !== null ? RuleSet.parse(text) : RuleSet.fromJson(doc(field(file, c, 'json')));
       const printed = rs.toText();
       // Printing is lossless and stable whatever the case expects.
       const reparsed = RuleSet.parse(printed);
       if (reparsed.toJson() !== rs.toJson()) throw new Error(`printed text parses to a different tree:\n${printed}`);
       if (reparsed.toText() !== printed) throw new Error(`printing is not stable:\n${printed}`);
       // The expected document must describe exactly this tree.
-      if (c.expect && c.expect.json !== undefined && RuleSet.fromJson(c.expect.json).toJson() !== rs.toJson()) {
+      if (c.expect && c.expect.json !== undefined && RuleSet.fromJson(doc(c.expect.json)).toJson() !== rs.toJson()) {
         throw new Error(`expected json describes a different tree than the parsed one: ${rs.toJson()}`);
       }
-      return { json: rs.toObject(), text: printed };
+      return { json: parseLossless(rs.toJson()), text: printed };
     });
   },
   error(file, c) {
@@ -135,11 +152,11 @@ const kinds = {
     const op = field(file, c, 'op');
     const ops = {
       parse_rules: () => ruleSetOf(field(file, c, 'rules') ?? field(file, c, 'text')),
-      compile: () => new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(field(file, c, 'schema'))),
-      profile: () => new Schema(field(file, c, 'schema')).validateProfile(field(file, c, 'profile')),
-      events: () => new Schema(field(file, c, 'schema')).validateEvents(field(file, c, 'events')),
+      compile: () => new CompiledRuleSet(ruleSetOf(field(file, c, 'rules')), new Schema(doc(field(file, c, 'schema')))),
+      profile: () => new Schema(doc(field(file, c, 'schema'))).validateProfile(doc(field(file, c, 'profile'))),
+      events: () => new Schema(doc(field(file, c, 'schema'))).validateEvents(doc(field(file, c, 'events'))),
       zone: () => parseZone(field(file, c, 'zone')),
-      schema: () => new Schema(field(file, c, 'schema')),
+      schema: () => new Schema(doc(field(file, c, 'schema'))),
     };
     if (!ops[op]) throw new Error(`unknown error op ${JSON.stringify(op)}`);
     expectOutcome(file, c, ops[op]);
@@ -153,7 +170,7 @@ export function runAll() {
   for (const p of vectorFiles()) {
     let file;
     try {
-      file = JSON.parse(fs.readFileSync(p, 'utf8'));
+      file = parseLossless(fs.readFileSync(p, 'utf8'));
     } catch (e) {
       failed += 1;
       failures.push(`FAIL ${p}: not JSON: ${e.message}`);

@@ -321,3 +321,37 @@ fn text_and_json_agree_on_examples() {
     assert_eq!(from_json, parsed);
     assert_eq!(from_json.to_text(), format!("{text}\n"));
 }
+
+/// Every ```text example in docs/rules.md parses: blocks with `segment` as rule
+/// sets, other blocks line by line as expressions; and the JSON example reads.
+#[test]
+fn docs_examples_parse() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md"))
+        .expect("docs/rules.md");
+    let mut checked = 0;
+    for (i, block) in doc.split("```").enumerate() {
+        // Odd pieces are inside fences; the first line names the language.
+        if i % 2 == 0 {
+            continue;
+        }
+        let (lang, body) = block.split_once('\n').unwrap_or((block, ""));
+        match lang.trim() {
+            "text" if body.contains("segment ") => {
+                RuleSet::parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+                checked += 1;
+            }
+            "text" => {
+                for line in body.lines().filter(|l| !l.trim().is_empty()) {
+                    parser::parse_expr(line).unwrap_or_else(|e| panic!("{e}\n{line}"));
+                    checked += 1;
+                }
+            }
+            "json" => {
+                RuleSet::from_json(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples found");
+}

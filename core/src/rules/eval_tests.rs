@@ -1184,19 +1184,33 @@ fn explanations_show_observed_numbers() {
 }
 
 #[test]
-fn compile_text_reports_positions_when_the_parser_is_available() {
-    let text = "segment a: ciyt = \"x\"";
-    match CompiledRuleSet::compile_text(text, &schema()) {
-        Err(e) if e.kind() == ErrorKind::UnknownTrait => {
-            let pos = e.position().expect("position");
-            assert_eq!((pos.line, pos.column), (1, 12));
-        }
-        Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Internal | ErrorKind::RuleSyntax),
-            "{e}"
-        ),
-        Ok(_) => panic!("an unknown trait must not compile"),
-    }
+fn compile_text_reports_positions() {
+    let text = "segment a: age > 1\nsegment b:\n  ciyt = \"x\"";
+    let e = CompiledRuleSet::compile_text(text, &schema()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownTrait);
+    assert_eq!(e.path(), Some("rules.b"));
+    let pos = e.position().expect("position");
+    assert_eq!((pos.line, pos.column), (3, 3));
+    // The same rules compiled from the AST carry a path but no position.
+    let rs = RuleSet::parse(text).unwrap();
+    let rs = RuleSet::from_json(&rs.to_json()).unwrap();
+    let e = CompiledRuleSet::compile(&rs, &schema()).unwrap_err();
+    assert_eq!((e.path(), e.position()), (Some("rules.b"), None));
+}
+
+#[test]
+fn dsl_text_and_json_ast_evaluate_alike() {
+    let text = "segment churn: days_since(first_seen) >= 30 and none(message_opened, within 72h) and weeks_without(page_viewed) >= 3";
+    let from_text = CompiledRuleSet::compile_text(text, &schema()).unwrap();
+    let rs = RuleSet::from_json(&RuleSet::parse(text).unwrap().to_json()).unwrap();
+    let from_json = CompiledRuleSet::compile(&rs, &schema()).unwrap();
+    let p = profile(json!({"traits":{"first_seen":"2026-02-01T00:00:00Z"}}));
+    let log = events(json!([ev("page_viewed", "2026-02-10T00:00:00Z")]));
+    let input = EvalInput::new(&p, &log, t(NOW));
+    assert_eq!(from_text.evaluate(&input).unwrap(), vec![true]);
+    assert_eq!(from_json.evaluate(&input).unwrap(), vec![true]);
+    let ex = from_text.explain(&input, "churn").unwrap();
+    assert_eq!(ex.root.children[0].clause, "days_since(first_seen) >= 30");
 }
 
 // ----- properties -------------------------------------------------------------------------

@@ -144,6 +144,8 @@ impl Schema {
 #[napi]
 pub struct RuleSet {
     inner: siyu_core::RuleSet,
+    /// The DSL text it was parsed from, so compile errors can carry line/column.
+    source: Option<String>,
 }
 
 #[napi]
@@ -154,6 +156,7 @@ impl RuleSet {
         guard(|| {
             Ok(RuleSet {
                 inner: siyu_core::RuleSet::parse(&text)?,
+                source: Some(text),
             })
         })
     }
@@ -164,6 +167,7 @@ impl RuleSet {
         guard(|| {
             Ok(RuleSet {
                 inner: siyu_core::RuleSet::from_json(&json)?,
+                source: None,
             })
         })
     }
@@ -239,11 +243,15 @@ pub struct CompiledRuleSet {
 
 #[napi]
 impl CompiledRuleSet {
-    /// Type-checks and compiles `rules` against `schema`.
+    /// Type-checks and compiles `rules` against `schema`. Rules parsed from DSL
+    /// text are compiled from that text, so compile errors carry line/column.
     #[napi(factory)]
     pub fn compile(rules: &RuleSet, schema: &Schema) -> napi::Result<CompiledRuleSet> {
         guard(|| {
-            let compiled = siyu_core::CompiledRuleSet::compile(&rules.inner, &schema.inner)?;
+            let compiled = match &rules.source {
+                Some(text) => siyu_core::CompiledRuleSet::compile_text(text, &schema.inner)?,
+                None => siyu_core::CompiledRuleSet::compile(&rules.inner, &schema.inner)?,
+            };
             Ok(CompiledRuleSet {
                 engine: Engine {
                     compiled: Arc::new(compiled),

@@ -203,7 +203,12 @@ impl Device {
     pub fn new(schema_json: String, rules: String) -> Result<Arc<Device>, SiyuError> {
         guard(|| {
             let schema = Schema::from_json(&schema_json)?;
-            let compiled = CompiledRuleSet::compile(&read_rules(&rules)?, &schema)?;
+            // DSL text compiles from the text itself so compile errors carry line/column.
+            let compiled = if rules.trim_start().starts_with('{') {
+                CompiledRuleSet::compile(&RuleSet::from_json(&rules)?, &schema)?
+            } else {
+                CompiledRuleSet::compile_text(&rules, &schema)?
+            };
             Ok(Arc::new(Device {
                 schema,
                 compiled,

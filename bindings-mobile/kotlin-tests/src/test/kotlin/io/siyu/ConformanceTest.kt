@@ -59,22 +59,27 @@ class ConformanceTest {
         matches(case["expect"], result, tolerance(file, case), "result")
     }
 
-    private fun segment(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
-        Device(jsonText(field(file, case, "schema")), jsonText(field(file, case, "rules"))).use { d ->
-            d.setProfile(jsonText(field(file, case, "profile")))
-            d.replaceEvents(jsonText(field(file, case, "events") ?: emptyList<Any>()))
-            val now = field(file, case, "now") as String
-            val zone = opt(field(file, case, "default_zone"))
-            val verdicts = LinkedHashMap<String, Any>()
-            for (r in d.evaluate(now, zone)) verdicts[r.name] = r.member
-            val explain = case["explain"] as? Map<*, *>
-            if (explain != null) {
-                for ((rule, expected) in explain) {
-                    matches(expected, parseJson(d.explain(rule as String, now, zone).json), tolerance(file, case), "explain.$rule")
+    private fun schemaText(file: Map<*, *>, case: Map<*, *>) = jsonText(field(file, case, "schema") ?: emptyMap<String, Any>())
+
+    private fun segment(file: Map<*, *>, case: Map<*, *>) {
+        var explanations: Map<String, Any>? = null
+        outcome(file, case) {
+            Device(schemaText(file, case), jsonText(field(file, case, "rules"))).use { d ->
+                d.setProfile(jsonText(field(file, case, "profile") ?: mapOf("id" to "p")))
+                d.replaceEvents(jsonText(field(file, case, "events") ?: emptyList<Any>()))
+                val now = field(file, case, "now") as String
+                val zone = opt(field(file, case, "default_zone"))
+                val verdicts = LinkedHashMap<String, Any>()
+                for (r in d.evaluate(now, zone)) verdicts[r.name] = r.member
+                val explain = case["explain"] as? Map<*, *>
+                if (explain != null) {
+                    explanations = explain.keys.associate { rule -> rule as String to parseJson(d.explain(rule, now, zone).json) }
                 }
+                verdicts
             }
-            verdicts
         }
+        val explain = case["explain"]
+        if (explain != null && !case.containsKey("expect_error")) matches(explain, explanations, tolerance(file, case), "explain")
     }
 
     private fun rulesText(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
@@ -95,15 +100,19 @@ class ConformanceTest {
     private fun error(file: Map<*, *>, case: Map<*, *>) {
         if (!case.containsKey("expect_error")) throw AssertionError("an error case needs expect_error")
         val op = field(file, case, "op")
-        val schema = { jsonText(field(file, case, "schema")) }
+        val schema = { schemaText(file, case) }
         outcome(file, case) {
             when (op) {
-                "parse_rules" -> rulesToJson(jsonText(field(file, case, "rules") ?: field(file, case, "text")))
+                "parse_rules" -> rulesToJson(field(file, case, "text") as String)
                 "compile" -> Device(schema(), jsonText(field(file, case, "rules"))).close()
                 "profile" -> validateProfile(schema(), jsonText(field(file, case, "profile")))
                 "events" -> validateEvents(schema(), jsonText(field(file, case, "events")))
                 "zone" -> parseZone(field(file, case, "zone") as String)
-                "schema" -> validateSchema(schema())
+                "schema" -> validateSchema(jsonText(field(file, case, "schema")))
+                "explain" -> Device(schema(), jsonText(field(file, case, "rules"))).use { d ->
+                    d.setProfile("{\"id\": \"p\"}")
+                    d.explain(opt(field(file, case, "rule")) ?: "", "2026-01-01T00:00:00Z", null)
+                }
                 else -> throw AssertionError("unknown error op $op")
             }
         }

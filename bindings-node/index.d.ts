@@ -250,6 +250,30 @@ export declare class Schema {
   validateProfile(profile: JsonInput<ProfileInput>): Record<string, unknown>;
   /** Validates events; returns them sorted by (timestamp, id) and de-duplicated by id. */
   validateEvents(events: JsonInput<EventInput[]>): Record<string, unknown>[];
+  /** Merges `secondary` (and its events) into `primary` (identity resolution). Returns the core's outcome document. */
+  mergeProfiles(request: {
+    primary: JsonInput<ProfileInput>;
+    secondary: JsonInput<ProfileInput>;
+    primaryEvents?: JsonInput<EventInput[]>;
+    secondaryEvents?: JsonInput<EventInput[]>;
+    policy?: JsonInput<object>;
+  }): MergeOutcome;
+  /** Erases personal data (PIPL/GDPR requests). Returns the core's outcome document. */
+  erase(request: { profile: JsonInput<ProfileInput>; events?: JsonInput<EventInput[]>; request?: JsonInput<object> }): ErasureOutcome;
+}
+
+/** The outcome of a merge (the core's JSON form; document keys are the core's snake_case). */
+export interface MergeOutcome {
+  profile: Record<string, unknown>;
+  events: Record<string, unknown>[];
+  changes: Record<string, unknown>;
+}
+
+/** The outcome of an erasure (the core's JSON form). */
+export interface ErasureOutcome {
+  profile: Record<string, unknown>;
+  events: Record<string, unknown>[];
+  erased: Record<string, unknown>;
 }
 
 /** A parsed rule set, not yet compiled. */

@@ -132,6 +132,26 @@ class Schema {
     const text = jsonText(events, 'events');
     return JSON.parse(call(() => this[NATIVE].validateEvents(text)));
   }
+
+  mergeProfiles({ primary, secondary, primaryEvents, secondaryEvents, policy } = {}) {
+    const args = [
+      jsonText(primary, 'primary'),
+      jsonText(primaryEvents ?? [], 'primaryEvents'),
+      jsonText(secondary, 'secondary'),
+      jsonText(secondaryEvents ?? [], 'secondaryEvents'),
+      policy === undefined || policy === null ? undefined : jsonText(policy, 'policy'),
+    ];
+    return JSON.parse(call(() => this[NATIVE].mergeProfiles(...args)));
+  }
+
+  erase({ profile, events, request } = {}) {
+    const args = [
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      request === undefined || request === null ? undefined : jsonText(request, 'request'),
+    ];
+    return JSON.parse(call(() => this[NATIVE].erase(...args)));
+  }
 }
 
 /** A parsed rule set (DSL text or JSON form), not yet compiled. */

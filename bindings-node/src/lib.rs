@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{AsyncTask, Status};
 use napi::{Env, Task};
 use napi_derive::napi;
+use siyu_core::erasure::{erase, ErasureRequest};
+use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::rules::EvalInput;
 use siyu_core::value::parse_timestamp;
 use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
@@ -136,6 +138,81 @@ impl Schema {
         guard(|| {
             let v = parse_json(&events, ErrorKind::InvalidEvent, "events")?;
             write_json(&EventLog::from_json_value(&v, &self.inner)?.to_json())
+        })
+    }
+}
+
+#[napi]
+impl Schema {
+    /// Merges the `secondary` profile (and its events) into `primary` under a
+    /// merge policy (JSON text; `None` = the default policy). Returns the core's
+    /// outcome JSON `{"profile", "events", "changes"}` as text.
+    #[napi]
+    pub fn merge_profiles(
+        &self,
+        primary: String,
+        primary_events: String,
+        secondary: String,
+        secondary_events: String,
+        policy: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let policy = match policy {
+                Some(p) => MergePolicy::from_json_value(&parse_json(
+                    &p,
+                    ErrorKind::InvalidJson,
+                    "policy",
+                )?)?,
+                None => MergePolicy::default(),
+            };
+            let p = Profile::from_json_value(
+                &parse_json(&primary, ErrorKind::InvalidProfile, "primary")?,
+                &self.inner,
+            )?;
+            let s = Profile::from_json_value(
+                &parse_json(&secondary, ErrorKind::InvalidProfile, "secondary")?,
+                &self.inner,
+            )?;
+            let pe = EventLog::from_json_value(
+                &parse_json(&primary_events, ErrorKind::InvalidEvent, "primaryEvents")?,
+                &self.inner,
+            )?;
+            let se = EventLog::from_json_value(
+                &parse_json(&secondary_events, ErrorKind::InvalidEvent, "secondaryEvents")?,
+                &self.inner,
+            )?;
+            write_json(&merge_profiles(&p, &pe, &s, &se, &self.inner, &policy)?.to_json())
+        })
+    }
+
+    /// Erases personal data from a profile and its events under an erasure
+    /// request (JSON text; `None` = `{}`). Returns the core's outcome JSON
+    /// `{"profile", "events", "erased"}` as text.
+    #[napi]
+    pub fn erase(
+        &self,
+        profile: String,
+        events: String,
+        request: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let request = match request {
+                Some(r) => ErasureRequest::from_json_value(&parse_json(
+                    &r,
+                    ErrorKind::InvalidJson,
+                    "request",
+                )?)?,
+                None => ErasureRequest::from_json_value(&serde_json::json!({}))?,
+            };
+            let p = Profile::from_json_value(
+                &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                &self.inner,
+            )?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.inner,
+            )?;
+            write_json(&erase(&p, &e, &self.inner, &request)?.to_json())
         })
     }
 }

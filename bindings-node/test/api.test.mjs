@@ -184,3 +184,28 @@ test('evaluateMany rejects with the failing item index in the path', async () =>
   await assert.rejects(compiled.evaluateMany('not an array', now), InvalidArgumentError);
   await assert.rejects(compiled.evaluateMany([], 'not a time'), (e) => e instanceof SiyuError && e.code === 'INVALID_TIME');
 });
+
+test('merging profiles returns the merged document; self-merge is INVALID_MERGE', () => {
+  const schema = new Schema(schemaDef);
+  const out = schema.mergeProfiles({
+    primary: alice,
+    secondary: { id: 'alice-wechat', traits: { age: 32 } },
+    primaryEvents: aliceEvents.slice(0, 1),
+    secondaryEvents: aliceEvents.slice(1, 2),
+  });
+  assert.equal(out.profile.id, 'alice');
+  assert.deepEqual(out.events.map((e) => e.id).sort(), ['e1', 'e2']);
+  assert.equal(typeof out.changes, 'object');
+  assert.throws(
+    () => schema.mergeProfiles({ primary: alice, secondary: alice }),
+    (e) => e instanceof SiyuError && e.code === 'INVALID_MERGE',
+  );
+});
+
+test('erasure removes personal data and reports what it erased', () => {
+  const schema = new Schema({ traits: { phone: { type: 'string', personal: true }, city: 'string' } });
+  const out = schema.erase({ profile: { id: 'u1', traits: { phone: '13800000000', city: 'Hangzhou' } } });
+  assert.equal(out.profile.traits.phone, undefined);
+  assert.equal(out.profile.traits.city, 'Hangzhou');
+  assert.equal(typeof out.erased, 'object');
+});

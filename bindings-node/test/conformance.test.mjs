@@ -152,6 +152,26 @@ const kinds = {
       return { json: parseLossless(rs.toJson()), text: printed };
     });
   },
+  merge(file, c) {
+    expectOutcome(file, c, () =>
+      schemaOf(file, c).mergeProfiles({
+        primary: doc(field(file, c, 'primary')),
+        secondary: doc(field(file, c, 'secondary')),
+        primaryEvents: doc(field(file, c, 'primary_events') ?? []),
+        secondaryEvents: doc(field(file, c, 'secondary_events') ?? []),
+        policy: doc(field(file, c, 'policy')),
+      }),
+    );
+  },
+  erasure(file, c) {
+    expectOutcome(file, c, () =>
+      schemaOf(file, c).erase({
+        profile: doc(field(file, c, 'profile')),
+        events: doc(field(file, c, 'events') ?? []),
+        request: doc(field(file, c, 'request')),
+      }),
+    );
+  },
   error(file, c) {
     if (c.expect_error === undefined) throw new Error('an error case needs expect_error');
     const op = field(file, c, 'op');

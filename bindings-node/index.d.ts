@@ -242,6 +242,8 @@ export interface EventInput {
 export declare class Schema {
   constructor(definition: JsonInput<object>);
   static fromJson(definition: JsonInput<object>): Schema;
+  /** The sample schema the default lifecycle model is written against. */
+  static lifecycleDefault(): Schema;
   /** The schema as JSON text. */
   toJson(): string;
   /** The schema as a plain object. */
@@ -332,11 +334,73 @@ export declare class CompiledRuleSet {
   evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
 }
 
+/** A persisted lifecycle state (versioned). */
+export interface StageState {
+  version: number;
+  stage: string;
+  since: string;
+}
+
+/** A stage change. */
+export interface StageTransition {
+  from: string;
+  to: string;
+  at: string;
+  rule: string | null;
+}
+
+/** The result of classifying a profile. */
+export interface StageOutcome {
+  /** The new state: persist it and pass it back as `previous` next time. */
+  state: StageState;
+  /** Stages whose rules hold, in precedence order. */
+  matched: string[];
+  /** The deciding rule. */
+  rule: string | null;
+  /** Why the deciding rule holds. */
+  reason: Explanation | null;
+  /** Why the stage did not change although another stage matched. */
+  held: 'min_dwell' | 'transition_not_allowed' | null;
+  transition: StageTransition | null;
+}
+
+/** One day of a replay. */
+export interface DayStage {
+  date: string;
+  stage: string;
+  transition: StageTransition | null;
+}
+
+/** A lifecycle model compiled against a schema. */
+export declare class Lifecycle {
+  /** `model`: a model document, or `'default'`/undefined for the shipped model; `schema` defaults to `Schema.lifecycleDefault()`. */
+  constructor(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>);
+  static compile(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>): Lifecycle;
+  /** The compiled stage rule names. */
+  readonly ruleNames: string[];
+  /** Classifies the profile at `now`. */
+  evaluate(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    options?: { previous?: JsonInput<StageState> | null; defaultZone?: string },
+  ): StageOutcome;
+  /** The stage of each local day `from..=to` (YYYY-MM-DD). */
+  replay(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    from: string,
+    to: string,
+    options?: { initial?: JsonInput<StageState> | null; defaultZone?: string },
+  ): DayStage[];
+}
+
 declare const siyu: {
   version: typeof version;
   Schema: typeof Schema;
   RuleSet: typeof RuleSet;
   CompiledRuleSet: typeof CompiledRuleSet;
+  Lifecycle: typeof Lifecycle;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

@@ -115,6 +115,13 @@ class Schema {
     return new Schema(definition);
   }
 
+  /** The sample schema the default lifecycle model is written against. */
+  static lifecycleDefault() {
+    const schema = Object.create(Schema.prototype);
+    schema[NATIVE] = call(() => native.Schema.lifecycleDefault());
+    return schema;
+  }
+
   toJson() {
     return this[NATIVE].toJson();
   }
@@ -240,6 +247,49 @@ class CompiledRuleSet {
   }
 }
 
+/** A lifecycle model (stages with rules, dwell times, allowed transitions) compiled against a schema. */
+class Lifecycle {
+  constructor(model, schema) {
+    const modelText = model === undefined || model === null || model === 'default' ? undefined : jsonText(model, 'model');
+    const s = schema === undefined || schema === null ? Schema.lifecycleDefault() : asSchema(schema);
+    this[NATIVE] = call(() => native.Lifecycle.compile(modelText, s[NATIVE]));
+  }
+
+  static compile(model, schema) {
+    return new Lifecycle(model, schema);
+  }
+
+  get ruleNames() {
+    return this[NATIVE].ruleNames();
+  }
+
+  evaluate(profile, events, now, options = {}) {
+    const { previous, defaultZone } = options;
+    const args = [
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      instantText(now),
+      previous === undefined || previous === null ? undefined : jsonText(previous, 'previous'),
+      zoneText(defaultZone),
+    ];
+    return JSON.parse(call(() => this[NATIVE].evaluate(...args)));
+  }
+
+  replay(profile, events, from, to, options = {}) {
+    const { initial, defaultZone } = options;
+    if (typeof from !== 'string' || typeof to !== 'string') throw invalidArgument('replay takes dates as YYYY-MM-DD strings', 'from');
+    const args = [
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      from,
+      to,
+      zoneText(defaultZone),
+      initial === undefined || initial === null ? undefined : jsonText(initial, 'initial'),
+    ];
+    return JSON.parse(call(() => this[NATIVE].replay(...args)));
+  }
+}
+
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
 function parseZone(name) {
   if (typeof name !== 'string') throw invalidArgument('parseZone takes a string', 'name');
@@ -256,6 +306,7 @@ module.exports = {
   Schema,
   RuleSet,
   CompiledRuleSet,
+  Lifecycle,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -9,6 +9,7 @@ export const {
   Schema,
   RuleSet,
   CompiledRuleSet,
+  Lifecycle,
   parseZone,
   errorCodes,
   errorClassForCode,

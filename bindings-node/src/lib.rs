@@ -19,9 +19,10 @@ use napi::bindgen_prelude::{AsyncTask, Status};
 use napi::{Env, Task};
 use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
+use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::rules::EvalInput;
-use siyu_core::value::parse_timestamp;
+use siyu_core::value::{parse_date, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -144,6 +145,16 @@ impl Schema {
 
 #[napi]
 impl Schema {
+    /// The sample schema the default lifecycle model is written against.
+    #[napi(factory)]
+    pub fn lifecycle_default() -> napi::Result<Schema> {
+        guard(|| {
+            Ok(Schema {
+                inner: Arc::new(siyu_core::lifecycle::default_schema()),
+            })
+        })
+    }
+
     /// Merges the `secondary` profile (and its events) into `primary` under a
     /// merge policy (JSON text; `None` = the default policy). Returns the core's
     /// outcome JSON `{"profile", "events", "changes"}` as text.
@@ -451,5 +462,121 @@ impl Task for EvaluateMany {
 
     fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
         Ok(output)
+    }
+}
+
+/// Serialises a value for the JS layer.
+fn to_json_text<T: serde::Serialize>(v: &T) -> siyu_core::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+/// Reads an optional persisted stage state (`INVALID_STATE` when malformed).
+fn read_stage_state(text: Option<&str>) -> siyu_core::Result<Option<StageState>> {
+    match text {
+        None => Ok(None),
+        Some(t) => {
+            let v = parse_json(t, ErrorKind::InvalidState, "stage state")?;
+            if v.is_null() {
+                return Ok(None);
+            }
+            serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| Error::new(ErrorKind::InvalidState, e.to_string()))
+        }
+    }
+}
+
+/// A lifecycle model compiled against a schema: classifies a profile into a stage.
+#[napi]
+pub struct Lifecycle {
+    inner: Arc<CompiledLifecycle>,
+    schema: Arc<siyu_core::Schema>,
+}
+
+#[napi]
+impl Lifecycle {
+    /// Compiles a lifecycle model (JSON text; `None` = the shipped default model).
+    #[napi(factory)]
+    pub fn compile(model: Option<String>, schema: &Schema) -> napi::Result<Lifecycle> {
+        guard(|| {
+            let model = match model {
+                None => LifecycleModel::default_model(),
+                Some(text) => LifecycleModel::from_json(&text)?,
+            };
+            Ok(Lifecycle {
+                inner: Arc::new(model.compile(&schema.inner)?),
+                schema: schema.inner.clone(),
+            })
+        })
+    }
+
+    /// The compiled stage rule names, in declaration order.
+    #[napi]
+    pub fn rule_names(&self) -> Vec<String> {
+        self.inner.rules().rule_names().to_vec()
+    }
+
+    /// Classifies the profile at `now` given the previous state (JSON text or
+    /// `None`); returns the core's outcome JSON (`{"state", "matched", "rule",
+    /// "reason", "held", "transition"}`) as text.
+    #[napi]
+    pub fn evaluate(
+        &self,
+        profile: String,
+        events: String,
+        now: String,
+        previous: Option<String>,
+        default_zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let zone = match default_zone.as_deref() {
+                Some(z) => Zone::parse(z).map_err(|e| e.prefix_path("defaultZone"))?,
+                None => Zone::utc(),
+            };
+            let p = Profile::from_json_value(
+                &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                &self.schema,
+            )?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let previous = read_stage_state(previous.as_deref())?;
+            let input = EvalInput::new(&p, &e, now).with_default_zone(zone);
+            to_json_text(&self.inner.evaluate(&input, previous.as_ref())?)
+        })
+    }
+
+    /// Replays the stage day by day over `from..=to` (dates `YYYY-MM-DD`);
+    /// returns `[{"date", "stage", "transition"}]` as JSON text.
+    #[napi]
+    pub fn replay(
+        &self,
+        profile: String,
+        events: String,
+        from: String,
+        to: String,
+        default_zone: Option<String>,
+        initial: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let zone = match default_zone.as_deref() {
+                Some(z) => Zone::parse(z).map_err(|e| e.prefix_path("defaultZone"))?,
+                None => Zone::utc(),
+            };
+            let p = Profile::from_json_value(
+                &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                &self.schema,
+            )?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let from = parse_date(&from).map_err(|e| e.prefix_path("from"))?;
+            let to = parse_date(&to).map_err(|e| e.prefix_path("to"))?;
+            let initial = read_stage_state(initial.as_deref())?;
+            to_json_text(&self.inner.replay(&p, &e, from, to, zone, initial.as_ref())?)
+        })
     }
 }

@@ -209,3 +209,17 @@ test('erasure removes personal data and reports what it erased', () => {
   assert.equal(out.profile.traits.city, 'Hangzhou');
   assert.equal(typeof out.erased, 'object');
 });
+
+test('lifecycle: default model classifies, carries state and replays days', () => {
+  const lc = new esm.Lifecycle();
+  assert.ok(lc.ruleNames.length > 0);
+  const first = lc.evaluate({ id: 'u1' }, [], '2026-03-01T00:00:00Z');
+  assert.equal(typeof first.state.stage, 'string');
+  assert.equal(first.state.version, 1);
+  const again = lc.evaluate({ id: 'u1' }, [], '2026-03-02T00:00:00Z', { previous: first.state });
+  assert.equal(again.state.stage, first.state.stage);
+  const days = lc.replay({ id: 'u1' }, [], '2026-03-01', '2026-03-03');
+  assert.deepEqual(days.map((d) => d.date), ['2026-03-01', '2026-03-02', '2026-03-03']);
+  assert.throws(() => lc.evaluate({ id: 'u1' }, [], '2026-03-01T00:00:00Z', { previous: { version: 1 } }), (e) => e.code === 'INVALID_STATE');
+  assert.throws(() => new esm.Lifecycle({ stages: 'nope' }), (e) => e instanceof SiyuError);
+});

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -171,6 +171,28 @@ const kinds = {
         request: doc(field(file, c, 'request')),
       }),
     );
+  },
+  lifecycle(file, c) {
+    expectOutcome(file, c, () => {
+      const schemaDoc = field(file, c, 'schema');
+      const schema = schemaDoc === undefined || schemaDoc === 'default' ? Schema.lifecycleDefault() : new Schema(doc(schemaDoc));
+      const model = field(file, c, 'model');
+      const lc = new Lifecycle(model === undefined || model === 'default' ? undefined : doc(model), schema);
+      const op = field(file, c, 'op') ?? 'evaluate';
+      const zone = field(file, c, 'default_zone') ?? undefined;
+      const profile = doc(field(file, c, 'profile') ?? { id: 'u1' });
+      const events = doc(field(file, c, 'events') ?? []);
+      if (op === 'compile') return { stages: lc.ruleNames };
+      if (op === 'evaluate') {
+        const o = lc.evaluate(profile, events, field(file, c, 'now'), { previous: doc(field(file, c, 'previous') ?? undefined), defaultZone: zone });
+        return { stage: o.state.stage, since: o.state.since, matched: o.matched, rule: o.rule, reason: o.reason, held: o.held, transition: o.transition };
+      }
+      if (op === 'replay') {
+        const days = lc.replay(profile, events, field(file, c, 'from'), field(file, c, 'to'), { initial: doc(field(file, c, 'initial') ?? undefined), defaultZone: zone });
+        return { stages: days.map((d) => d.stage), transitions: days.filter((d) => d.transition).map((d) => d.transition), days };
+      }
+      throw new Error(`unknown lifecycle op ${op}`);
+    });
   },
   error(file, c) {
     if (c.expect_error === undefined) throw new Error('an error case needs expect_error');

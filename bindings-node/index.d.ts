@@ -395,12 +395,43 @@ export declare class Lifecycle {
   ): DayStage[];
 }
 
+/** One tag change of a tag-rule application. */
+export interface TagChange {
+  tag: string;
+  group?: string | null;
+  rule: string;
+  reason: 'rule_holds' | 'rule_stopped' | 'exclusive_group' | 'ttl';
+  expires_at?: string;
+}
+
+/** What one application of tag rules changed. */
+export interface TagDiff {
+  added: TagChange[];
+  removed: TagChange[];
+  expired: TagChange[];
+}
+
+/** Tag rules compiled against a schema. */
+export declare class TagRules {
+  /** `rules`: a tag-rule document `{"rules": [...]}`; `schema` defaults to `Schema.lifecycleDefault()`. */
+  constructor(rules: JsonInput<object>, schema?: Schema | JsonInput<object>);
+  static compile(rules: JsonInput<object>, schema?: Schema | JsonInput<object>): TagRules;
+  /** Applies the rules at `now`; returns the diff and the updated profile (persist it). */
+  apply(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    defaultZone?: string,
+  ): { diff: TagDiff; profile: Record<string, unknown> };
+}
+
 declare const siyu: {
   version: typeof version;
   Schema: typeof Schema;
   RuleSet: typeof RuleSet;
   CompiledRuleSet: typeof CompiledRuleSet;
   Lifecycle: typeof Lifecycle;
+  TagRules: typeof TagRules;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

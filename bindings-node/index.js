@@ -290,6 +290,25 @@ class Lifecycle {
   }
 }
 
+/** Tag rules (rule-owned tags with groups and TTLs) compiled against a schema. */
+class TagRules {
+  constructor(rules, schema) {
+    const text = jsonText(rules, 'rules');
+    const s = schema === undefined || schema === null ? Schema.lifecycleDefault() : asSchema(schema);
+    this[NATIVE] = call(() => native.TagRules.compile(text, s[NATIVE]));
+  }
+
+  static compile(rules, schema) {
+    return new TagRules(rules, schema);
+  }
+
+  /** Applies the rules at `now`: returns `{ diff: {added, removed, expired}, profile }` (the updated profile). */
+  apply(profile, events, now, defaultZone) {
+    const args = [jsonText(profile, 'profile'), jsonText(events ?? [], 'events'), instantText(now), zoneText(defaultZone)];
+    return JSON.parse(call(() => this[NATIVE].apply(...args)));
+  }
+}
+
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
 function parseZone(name) {
   if (typeof name !== 'string') throw invalidArgument('parseZone takes a string', 'name');
@@ -307,6 +326,7 @@ module.exports = {
   RuleSet,
   CompiledRuleSet,
   Lifecycle,
+  TagRules,
   parseZone,
   errorCodes,
   errorClassForCode,

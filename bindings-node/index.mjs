@@ -10,6 +10,7 @@ export const {
   RuleSet,
   CompiledRuleSet,
   Lifecycle,
+  TagRules,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -21,6 +21,7 @@ use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
+use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
 use siyu_core::rules::EvalInput;
 use siyu_core::value::{parse_date, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
@@ -577,6 +578,54 @@ impl Lifecycle {
             let to = parse_date(&to).map_err(|e| e.prefix_path("to"))?;
             let initial = read_stage_state(initial.as_deref())?;
             to_json_text(&self.inner.replay(&p, &e, from, to, zone, initial.as_ref())?)
+        })
+    }
+}
+
+/// Tag rules compiled against a schema: add, remove and expire rule-owned tags.
+#[napi]
+pub struct TagRules {
+    inner: Arc<CompiledTagRules>,
+    schema: Arc<siyu_core::Schema>,
+}
+
+#[napi]
+impl TagRules {
+    /// Compiles a tag-rule document (JSON text `{"rules": [...]}`).
+    #[napi(factory)]
+    pub fn compile(rules: String, schema: &Schema) -> napi::Result<TagRules> {
+        guard(|| {
+            Ok(TagRules {
+                inner: Arc::new(TagRuleSet::from_json(&rules)?.compile(&schema.inner)?),
+                schema: schema.inner.clone(),
+            })
+        })
+    }
+
+    /// Applies the rules to a profile at `now`; returns JSON text of
+    /// `{"diff": {"added", "removed", "expired"}, "profile": <updated profile>}`.
+    #[napi]
+    pub fn apply(
+        &self,
+        profile: String,
+        events: String,
+        now: String,
+        default_zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let mut p = Profile::from_json_value(
+                &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                &self.schema,
+            )?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let (now, zone) = read_now_zone(&now, default_zone.as_deref())?;
+            let diff = self.inner.apply(&mut p, &e, now, zone)?;
+            let diff = serde_json::to_value(&diff)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"diff": diff, "profile": p.to_json()}))
         })
     }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -192,6 +192,30 @@ const kinds = {
         return { stages: days.map((d) => d.stage), transitions: days.filter((d) => d.transition).map((d) => d.transition), days };
       }
       throw new Error(`unknown lifecycle op ${op}`);
+    });
+  },
+  tags(file, c) {
+    expectOutcome(file, c, () => {
+      const schemaDoc = field(file, c, 'schema');
+      const schema = schemaDoc === undefined || schemaDoc === 'default' ? Schema.lifecycleDefault() : new Schema(doc(schemaDoc));
+      const tagRules = field(file, c, 'tag_rules');
+      if (tagRules === undefined) throw new Error('case needs `tag_rules`');
+      const rules = new TagRules(doc(tagRules), schema);
+      let profile = doc(field(file, c, 'profile') ?? { id: 'u1' });
+      const events = doc(field(file, c, 'events') ?? []);
+      const zone = field(file, c, 'default_zone') ?? undefined;
+      const steps = field(file, c, 'steps');
+      const out = [];
+      for (const now of steps ?? [field(file, c, 'now')]) {
+        const r = rules.apply(profile, events, now, zone);
+        profile = r.profile;
+        const tags = profile.tags ?? [];
+        const again = rules.apply(profile, events, now, zone);
+        profile = again.profile;
+        const empty = again.diff.added.length + again.diff.removed.length + again.diff.expired.length === 0;
+        out.push({ ...r.diff, tag_names: tags.map((t) => t.name).sort(), tags, reapply_empty: empty });
+      }
+      return steps ? { steps: out } : out[0];
     });
   },
   error(file, c) {

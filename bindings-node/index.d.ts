@@ -425,6 +425,27 @@ export declare class TagRules {
   ): { diff: TagDiff; profile: Record<string, unknown> };
 }
 
+/** RFM values of one customer. */
+export interface RfmValues {
+  recency_days: number;
+  frequency: number;
+  monetary: number;
+}
+
+/** RFM scoring (values, thresholds, scores, segment maps). Thresholds and maps are the core's JSON documents. */
+export declare const rfm: {
+  values(events: JsonInput<EventInput[]> | undefined, now: Instant, options?: { config?: JsonInput<object>; schema?: Schema | JsonInput<object> }): RfmValues | null;
+  fit(method: 'quantile' | 'range' | 'fixed', population: JsonInput<RfmValues[]>): { thresholds: Record<string, unknown>; scores: Array<[number, number, number]> };
+  score(thresholds: JsonInput<object>, values: JsonInput<RfmValues>): [number, number, number];
+  segment(map: 'standard_11' | 'four_layer' | JsonInput<object> | undefined, scores: [number, number, number]): string | null;
+  apply(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    options: { thresholds: JsonInput<object>; config?: JsonInput<object>; map?: 'standard_11' | 'four_layer' | JsonInput<object>; group?: string; schema?: Schema | JsonInput<object> },
+  ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
+};
+
 declare const siyu: {
   version: typeof version;
   Schema: typeof Schema;
@@ -432,6 +453,7 @@ declare const siyu: {
   CompiledRuleSet: typeof CompiledRuleSet;
   Lifecycle: typeof Lifecycle;
   TagRules: typeof TagRules;
+  rfm: typeof rfm;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

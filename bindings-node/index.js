@@ -309,6 +309,49 @@ class TagRules {
   }
 }
 
+const optText = (v, what) => (v === undefined || v === null ? undefined : jsonText(v, what));
+const schemaOrDefault = (schema) => (schema === undefined || schema === null ? Schema.lifecycleDefault() : asSchema(schema));
+const mapText = (map) => (map === undefined || map === null ? undefined : typeof map === 'string' ? map : jsonText(map, 'map'));
+
+/** RFM scoring: values, fitted thresholds, scores and segment maps. */
+const rfm = Object.freeze({
+  /** RFM values of an event log at `now`, or null without a qualifying purchase. */
+  values(events, now, { config, schema } = {}) {
+    const s = schemaOrDefault(schema);
+    const args = [jsonText(events ?? [], 'events'), instantText(now), optText(config, 'config')];
+    return JSON.parse(call(() => native.rfmValues(s[NATIVE], ...args)));
+  },
+  /** Fits thresholds to a population (`method`: 'quantile' | 'range' | 'fixed'). */
+  fit(method, population) {
+    const args = [String(method ?? 'quantile'), jsonText(population, 'population')];
+    return JSON.parse(call(() => native.rfmFit(...args)));
+  },
+  /** Scores values with stored thresholds: [r, f, m]. */
+  score(thresholds, values) {
+    const args = [jsonText(thresholds, 'thresholds'), jsonText(values, 'values')];
+    return JSON.parse(call(() => native.rfmScore(...args)));
+  },
+  /** The segment id of [r, f, m] in a map ('standard_11' (default), 'four_layer' or a map document), or null. */
+  segment(map, scores) {
+    const args = [mapText(map), jsonText(scores, 'scores')];
+    return JSON.parse(call(() => native.rfmSegment(...args)));
+  },
+  /** Computes values, scores and segment and writes them into the profile (returned updated). */
+  apply(profile, events, now, { thresholds, config, map, group, schema } = {}) {
+    const s = schemaOrDefault(schema);
+    const args = [
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      instantText(now),
+      jsonText(thresholds, 'thresholds'),
+      optText(config, 'config'),
+      mapText(map),
+      group === undefined || group === null ? undefined : String(group),
+    ];
+    return JSON.parse(call(() => native.rfmApply(s[NATIVE], ...args)));
+  },
+});
+
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
 function parseZone(name) {
   if (typeof name !== 'string') throw invalidArgument('parseZone takes a string', 'name');
@@ -327,6 +370,7 @@ module.exports = {
   CompiledRuleSet,
   Lifecycle,
   TagRules,
+  rfm,
   parseZone,
   errorCodes,
   errorClassForCode,

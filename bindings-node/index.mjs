@@ -11,6 +11,7 @@ export const {
   CompiledRuleSet,
   Lifecycle,
   TagRules,
+  rfm,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -22,6 +22,7 @@ use siyu_core::erasure::{erase, ErasureRequest};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
+use siyu_core::rfm::{self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap};
 use siyu_core::rules::EvalInput;
 use siyu_core::value::{parse_date, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
@@ -628,4 +629,137 @@ impl TagRules {
             write_json(&serde_json::json!({"diff": diff, "profile": p.to_json()}))
         })
     }
+}
+
+/// Deserialises a JSON document into a core type (`INVALID_JSON` when malformed).
+fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> siyu_core::Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
+}
+
+fn rfm_config(config: Option<&str>) -> siyu_core::Result<RfmConfig> {
+    config.map_or_else(|| Ok(RfmConfig::default()), |c| from_text(c, "config"))
+}
+
+fn rfm_map(map: Option<&str>) -> siyu_core::Result<SegmentMap> {
+    match map {
+        None | Some("standard_11") => Ok(SegmentMap::standard_11()),
+        Some("four_layer") => Ok(SegmentMap::four_layer()),
+        Some(text) if text.trim_start().starts_with('{') => SegmentMap::from_json(text),
+        Some(other) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("unknown built-in map {other:?} (standard_11, four_layer or a map document)"),
+        )),
+    }
+}
+
+fn scores_value(s: &RfmScores) -> serde_json::Value {
+    serde_json::json!([s.r, s.f, s.m])
+}
+
+/// RFM values (recency days, frequency, monetary) of an event log at `now`;
+/// JSON text of the values object, or `null` without a qualifying purchase.
+#[napi]
+pub fn rfm_values(
+    schema: &Schema,
+    events: String,
+    now: String,
+    config: Option<String>,
+) -> napi::Result<String> {
+    guard(|| {
+        let e = EventLog::from_json_value(
+            &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+            &schema.inner,
+        )?;
+        let config = rfm_config(config.as_deref())?;
+        let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+        to_json_text(&config.values(&e, now))
+    })
+}
+
+/// Fits thresholds to a population of values (`method`: quantile, range or fixed);
+/// JSON text of `{"thresholds", "scores": [[r, f, m], ...]}`.
+#[napi]
+pub fn rfm_fit(method: String, population: String) -> napi::Result<String> {
+    guard(|| {
+        let method: ScoreMethod = from_text(&serde_json::Value::String(method).to_string(), "method")?;
+        let population: Vec<RfmValues> = from_text(&population, "population")?;
+        let (t, scores) = rfm::score_population(method, &population)?;
+        let t = serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        write_json(&serde_json::json!({
+            "thresholds": t,
+            "scores": scores.iter().map(scores_value).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+/// Scores values with stored thresholds; JSON text of `[r, f, m]`.
+#[napi]
+pub fn rfm_score(thresholds: String, values: String) -> napi::Result<String> {
+    guard(|| {
+        let t = RfmThresholds::from_json(&thresholds)?;
+        let v: RfmValues = from_text(&values, "values")?;
+        write_json(&scores_value(&t.score(&v)))
+    })
+}
+
+/// The segment of `[r, f, m]` scores in a segment map (`standard_11`,
+/// `four_layer` or a map document); JSON text of the id or `null`.
+#[napi]
+pub fn rfm_segment(map: Option<String>, scores: String) -> napi::Result<String> {
+    guard(|| {
+        let m = rfm_map(map.as_deref())?;
+        let a: [u8; 3] = from_text(&scores, "scores")?;
+        let s = RfmScores {
+            r: a[0],
+            f: a[1],
+            m: a[2],
+        };
+        to_json_text(&m.segment(&s))
+    })
+}
+
+/// Computes values, scores and segment for a profile and writes them into it
+/// (`scores.rfm_r/f/m` and a segment tag in `group`); JSON text of
+/// `{"values", "scores", "segment", "profile"}`, or `{"values": null}` without a purchase.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn rfm_apply(
+    schema: &Schema,
+    profile: String,
+    events: String,
+    now: String,
+    thresholds: String,
+    config: Option<String>,
+    map: Option<String>,
+    group: Option<String>,
+) -> napi::Result<String> {
+    guard(|| {
+        let mut p = Profile::from_json_value(
+            &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+            &schema.inner,
+        )?;
+        let e = EventLog::from_json_value(
+            &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+            &schema.inner,
+        )?;
+        let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+        let config = rfm_config(config.as_deref())?;
+        let t = RfmThresholds::from_json(&thresholds)?;
+        let m = rfm_map(map.as_deref())?;
+        let group = group.as_deref().unwrap_or("rfm_segment");
+        let Some(values) = config.values(&e, now) else {
+            return write_json(&serde_json::json!({"values": null}));
+        };
+        let scores = t.score(&values);
+        let segment = m.segment(&scores).unwrap_or_default().to_string();
+        rfm::write_to_profile(&mut p, &scores, &segment, group, now);
+        let values =
+            serde_json::to_value(values).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        write_json(&serde_json::json!({
+            "values": values,
+            "scores": scores_value(&scores),
+            "segment": segment,
+            "profile": p.to_json(),
+        }))
+    })
 }

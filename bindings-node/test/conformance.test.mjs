@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -216,6 +216,44 @@ const kinds = {
         out.push({ ...r.diff, tag_names: tags.map((t) => t.name).sort(), tags, reapply_empty: empty });
       }
       return steps ? { steps: out } : out[0];
+    });
+  },
+  rfm(file, c) {
+    expectOutcome(file, c, () => {
+      const schemaOf2 = () => {
+        const d = field(file, c, 'schema');
+        return d === undefined || d === 'default' ? Schema.lifecycleDefault() : new Schema(doc(d));
+      };
+      const req = (k) => {
+        const v = field(file, c, k);
+        if (v === undefined) throw new Error(`case needs \`${k}\``);
+        return v;
+      };
+      const op = field(file, c, 'op') ?? '';
+      if (op === 'values') {
+        return { values: rfm.values(doc(field(file, c, 'events') ?? []), req('now'), { config: doc(field(file, c, 'config')), schema: schemaOf2() }) };
+      }
+      if (op === 'fit') return rfm.fit(field(file, c, 'method') ?? 'quantile', doc(req('population')));
+      if (op === 'score') return { scores: rfm.score(doc(req('thresholds')), doc(req('values'))) };
+      if (op === 'segment') return { segment: rfm.segment(doc(field(file, c, 'map')), doc(req('scores'))) };
+      if (op === 'profile') {
+        const schema = schemaOf2();
+        const events = doc(field(file, c, 'events') ?? []);
+        const out = rfm.apply(doc(field(file, c, 'profile') ?? { id: 'u1' }), events, req('now'), {
+          thresholds: doc(req('thresholds')),
+          config: doc(field(file, c, 'config')),
+          map: doc(field(file, c, 'map')),
+          group: field(file, c, 'group'),
+          schema,
+        });
+        const rules = field(file, c, 'rules');
+        if (out.values !== null && rules !== undefined) {
+          const compiled = new CompiledRuleSet(typeof rules === 'string' ? RuleSet.parse(rules) : RuleSet.fromJson(doc(rules)), schema);
+          out.rules = compiled.evaluate(out.profile, events, req('now'));
+        }
+        return out;
+      }
+      throw new Error(`unknown rfm op ${op}`);
     });
   },
   error(file, c) {

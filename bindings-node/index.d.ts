@@ -1,4 +1,5 @@
 // TypeScript declarations of the npm package `siyu`. Written by hand and checked
+/// <reference types="node" />
 // against the runtime exports by test/types.test.mjs (which fails on drift).
 
 /** The crate version shared by every siyu binding. */
@@ -446,6 +447,50 @@ export declare const rfm: {
   ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
 };
 
+/** The result of one journey step (effects and notices are the JSON forms of docs/journeys.md). */
+export interface JourneyStep {
+  effects: Array<Record<string, unknown>>;
+  notices: Array<Record<string, unknown>>;
+  /** Call again with a tick by then at the latest (null: only on inputs). */
+  next_wake: string | null;
+  /** The new user state: persist it (or its binary form, `journeys.encodeState`). */
+  state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
+}
+
+/** A journey input. */
+export type JourneyInput =
+  | { type: 'event'; event: EventInput }
+  | { type: 'tick' }
+  | { type: 'profile_changed' }
+  | { type: 'outcome'; effect: string; status: 'delivered' | 'failed' }
+  | { type: 'enter'; journey: string; key?: string };
+
+/** Journeys compiled against a schema under engine policies. */
+export declare class JourneyEngine {
+  constructor(journeys: JsonInput<object[]>, options?: { schema?: Schema | JsonInput<object>; policies?: JsonInput<object> });
+  /** Validation reports of every definition, by id. */
+  reports(): Record<string, Record<string, unknown>>;
+  /** Processes one input for one user at `now`; the given state is not modified. */
+  step(
+    state: JsonInput<object> | null | undefined,
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    input: JsonInput<JourneyInput> | undefined,
+    now: Instant,
+  ): JourneyStep;
+  /** Moves instances to other versions per a migration map. */
+  migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): { moves: Array<Record<string, unknown>>; state: Record<string, unknown> };
+}
+
+/** Journey helpers. */
+export declare const journeys: {
+  validate(definition: JsonInput<object>, schema?: Schema | JsonInput<object>): Record<string, unknown>;
+  encodeState(state: JsonInput<object>): Buffer;
+  encodeInstances(state: JsonInput<object>): Buffer[];
+  decodeState(bytes: Uint8Array): Record<string, unknown>;
+  hash(seed: string, value: string, version?: number): number | null;
+};
+
 declare const siyu: {
   version: typeof version;
   Schema: typeof Schema;
@@ -454,6 +499,8 @@ declare const siyu: {
   Lifecycle: typeof Lifecycle;
   TagRules: typeof TagRules;
   rfm: typeof rfm;
+  JourneyEngine: typeof JourneyEngine;
+  journeys: typeof journeys;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

@@ -352,6 +352,79 @@ const rfm = Object.freeze({
   },
 });
 
+/** Journeys compiled against a schema: step a user's instances on inputs, get effects back. */
+class JourneyEngine {
+  constructor(journeys, { schema, policies } = {}) {
+    if (!Array.isArray(journeys) && typeof journeys !== 'string') throw invalidArgument('journeys must be an array of definitions', 'journeys');
+    const s = schema === undefined || schema === null ? new Schema({}) : asSchema(schema);
+    const args = [jsonText(journeys, 'journeys'), optText(policies, 'policies')];
+    this[NATIVE] = call(() => native.JourneyEngine.create(s[NATIVE], ...args));
+  }
+
+  /** Validation reports of every definition: `{ id: report }`. */
+  reports() {
+    return JSON.parse(call(() => this[NATIVE].reports()));
+  }
+
+  /**
+   * Processes one input for one user at `now`. `state` is the stored user state
+   * (null/undefined for a new user); returns `{ effects, notices, next_wake, state }`:
+   * carry out the effects, persist `state`, call again with a tick by `next_wake`.
+   */
+  step(state, profile, events, input, now) {
+    const args = [
+      optText(state, 'state'),
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      jsonText(input ?? { type: 'tick' }, 'input'),
+      instantText(now),
+    ];
+    return JSON.parse(call(() => this[NATIVE].step(...args)));
+  }
+
+  /** Moves instances to other versions per a migration map; `dryRun` only plans. Returns `{ moves, state }`. */
+  migrate(state, map, now, { dryRun = false } = {}) {
+    const args = [jsonText(state, 'state'), jsonText(map, 'map'), instantText(now), Boolean(dryRun)];
+    return JSON.parse(call(() => this[NATIVE].migrate(...args)));
+  }
+}
+
+function toBuffer(bytes) {
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw invalidArgument('bytes must be a Buffer or Uint8Array', 'bytes');
+}
+
+/** Journey helpers: definition validation, the versioned binary state form, bucketing hash. */
+const journeys = Object.freeze({
+  /** Validates one definition (and against `schema` when given); returns its report. */
+  validate(definition, schema) {
+    const text = jsonText(definition, 'journey');
+    const s = schema === undefined || schema === null ? undefined : asSchema(schema);
+    return JSON.parse(call(() => native.validateJourney(text, s === undefined ? undefined : s[NATIVE])));
+  },
+  /** The versioned binary form of a user state. */
+  encodeState(state) {
+    const text = jsonText(state, 'state');
+    return call(() => native.encodeJourneyState(text));
+  },
+  /** The binary form of each instance of a user state. */
+  encodeInstances(state) {
+    const text = jsonText(state, 'state');
+    return call(() => native.encodeJourneyInstances(text));
+  },
+  /** Reads a user state from its binary form. */
+  decodeState(bytes) {
+    const b = toBuffer(bytes);
+    return JSON.parse(call(() => native.decodeJourneyState(b)));
+  },
+  /** Deterministic bucketing hash in [0, 1) (GrowthBook-compatible); null for an unsupported version. */
+  hash(seed, value, version = 2) {
+    if (typeof seed !== 'string' || typeof value !== 'string') throw invalidArgument('hash takes string seed and value', 'seed');
+    return call(() => native.bucketHash(seed, value, version)) ?? null;
+  },
+});
+
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
 function parseZone(name) {
   if (typeof name !== 'string') throw invalidArgument('parseZone takes a string', 'name');
@@ -371,6 +444,8 @@ module.exports = {
   Lifecycle,
   TagRules,
   rfm,
+  JourneyEngine,
+  journeys,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -12,6 +12,8 @@ export const {
   Lifecycle,
   TagRules,
   rfm,
+  JourneyEngine,
+  journeys,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -19,6 +19,8 @@ use napi::bindgen_prelude::{AsyncTask, Status};
 use napi::{Env, Task};
 use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
+use napi::bindgen_prelude::Buffer;
+use siyu_core::journey::{Input, JourneyDefinition, MigrationMap, Policies, UserState};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
@@ -762,4 +764,198 @@ pub fn rfm_apply(
             "profile": p.to_json(),
         }))
     })
+}
+
+/// Reads a journey user state (JSON text; `None` = no instances yet).
+fn read_user_state(state: Option<&str>) -> siyu_core::Result<UserState> {
+    match state {
+        None => Ok(UserState::new()),
+        Some(t) => match parse_json(t, ErrorKind::InvalidState, "state")? {
+            serde_json::Value::Null => Ok(UserState::new()),
+            v => UserState::from_json_value(&v),
+        },
+    }
+}
+
+/// Journeys compiled against a schema under engine policies: steps a user's
+/// journey instances on inputs and returns effects for the host to carry out.
+#[napi]
+pub struct JourneyEngine {
+    inner: Arc<siyu_core::journey::JourneyEngine>,
+}
+
+#[napi]
+impl JourneyEngine {
+    /// Validates and compiles journey definitions (JSON text of an array, any
+    /// number of versions per id) with policies (JSON text; `None` = defaults).
+    #[napi(factory)]
+    pub fn create(
+        schema: &Schema,
+        journeys: String,
+        policies: Option<String>,
+    ) -> napi::Result<JourneyEngine> {
+        guard(|| {
+            let defs = parse_json(&journeys, ErrorKind::InvalidJson, "journeys")?;
+            let defs = defs
+                .as_array()
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidArgument, "journeys must be an array")
+                        .with_path("journeys")
+                })?
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    JourneyDefinition::from_json_value(d)
+                        .map_err(|e| e.prefix_path(&format!("journeys[{i}]")))
+                })
+                .collect::<siyu_core::Result<Vec<_>>>()?;
+            let policies = match policies {
+                Some(p) => Policies::from_json_value(&parse_json(&p, ErrorKind::InvalidJson, "policies")?)?,
+                None => Policies::default(),
+            };
+            Ok(JourneyEngine {
+                inner: Arc::new(siyu_core::journey::JourneyEngine::new(
+                    (*schema.inner).clone(),
+                    defs,
+                    policies,
+                )?),
+            })
+        })
+    }
+
+    /// Validation reports of every definition, as JSON text `{id: report}`.
+    #[napi]
+    pub fn reports(&self) -> napi::Result<String> {
+        guard(|| {
+            let mut m = serde_json::Map::new();
+            for d in self.inner.definitions() {
+                let r = serde_json::to_value(self.inner.report(&d.id))
+                    .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+                m.insert(d.id.clone(), r);
+            }
+            write_json(&serde_json::Value::Object(m))
+        })
+    }
+
+    /// Processes one input (JSON text: `{"type": "event", "event": ...}`, `tick`,
+    /// `profile_changed`, `outcome`, `enter`) for one user at `now`. `events` is the
+    /// user's event history; an event input is added to it (by id, so including it
+    /// already is harmless). Returns JSON text of `{"effects", "notices",
+    /// "next_wake", "state"}`; the input state is not modified.
+    #[napi]
+    pub fn step(
+        &self,
+        state: Option<String>,
+        profile: String,
+        events: String,
+        input: String,
+        now: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let schema = self.inner.schema();
+            let state = read_user_state(state.as_deref())?;
+            let p = Profile::from_json_value(
+                &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                schema,
+            )?;
+            let mut history = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                schema,
+            )?
+            .into_events();
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let input = Input::from_json_value(
+                &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
+                schema,
+            )?;
+            if let Input::Event(ev) = &input {
+                history.push(ev.clone());
+            }
+            let log = EventLog::new(history);
+            let r = self.inner.step(&state, &p, &log, &input, now)?;
+            let effects = serde_json::to_value(&r.effects)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            let notices = serde_json::to_value(&r.notices)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({
+                "effects": effects,
+                "notices": notices,
+                "next_wake": r.next_wake.map(|t| siyu_core::value::format_timestamp(&t)),
+                "state": r.state.to_json(),
+            }))
+        })
+    }
+
+    /// Moves instances to other journey versions per a migration map (JSON text).
+    /// With `dryRun` only plans. Returns JSON text of `{"moves", "state"}`.
+    #[napi]
+    pub fn migrate(
+        &self,
+        state: String,
+        map: String,
+        now: String,
+        dry_run: bool,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let st = read_user_state(Some(&state))?;
+            let map: MigrationMap = from_text(&map, "migration map")?;
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let (state, plan) = if dry_run {
+                (st.clone(), self.inner.plan_migration(&st, &map)?)
+            } else {
+                self.inner.migrate(&st, &map, now)?
+            };
+            let moves = serde_json::to_value(&plan.moves)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"moves": moves, "state": state.to_json()}))
+        })
+    }
+}
+
+/// Validates one journey definition (JSON text), also against a schema when
+/// given; returns the validation report as JSON text.
+#[napi]
+pub fn validate_journey(definition: String, schema: Option<&Schema>) -> napi::Result<String> {
+    guard(|| {
+        let d = JourneyDefinition::from_json_value(&parse_json(
+            &definition,
+            ErrorKind::InvalidJson,
+            "journey",
+        )?)?;
+        if let Some(s) = schema {
+            siyu_core::journey::validate::check_schema(&d, &s.inner)?;
+        }
+        to_json_text(&siyu_core::journey::validate::analyze(&d))
+    })
+}
+
+/// Encodes a journey user state (JSON text) in the versioned binary form.
+#[napi]
+pub fn encode_journey_state(state: String) -> napi::Result<Buffer> {
+    guard(|| Ok(read_user_state(Some(&state))?.to_bytes().into()))
+}
+
+/// Encodes each instance of a user state (JSON text) in its binary form.
+#[napi]
+pub fn encode_journey_instances(state: String) -> napi::Result<Vec<Buffer>> {
+    guard(|| {
+        Ok(read_user_state(Some(&state))?
+            .instances
+            .iter()
+            .map(|i| i.to_bytes().into())
+            .collect())
+    })
+}
+
+/// Decodes the binary form of a user state; returns its JSON text.
+#[napi]
+pub fn decode_journey_state(bytes: Buffer) -> napi::Result<String> {
+    guard(|| write_json(&UserState::from_bytes(&bytes)?.to_json()))
+}
+
+/// Deterministic bucketing hash in [0, 1) (GrowthBook-compatible, versions 1 and 2);
+/// `null` for an unsupported version.
+#[napi]
+pub fn bucket_hash(seed: String, value: String, version: u32) -> Option<f64> {
+    siyu_core::hashing::hash(&seed, &value, version)
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -255,6 +255,122 @@ const kinds = {
       }
       throw new Error(`unknown rfm op ${op}`);
     });
+  },
+  journey(file, c) {
+    const tol = toleranceOf(file, c);
+    const op = field(file, c, 'op') ?? 'run';
+    // The error JSON plus `reason`: the journey sub-code that prefixes the message.
+    const errorJson = (e) => {
+      const j = e.toJSON();
+      const m = /^([a-z_]+): /.exec(e.message);
+      if (m) j.reason = m[1];
+      return j;
+    };
+    const matchErr = (expected, e, at = 'error') => {
+      if (!(e instanceof SiyuError)) throw e;
+      try {
+        matches(expected, errorJson(e), 0, at);
+      } catch (m) {
+        throw new Error(`${m.message} (error was: ${e.code}: ${e.message})`);
+      }
+    };
+    /** Runs fn; returns {value} on success, undefined when the expected error happened. */
+    const expectErr = (fn) => {
+      let value;
+      try {
+        value = fn();
+      } catch (e) {
+        if (c.expect_error === undefined) throw e instanceof SiyuError ? new Error(`unexpected error: ${e.code}: ${e.message}`) : e;
+        matchErr(c.expect_error, e);
+        return undefined;
+      }
+      if (c.expect_error !== undefined) throw new Error('expected an error, got success');
+      return { value };
+    };
+    const engine = () =>
+      new JourneyEngine(doc(field(file, c, 'journeys') ?? []), {
+        schema: doc(field(file, c, 'schema') ?? {}),
+        policies: doc(field(file, c, 'policies')),
+      });
+    const hex = (b) => Buffer.from(b).toString('hex');
+    switch (op) {
+      case 'validate': {
+        if (c.journey === undefined) throw new Error('validate needs "journey"');
+        const schemaDoc = field(file, c, 'schema');
+        const r = expectErr(() => journeys.validate(doc(c.journey), schemaDoc === undefined ? undefined : doc(schemaDoc)));
+        if (r) matches(c.expect ?? {}, r.value, tol, 'expect');
+        return;
+      }
+      case 'engine': {
+        const r = expectErr(() => engine().reports());
+        if (r) matches(c.expect ?? {}, { reports: r.value }, tol, 'expect');
+        return;
+      }
+      case 'hash':
+        matches(c.expect, { hash: journeys.hash(c.seed, c.value, c.version ?? 2) }, tol, 'expect');
+        return;
+      case 'encode': {
+        const r = expectErr(() => {
+          const bytes = journeys.encodeState(doc(c.state));
+          const json = journeys.decodeState(bytes);
+          if (hex(journeys.encodeState(json)) !== hex(bytes)) throw new Error('binary round trip changed the state');
+          const instances = journeys.encodeInstances(doc(c.state)).map((b) => ({ bytes_hex: hex(b), size: b.length }));
+          return { bytes_hex: hex(bytes), size: bytes.length, instances, json };
+        });
+        if (r) matches(c.expect, r.value, tol, 'expect');
+        return;
+      }
+      case 'decode': {
+        const r = expectErr(() => journeys.decodeState(Buffer.from(c.bytes_hex, 'hex')));
+        if (r) matches(c.expect, { json: r.value }, tol, 'expect');
+        return;
+      }
+      case 'migrate': {
+        const e = engine();
+        const r = expectErr(() => e.migrate(doc(c.state), doc(c.map), field(file, c, 'now'), { dryRun: c.dry_run === true }));
+        if (r) matches(c.expect, r.value, tol, 'expect');
+        return;
+      }
+      case 'run': {
+        if (c.steps === undefined) {
+          expectErr(engine);
+          return;
+        }
+        const e = engine();
+        let profile = doc(field(file, c, 'profile') ?? { id: 'u1' });
+        const history = [...(field(file, c, 'events') ?? [])];
+        let state = field(file, c, 'state') ?? null;
+        c.steps.forEach((step, i) => {
+          const at = (m) => new Error(`steps[${i}]: ${m}`);
+          if (step.profile !== undefined) profile = doc(step.profile);
+          const input = step.input ?? { type: 'tick' };
+          let r;
+          try {
+            r = e.step(doc(state), profile, doc(history), doc(input), step.now);
+          } catch (err) {
+            if (step.expect_error === undefined) throw at(`unexpected error: ${err.code}: ${err.message}`);
+            matchErr(step.expect_error, err, `steps[${i}].error`);
+            return;
+          }
+          if (step.expect_error !== undefined) throw at('expected an error, got success');
+          if (input.type === 'event') history.push(input.event);
+          const back = journeys.decodeState(journeys.encodeState(r.state));
+          if (JSON.stringify(back) !== JSON.stringify(r.state)) throw at('state does not round-trip');
+          const actual = { effects: r.effects, notices: r.notices, next_wake: r.next_wake, instances: r.state.instances ?? [], state: r.state };
+          if (step.expect !== undefined) {
+            try {
+              matches(step.expect, actual, tol, 'expect');
+            } catch (m) {
+              throw at(m.message);
+            }
+          }
+          state = r.state;
+        });
+        return;
+      }
+      default:
+        throw new Error(`unknown journey op ${op}`);
+    }
   },
   error(file, c) {
     if (c.expect_error === undefined) throw new Error('an error case needs expect_error');

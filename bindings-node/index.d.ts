@@ -447,6 +447,33 @@ export declare const rfm: {
   ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
 };
 
+/** A points ledger document (persist it as is). */
+export type Ledger = Record<string, unknown>;
+
+/** A points model validated against a schema (default: `Schema.lifecycleDefault()`). Ledgers are JSON documents. */
+export declare class PointsModel {
+  constructor(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>);
+  applyEvent(ledger: JsonInput<Ledger> | null | undefined, event: JsonInput<EventInput>, zone?: string): { ledger: Ledger; entries: Array<Record<string, unknown>> };
+  applyEvents(ledger: JsonInput<Ledger> | null | undefined, events: JsonInput<EventInput[]> | undefined, now: Instant, zone?: string): Ledger;
+  redeem(ledger: JsonInput<Ledger> | null | undefined, points: number, at: Instant, reference?: string): { ledger: Ledger; entry: Record<string, unknown> };
+  expire(ledger: JsonInput<Ledger> | null | undefined, now: Instant): Ledger;
+  summary(ledger: JsonInput<Ledger> | null | undefined, now: Instant): {
+    balance: number;
+    lifetime: number;
+    level: string | null;
+    benefits: string[];
+    entries: Array<Record<string, unknown>>;
+    lots: Array<Record<string, unknown>>;
+  };
+  evaluateTier(
+    ledger: JsonInput<Ledger> | null | undefined,
+    events: JsonInput<EventInput[]> | undefined,
+    state: JsonInput<object> | null | undefined,
+    now: Instant,
+  ): { tier: string | null; benefits: string[]; state: Record<string, unknown>; [key: string]: unknown };
+  engagement(events: JsonInput<EventInput[]> | undefined, now: Instant): number;
+}
+
 /** The result of one journey step (effects and notices are the JSON forms of docs/journeys.md). */
 export interface JourneyStep {
   effects: Array<Record<string, unknown>>;
@@ -499,6 +526,7 @@ declare const siyu: {
   Lifecycle: typeof Lifecycle;
   TagRules: typeof TagRules;
   rfm: typeof rfm;
+  PointsModel: typeof PointsModel;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
   parseZone: typeof parseZone;

@@ -352,6 +352,62 @@ const rfm = Object.freeze({
   },
 });
 
+/**
+ * A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers
+ * are plain JSON documents you persist: each method takes one and returns the
+ * new one; a failed call throws and changes nothing.
+ */
+class PointsModel {
+  constructor(model, schema) {
+    const modelText = model === undefined || model === null || model === 'default' ? undefined : jsonText(model, 'model');
+    const s = schemaOrDefault(schema);
+    this[NATIVE] = call(() => native.PointsModel.create(modelText, s[NATIVE]));
+  }
+
+  /** Earns points for one event: `{ ledger, entries }`. */
+  applyEvent(ledger, event, zone) {
+    const args = [optText(ledger, 'ledger'), jsonText(event, 'event'), zoneText(zone)];
+    return JSON.parse(call(() => this[NATIVE].applyEvent(...args)));
+  }
+
+  /** Earns points for every event at or before `now` not yet applied, then expires lots; returns the ledger. */
+  applyEvents(ledger, events, now, zone) {
+    const args = [optText(ledger, 'ledger'), jsonText(events ?? [], 'events'), instantText(now), zoneText(zone)];
+    return JSON.parse(call(() => this[NATIVE].applyEvents(...args)));
+  }
+
+  /** Redeems points: `{ ledger, entry }`. */
+  redeem(ledger, points, at, reference = '') {
+    if (!Number.isInteger(points)) throw invalidArgument('points must be an integer', 'points');
+    const args = [optText(ledger, 'ledger'), points, instantText(at), String(reference)];
+    return JSON.parse(call(() => this[NATIVE].redeem(...args)));
+  }
+
+  /** Expires lots due at or before `now`; returns the ledger. */
+  expire(ledger, now) {
+    const args = [optText(ledger, 'ledger'), instantText(now)];
+    return JSON.parse(call(() => this[NATIVE].expire(...args)));
+  }
+
+  /** `{ balance, lifetime, level, benefits, entries, lots }` at `now`. */
+  summary(ledger, now) {
+    const args = [optText(ledger, 'ledger'), instantText(now)];
+    return JSON.parse(call(() => this[NATIVE].summary(...args)));
+  }
+
+  /** Evaluates the tier at `now` with the previous tier state; persist `result.state`. */
+  evaluateTier(ledger, events, state, now) {
+    const args = [optText(ledger, 'ledger'), jsonText(events ?? [], 'events'), optText(state, 'state'), instantText(now)];
+    return JSON.parse(call(() => this[NATIVE].evaluateTier(...args)));
+  }
+
+  /** The engagement score of an event history at `now`. */
+  engagement(events, now) {
+    const args = [jsonText(events ?? [], 'events'), instantText(now)];
+    return call(() => this[NATIVE].engagement(...args));
+  }
+}
+
 /** Journeys compiled against a schema: step a user's instances on inputs, get effects back. */
 class JourneyEngine {
   constructor(journeys, { schema, policies } = {}) {
@@ -444,6 +500,7 @@ module.exports = {
   Lifecycle,
   TagRules,
   rfm,
+  PointsModel,
   JourneyEngine,
   journeys,
   parseZone,

@@ -12,6 +12,7 @@ export const {
   Lifecycle,
   TagRules,
   rfm,
+  PointsModel,
   JourneyEngine,
   journeys,
   parseZone,

@@ -23,11 +23,12 @@ use napi::bindgen_prelude::Buffer;
 use siyu_core::journey::{Input, JourneyDefinition, MigrationMap, Policies, UserState};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
+use siyu_core::points::{Ledger, TierState};
 use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
 use siyu_core::rfm::{self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap};
 use siyu_core::rules::EvalInput;
 use siyu_core::value::{parse_date, parse_timestamp};
-use siyu_core::{Error, ErrorKind, EventLog, Profile, Zone};
+use siyu_core::{Error, ErrorKind, Event, EventLog, Profile, Zone};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -958,4 +959,194 @@ pub fn decode_journey_state(bytes: Buffer) -> napi::Result<String> {
 #[napi]
 pub fn bucket_hash(seed: String, value: String, version: u32) -> Option<f64> {
     siyu_core::hashing::hash(&seed, &value, version)
+}
+
+fn read_ledger(ledger: Option<&str>) -> siyu_core::Result<Ledger> {
+    match ledger {
+        None | Some("null") => Ok(Ledger::new()),
+        Some(t) => Ledger::from_json(t),
+    }
+}
+
+fn read_zone(zone: Option<&str>) -> siyu_core::Result<Zone> {
+    zone.map_or_else(|| Ok(Zone::utc()), |z| Zone::parse(z).map_err(|e| e.prefix_path("zone")))
+}
+
+fn ledger_text(l: &Ledger) -> siyu_core::Result<serde_json::Value> {
+    parse_json(&l.to_json(), ErrorKind::Internal, "ledger")
+}
+
+/// A points model (earn rules, caps, expiry, levels, tiers, engagement) validated
+/// against a schema. Ledgers are JSON documents the caller persists: every
+/// method takes a ledger and returns the new one (a failed call changes nothing).
+#[napi]
+pub struct PointsModel {
+    inner: Arc<siyu_core::points::PointsModel>,
+    schema: Arc<siyu_core::Schema>,
+}
+
+#[napi]
+impl PointsModel {
+    /// Reads a points model (JSON text; `None` = the shipped default model).
+    #[napi(factory)]
+    pub fn create(model: Option<String>, schema: &Schema) -> napi::Result<PointsModel> {
+        guard(|| {
+            let text = model.as_deref().unwrap_or(siyu_core::points::PointsModel::default_model_json());
+            Ok(PointsModel {
+                inner: Arc::new(siyu_core::points::PointsModel::from_json(text, &schema.inner)?),
+                schema: schema.inner.clone(),
+            })
+        })
+    }
+
+    /// Earns points for one event; returns JSON text of `{"ledger", "entries"}`.
+    #[napi]
+    pub fn apply_event(
+        &self,
+        ledger: Option<String>,
+        event: String,
+        zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let mut l = read_ledger(ledger.as_deref())?;
+            let e = Event::from_json_value(
+                &parse_json(&event, ErrorKind::InvalidEvent, "event")?,
+                &self.schema,
+            )?;
+            let entries = l.apply_event(&self.inner, &e, read_zone(zone.as_deref())?)?;
+            let entries = serde_json::to_value(entries)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"ledger": ledger_text(&l)?, "entries": entries}))
+        })
+    }
+
+    /// Earns points for every event at or before `now` not yet applied, then
+    /// expires lots; returns the ledger JSON text.
+    #[napi]
+    pub fn apply_events(
+        &self,
+        ledger: Option<String>,
+        events: String,
+        now: String,
+        zone: Option<String>,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let mut l = read_ledger(ledger.as_deref())?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            l.apply_events(&self.inner, &e, read_zone(zone.as_deref())?, now)?;
+            write_json(&ledger_text(&l)?)
+        })
+    }
+
+    /// Redeems points at `at`; returns JSON text of `{"ledger", "entry"}`.
+    #[napi]
+    pub fn redeem(
+        &self,
+        ledger: Option<String>,
+        points: i64,
+        at: String,
+        reference: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let mut l = read_ledger(ledger.as_deref())?;
+            let at = parse_timestamp(&at).map_err(|e| e.prefix_path("at"))?;
+            let entry = l.redeem(points, at, &reference)?;
+            let entry = serde_json::to_value(entry)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"ledger": ledger_text(&l)?, "entry": entry}))
+        })
+    }
+
+    /// Expires lots whose expiry is at or before `now`; returns the ledger JSON text.
+    #[napi]
+    pub fn expire(&self, ledger: Option<String>, now: String) -> napi::Result<String> {
+        guard(|| {
+            let mut l = read_ledger(ledger.as_deref())?;
+            l.expire(parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?);
+            write_json(&ledger_text(&l)?)
+        })
+    }
+
+    /// Balance at `now`, lifetime points, level and benefits, entries and lots,
+    /// as JSON text.
+    #[napi]
+    pub fn summary(&self, ledger: Option<String>, now: String) -> napi::Result<String> {
+        guard(|| {
+            let l = read_ledger(ledger.as_deref())?;
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let level = self.inner.level(l.lifetime);
+            let entries = serde_json::to_value(&l.entries)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            let lots = serde_json::to_value(&l.lots)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({
+                "balance": l.balance(now),
+                "lifetime": l.lifetime,
+                "level": level.map(|x| x.name.clone()),
+                "benefits": level.map(|x| x.benefits.clone()).unwrap_or_default(),
+                "entries": entries,
+                "lots": lots,
+            }))
+        })
+    }
+
+    /// Evaluates the tier at `now` from the ledger and events with the previous
+    /// tier state (JSON text or `None`); returns the outcome JSON text (the
+    /// core's outcome plus `tier` and `benefits`).
+    #[napi]
+    pub fn evaluate_tier(
+        &self,
+        ledger: Option<String>,
+        events: String,
+        state: Option<String>,
+        now: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let tiers = self.inner.tiers.as_ref().ok_or_else(|| {
+                Error::new(ErrorKind::InvalidArgument, "model has no tiers")
+            })?;
+            let l = read_ledger(ledger.as_deref())?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let state: TierState = match state.as_deref() {
+                None | Some("null") => TierState::default(),
+                Some(t) => serde_json::from_str(t)
+                    .map_err(|x| Error::new(ErrorKind::InvalidState, x.to_string()))?,
+            };
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let o = tiers.evaluate(&l, &e, &state, now)?;
+            let mut j = serde_json::to_value(&o)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            j["tier"] = serde_json::json!(o.state.tier);
+            j["benefits"] = serde_json::json!(o
+                .state
+                .tier
+                .as_deref()
+                .map(|t| tiers.benefits(t))
+                .unwrap_or(&[]));
+            write_json(&j)
+        })
+    }
+
+    /// The engagement score of an event history at `now`.
+    #[napi]
+    pub fn engagement(&self, events: String, now: String) -> napi::Result<f64> {
+        guard(|| {
+            let model = self.inner.engagement.as_ref().ok_or_else(|| {
+                Error::new(ErrorKind::InvalidArgument, "model has no engagement")
+            })?;
+            let e = EventLog::from_json_value(
+                &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                &self.schema,
+            )?;
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            Ok(model.score(&e, now))
+        })
+    }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, PointsModel, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -254,6 +254,64 @@ const kinds = {
         return out;
       }
       throw new Error(`unknown rfm op ${op}`);
+    });
+  },
+  points(file, c) {
+    expectOutcome(file, c, () => {
+      const req = (k) => {
+        const v = field(file, c, k);
+        if (v === undefined) throw new Error(`case needs \`${k}\``);
+        return v;
+      };
+      const schemaDoc = field(file, c, 'schema');
+      const schema = schemaDoc === undefined || schemaDoc === 'default' ? Schema.lifecycleDefault() : new Schema(doc(schemaDoc));
+      const model = field(file, c, 'model');
+      const m = new PointsModel(model === undefined || model === 'default' ? undefined : doc(model), schema);
+      const zone = field(file, c, 'zone') ?? undefined;
+      if (zone !== undefined) parseZone(zone);
+      const op = field(file, c, 'op') ?? '';
+      const events = doc(field(file, c, 'events') ?? []);
+      switch (op) {
+        case 'model':
+          return { valid: true };
+        case 'ledger': {
+          let ledger = doc(field(file, c, 'ledger') ?? null);
+          const stepErrors = [];
+          for (const step of field(file, c, 'steps') ?? []) {
+            try {
+              if (step.event !== undefined) ledger = m.applyEvent(ledger, doc(step.event), zone).ledger;
+              else if (step.redeem !== undefined) ledger = m.redeem(ledger, step.redeem, step.at, step.reference ?? '').ledger;
+              else if (step.expire !== undefined) ledger = m.expire(ledger, step.expire);
+              else throw new Error(`unknown step ${JSON.stringify(step)}`);
+              stepErrors.push(null);
+            } catch (e) {
+              if (!(e instanceof SiyuError)) throw e;
+              stepErrors.push(e.code);
+            }
+          }
+          return { ...m.summary(ledger, req('now')), step_errors: stepErrors };
+        }
+        case 'events': {
+          const now = req('now');
+          return m.summary(m.applyEvents(null, events, now, zone), now);
+        }
+        case 'tier': {
+          let state = doc(field(file, c, 'initial') ?? null);
+          let ledger = null;
+          const out = [];
+          for (const at of field(file, c, 'evaluations') ?? []) {
+            ledger = m.applyEvents(ledger, events, at, zone);
+            const o = m.evaluateTier(ledger, events, state, at);
+            out.push(o);
+            state = o.state;
+          }
+          return { evaluations: out };
+        }
+        case 'engagement':
+          return { score: m.engagement(events, req('now')) };
+        default:
+          throw new Error(`unknown points op ${op}`);
+      }
     });
   },
   journey(file, c) {

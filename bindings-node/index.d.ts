@@ -447,6 +447,32 @@ export declare const rfm: {
   ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
 };
 
+/** Customer-value models (documents and parameters are the core's JSON forms, snake_case). */
+export declare const clv: {
+  summarize(
+    transactions: Array<{ customer: string; at: string; amount?: number; [key: string]: unknown }>,
+    observationEnd: string,
+    options?: { calibrationEnd?: string; unit?: 'days' | 'weeks' | 'months'; zone?: string; decimals?: number },
+  ): Array<Record<string, unknown>>;
+  fit(
+    model: 'bgnbd' | 'mbgnbd' | 'paretonbd' | 'gammagamma',
+    columns: { frequency: number[]; recency?: number[]; T?: number[]; monetaryValue?: number[] },
+    options?: { penalizer?: number },
+  ): { params: Record<string, unknown>; log_likelihood: number; customers: number };
+  predict(
+    params: Record<string, unknown>,
+    t: number,
+    customers: Array<{ frequency: number; recency: number; T: number }>,
+  ): { expected_purchases: number; rows: Array<{ p_alive: number; conditional_expected_purchases: number; log_likelihood: number }> };
+  spend(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): { mean_spend: number; rows: Array<{ expected_average_value: number }> };
+  lifetimeValue(
+    model: Record<string, unknown>,
+    customers: Array<{ frequency: number; recency: number; T: number; monetary_value: number }>,
+    options: { months: number; discountRate: number; unit: 'days' | 'weeks' | 'months' },
+  ): number[];
+  modelDocument(document: JsonInput<object>): Record<string, unknown>;
+};
+
 /** A points ledger document (persist it as is). */
 export type Ledger = Record<string, unknown>;
 
@@ -527,6 +553,7 @@ declare const siyu: {
   TagRules: typeof TagRules;
   rfm: typeof rfm;
   PointsModel: typeof PointsModel;
+  clv: typeof clv;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
   parseZone: typeof parseZone;

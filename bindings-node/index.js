@@ -352,6 +352,52 @@ const rfm = Object.freeze({
   },
 });
 
+function clvCall(fn, request) {
+  const text = stringifyRequest(request);
+  return JSON.parse(call(() => fn(text)));
+}
+
+// Drops undefined fields (JSON.stringify does) so absent options stay absent.
+function stringifyRequest(request) {
+  return JSON.stringify(request);
+}
+
+/** Customer-value models: summaries, BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, CLV. */
+const clv = Object.freeze({
+  /** Per-customer frequency/recency/T/monetary value from transactions (`calibrationEnd` splits calibration/holdout). */
+  summarize(transactions, observationEnd, { calibrationEnd, unit, zone, decimals } = {}) {
+    return clvCall(native.clvSummarize, {
+      transactions,
+      observation_end: observationEnd,
+      calibration_end: calibrationEnd,
+      unit,
+      zone,
+      decimals,
+    });
+  },
+  /** Fits 'bgnbd' | 'mbgnbd' | 'paretonbd' (frequency, recency, T) or 'gammagamma' (frequency, monetaryValue). */
+  fit(model, { frequency, recency, T, monetaryValue } = {}, { penalizer } = {}) {
+    return clvCall(native.clvFit, { model, frequency, recency, T, monetary_value: monetaryValue, penalizer });
+  },
+  /** P(alive), conditional expected purchases and log-likelihood per customer, and expected purchases at `t`. */
+  predict(params, t, customers) {
+    return clvCall(native.clvPredict, { params, t, customers });
+  },
+  /** Gamma-Gamma expected average value per customer and the mean spend. */
+  spend(params, customers) {
+    return clvCall(native.clvSpend, { params, customers });
+  },
+  /** Discounted customer lifetime value per customer over `months`. */
+  lifetimeValue(model, customers, { months, discountRate, unit } = {}) {
+    return clvCall(native.clvLifetimeValue, { model, customers, months, discount_rate: discountRate, unit });
+  },
+  /** Validates and normalises a value-model document. */
+  modelDocument(document) {
+    const text = jsonText(document, 'document');
+    return JSON.parse(call(() => native.clvModelDocument(text)));
+  },
+});
+
 /**
  * A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers
  * are plain JSON documents you persist: each method takes one and returns the
@@ -501,6 +547,7 @@ module.exports = {
   TagRules,
   rfm,
   PointsModel,
+  clv,
   JourneyEngine,
   journeys,
   parseZone,

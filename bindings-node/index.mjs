@@ -13,6 +13,7 @@ export const {
   TagRules,
   rfm,
   PointsModel,
+  clv,
   JourneyEngine,
   journeys,
   parseZone,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, PointsModel, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, PointsModel, clv, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -254,6 +254,37 @@ const kinds = {
         return out;
       }
       throw new Error(`unknown rfm op ${op}`);
+    });
+  },
+  clv(file, c) {
+    expectOutcome(file, c, () => {
+      const f = (k) => field(file, c, k);
+      const op = f('op');
+      // Vector documents go through parseLossless, so values are plain JSON here.
+      switch (op) {
+        case 'summarize':
+        case 'calibration_holdout':
+          return {
+            customers: clv.summarize(f('transactions'), f('observation_end'), {
+              calibrationEnd: op === 'calibration_holdout' ? f('calibration_end') ?? null : undefined,
+              unit: f('unit'),
+              zone: f('zone'),
+              decimals: f('decimals'),
+            }),
+          };
+        case 'fit':
+          return clv.fit(f('model'), { frequency: f('frequency'), recency: f('recency'), T: f('T'), monetaryValue: f('monetary_value') }, { penalizer: f('penalizer') });
+        case 'predict':
+          return clv.predict(f('params'), f('t'), f('customers'));
+        case 'spend':
+          return clv.spend(f('params'), f('customers'));
+        case 'clv':
+          return { clv: clv.lifetimeValue(f('model'), f('customers'), { months: f('months'), discountRate: f('discount_rate'), unit: f('unit') }) };
+        case 'model_document':
+          return { document: clv.modelDocument(doc(f('document'))) };
+        default:
+          throw new Error(`unknown clv op ${op}`);
+      }
     });
   },
   points(file, c) {

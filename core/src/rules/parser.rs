@@ -336,7 +336,7 @@ impl<'a> Parser<'a> {
         let mut e = self.err_at(
             t.start,
             format!(
-                "expected an operator, `and`, `or` or {next} after the expression, found {}",
+                "unexpected {} after a complete expression; expected an operator, `and`, `or` or {next}",
                 self.describe(t)
             ),
         );

@@ -172,6 +172,9 @@ impl Generator {
 }
 
 /// Generates the whole population in id order, using the machine's cores.
+///
+/// This holds every event in memory (roughly 1 KB per event, ~50 events per
+/// user); for large runs stream with [`Generator::iter`] / [`Generator::user`].
 pub fn generate(config: &SampleConfig) -> Result<Vec<(Profile, EventLog)>> {
     let gen = Generator::new(config.clone())?;
     let n = config.users;

@@ -15,18 +15,20 @@
 #![allow(unsafe_code)]
 
 use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::Buffer;
 use napi::bindgen_prelude::{AsyncTask, Status};
 use napi::{Env, Task};
 use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
-use napi::bindgen_prelude::Buffer;
 use siyu_core::journey::{Input, JourneyDefinition, MigrationMap, Policies, UserState};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::points::{Ledger, TierState};
-use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
-use siyu_core::rfm::{self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap};
+use siyu_core::rfm::{
+    self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap,
+};
 use siyu_core::rules::EvalInput;
+use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
 use siyu_core::value::{parse_date, parse_timestamp};
 use siyu_core::{Error, ErrorKind, Event, EventLog, Profile, Zone};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -194,7 +196,11 @@ impl Schema {
                 &self.inner,
             )?;
             let se = EventLog::from_json_value(
-                &parse_json(&secondary_events, ErrorKind::InvalidEvent, "secondaryEvents")?,
+                &parse_json(
+                    &secondary_events,
+                    ErrorKind::InvalidEvent,
+                    "secondaryEvents",
+                )?,
                 &self.inner,
             )?;
             write_json(&merge_profiles(&p, &pe, &s, &se, &self.inner, &policy)?.to_json())
@@ -581,7 +587,11 @@ impl Lifecycle {
             let from = parse_date(&from).map_err(|e| e.prefix_path("from"))?;
             let to = parse_date(&to).map_err(|e| e.prefix_path("to"))?;
             let initial = read_stage_state(initial.as_deref())?;
-            to_json_text(&self.inner.replay(&p, &e, from, to, zone, initial.as_ref())?)
+            to_json_text(
+                &self
+                    .inner
+                    .replay(&p, &e, from, to, zone, initial.as_ref())?,
+            )
         })
     }
 }
@@ -636,7 +646,8 @@ impl TagRules {
 
 /// Deserialises a JSON document into a core type (`INVALID_JSON` when malformed).
 fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> siyu_core::Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
 }
 
 fn rfm_config(config: Option<&str>) -> siyu_core::Result<RfmConfig> {
@@ -684,10 +695,12 @@ pub fn rfm_values(
 #[napi]
 pub fn rfm_fit(method: String, population: String) -> napi::Result<String> {
     guard(|| {
-        let method: ScoreMethod = from_text(&serde_json::Value::String(method).to_string(), "method")?;
+        let method: ScoreMethod =
+            from_text(&serde_json::Value::String(method).to_string(), "method")?;
         let population: Vec<RfmValues> = from_text(&population, "population")?;
         let (t, scores) = rfm::score_population(method, &population)?;
-        let t = serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        let t =
+            serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
         write_json(&serde_json::json!({
             "thresholds": t,
             "scores": scores.iter().map(scores_value).collect::<Vec<_>>(),
@@ -756,8 +769,8 @@ pub fn rfm_apply(
         let scores = t.score(&values);
         let segment = m.segment(&scores).unwrap_or_default().to_string();
         rfm::write_to_profile(&mut p, &scores, &segment, group, now);
-        let values =
-            serde_json::to_value(values).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        let values = serde_json::to_value(values)
+            .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
         write_json(&serde_json::json!({
             "values": values,
             "scores": scores_value(&scores),
@@ -811,7 +824,9 @@ impl JourneyEngine {
                 })
                 .collect::<siyu_core::Result<Vec<_>>>()?;
             let policies = match policies {
-                Some(p) => Policies::from_json_value(&parse_json(&p, ErrorKind::InvalidJson, "policies")?)?,
+                Some(p) => {
+                    Policies::from_json_value(&parse_json(&p, ErrorKind::InvalidJson, "policies")?)?
+                }
                 None => Policies::default(),
             };
             Ok(JourneyEngine {
@@ -969,7 +984,10 @@ fn read_ledger(ledger: Option<&str>) -> siyu_core::Result<Ledger> {
 }
 
 fn read_zone(zone: Option<&str>) -> siyu_core::Result<Zone> {
-    zone.map_or_else(|| Ok(Zone::utc()), |z| Zone::parse(z).map_err(|e| e.prefix_path("zone")))
+    zone.map_or_else(
+        || Ok(Zone::utc()),
+        |z| Zone::parse(z).map_err(|e| e.prefix_path("zone")),
+    )
 }
 
 fn ledger_text(l: &Ledger) -> siyu_core::Result<serde_json::Value> {
@@ -991,9 +1009,14 @@ impl PointsModel {
     #[napi(factory)]
     pub fn create(model: Option<String>, schema: &Schema) -> napi::Result<PointsModel> {
         guard(|| {
-            let text = model.as_deref().unwrap_or(siyu_core::points::PointsModel::default_model_json());
+            let text = model
+                .as_deref()
+                .unwrap_or(siyu_core::points::PointsModel::default_model_json());
             Ok(PointsModel {
-                inner: Arc::new(siyu_core::points::PointsModel::from_json(text, &schema.inner)?),
+                inner: Arc::new(siyu_core::points::PointsModel::from_json(
+                    text,
+                    &schema.inner,
+                )?),
                 schema: schema.inner.clone(),
             })
         })
@@ -1106,9 +1129,11 @@ impl PointsModel {
         now: String,
     ) -> napi::Result<String> {
         guard(|| {
-            let tiers = self.inner.tiers.as_ref().ok_or_else(|| {
-                Error::new(ErrorKind::InvalidArgument, "model has no tiers")
-            })?;
+            let tiers = self
+                .inner
+                .tiers
+                .as_ref()
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "model has no tiers"))?;
             let l = read_ledger(ledger.as_deref())?;
             let e = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
@@ -1138,9 +1163,10 @@ impl PointsModel {
     #[napi]
     pub fn engagement(&self, events: String, now: String) -> napi::Result<f64> {
         guard(|| {
-            let model = self.inner.engagement.as_ref().ok_or_else(|| {
-                Error::new(ErrorKind::InvalidArgument, "model has no engagement")
-            })?;
+            let model =
+                self.inner.engagement.as_ref().ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidArgument, "model has no engagement")
+                })?;
             let e = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                 &self.schema,
@@ -1153,8 +1179,8 @@ impl PointsModel {
 
 /// CLV requests arrive as one JSON object; these read its fields (`INVALID_JSON` when malformed).
 mod clv_req {
-    use siyu_core::{Error, ErrorKind};
     use serde_json::Value;
+    use siyu_core::{Error, ErrorKind};
 
     pub fn bad(msg: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidJson, msg)
@@ -1201,7 +1227,9 @@ fn to_value<T: serde::Serialize>(v: T) -> siyu_core::Result<serde_json::Value> {
 #[napi]
 pub fn clv_summarize(request: String) -> napi::Result<String> {
     use clv_req::{get, parse};
-    use siyu_core::clv::{calibration_and_holdout, summarize, SummaryOptions, TimeUnit, Transaction};
+    use siyu_core::clv::{
+        calibration_and_holdout, summarize, SummaryOptions, TimeUnit, Transaction,
+    };
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
         let txns: Vec<Transaction> = parse(get(&r, "transactions")?, "transactions")?;
@@ -1214,8 +1242,15 @@ pub fn clv_summarize(request: String) -> napi::Result<String> {
             Some(z) => Zone::parse(z)?,
             None => Zone::utc(),
         };
-        let decimals = r.get("decimals").and_then(serde_json::Value::as_u64).map(|d| d as u32);
-        let opts = SummaryOptions { unit, zone, decimals };
+        let decimals = r
+            .get("decimals")
+            .and_then(serde_json::Value::as_u64)
+            .map(|d| d as u32);
+        let opts = SummaryOptions {
+            unit,
+            zone,
+            decimals,
+        };
         let rows = match r.get("calibration_end").filter(|v| !v.is_null()) {
             None => to_value(summarize(&txns, end, &opts)?)?,
             Some(c) => {
@@ -1240,28 +1275,33 @@ pub fn clv_fit(request: String) -> napi::Result<String> {
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
         let opts = FitOptions {
-            penalizer: r.get("penalizer").and_then(serde_json::Value::as_f64).unwrap_or(0.0),
+            penalizer: r
+                .get("penalizer")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0),
             ..Default::default()
         };
         let model = get(&r, "model")?.as_str().unwrap_or_default().to_string();
         let x: Vec<f64> = parse(get(&r, "frequency")?, "frequency")?;
-        let out = if model == "gammagamma" {
-            let m: Vec<f64> = parse(get(&r, "monetary_value")?, "monetary_value")?;
-            let (p, info) = GammaGamma::fit(&x, &m, &opts)?;
-            fit_json(to_value(p)?, &info)
-        } else {
-            let tx: Vec<f64> = parse(get(&r, "recency")?, "recency")?;
-            let t: Vec<f64> = parse(get(&r, "T")?, "T")?;
-            let data = RfColumns::new(&x, &tx, &t);
-            match model.as_str() {
-                "bgnbd" => BgNbd::fit(&data, &opts).and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
-                "mbgnbd" => MbgNbd::fit(&data, &opts).and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
-                "paretonbd" => {
-                    ParetoNbd::fit(&data, &opts).and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?
+        let out =
+            if model == "gammagamma" {
+                let m: Vec<f64> = parse(get(&r, "monetary_value")?, "monetary_value")?;
+                let (p, info) = GammaGamma::fit(&x, &m, &opts)?;
+                fit_json(to_value(p)?, &info)
+            } else {
+                let tx: Vec<f64> = parse(get(&r, "recency")?, "recency")?;
+                let t: Vec<f64> = parse(get(&r, "T")?, "T")?;
+                let data = RfColumns::new(&x, &tx, &t);
+                match model.as_str() {
+                    "bgnbd" => BgNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    "mbgnbd" => MbgNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    "paretonbd" => ParetoNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    other => return Err(bad(format!("unknown model {other:?}"))),
                 }
-                other => return Err(bad(format!("unknown model {other:?}"))),
-            }
-        };
+            };
         write_json(&out)
     })
 }
@@ -1288,7 +1328,9 @@ pub fn clv_predict(request: String) -> napi::Result<String> {
                 "log_likelihood": m.log_likelihood(x, tx, big_t)?,
             }));
         }
-        write_json(&serde_json::json!({"expected_purchases": m.expected_purchases(t)?, "rows": rows}))
+        write_json(
+            &serde_json::json!({"expected_purchases": m.expected_purchases(t)?, "rows": rows}),
+        )
     })
 }
 
@@ -1304,8 +1346,14 @@ pub fn clv_spend(request: String) -> napi::Result<String> {
         g.validate()?;
         let mut rows = Vec::new();
         for c in &customers(&r)? {
-            let x = c.get("frequency").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
-            let mv = c.get("monetary_value").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+            let x = c
+                .get("frequency")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
+            let mv = c
+                .get("monetary_value")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
             rows.push(serde_json::json!({"expected_average_value": g.conditional_expected_average_value(x, mv)?}));
         }
         write_json(&serde_json::json!({"mean_spend": g.mean_spend()?, "rows": rows}))
@@ -1323,7 +1371,10 @@ pub fn clv_lifetime_value(request: String) -> napi::Result<String> {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
         let doc = ValueModel::from_json(get(&r, "model")?)?;
         let (Some(purchase), Some(spend)) = (&doc.purchase, &doc.spend) else {
-            return Err(Error::new(ErrorKind::InvalidArgument, "CLV needs a purchase and a spend model"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "CLV needs a purchase and a spend model",
+            ));
         };
         let months = get(&r, "months")?.as_u64().unwrap_or(0) as u32;
         let rate = num(&r, "discount_rate")?;
@@ -1331,9 +1382,21 @@ pub fn clv_lifetime_value(request: String) -> napi::Result<String> {
         let mut out = Vec::new();
         for c in &customers(&r)? {
             let (x, tx, t) = rft(c)?;
-            let mv = c.get("monetary_value").and_then(serde_json::Value::as_f64).unwrap_or(f64::NAN);
+            let mv = c
+                .get("monetary_value")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
             let value = spend.conditional_expected_average_value(x, mv)?;
-            out.push(customer_lifetime_value(purchase.model(), x, tx, t, value, months, rate, unit)?);
+            out.push(customer_lifetime_value(
+                purchase.model(),
+                x,
+                tx,
+                t,
+                value,
+                months,
+                rate,
+                unit,
+            )?);
         }
         write_json(&to_value(out)?)
     })

@@ -221,13 +221,14 @@ pub struct Notice {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// A node visit (for simulation statistics).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A node visit (for simulation statistics); resolve names with
+/// [`JourneyEngine::visit_names`]. Indices keep the hot path free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
-    /// Journey id.
-    pub journey: String,
-    /// Node id.
-    pub node: String,
+    /// Index of the definition in the engine.
+    pub definition: usize,
+    /// Index of the node in the definition.
+    pub node: usize,
 }
 
 /// The result of one step.
@@ -252,6 +253,8 @@ struct CompiledJourney {
     report: ValidationReport,
     /// Position of the journey id in priority order.
     rank: usize,
+    /// Position in `JourneyEngine::journeys`.
+    index: usize,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -359,6 +362,7 @@ impl JourneyEngine {
                 rule_index,
                 report,
                 rank: 0,
+                index: journeys.len(),
             });
         }
         // Priority order: priority descending, then id.
@@ -417,6 +421,12 @@ impl JourneyEngine {
         self.find(id, version).map(|i| &self.journeys[i].def)
     }
 
+    /// The journey id and node id of a [`Visit`].
+    pub fn visit_names(&self, v: &Visit) -> Option<(&str, &str)> {
+        let def = &self.journeys.get(v.definition)?.def;
+        Some((def.id.as_str(), def.nodes.get(v.node)?.id.as_str()))
+    }
+
     /// The validation report of `id` (latest version).
     pub fn report(&self, id: &str) -> Option<&ValidationReport> {
         self.find(id, None).map(|i| &self.journeys[i].report)
@@ -446,6 +456,20 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
+        self.step_owned(state.clone(), profile, events, input, now)
+    }
+
+    /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
+    /// host has just restored it, e.g. from bytes). On error the state is dropped;
+    /// the host still holds its persisted form.
+    pub fn step_owned(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
         for inst in &state.instances {
             if self.find(&inst.journey, Some(inst.version)).is_none() {
                 return Err(Error::new(
@@ -457,6 +481,7 @@ impl JourneyEngine {
                 ));
             }
         }
+        let last_now = state.last_now;
         let mut run = Run {
             engine: self,
             profile,
@@ -464,12 +489,12 @@ impl JourneyEngine {
             zone: profile.time_zone.unwrap_or(self.policies.default_zone),
             now,
             start: state.last_now,
-            state: state.clone(),
+            state,
             effects: Vec::new(),
             notices: Vec::new(),
             visits: Vec::new(),
         };
-        if let Some(last) = state.last_now {
+        if let Some(last) = last_now {
             if now < last {
                 run.now = last;
                 run.notice(
@@ -484,11 +509,11 @@ impl JourneyEngine {
             }
         }
         let now = run.now;
-        run.start = Some(state.last_now.unwrap_or(now));
+        run.start = Some(last_now.unwrap_or(now));
         let mut input = input;
         let duplicate;
         if let Input::Event(e) = input {
-            duplicate = state.seen.iter().any(|s| *s == e.id);
+            duplicate = run.state.seen.contains(&e.id);
             if duplicate {
                 run.notice(
                     NoticeKind::Duplicate,
@@ -553,6 +578,9 @@ enum Resume<'a> {
     /// Re-run the current node (deferred message, migrated instance).
     Rerun,
 }
+
+/// Agenda order: due time, instances before date entries, journey rank, key, entry number.
+type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
 
 enum Agenda {
     Instance(usize),
@@ -692,10 +720,11 @@ impl<'a> Run<'a> {
     /// Processes every due item up to `limit`, earliest first.
     fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
         loop {
-            let mut best: Option<((DateTime<Utc>, u8, usize, String, u32), Agenda)> = None;
+            // Order: due time, instances before date entries, journey priority, key, entry number.
+            let mut best: Option<(AgendaKey, Agenda)> = None;
             for (i, inst) in self.state.instances.iter().enumerate() {
                 if let Some(due) = inst.due.filter(|d| *d <= limit) {
-                    let k = (due, 0, self.rank(inst), inst.key.clone(), inst.seq);
+                    let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Instance(i)));
                     }
@@ -703,15 +732,16 @@ impl<'a> Run<'a> {
             }
             for &j in &self.engine.latest {
                 if let Some(t) = self.date_target(j, self.date_cursor(j), limit) {
-                    let k = (t, 1, self.engine.journeys[j].rank, String::new(), 0);
+                    let k = (t, 1, self.engine.journeys[j].rank, "", 0);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Date(j, t)));
                     }
                 }
             }
+            let best = best.map(|((t, ..), a)| (t, a));
             match best {
                 None => return Ok(()),
-                Some(((t, ..), Agenda::Instance(i))) => self.wake(i, t)?,
+                Some((t, Agenda::Instance(i))) => self.wake(i, t)?,
                 Some((_, Agenda::Date(j, t))) => {
                     let id = self.engine.journeys[j].def.id.clone();
                     self.record_mut(&id).last_date = Some(t);
@@ -725,7 +755,7 @@ impl<'a> Run<'a> {
     fn wake(&mut self, i: usize, t: DateTime<Utc>) -> Result<()> {
         let mut inst = self.state.instances.remove(i);
         let cj = self.cj(&inst)?;
-        if self.check_criteria(cj, &mut inst, t, None)? {
+        if self.check_criteria(cj, &inst, t, None)? {
             return Ok(());
         }
         let node = cj.def.node(&inst.node).ok_or_else(|| {
@@ -756,36 +786,53 @@ impl<'a> Run<'a> {
     fn check_criteria(
         &mut self,
         cj: &CompiledJourney,
-        inst: &mut Instance,
+        inst: &Instance,
         t: DateTime<Utc>,
         event: Option<&Event>,
     ) -> Result<bool> {
-        let hit = |run: &Run, c: &Criterion| -> Result<bool> {
+        match self.criterion_hit(cj, inst, t, event)? {
+            Some((kind, reason)) => {
+                self.finish(inst, kind, Some(&reason), t);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The first goal (then exit criterion) that holds for `inst` at `t`.
+    fn criterion_hit(
+        &self,
+        cj: &CompiledJourney,
+        inst: &Instance,
+        t: DateTime<Utc>,
+        event: Option<&Event>,
+    ) -> Result<Option<(NoticeKind, String)>> {
+        let hit = |c: &Criterion| -> Result<bool> {
             if let Some(name) = &c.event {
                 return Ok(event.is_some_and(|e| {
                     e.name == *name && e.timestamp >= inst.entered_at && c.filter.matches(e)
                 }));
             }
             match &c.rule {
-                Some(r) => run.rule(cj, r, t),
+                Some(r) => self.rule(cj, r, t),
                 None => Ok(false),
             }
         };
         for (i, g) in cj.def.goals.iter().enumerate() {
-            if hit(self, g)? {
+            if hit(g)? {
                 let id = g.id.clone().unwrap_or_else(|| format!("goals[{i}]"));
-                self.finish(inst, NoticeKind::Converted, Some(&id), t);
-                return Ok(true);
+                return Ok(Some((NoticeKind::Converted, id)));
             }
         }
         for (i, x) in cj.def.exit.iter().enumerate() {
-            if hit(self, x)? {
-                let id = x.id.clone().unwrap_or_else(|| format!("exit[{i}]"));
-                self.finish(inst, NoticeKind::Exited, Some(&format!("exit:{id}")), t);
-                return Ok(true);
+            if hit(x)? {
+                let id =
+                    x.id.as_deref()
+                        .map_or_else(|| format!("exit[{i}]"), str::to_string);
+                return Ok(Some((NoticeKind::Exited, format!("exit:{id}"))));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
     fn finish(
@@ -854,8 +901,8 @@ impl<'a> Run<'a> {
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
-                    journey: inst.journey.clone(),
-                    node: node.id.clone(),
+                    definition: cj.index,
+                    node: cj.def.node_index(id).unwrap_or(0),
                 });
             }
             rerun = false;
@@ -899,7 +946,7 @@ impl<'a> Run<'a> {
                 } => {
                     let purpose = purpose.as_deref().unwrap_or("");
                     let (j, k) = (inst.journey.clone(), inst.key.clone());
-                    let what = Some(format!("{channel}/{template}"));
+                    let what = || Some(format!("{channel}/{template}"));
                     if !self.profile.has_consent(channel, purpose, t) {
                         self.notice(
                             NoticeKind::Suppressed,
@@ -908,7 +955,7 @@ impl<'a> Run<'a> {
                             Some(id),
                             t,
                             Some("no_consent"),
-                            what,
+                            what(),
                         );
                     } else if let Some(until) =
                         self.engine.policies.quiet_until(channel, t, &self.zone)
@@ -928,7 +975,7 @@ impl<'a> Run<'a> {
                                 Some(id),
                                 t,
                                 Some("quiet_hours"),
-                                what,
+                                what(),
                             );
                             if let Some(n) = self.notices.last_mut() {
                                 n.until = Some(until);
@@ -943,7 +990,7 @@ impl<'a> Run<'a> {
                             Some(id),
                             t,
                             Some("quiet_hours"),
-                            what,
+                            what(),
                         );
                     } else if let Some(cap) =
                         self.engine
@@ -1245,10 +1292,16 @@ impl<'a> Run<'a> {
         // 1. Goals and exit criteria of every active instance.
         let mut i = 0;
         while i < self.state.instances.len() {
-            let mut inst = self.state.instances[i].clone();
-            let cj = self.cj(&inst)?;
-            if self.check_criteria(cj, &mut inst, t, event)? {
-                self.state.instances.remove(i);
+            let cj = self.cj(&self.state.instances[i])?;
+            if cj.def.goals.is_empty() && cj.def.exit.is_empty() {
+                i += 1;
+                continue;
+            }
+            if let Some((kind, reason)) =
+                self.criterion_hit(cj, &self.state.instances[i], t, event)?
+            {
+                let inst = self.state.instances.remove(i);
+                self.finish(&inst, kind, Some(&reason), t);
             } else {
                 i += 1;
             }

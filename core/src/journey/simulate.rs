@@ -65,8 +65,10 @@ impl SimulationReport {
         self.steps += 1;
         let zone = profile.time_zone.unwrap_or(engine.policies().default_zone);
         for v in &r.visits {
-            let j = self.journeys.entry(v.journey.clone()).or_default();
-            j.nodes.entry(v.node.clone()).or_default().entered += 1;
+            if let Some((journey, node)) = engine.visit_names(v) {
+                let j = self.journeys.entry(journey.to_string()).or_default();
+                j.nodes.entry(node.to_string()).or_default().entered += 1;
+            }
         }
         for e in &r.effects {
             let ty = match &e.action {

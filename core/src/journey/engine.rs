@@ -579,6 +579,22 @@ enum Resume<'a> {
     Rerun,
 }
 
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
+}
+
 /// Agenda order: due time, instances before date entries, journey rank, key, entry number.
 type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
 
@@ -847,15 +863,20 @@ impl<'a> Run<'a> {
     }
 
     fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
-        let id = format!(
-            "{}#{}{}{}/{}/{}",
-            inst.journey,
-            inst.seq,
-            if inst.key.is_empty() { "" } else { "#" },
-            inst.key,
-            inst.node,
-            inst.steps
-        );
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
+        let mut id =
+            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+        id.push_str(&inst.journey);
+        id.push('#');
+        push_u32(&mut id, inst.seq);
+        if !inst.key.is_empty() {
+            id.push('#');
+            id.push_str(&inst.key);
+        }
+        id.push('/');
+        id.push_str(&inst.node);
+        id.push('/');
+        push_u32(&mut id, inst.steps);
         self.effects.push(Effect {
             id: id.clone(),
             journey: inst.journey.clone(),
@@ -1459,6 +1480,20 @@ impl<'a> Run<'a> {
         match (inst, date) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_u32;
+
+    #[test]
+    fn push_u32_writes_decimal() {
+        for n in [0u32, 7, 10, 1234, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 }

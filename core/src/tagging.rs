@@ -549,4 +549,46 @@ mod tests {
             ErrorKind::UnknownTagGroup
         );
     }
+
+    #[test]
+    fn apply_then_reapply_is_empty() {
+        let schema = crate::lifecycle::default_schema();
+        let rules = TagRuleSet::from_json(
+            r#"{"rules":[{"tag":"interest:{category}","group":"interest","ttl":"7d",
+                "when":"any(consulted)","values_from":{"event":"consulted"}}]}"#,
+        )
+        .unwrap()
+        .compile(&schema)
+        .unwrap();
+        let at = |s| crate::value::parse_timestamp(s).unwrap();
+        let mut props = std::collections::BTreeMap::new();
+        props.insert("category".to_string(), Value::String("toys".into()));
+        let log = EventLog::new(vec![crate::profile::Event {
+            id: "c".into(),
+            name: "consulted".into(),
+            timestamp: at("2026-03-01T00:00:00Z"),
+            properties: props,
+        }]);
+        let mut p = Profile::new("u");
+        let now = at("2026-03-02T00:00:00Z");
+        let d = rules
+            .apply(&mut p, &log, now, crate::zone::Zone::utc())
+            .unwrap();
+        assert_eq!(d.added[0].tag, "interest:toys");
+        assert_eq!(d.added[0].expires_at, Some(at("2026-03-09T00:00:00Z")));
+        assert!(rules
+            .apply(&mut p, &log, now, crate::zone::Zone::utc())
+            .unwrap()
+            .is_empty());
+        let later = rules
+            .apply(
+                &mut p,
+                &log,
+                at("2026-03-09T00:00:00Z"),
+                crate::zone::Zone::utc(),
+            )
+            .unwrap();
+        assert_eq!(later.expired.len(), 1);
+        assert_eq!(later.added.len(), 1);
+    }
 }

@@ -918,7 +918,9 @@ impl<'a> Run<'a> {
                 Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
             })?;
             if !rerun {
-                inst.node = node.id.clone();
+                // Reuse the buffer: node ids are short and similar in length.
+                inst.node.clear();
+                inst.node.push_str(&node.id);
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {

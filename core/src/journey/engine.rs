@@ -556,6 +556,50 @@ impl JourneyEngine {
     }
 }
 
+/// One user's journeys held in memory: the engine's definitions plus the user's
+/// state (instances, cap ledger, records). [`UserJourneys::handle`] steps it and
+/// keeps the new state only when the step succeeds.
+#[derive(Debug)]
+pub struct UserJourneys<'e> {
+    engine: &'e JourneyEngine,
+    state: UserState,
+}
+
+impl<'e> UserJourneys<'e> {
+    /// The current state (persist it with `to_bytes` / `to_json`).
+    pub fn state(&self) -> &UserState {
+        &self.state
+    }
+
+    /// Steps the user with `input` at `now`; on error the state is unchanged.
+    pub fn handle(
+        &mut self,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let r = self.engine.step(&self.state, profile, events, input, now)?;
+        self.state = r.state.clone();
+        Ok(r)
+    }
+
+    /// Gives the state back.
+    pub fn into_state(self) -> UserState {
+        self.state
+    }
+}
+
+impl JourneyEngine {
+    /// Holds `state` (a user's journeys) for repeated [`UserJourneys::handle`] calls.
+    pub fn user(&self, state: UserState) -> UserJourneys<'_> {
+        UserJourneys {
+            engine: self,
+            state,
+        }
+    }
+}
+
 struct Run<'a> {
     engine: &'a JourneyEngine,
     profile: &'a Profile,
@@ -1488,7 +1532,39 @@ impl<'a> Run<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::push_u32;
+    use super::*;
+    use crate::journey::JourneyDefinition;
+    use crate::value::parse_timestamp;
+
+    #[test]
+    fn user_journeys_keep_state_only_on_success() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let p = Profile::new("u1");
+        let log = EventLog::default();
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let mut u = e.user(UserState::new());
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let r = u.handle(&p, &log, &enter, t).unwrap();
+        assert_eq!(r.next_wake, Some(t + chrono::Duration::hours(1)));
+        assert_eq!(u.state().instances.len(), 1);
+        let bad = Input::Enter {
+            journey: "nope".into(),
+            key: None,
+        };
+        assert_eq!(
+            u.handle(&p, &log, &bad, t).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(u.state().instances.len(), 1);
+        assert_eq!(u.into_state().last_now, Some(t));
+    }
 
     #[test]
     fn push_u32_writes_decimal() {

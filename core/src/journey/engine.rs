@@ -556,6 +556,50 @@ impl JourneyEngine {
     }
 }
 
+/// One user's journeys held in memory: the engine's definitions plus the user's
+/// state (instances, cap ledger, records). [`UserJourneys::handle`] steps it and
+/// keeps the new state only when the step succeeds.
+#[derive(Debug)]
+pub struct UserJourneys<'e> {
+    engine: &'e JourneyEngine,
+    state: UserState,
+}
+
+impl<'e> UserJourneys<'e> {
+    /// The current state (persist it with `to_bytes` / `to_json`).
+    pub fn state(&self) -> &UserState {
+        &self.state
+    }
+
+    /// Steps the user with `input` at `now`; on error the state is unchanged.
+    pub fn handle(
+        &mut self,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let r = self.engine.step(&self.state, profile, events, input, now)?;
+        self.state = r.state.clone();
+        Ok(r)
+    }
+
+    /// Gives the state back.
+    pub fn into_state(self) -> UserState {
+        self.state
+    }
+}
+
+impl JourneyEngine {
+    /// Holds `state` (a user's journeys) for repeated [`UserJourneys::handle`] calls.
+    pub fn user(&self, state: UserState) -> UserJourneys<'_> {
+        UserJourneys {
+            engine: self,
+            state,
+        }
+    }
+}
+
 struct Run<'a> {
     engine: &'a JourneyEngine,
     profile: &'a Profile,
@@ -577,6 +621,22 @@ enum Resume<'a> {
     Goto(Option<&'a str>),
     /// Re-run the current node (deferred message, migrated instance).
     Rerun,
+}
+
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
 }
 
 /// Agenda order: due time, instances before date entries, journey rank, key, entry number.
@@ -847,15 +907,20 @@ impl<'a> Run<'a> {
     }
 
     fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
-        let id = format!(
-            "{}#{}{}{}/{}/{}",
-            inst.journey,
-            inst.seq,
-            if inst.key.is_empty() { "" } else { "#" },
-            inst.key,
-            inst.node,
-            inst.steps
-        );
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
+        let mut id =
+            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+        id.push_str(&inst.journey);
+        id.push('#');
+        push_u32(&mut id, inst.seq);
+        if !inst.key.is_empty() {
+            id.push('#');
+            id.push_str(&inst.key);
+        }
+        id.push('/');
+        id.push_str(&inst.node);
+        id.push('/');
+        push_u32(&mut id, inst.steps);
         self.effects.push(Effect {
             id: id.clone(),
             journey: inst.journey.clone(),
@@ -897,7 +962,9 @@ impl<'a> Run<'a> {
                 Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
             })?;
             if !rerun {
-                inst.node = node.id.clone();
+                // Reuse the buffer: node ids are short and similar in length.
+                inst.node.clear();
+                inst.node.push_str(&node.id);
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
@@ -1459,6 +1526,52 @@ impl<'a> Run<'a> {
         match (inst, date) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::JourneyDefinition;
+    use crate::value::parse_timestamp;
+
+    #[test]
+    fn user_journeys_keep_state_only_on_success() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let p = Profile::new("u1");
+        let log = EventLog::default();
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let mut u = e.user(UserState::new());
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let r = u.handle(&p, &log, &enter, t).unwrap();
+        assert_eq!(r.next_wake, Some(t + chrono::Duration::hours(1)));
+        assert_eq!(u.state().instances.len(), 1);
+        let bad = Input::Enter {
+            journey: "nope".into(),
+            key: None,
+        };
+        assert_eq!(
+            u.handle(&p, &log, &bad, t).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(u.state().instances.len(), 1);
+        assert_eq!(u.into_state().last_now, Some(t));
+    }
+
+    #[test]
+    fn push_u32_writes_decimal() {
+        for n in [0u32, 7, 10, 1234, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 }

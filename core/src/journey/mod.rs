@@ -21,7 +21,9 @@ pub mod state;
 pub mod validate;
 
 pub use definition::{JourneyDefinition, Node, NodeKind, Reentry, Trigger};
-pub use engine::{Action, Effect, Input, JourneyEngine, Notice, NoticeKind, StepResult};
+pub use engine::{
+    Action, Effect, Input, JourneyEngine, Notice, NoticeKind, StepResult, UserJourneys, Visit,
+};
 pub use migrate::{MigrationMap, MigrationPlan};
 pub use policy::Policies;
 pub use simulate::{simulate, SimulationReport};

@@ -3,7 +3,8 @@
 //! The device receives definitions (a schema and a rule set) from its server,
 //! keeps the user's profile and recent events in a [`Device`], and evaluates
 //! segments offline — with the same core, so with the same answers as the
-//! server. All behaviour lives in `siyu-core`; this crate converts values and
+//! server. A [`JourneyRunner`] steps the user's journeys on the device and
+//! exports/imports their state in the versioned binary form. All behaviour lives in `siyu-core`; this crate converts values and
 //! maps errors.
 //!
 //! Errors cross as [`SiyuError`] (Kotlin `SiyuException`, Swift `SiyuError`):
@@ -15,9 +16,11 @@ uniffi::setup_scaffolding!();
 
 mod device;
 mod error;
+mod journey;
 
 pub use device::{
     parse_zone, rules_to_json, rules_to_text, validate_events, validate_profile, validate_schema,
     version, Device, ExplainLine, Explanation, SegmentResult,
 };
 pub use error::SiyuError;
+pub use journey::{JourneyRunner, JourneyStep};

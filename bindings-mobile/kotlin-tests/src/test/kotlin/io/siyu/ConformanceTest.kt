@@ -82,6 +82,64 @@ class ConformanceTest {
         if (explain != null && !case.containsKey("expect_error")) matches(explain, explanations, tolerance(file, case), "explain")
     }
 
+    /** Journey `run` cases: a JourneyRunner stepping with a Device's profile and events. */
+    private fun journey(file: Map<*, *>, case: Map<*, *>) {
+        val op = field(file, case, "op") ?: "run"
+        if (op != "run") throw AssertionError("journey op \"$op\" is not supported by the kotlin runner")
+        val errorJson = { e: SiyuException ->
+            val j = LinkedHashMap(e.toJson())
+            Regex("^([a-z_]+): ").find(e.info.detail)?.let { j["reason"] = it.groupValues[1] }
+            j
+        }
+        val schema = schemaText(file, case)
+        val build = {
+            JourneyRunner(schema, jsonText(field(file, case, "journeys") ?: emptyList<Any>()), field(file, case, "policies")?.let(::jsonText))
+        }
+        val steps = case["steps"] as? List<*>
+        if (steps == null) {
+            val expected = case["expect_error"] ?: throw AssertionError("a case without steps needs expect_error")
+            try {
+                build().close()
+            } catch (e: SiyuException) {
+                matches(expected, errorJson(e), 0.0, "error")
+                return
+            }
+            throw AssertionError("expected an error, got success")
+        }
+        build().use { runner ->
+            Device(schema, "").use { device ->
+                device.setProfile(jsonText(field(file, case, "profile") ?: mapOf("id" to "u1")))
+                device.replaceEvents(jsonText(field(file, case, "events") ?: emptyList<Any>()))
+                field(file, case, "state")?.let { runner.importStateJson(jsonText(it)) }
+                for ((i, s) in steps.withIndex()) {
+                    val step = s as Map<*, *>
+                    step["profile"]?.let { device.setProfile(jsonText(it)) }
+                    val input = jsonText(step["input"] ?: mapOf("type" to "tick"))
+                    val r = try {
+                        runner.step(device, input, step["now"] as String)
+                    } catch (e: SiyuException) {
+                        val expected = step["expect_error"] ?: throw AssertionError("steps[$i]: unexpected error: ${e.toJson()}")
+                        matches(expected, errorJson(e), 0.0, "steps[$i].error")
+                        continue
+                    }
+                    if (step.containsKey("expect_error")) throw AssertionError("steps[$i]: expected an error, got success")
+                    val before = runner.stateJson()
+                    runner.importState(runner.exportState())
+                    if (runner.stateJson() != before) throw AssertionError("steps[$i]: state does not round-trip")
+                    val state = parseJson(before) as Map<*, *>
+                    val actual = mapOf(
+                        "effects" to r.effects.map(::parseJson),
+                        "notices" to r.notices.map(::parseJson),
+                        "next_wake" to (r.nextWake ?: JNull),
+                        "instances" to (state["instances"] ?: emptyList<Any>()),
+                        "state" to state,
+                    )
+                    step["expect"]?.let { matches(it, actual, tolerance(file, case), "steps[$i].expect") }
+                }
+            }
+        }
+    }
+
     private fun rulesText(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         val text = field(file, case, "text")
         val source = if (text != null && text != JNull) text as String else jsonText(field(file, case, "json"))
@@ -144,6 +202,7 @@ class ConformanceTest {
                         "segment" -> segment(file, case)
                         "rules_text" -> rulesText(file, case)
                         "error" -> error(file, case)
+                        "journey" -> journey(file, case)
                         else -> throw AssertionError("vector kind \"$kind\" is not supported by the kotlin runner")
                     }
                     passed += 1

@@ -15,12 +15,17 @@
 uniffi::setup_scaffolding!();
 
 mod device;
+mod engines;
 mod error;
 mod journey;
 
 pub use device::{
     parse_zone, rules_to_json, rules_to_text, validate_events, validate_profile, validate_schema,
     version, Device, ExplainLine, Explanation, SegmentResult,
+};
+pub use engines::{
+    apply_tag_rules, erase_json, lifecycle_evaluate, lifecycle_replay, lifecycle_rule_names,
+    merge_profiles_json,
 };
 pub use error::SiyuError;
 pub use journey::{JourneyRunner, JourneyStep};

@@ -140,6 +140,102 @@ class ConformanceTest {
         }
     }
 
+    private fun optDoc(v: Any?): String? = if (v == null || v == JNull) null else jsonText(v)
+
+    /** A `schema` of the model kinds: absent or "default" means the sample schema. */
+    private fun modelSchema(file: Map<*, *>, case: Map<*, *>): String? = when (val s = field(file, case, "schema")) {
+        null, "default" -> null
+        else -> jsonText(s)
+    }
+
+    private fun merge(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        parseJson(
+            mergeProfilesJson(
+                jsonText(field(file, case, "schema")),
+                jsonText(field(file, case, "primary")),
+                jsonText(field(file, case, "primary_events") ?: emptyList<Any>()),
+                jsonText(field(file, case, "secondary")),
+                jsonText(field(file, case, "secondary_events") ?: emptyList<Any>()),
+                optDoc(field(file, case, "policy")),
+            ),
+        )
+    }
+
+    private fun erasure(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        parseJson(
+            eraseJson(
+                jsonText(field(file, case, "schema")),
+                jsonText(field(file, case, "profile")),
+                jsonText(field(file, case, "events") ?: emptyList<Any>()),
+                optDoc(field(file, case, "request")),
+            ),
+        )
+    }
+
+    private fun lifecycle(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        val schema = modelSchema(file, case)
+        val model = when (val m = field(file, case, "model")) {
+            null, "default" -> null
+            else -> jsonText(m)
+        }
+        val zone = opt(field(file, case, "default_zone"))
+        val profile = jsonText(field(file, case, "profile") ?: mapOf("id" to "u1"))
+        val events = jsonText(field(file, case, "events") ?: emptyList<Any>())
+        when (val op = field(file, case, "op") ?: "evaluate") {
+            "compile" -> mapOf("stages" to lifecycleRuleNames(schema, model))
+            "evaluate" -> {
+                val o = parseJson(
+                    lifecycleEvaluate(schema, model, profile, events, field(file, case, "now") as String, optDoc(field(file, case, "previous")), zone),
+                ) as Map<*, *>
+                val st = o["state"] as Map<*, *>
+                mapOf(
+                    "stage" to st["stage"], "since" to st["since"], "matched" to o["matched"], "rule" to o["rule"],
+                    "reason" to o["reason"], "held" to o["held"], "transition" to o["transition"],
+                )
+            }
+            "replay" -> {
+                val days = parseJson(
+                    lifecycleReplay(
+                        schema, model, profile, events, field(file, case, "from") as String, field(file, case, "to") as String,
+                        zone, optDoc(field(file, case, "initial")),
+                    ),
+                ) as List<*>
+                mapOf(
+                    "stages" to days.map { (it as Map<*, *>)["stage"] },
+                    "transitions" to days.map { (it as Map<*, *>)["transition"] }.filter { it != null && it != JNull },
+                    "days" to days,
+                )
+            }
+            else -> throw AssertionError("unknown lifecycle op $op")
+        }
+    }
+
+    private fun tags(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        val schema = modelSchema(file, case)
+        val rules = jsonText(field(file, case, "tag_rules") ?: throw AssertionError("case needs `tag_rules`"))
+        var profile = jsonText(field(file, case, "profile") ?: mapOf("id" to "u1"))
+        val events = jsonText(field(file, case, "events") ?: emptyList<Any>())
+        val zone = opt(field(file, case, "default_zone"))
+        val steps = field(file, case, "steps") as? List<*>
+        val out = mutableListOf<Any>()
+        for (now in steps ?: listOf(field(file, case, "now"))) {
+            val r = parseJson(applyTagRules(schema, rules, profile, events, now as String, zone)) as Map<*, *>
+            profile = writeJson(r["profile"])
+            val tags = ((r["profile"] as Map<*, *>)["tags"] as? List<*>) ?: emptyList<Any>()
+            val again = parseJson(applyTagRules(schema, rules, profile, events, now, zone)) as Map<*, *>
+            profile = writeJson(again["profile"])
+            val d = again["diff"] as Map<*, *>
+            val empty = listOf("added", "removed", "expired").all { (d[it] as List<*>).isEmpty() }
+            val row = LinkedHashMap<String, Any?>()
+            row.putAll((r["diff"] as Map<*, *>).map { (k, v) -> k as String to v })
+            row["tag_names"] = tags.map { (it as Map<*, *>)["name"] as String }.sorted()
+            row["tags"] = tags
+            row["reapply_empty"] = empty
+            out.add(row)
+        }
+        if (steps != null) mapOf("steps" to out) else out[0]
+    }
+
     private fun rulesText(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         val text = field(file, case, "text")
         val source = if (text != null && text != JNull) text as String else jsonText(field(file, case, "json"))
@@ -203,6 +299,10 @@ class ConformanceTest {
                         "rules_text" -> rulesText(file, case)
                         "error" -> error(file, case)
                         "journey" -> journey(file, case)
+                        "merge" -> merge(file, case)
+                        "erasure" -> erasure(file, case)
+                        "lifecycle" -> lifecycle(file, case)
+                        "tags" -> tags(file, case)
                         else -> throw AssertionError("vector kind \"$kind\" is not supported by the kotlin runner")
                     }
                     passed += 1

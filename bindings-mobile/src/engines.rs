@@ -193,3 +193,9 @@ pub fn apply_tag_rules(
         text(&serde_json::json!({"diff": diff, "profile": p.to_json()}))
     })
 }
+
+/// The sample schema the shipped lifecycle and points models are written against (JSON).
+#[uniffi::export]
+pub fn sample_schema() -> String {
+    siyu_core::lifecycle::default_schema().to_json()
+}

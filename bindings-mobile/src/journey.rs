@@ -135,6 +135,45 @@ impl JourneyRunner {
         })
     }
 
+    /// Validation reports of every loaded definition, as JSON `{id: report}`.
+    pub fn reports(&self) -> Result<String, SiyuError> {
+        guard(|| {
+            let mut m = serde_json::Map::new();
+            for d in self.engine.definitions() {
+                let r = serde_json::to_value(self.engine.report(&d.id))
+                    .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+                m.insert(d.id.clone(), r);
+            }
+            serde_json::to_string(&m).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))
+        })
+    }
+
+    /// Moves the held instances to other journey versions per a migration map
+    /// (JSON); with `dry_run` only plans. Returns JSON `{"moves", "state"}`.
+    pub fn migrate(
+        &self,
+        map_json: String,
+        now: String,
+        dry_run: bool,
+    ) -> Result<String, SiyuError> {
+        guard(|| {
+            let map: siyu_core::journey::MigrationMap = serde_json::from_str(&map_json)
+                .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("migration map: {e}")))?;
+            let now = parse_timestamp(&now)?;
+            let mut state = self.state();
+            let (next, plan) = if dry_run {
+                (state.clone(), self.engine.plan_migration(&state, &map)?)
+            } else {
+                self.engine.migrate(&state, &map, now)?
+            };
+            let moves = serde_json::to_value(&plan.moves)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            let out = serde_json::json!({"moves": moves, "state": next.to_json()});
+            *state = next;
+            serde_json::to_string(&out).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))
+        })
+    }
+
     /// The instance state as JSON (for debugging and server-side inspection).
     pub fn state_json(&self) -> String {
         serde_json::to_string(&self.state().to_json()).unwrap_or_else(|_| "{}".into())

@@ -18,6 +18,7 @@ mod device;
 mod engines;
 mod error;
 mod journey;
+mod models;
 
 pub use device::{
     parse_zone, rules_to_json, rules_to_text, validate_events, validate_profile, validate_schema,
@@ -25,7 +26,12 @@ pub use device::{
 };
 pub use engines::{
     apply_tag_rules, erase_json, lifecycle_evaluate, lifecycle_replay, lifecycle_rule_names,
-    merge_profiles_json,
+    merge_profiles_json, sample_schema,
 };
 pub use error::SiyuError;
 pub use journey::{JourneyRunner, JourneyStep};
+pub use models::{
+    bucket_hash, clv_fit, clv_lifetime_value, clv_model_document, clv_predict, clv_spend,
+    clv_summarize, decode_journey_state, encode_journey_instances, encode_journey_state, rfm_apply,
+    rfm_fit, rfm_score, rfm_segment, rfm_values, validate_journey, PointsEngine,
+};

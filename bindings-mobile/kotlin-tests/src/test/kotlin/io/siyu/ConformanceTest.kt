@@ -85,7 +85,6 @@ class ConformanceTest {
     /** Journey `run` cases: a JourneyRunner stepping with a Device's profile and events. */
     private fun journey(file: Map<*, *>, case: Map<*, *>) {
         val op = field(file, case, "op") ?: "run"
-        if (op != "run") throw AssertionError("journey op \"$op\" is not supported by the kotlin runner")
         val errorJson = { e: SiyuException ->
             val j = LinkedHashMap(e.toJson())
             Regex("^([a-z_]+): ").find(e.info.detail)?.let { j["reason"] = it.groupValues[1] }
@@ -94,6 +93,68 @@ class ConformanceTest {
         val schema = schemaText(file, case)
         val build = {
             JourneyRunner(schema, jsonText(field(file, case, "journeys") ?: emptyList<Any>()), field(file, case, "policies")?.let(::jsonText))
+        }
+        val tol = tolerance(file, case)
+        /** Runs fn; returns its value, or null when the expected error happened. */
+        fun <T> expectErr(fn: () -> T): T? {
+            val v = try {
+                fn()
+            } catch (e: SiyuException) {
+                val expected = case["expect_error"] ?: throw AssertionError("unexpected error: ${e.toJson()}")
+                matches(expected, errorJson(e), 0.0, "error")
+                return null
+            }
+            if (case.containsKey("expect_error")) throw AssertionError("expected an error, got success")
+            return v
+        }
+        fun hex(b: ByteArray) = b.joinToString("") { String.format("%02x", it) }
+        when (op) {
+            "run" -> {}
+            "validate" -> {
+                val def = case["journey"] ?: throw AssertionError("validate needs \"journey\"")
+                expectErr { validateJourney(jsonText(def), field(file, case, "schema")?.let(::jsonText)) }?.let {
+                    matches(case["expect"] ?: emptyMap<String, Any>(), parseJson(it), tol, "expect")
+                }
+                return
+            }
+            "engine" -> {
+                expectErr { build().use { it.reports() } }?.let { matches(case["expect"] ?: emptyMap<String, Any>(), mapOf("reports" to parseJson(it)), tol, "expect") }
+                return
+            }
+            "hash" -> {
+                val h = bucketHash(case["seed"] as String, case["value"] as String, ((case["version"] as? JNum)?.raw ?: "2").toUInt())
+                matches(case["expect"], mapOf("hash" to (h?.let { JNum(it.toString()) } ?: JNull)), tol, "expect")
+                return
+            }
+            "encode" -> {
+                expectErr {
+                    val st = jsonText(case["state"])
+                    val bytes = encodeJourneyState(st)
+                    val json = decodeJourneyState(bytes)
+                    if (hex(encodeJourneyState(json)) != hex(bytes)) throw AssertionError("binary round trip changed the state")
+                    mapOf(
+                        "bytes_hex" to hex(bytes), "size" to JNum(bytes.size.toString()),
+                        "instances" to encodeJourneyInstances(st).map { mapOf("bytes_hex" to hex(it), "size" to JNum(it.size.toString())) },
+                        "json" to parseJson(json),
+                    )
+                }?.let { matches(case["expect"], it, tol, "expect") }
+                return
+            }
+            "decode" -> {
+                val h = case["bytes_hex"] as String
+                val bytes = ByteArray(h.length / 2) { h.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
+                expectErr { decodeJourneyState(bytes) }?.let { matches(case["expect"], mapOf("json" to parseJson(it)), tol, "expect") }
+                return
+            }
+            "migrate" -> {
+                build().use { runner ->
+                    runner.importStateJson(jsonText(case["state"]))
+                    expectErr { runner.migrate(jsonText(case["map"]), field(file, case, "now") as String, case["dry_run"] == true) }
+                        ?.let { matches(case["expect"], parseJson(it), tol, "expect") }
+                }
+                return
+            }
+            else -> throw AssertionError("unknown journey op $op")
         }
         val steps = case["steps"] as? List<*>
         if (steps == null) {
@@ -236,6 +297,135 @@ class ConformanceTest {
         if (steps != null) mapOf("steps" to out) else out[0]
     }
 
+    private fun req(file: Map<*, *>, case: Map<*, *>, k: String): Any = field(file, case, k) ?: throw AssertionError("case needs `$k`")
+
+    private fun rfm(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        val schema = modelSchema(file, case)
+        val events = jsonText(field(file, case, "events") ?: emptyList<Any>())
+        when (val op = field(file, case, "op") ?: "") {
+            "values" -> mapOf("values" to parseJson(rfmValues(schema, events, req(file, case, "now") as String, optDoc(field(file, case, "config")))))
+            "fit" -> parseJson(rfmFit((field(file, case, "method") ?: "quantile") as String, jsonText(req(file, case, "population"))))
+            "score" -> mapOf("scores" to parseJson(rfmScore(jsonText(req(file, case, "thresholds")), jsonText(req(file, case, "values")))))
+            "segment" -> mapOf("segment" to parseJson(rfmSegment(optDoc(field(file, case, "map")), jsonText(req(file, case, "scores")))))
+            "profile" -> {
+                val now = req(file, case, "now") as String
+                val out = LinkedHashMap(
+                    parseJson(
+                        rfmApply(
+                            schema, jsonText(field(file, case, "profile") ?: mapOf("id" to "u1")), events, now,
+                            jsonText(req(file, case, "thresholds")), optDoc(field(file, case, "config")),
+                            optDoc(field(file, case, "map")), field(file, case, "group") as String?,
+                        ),
+                    ) as Map<*, *>,
+                )
+                val rules = field(file, case, "rules")
+                if (out["values"] != JNull && rules != null) {
+                    Device(schema ?: sampleSchema(), jsonText(rules)).use { d ->
+                        d.setProfile(writeJson(out["profile"]))
+                        d.replaceEvents(events)
+                        out["rules"] = d.evaluate(now, null).associate { it.name to it.member }
+                    }
+                }
+                out
+            }
+            else -> throw AssertionError("unknown rfm op $op")
+        }
+    }
+
+    private fun points(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        val model = when (val m = field(file, case, "model")) {
+            null, "default" -> null
+            else -> jsonText(m)
+        }
+        PointsEngine(modelSchema(file, case), model).use { m ->
+            val zone = opt(field(file, case, "zone"))
+            if (zone != null) parseZone(zone)
+            val events = jsonText(field(file, case, "events") ?: emptyList<Any>())
+            when (val op = field(file, case, "op") ?: "") {
+                "model" -> mapOf("valid" to true)
+                "ledger" -> {
+                    var ledger = optDoc(field(file, case, "ledger"))
+                    val stepErrors = mutableListOf<Any>()
+                    for (st in (field(file, case, "steps") as? List<*>) ?: emptyList<Any>()) {
+                        val step = st as Map<*, *>
+                        try {
+                            ledger = when {
+                                step.containsKey("event") -> writeJson((parseJson(m.applyEvent(ledger, jsonText(step["event"]), zone)) as Map<*, *>)["ledger"])
+                                step.containsKey("redeem") -> writeJson(
+                                    (parseJson(m.redeem(ledger, (step["redeem"] as JNum).raw.toLong(), step["at"] as String, (step["reference"] ?: "") as String)) as Map<*, *>)["ledger"],
+                                )
+                                step.containsKey("expire") -> m.expire(ledger, step["expire"] as String)
+                                else -> throw AssertionError("unknown step ${writeJson(step)}")
+                            }
+                            stepErrors.add(JNull)
+                        } catch (e: SiyuException) {
+                            stepErrors.add(e.code)
+                        }
+                    }
+                    LinkedHashMap(parseJson(m.summary(ledger, req(file, case, "now") as String)) as Map<*, *>).also { it["step_errors"] = stepErrors }
+                }
+                "events" -> {
+                    val now = req(file, case, "now") as String
+                    parseJson(m.summary(m.applyEvents(null, events, now, zone), now))
+                }
+                "tier" -> {
+                    var state = optDoc(field(file, case, "initial"))
+                    var ledger: String? = null
+                    val out = mutableListOf<Any>()
+                    for (at in (field(file, case, "evaluations") as? List<*>) ?: emptyList<Any>()) {
+                        ledger = m.applyEvents(ledger, events, at as String, zone)
+                        val o = parseJson(m.evaluateTier(ledger, events, state, at)) as Map<*, *>
+                        out.add(o)
+                        state = writeJson(o["state"])
+                    }
+                    mapOf("evaluations" to out)
+                }
+                "engagement" -> mapOf("score" to JNum(m.engagement(events, req(file, case, "now") as String).toString()))
+                else -> throw AssertionError("unknown points op $op")
+            }
+        }
+    }
+
+    private fun clv(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        val f = { k: String -> field(file, case, k) }
+        fun request(vararg pairs: Pair<String, Any?>) = writeJson(pairs.filter { it.second != null }.toMap())
+        when (val op = f("op")) {
+            "summarize", "calibration_holdout" -> mapOf(
+                "customers" to parseJson(
+                    clvSummarize(
+                        request(
+                            "transactions" to f("transactions"), "observation_end" to f("observation_end"),
+                            "calibration_end" to (if (op == "calibration_holdout") (f("calibration_end") ?: JNull) else null),
+                            "unit" to f("unit"), "zone" to f("zone"), "decimals" to f("decimals"),
+                        ),
+                    ),
+                ),
+            )
+            "fit" -> parseJson(
+                clvFit(
+                    request(
+                        "model" to f("model"), "frequency" to f("frequency"), "recency" to f("recency"), "T" to f("T"),
+                        "monetary_value" to f("monetary_value"), "penalizer" to f("penalizer"),
+                    ),
+                ),
+            )
+            "predict" -> parseJson(clvPredict(request("params" to f("params"), "t" to f("t"), "customers" to f("customers"))))
+            "spend" -> parseJson(clvSpend(request("params" to f("params"), "customers" to f("customers"))))
+            "clv" -> mapOf(
+                "clv" to parseJson(
+                    clvLifetimeValue(
+                        request(
+                            "model" to f("model"), "customers" to f("customers"), "months" to f("months"),
+                            "discount_rate" to f("discount_rate"), "unit" to f("unit"),
+                        ),
+                    ),
+                ),
+            )
+            "model_document" -> mapOf("document" to parseJson(clvModelDocument(jsonText(f("document")))))
+            else -> throw AssertionError("unknown clv op $op")
+        }
+    }
+
     private fun rulesText(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         val text = field(file, case, "text")
         val source = if (text != null && text != JNull) text as String else jsonText(field(file, case, "json"))
@@ -303,6 +493,9 @@ class ConformanceTest {
                         "erasure" -> erasure(file, case)
                         "lifecycle" -> lifecycle(file, case)
                         "tags" -> tags(file, case)
+                        "rfm" -> rfm(file, case)
+                        "points" -> points(file, case)
+                        "clv" -> clv(file, case)
                         else -> throw AssertionError("vector kind \"$kind\" is not supported by the kotlin runner")
                     }
                     passed += 1

@@ -190,6 +190,26 @@ impl Device {
         f(&input)
     }
 
+    /// The held profile and a copy of the events, for the journey runner.
+    pub(crate) fn snapshot(&self) -> siyu_core::Result<(Profile, Vec<Event>)> {
+        let state = self.state();
+        let profile = state.profile.clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "no profile set: call setProfile first",
+            )
+        })?;
+        Ok((profile, state.events.events().to_vec()))
+    }
+
+    /// Adds one already validated event (journey event inputs).
+    pub(crate) fn push_event(&self, event: Event) {
+        let mut state = self.state();
+        let mut all = std::mem::take(&mut state.events).into_events();
+        all.push(event);
+        state.events = EventLog::new(all);
+    }
+
     fn parse_events(&self, events_json: &str) -> siyu_core::Result<Vec<Event>> {
         let v = parse_json(events_json, ErrorKind::InvalidEvent, "events")?;
         Ok(EventLog::from_json_value(&v, &self.schema)?.into_events())

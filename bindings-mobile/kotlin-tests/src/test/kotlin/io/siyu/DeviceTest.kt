@@ -92,5 +92,27 @@ class DeviceTest {
         }
     }
 
+    @Test
+    fun journeyStateExportsAndImportsAsBytes() {
+        JourneyRunner(schema, "[]", null).use { runner ->
+            Device(schema, rules).use { d ->
+                d.setProfile(alice)
+                val step = runner.step(d, """{"type": "tick"}""", now)
+                assertTrue(step.effects.isEmpty())
+                val event = writeJson(mapOf("type" to "event", "event" to purchase("j1", "2026-02-28T00:00:00Z", 5.0)))
+                runner.step(d, event, now)
+                assertEquals(1u, d.eventCount(), "an event input is added to the device's events")
+            }
+            val bytes = runner.exportState()
+            assertTrue(bytes.isNotEmpty())
+            val before = runner.stateJson()
+            runner.importState(bytes)
+            assertEquals(before, runner.stateJson())
+            assertThrows<SiyuException.InvalidState> { runner.importState(byteArrayOf(0x7f, 0x01, 0x02)) }
+            assertEquals(before, runner.stateJson())
+        }
+        assertThrows<SiyuException> { JourneyRunner(schema, "{}", null) }
+    }
+
     private val SiyuException.path get() = info.path
 }

@@ -43,7 +43,7 @@ pub fn funnel(events: &[UserEvent], steps: &[String], window: TimeDelta) -> Resu
     let mut by_user: HashMap<&str, Vec<(DateTime<Utc>, usize)>> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         // Only events that are some step matter.
-        if steps.iter().any(|s| *s == e.name) {
+        if steps.contains(&e.name) {
             by_user
                 .entry(&e.user_id)
                 .or_default()

@@ -12,9 +12,7 @@
 //! * rule criteria (goals, exits) are checked on every input and whenever an
 //!   instance wakes, both at the instant concerned.
 
-use super::definition::{
-    Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger,
-};
+use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
 use super::policy::{time_or_midnight, Policies, QuietMode};
 use super::state::{Instance, JourneyRecord, SendRecord, UserState};
 use super::validate::{analyze, check_schema, check_structure, ValidationReport};
@@ -64,7 +62,8 @@ impl Input {
     /// `{"type": "profile_changed"}`, `{"type": "outcome", "effect": id, "status":
     /// "delivered"|"failed"}`, `{"type": "enter", "journey": id, "key"?: k}`.
     pub fn from_json_value(v: &serde_json::Value, schema: &Schema) -> Result<Input> {
-        let bad = |m: &str| Error::new(ErrorKind::InvalidArgument, m.to_string()).with_path("input");
+        let bad =
+            |m: &str| Error::new(ErrorKind::InvalidArgument, m.to_string()).with_path("input");
         let ty = v
             .get("type")
             .and_then(|t| t.as_str())
@@ -222,13 +221,14 @@ pub struct Notice {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// A node visit (for simulation statistics).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A node visit (for simulation statistics); resolve names with
+/// [`JourneyEngine::visit_names`]. Indices keep the hot path free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
-    /// Journey id.
-    pub journey: String,
-    /// Node id.
-    pub node: String,
+    /// Index of the definition in the engine.
+    pub definition: usize,
+    /// Index of the node in the definition.
+    pub node: usize,
 }
 
 /// The result of one step.
@@ -253,6 +253,8 @@ struct CompiledJourney {
     report: ValidationReport,
     /// Position of the journey id in priority order.
     rank: usize,
+    /// Position in `JourneyEngine::journeys`.
+    index: usize,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -268,7 +270,14 @@ pub struct JourneyEngine {
 impl std::fmt::Debug for JourneyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JourneyEngine")
-            .field("journeys", &self.journeys.iter().map(|j| (&j.def.id, j.def.version)).collect::<Vec<_>>())
+            .field(
+                "journeys",
+                &self
+                    .journeys
+                    .iter()
+                    .map(|j| (&j.def.id, j.def.version))
+                    .collect::<Vec<_>>(),
+            )
             .field("policies", &self.policies)
             .finish()
     }
@@ -317,7 +326,10 @@ impl JourneyEngine {
             if !seen.insert((def.id.clone(), def.version)) {
                 return Err(Error::new(
                     ErrorKind::DuplicateName,
-                    format!("journey `{}` version {} is given twice", def.id, def.version),
+                    format!(
+                        "journey `{}` version {} is given twice",
+                        def.id, def.version
+                    ),
                 )
                 .with_path(at));
             }
@@ -328,7 +340,8 @@ impl JourneyEngine {
                 if rule_index.contains_key(&text) {
                     continue;
                 }
-                let expr = parser::parse_expr(&text).map_err(|e| e.prefix_path(&format!("{at}.{path}")))?;
+                let expr = parser::parse_expr(&text)
+                    .map_err(|e| e.prefix_path(&format!("{at}.{path}")))?;
                 rule_index.insert(text, set.rules.len());
                 set.rules.push(Rule {
                     name: format!("r{}", set.rules.len()),
@@ -349,6 +362,7 @@ impl JourneyEngine {
                 rule_index,
                 report,
                 rank: 0,
+                index: journeys.len(),
             });
         }
         // Priority order: priority descending, then id.
@@ -407,6 +421,12 @@ impl JourneyEngine {
         self.find(id, version).map(|i| &self.journeys[i].def)
     }
 
+    /// The journey id and node id of a [`Visit`].
+    pub fn visit_names(&self, v: &Visit) -> Option<(&str, &str)> {
+        let def = &self.journeys.get(v.definition)?.def;
+        Some((def.id.as_str(), def.nodes.get(v.node)?.id.as_str()))
+    }
+
     /// The validation report of `id` (latest version).
     pub fn report(&self, id: &str) -> Option<&ValidationReport> {
         self.find(id, None).map(|i| &self.journeys[i].report)
@@ -414,7 +434,11 @@ impl JourneyEngine {
 
     fn find(&self, id: &str, version: Option<u32>) -> Option<usize> {
         match version {
-            None => self.latest.iter().copied().find(|&i| self.journeys[i].def.id == id),
+            None => self
+                .latest
+                .iter()
+                .copied()
+                .find(|&i| self.journeys[i].def.id == id),
             Some(v) => self
                 .journeys
                 .iter()
@@ -432,6 +456,20 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
+        self.step_owned(state.clone(), profile, events, input, now)
+    }
+
+    /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
+    /// host has just restored it, e.g. from bytes). On error the state is dropped;
+    /// the host still holds its persisted form.
+    pub fn step_owned(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
         for inst in &state.instances {
             if self.find(&inst.journey, Some(inst.version)).is_none() {
                 return Err(Error::new(
@@ -443,6 +481,7 @@ impl JourneyEngine {
                 ));
             }
         }
+        let last_now = state.last_now;
         let mut run = Run {
             engine: self,
             profile,
@@ -450,25 +489,41 @@ impl JourneyEngine {
             zone: profile.time_zone.unwrap_or(self.policies.default_zone),
             now,
             start: state.last_now,
-            state: state.clone(),
+            state,
             effects: Vec::new(),
             notices: Vec::new(),
             visits: Vec::new(),
         };
-        if let Some(last) = state.last_now {
+        if let Some(last) = last_now {
             if now < last {
                 run.now = last;
-                run.notice(NoticeKind::ClockClamped, "", "", None, last, None, Some(now.to_rfc3339()));
+                run.notice(
+                    NoticeKind::ClockClamped,
+                    "",
+                    "",
+                    None,
+                    last,
+                    None,
+                    Some(now.to_rfc3339()),
+                );
             }
         }
         let now = run.now;
-        run.start = Some(state.last_now.unwrap_or(now));
+        run.start = Some(last_now.unwrap_or(now));
         let mut input = input;
         let duplicate;
         if let Input::Event(e) = input {
-            duplicate = state.seen.iter().any(|s| *s == e.id);
+            duplicate = run.state.seen.contains(&e.id);
             if duplicate {
-                run.notice(NoticeKind::Duplicate, "", "", None, now, None, Some(e.id.clone()));
+                run.notice(
+                    NoticeKind::Duplicate,
+                    "",
+                    "",
+                    None,
+                    now,
+                    None,
+                    Some(e.id.clone()),
+                );
                 input = &Input::Tick;
             } else {
                 run.state.seen.push(e.id.clone());
@@ -524,6 +579,9 @@ enum Resume<'a> {
     Rerun,
 }
 
+/// Agenda order: due time, instances before date entries, journey rank, key, entry number.
+type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
+
 enum Agenda {
     Instance(usize),
     Date(usize, DateTime<Utc>),
@@ -557,7 +615,12 @@ impl<'a> Run<'a> {
         let e = self.engine;
         e.find(&inst.journey, Some(inst.version))
             .map(|i| &e.journeys[i])
-            .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("no definition for journey `{}`", inst.journey)))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidState,
+                    format!("no definition for journey `{}`", inst.journey),
+                )
+            })
     }
 
     fn rank(&self, inst: &Instance) -> usize {
@@ -565,7 +628,12 @@ impl<'a> Run<'a> {
     }
 
     fn record_mut(&mut self, journey: &str) -> &mut JourneyRecord {
-        let pos = match self.state.journeys.iter().position(|r| r.journey == journey) {
+        let pos = match self
+            .state
+            .journeys
+            .iter()
+            .position(|r| r.journey == journey)
+        {
             Some(p) => p,
             None => {
                 self.state.journeys.push(JourneyRecord {
@@ -580,7 +648,10 @@ impl<'a> Run<'a> {
 
     fn rule(&self, cj: &CompiledJourney, text: &str, at: DateTime<Utc>) -> Result<bool> {
         let (Some(rules), Some(&i)) = (&cj.rules, cj.rule_index.get(text)) else {
-            return Err(Error::new(ErrorKind::Internal, "journey rule was not compiled"));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "journey rule was not compiled",
+            ));
         };
         let input = EvalInput::new(self.profile, self.events, at)
             .with_default_zone(self.engine.policies.default_zone);
@@ -588,7 +659,12 @@ impl<'a> Run<'a> {
     }
 
     /// The next date-trigger instant of journey `j` in `(after, upto]`.
-    fn date_target(&self, j: usize, after: DateTime<Utc>, upto: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    fn date_target(
+        &self,
+        j: usize,
+        after: DateTime<Utc>,
+        upto: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let cj = &self.engine.journeys[j];
         let Trigger::Date {
             trait_name,
@@ -607,7 +683,9 @@ impl<'a> Run<'a> {
         };
         let ok = |t: DateTime<Utc>| t > after && t <= upto;
         match (value, annual) {
-            (Value::Timestamp(ts), false) => Some(*ts + chrono::Duration::seconds(offset.seconds)).filter(|t| ok(*t)),
+            (Value::Timestamp(ts), false) => {
+                Some(*ts + chrono::Duration::seconds(offset.seconds)).filter(|t| ok(*t))
+            }
             (Value::Date(d), false) => Some(at_date(*d)).filter(|t| ok(*t)),
             (Value::Date(_) | Value::Timestamp(_), true) => {
                 let d = match value {
@@ -642,10 +720,11 @@ impl<'a> Run<'a> {
     /// Processes every due item up to `limit`, earliest first.
     fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
         loop {
-            let mut best: Option<((DateTime<Utc>, u8, usize, String, u32), Agenda)> = None;
+            // Order: due time, instances before date entries, journey priority, key, entry number.
+            let mut best: Option<(AgendaKey, Agenda)> = None;
             for (i, inst) in self.state.instances.iter().enumerate() {
                 if let Some(due) = inst.due.filter(|d| *d <= limit) {
-                    let k = (due, 0, self.rank(inst), inst.key.clone(), inst.seq);
+                    let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Instance(i)));
                     }
@@ -653,15 +732,16 @@ impl<'a> Run<'a> {
             }
             for &j in &self.engine.latest {
                 if let Some(t) = self.date_target(j, self.date_cursor(j), limit) {
-                    let k = (t, 1, self.engine.journeys[j].rank, String::new(), 0);
+                    let k = (t, 1, self.engine.journeys[j].rank, "", 0);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Date(j, t)));
                     }
                 }
             }
+            let best = best.map(|((t, ..), a)| (t, a));
             match best {
                 None => return Ok(()),
-                Some(((t, ..), Agenda::Instance(i))) => self.wake(i, t)?,
+                Some((t, Agenda::Instance(i))) => self.wake(i, t)?,
                 Some((_, Agenda::Date(j, t))) => {
                     let id = self.engine.journeys[j].def.id.clone();
                     self.record_mut(&id).last_date = Some(t);
@@ -675,13 +755,15 @@ impl<'a> Run<'a> {
     fn wake(&mut self, i: usize, t: DateTime<Utc>) -> Result<()> {
         let mut inst = self.state.instances.remove(i);
         let cj = self.cj(&inst)?;
-        if self.check_criteria(cj, &mut inst, t, None)? {
+        if self.check_criteria(cj, &inst, t, None)? {
             return Ok(());
         }
-        let node = cj
-            .def
-            .node(&inst.node)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("unknown node `{}`", inst.node)))?;
+        let node = cj.def.node(&inst.node).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidState,
+                format!("unknown node `{}`", inst.node),
+            )
+        })?;
         let resume = if !inst.armed {
             Resume::Rerun
         } else {
@@ -704,39 +786,62 @@ impl<'a> Run<'a> {
     fn check_criteria(
         &mut self,
         cj: &CompiledJourney,
-        inst: &mut Instance,
+        inst: &Instance,
         t: DateTime<Utc>,
         event: Option<&Event>,
     ) -> Result<bool> {
-        let hit = |run: &Run, c: &Criterion| -> Result<bool> {
+        match self.criterion_hit(cj, inst, t, event)? {
+            Some((kind, reason)) => {
+                self.finish(inst, kind, Some(&reason), t);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The first goal (then exit criterion) that holds for `inst` at `t`.
+    fn criterion_hit(
+        &self,
+        cj: &CompiledJourney,
+        inst: &Instance,
+        t: DateTime<Utc>,
+        event: Option<&Event>,
+    ) -> Result<Option<(NoticeKind, String)>> {
+        let hit = |c: &Criterion| -> Result<bool> {
             if let Some(name) = &c.event {
                 return Ok(event.is_some_and(|e| {
                     e.name == *name && e.timestamp >= inst.entered_at && c.filter.matches(e)
                 }));
             }
             match &c.rule {
-                Some(r) => run.rule(cj, r, t),
+                Some(r) => self.rule(cj, r, t),
                 None => Ok(false),
             }
         };
         for (i, g) in cj.def.goals.iter().enumerate() {
-            if hit(self, g)? {
+            if hit(g)? {
                 let id = g.id.clone().unwrap_or_else(|| format!("goals[{i}]"));
-                self.finish(inst, NoticeKind::Converted, Some(&id), t);
-                return Ok(true);
+                return Ok(Some((NoticeKind::Converted, id)));
             }
         }
         for (i, x) in cj.def.exit.iter().enumerate() {
-            if hit(self, x)? {
-                let id = x.id.clone().unwrap_or_else(|| format!("exit[{i}]"));
-                self.finish(inst, NoticeKind::Exited, Some(&format!("exit:{id}")), t);
-                return Ok(true);
+            if hit(x)? {
+                let id =
+                    x.id.as_deref()
+                        .map_or_else(|| format!("exit[{i}]"), str::to_string);
+                return Ok(Some((NoticeKind::Exited, format!("exit:{id}"))));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
-    fn finish(&mut self, inst: &Instance, kind: NoticeKind, reason: Option<&str>, t: DateTime<Utc>) {
+    fn finish(
+        &mut self,
+        inst: &Instance,
+        kind: NoticeKind,
+        reason: Option<&str>,
+        t: DateTime<Utc>,
+    ) {
         let (j, k, n) = (inst.journey.clone(), inst.key.clone(), inst.node.clone());
         self.notice(kind, &j, &k, Some(&n), t, reason, None);
     }
@@ -788,17 +893,16 @@ impl<'a> Run<'a> {
                 self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
-            let node = cj
-                .def
-                .node(id)
-                .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`")))?;
+            let node = cj.def.node(id).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
+            })?;
             if !rerun {
                 inst.node = node.id.clone();
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
-                    journey: inst.journey.clone(),
-                    node: node.id.clone(),
+                    definition: cj.index,
+                    node: cj.def.node_index(id).unwrap_or(0),
                 });
             }
             rerun = false;
@@ -842,10 +946,20 @@ impl<'a> Run<'a> {
                 } => {
                     let purpose = purpose.as_deref().unwrap_or("");
                     let (j, k) = (inst.journey.clone(), inst.key.clone());
-                    let what = Some(format!("{channel}/{template}"));
+                    let what = || Some(format!("{channel}/{template}"));
                     if !self.profile.has_consent(channel, purpose, t) {
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("no_consent"), what);
-                    } else if let Some(until) = self.engine.policies.quiet_until(channel, t, &self.zone) {
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("no_consent"),
+                            what(),
+                        );
+                    } else if let Some(until) =
+                        self.engine.policies.quiet_until(channel, t, &self.zone)
+                    {
                         let mode = self
                             .engine
                             .policies
@@ -854,20 +968,44 @@ impl<'a> Run<'a> {
                             .map(|q| q.mode)
                             .unwrap_or_default();
                         if mode == QuietMode::Defer && until > t {
-                            self.notice(NoticeKind::Deferred, &j, &k, Some(id), t, Some("quiet_hours"), what);
+                            self.notice(
+                                NoticeKind::Deferred,
+                                &j,
+                                &k,
+                                Some(id),
+                                t,
+                                Some("quiet_hours"),
+                                what(),
+                            );
                             if let Some(n) = self.notices.last_mut() {
                                 n.until = Some(until);
                             }
                             inst.due = Some(until);
                             break true;
                         }
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("quiet_hours"), what);
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("quiet_hours"),
+                            what(),
+                        );
                     } else if let Some(cap) =
                         self.engine
                             .policies
                             .cap_exceeded(channel, t, &self.zone, &self.state.sends)
                     {
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("frequency_cap"), Some(cap));
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("frequency_cap"),
+                            Some(cap),
+                        );
                     } else {
                         let eid = self.effect(
                             &inst,
@@ -898,7 +1036,13 @@ impl<'a> Run<'a> {
                     cur = next.as_deref();
                 }
                 NodeKind::SetTraits { traits, next } => {
-                    self.effect(&inst, t, Action::SetTraits { traits: traits.clone() });
+                    self.effect(
+                        &inst,
+                        t,
+                        Action::SetTraits {
+                            traits: traits.clone(),
+                        },
+                    );
                     cur = next.as_deref();
                 }
                 NodeKind::Task {
@@ -957,7 +1101,10 @@ impl<'a> Run<'a> {
                         (None, None) => self.engine.policies.default_zone,
                     };
                     let time = time_or_midnight(Some(time));
-                    let days: Vec<_> = weekdays.iter().filter_map(|w| super::definition::parse_weekday(w)).collect();
+                    let days: Vec<_> = weekdays
+                        .iter()
+                        .filter_map(|w| super::definition::parse_weekday(w))
+                        .collect();
                     let local = zone.local(t).date();
                     let due = (0..=8)
                         .filter_map(|k| local.checked_add_days(chrono::Days::new(k)))
@@ -1044,7 +1191,15 @@ impl<'a> Run<'a> {
                             rec.assignments.retain(|(n, _)| n != id);
                             rec.assignments.push((id.to_string(), name.clone()));
                             let k = inst.key.clone();
-                            self.notice(NoticeKind::Assigned, &jid, &k, Some(id), t, None, Some(name));
+                            self.notice(
+                                NoticeKind::Assigned,
+                                &jid,
+                                &k,
+                                Some(id),
+                                t,
+                                None,
+                                Some(name),
+                            );
                             c
                         }
                     };
@@ -1096,7 +1251,15 @@ impl<'a> Run<'a> {
             }
         };
         if let Some(r) = refuse {
-            self.notice(NoticeKind::EntrySkipped, &def.id, &key, None, t, Some(r), None);
+            self.notice(
+                NoticeKind::EntrySkipped,
+                &def.id,
+                &key,
+                None,
+                t,
+                Some(r),
+                None,
+            );
             return Ok(());
         }
         let rec = self.record_mut(&def.id);
@@ -1129,10 +1292,16 @@ impl<'a> Run<'a> {
         // 1. Goals and exit criteria of every active instance.
         let mut i = 0;
         while i < self.state.instances.len() {
-            let mut inst = self.state.instances[i].clone();
-            let cj = self.cj(&inst)?;
-            if self.check_criteria(cj, &mut inst, t, event)? {
-                self.state.instances.remove(i);
+            let cj = self.cj(&self.state.instances[i])?;
+            if cj.def.goals.is_empty() && cj.def.exit.is_empty() {
+                i += 1;
+                continue;
+            }
+            if let Some((kind, reason)) =
+                self.criterion_hit(cj, &self.state.instances[i], t, event)?
+            {
+                let inst = self.state.instances.remove(i);
+                self.finish(&inst, kind, Some(&reason), t);
             } else {
                 i += 1;
             }
@@ -1151,11 +1320,23 @@ impl<'a> Run<'a> {
                     let cj = self.cj(inst)?;
                     if let Some(node) = cj.def.node(&inst.node) {
                         if let NodeKind::WaitEvent {
-                            event, filter, on_event, ..
+                            event,
+                            filter,
+                            on_event,
+                            ..
                         } = &node.kind
                         {
-                            if inst.armed && *event == e.name && e.timestamp >= inst.since && filter.matches(e) {
-                                targets.push((inst.journey.clone(), inst.key.clone(), inst.seq, on_event.as_deref()));
+                            if inst.armed
+                                && *event == e.name
+                                && e.timestamp >= inst.since
+                                && filter.matches(e)
+                            {
+                                targets.push((
+                                    inst.journey.clone(),
+                                    inst.key.clone(),
+                                    inst.seq,
+                                    on_event.as_deref(),
+                                ));
                             }
                         }
                     }
@@ -1187,7 +1368,9 @@ impl<'a> Run<'a> {
                     inst.pending = None;
                     let cj = self.cj(&inst)?;
                     let next = match cj.def.node(&inst.node).map(|n| &n.kind) {
-                        Some(NodeKind::Call { next, on_failure, .. }) => {
+                        Some(NodeKind::Call {
+                            next, on_failure, ..
+                        }) => {
                             if *delivered {
                                 next.as_deref()
                             } else {
@@ -1206,7 +1389,9 @@ impl<'a> Run<'a> {
             let j = self.engine.latest[idx];
             let def = &self.engine.journeys[j].def;
             match (&def.trigger, input) {
-                (Trigger::Event { event, filter }, Input::Event(e)) if *event == e.name && filter.matches(e) => {
+                (Trigger::Event { event, filter }, Input::Event(e))
+                    if *event == e.name && filter.matches(e) =>
+                {
                     let key = match &def.reentry {
                         Reentry::Concurrent { key: Some(p) } => match e.properties.get(p) {
                             Some(Value::String(s)) => Some(s.clone()),
@@ -1219,7 +1404,15 @@ impl<'a> Run<'a> {
                         Some(k) => self.enter(j, k, t)?,
                         None => {
                             let id = def.id.clone();
-                            self.notice(NoticeKind::EntrySkipped, &id, "", None, t, Some("missing_key"), None);
+                            self.notice(
+                                NoticeKind::EntrySkipped,
+                                &id,
+                                "",
+                                None,
+                                t,
+                                Some("missing_key"),
+                                None,
+                            );
                         }
                     }
                 }

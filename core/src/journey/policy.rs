@@ -163,7 +163,12 @@ impl Policies {
     }
 
     /// If `at` falls in quiet hours for `channel`, the instant they end.
-    pub fn quiet_until(&self, channel: &str, at: DateTime<Utc>, zone: &Zone) -> Option<DateTime<Utc>> {
+    pub fn quiet_until(
+        &self,
+        channel: &str,
+        at: DateTime<Utc>,
+        zone: &Zone,
+    ) -> Option<DateTime<Utc>> {
         let q = self.quiet_hours.as_ref()?;
         if !q.channels.is_empty() && !q.channels.iter().any(|c| c == channel) {
             return None;
@@ -257,7 +262,10 @@ mod tests {
             p.quiet_until("wechat", t("2026-03-02T07:00:00+08:00"), &z),
             Some(t("2026-03-02T08:00:00+08:00"))
         );
-        assert_eq!(p.quiet_until("wechat", t("2026-03-02T12:00:00+08:00"), &z), None);
+        assert_eq!(
+            p.quiet_until("wechat", t("2026-03-02T12:00:00+08:00"), &z),
+            None
+        );
     }
 
     #[test]

@@ -221,7 +221,11 @@ fn check_fields(def: &JourneyDefinition) -> Result<()> {
         _ => {}
     }
     if def.max_entries == Some(0) {
-        return Err(err("invalid_field", "max_entries", "max_entries must be ≥ 1"));
+        return Err(err(
+            "invalid_field",
+            "max_entries",
+            "max_entries must be ≥ 1",
+        ));
     }
     check_criteria(&def.goals, "goals")?;
     check_criteria(&def.exit, "exit")?;
@@ -295,7 +299,11 @@ fn check_fields(def: &JourneyDefinition) -> Result<()> {
 }
 
 fn check_reachable(def: &JourneyDefinition, index: &BTreeMap<&str, usize>) -> Result<()> {
-    let start = def.start_id().and_then(|s| index.get(s)).copied().unwrap_or(0);
+    let start = def
+        .start_id()
+        .and_then(|s| index.get(s))
+        .copied()
+        .unwrap_or(0);
     let mut seen = vec![false; def.nodes.len()];
     let mut stack = vec![start];
     while let Some(i) = stack.pop() {
@@ -372,7 +380,12 @@ fn check_cycles(def: &JourneyDefinition, index: &BTreeMap<&str, usize>) -> Resul
 
 /// Checks event, property-filter and trait names against a schema.
 pub fn check_schema(def: &JourneyDefinition, schema: &Schema) -> Result<()> {
-    let event = |name: &str, path: String| schema.event_def(name).map(|_| ()).map_err(|e| e.with_path(path));
+    let event = |name: &str, path: String| {
+        schema
+            .event_def(name)
+            .map(|_| ())
+            .map_err(|e| e.with_path(path))
+    };
     match &def.trigger {
         Trigger::Event { event: e, .. } => event(e, "trigger.event".into())?,
         Trigger::Date { trait_name, .. } => {

@@ -525,6 +525,29 @@ pub fn apply_diff(profile: &mut Profile, diff: &TagDiff, now: DateTime<Utc>) {
     }
 }
 
+/// Puts `name` as the one rule tag of the exclusive `group` (added at `now`, no
+/// expiry): other rule tags of the group are removed; a live tag of another source
+/// in the group (or a tag already named `name`) takes precedence, and then nothing
+/// is added. Used for the RFM segment and the lifecycle stage.
+pub fn set_exclusive_tag(profile: &mut Profile, name: &str, group: &str, now: DateTime<Utc>) {
+    profile.tags.retain(|t| {
+        t.source != TagSource::Rule || t.group.as_deref() != Some(group) || t.name == name
+    });
+    let occupied = profile
+        .tags
+        .iter()
+        .any(|t| (t.group.as_deref() == Some(group) && t.is_live(now)) || t.name == name);
+    if !occupied {
+        profile.tags.push(Tag {
+            name: name.to_string(),
+            group: Some(group.to_string()),
+            source: TagSource::Rule,
+            added_at: now,
+            expires_at: None,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

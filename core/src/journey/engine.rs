@@ -1614,7 +1614,7 @@ mod tests {
                 .iter()
                 .any(|n| n.reason.as_deref() == Some("missing_trait")));
         }
-        // 5000 weeks from the end of year 9999 leaves chrono's range only far later:
+        // A deadline 5000 weeks after year 9999 is still inside chrono's range.
         let t = parse_timestamp("9999-12-31T00:00:00Z").unwrap();
         let p = Profile::from_json_value(
             &serde_json::json!({"id": "u1", "traits": {"d": "2000-01-01"}}),

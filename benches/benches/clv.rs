@@ -4,13 +4,18 @@
 //!   (2,357 customers).
 //! * `clv/gammagamma_fit_cdnow`: Gamma-Gamma fit on the CDNOW repeat buyers (946).
 //! * `clv/score_cdnow`: P(alive) + E[Y(39)] for all 2,357 customers.
+//! * `analytics/retention_100k_users_2m_events`: a 30-day daily retention
+//!   matrix from synthetic events (deterministic LCG data; runs without CDNOW).
 //!
 //! The data are read at bench time from `SIYU_CDNOW_DIR` or
 //! `../shared/external/cdnow` next to the checkout; without them the benches
 //! print a note and do nothing.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
+use siyu_core::analytics::{retention_matrix, Granularity, RetentionSpec, UserEvent};
 use siyu_core::clv::{BgNbd, FitOptions, GammaGamma, PurchaseModel, RfColumns};
+use siyu_core::Zone;
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -37,6 +42,51 @@ fn read_csv(name: &str) -> Option<Vec<Vec<f64>>> {
         }
     }
     Some(cols)
+}
+
+/// 100k users, each with a signup and ~19 later opens within 60 days.
+fn retention_events() -> Vec<UserEvent> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        state >> 33
+    };
+    let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("valid");
+    let mut out = Vec::with_capacity(2_000_000);
+    for u in 0..100_000u64 {
+        let user = format!("u{u}");
+        let signup = start + TimeDelta::seconds((next() % (30 * 86_400)) as i64);
+        out.push(UserEvent {
+            user_id: user.clone(),
+            name: "signup".into(),
+            timestamp: signup,
+        });
+        for _ in 0..19 {
+            out.push(UserEvent {
+                user_id: user.clone(),
+                name: "open".into(),
+                timestamp: signup + TimeDelta::seconds((next() % (60 * 86_400)) as i64),
+            });
+        }
+    }
+    out
+}
+
+fn analytics_benches(c: &mut Criterion) {
+    let events = retention_events();
+    let spec = RetentionSpec {
+        cohort_event: "signup".into(),
+        activity_events: vec!["open".into()],
+        granularity: Granularity::Day,
+        periods: 31,
+        zone: Zone::utc(),
+        end: None,
+    };
+    c.bench_function("analytics/retention_100k_users_2m_events", |b| {
+        b.iter(|| retention_matrix(black_box(&events), &spec).expect("matrix"))
+    });
 }
 
 fn benches(c: &mut Criterion) {
@@ -74,6 +124,6 @@ fn benches(c: &mut Criterion) {
 criterion_group! {
     name = clv;
     config = Criterion::default().sample_size(20);
-    targets = benches
+    targets = benches, analytics_benches
 }
 criterion_main!(clv);

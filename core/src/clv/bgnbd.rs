@@ -212,4 +212,28 @@ mod tests {
             ErrorKind::NumericDomain
         );
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn scores_are_probabilities_and_monotone(
+                r in 0.05f64..5.0, alpha in 0.1f64..50.0, a in 0.05f64..5.0, b in 0.05f64..10.0,
+                x in 0u32..40, frac in 0.01f64..1.0, big_t in 0.5f64..100.0, t in 0.0f64..100.0,
+            ) {
+                prop_assume!((a - 1.0).abs() > 1e-3);
+                let m = BgNbd { r, alpha, a, b };
+                let x = x as f64;
+                let t_x = if x == 0.0 { 0.0 } else { frac * big_t };
+                let p = m.p_alive(x, t_x, big_t).unwrap();
+                prop_assert!((0.0..=1.0).contains(&p));
+                let e1 = m.conditional_expected_purchases(t, x, t_x, big_t).unwrap();
+                let e2 = m.conditional_expected_purchases(t + 1.0, x, t_x, big_t).unwrap();
+                prop_assert!(e1 >= -1e-9 && e2 >= e1 - 1e-9 * e1.abs().max(1.0), "{e1} {e2}");
+                prop_assert!(m.log_likelihood(x, t_x, big_t).unwrap().is_finite());
+            }
+        }
+    }
 }

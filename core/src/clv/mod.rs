@@ -202,6 +202,41 @@ impl ValueModel {
     }
 }
 
+/// Column-wise purchase-model scores (one entry per customer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreColumns {
+    /// P(alive) per customer.
+    pub p_alive: Vec<f64>,
+    /// E[Y(horizon) | x, t_x, T] per customer.
+    pub expected_purchases: Vec<f64>,
+}
+
+/// Scores every customer of `data` (tables in, tables out for the bindings).
+/// A bad row fails the whole call with its index in the error path (`[i].recency`).
+pub fn score_columns(
+    model: &dyn PurchaseModel,
+    data: &RfColumns<'_>,
+    horizon: f64,
+) -> Result<ScoreColumns> {
+    data.validate()?;
+    let n = data.len();
+    let mut out = ScoreColumns {
+        p_alive: Vec::with_capacity(n),
+        expected_purchases: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let (x, tx, t) = (data.frequency[i], data.recency[i], data.t[i]);
+        let at = |e: Error| e.prefix_path(&format!("[{i}]"));
+        out.p_alive.push(model.p_alive(x, tx, t).map_err(at)?);
+        out.expected_purchases.push(
+            model
+                .conditional_expected_purchases(horizon, x, tx, t)
+                .map_err(at)?,
+        );
+    }
+    Ok(out)
+}
+
 /// What [`ValueModel::score`] predicts over.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -553,6 +588,24 @@ mod tests {
             let got = compiled.evaluate(&EvalInput::new(&p, &log, now)).unwrap();
             assert_eq!(got, vec![want]);
         }
+    }
+
+    #[test]
+    fn column_scores_match_scalar_scores() {
+        let m = model();
+        let purchase = m.purchase.as_ref().unwrap().model();
+        let (x, tx, t) = (vec![0.0, 2.0, 7.0], vec![0.0, 30.43, 12.0], vec![38.86; 3]);
+        let cols = score_columns(purchase, &RfColumns::new(&x, &tx, &t), 39.0).unwrap();
+        for i in 0..3 {
+            assert_eq!(
+                cols.p_alive[i],
+                purchase.p_alive(x[i], tx[i], t[i]).unwrap()
+            );
+            let e = purchase.conditional_expected_purchases(39.0, x[i], tx[i], t[i]);
+            assert_eq!(cols.expected_purchases[i], e.unwrap());
+        }
+        let bad = score_columns(purchase, &RfColumns::new(&x, &[0.0, 40.0, 1.0], &t), 39.0);
+        assert_eq!(bad.unwrap_err().path(), Some("[1].recency"));
     }
 
     #[test]

@@ -576,6 +576,18 @@ impl Compiler<'_> {
                 if !comparable(lt, rt, Some(*cmp)) {
                     return mismatch(cannot_compare(lt, rt), span);
                 }
+                // Filters are evaluated per event: fold `prop OP literal` into one node.
+                if let (Node::Prop { name, ty }, Node::Const(c)) = (&*l, &*r) {
+                    return Ok((
+                        Node::PropCompare {
+                            name: name.clone(),
+                            ty: *ty,
+                            cmp: *cmp,
+                            value: c.clone(),
+                        },
+                        Ty::Bool,
+                    ));
+                }
                 (
                     Node::Compare {
                         cmp: *cmp,

@@ -285,6 +285,13 @@ pub(crate) enum Node {
         left: Box<Node>,
         right: Box<Node>,
     },
+    /// `prop OP literal` inside a filter, evaluated without recursion.
+    PropCompare {
+        name: String,
+        ty: ValueType,
+        cmp: CmpOp,
+        value: Const,
+    },
     In {
         expr: Box<Node>,
         values: Vec<Const>,
@@ -343,7 +350,7 @@ impl Ctx<'_, '_> {
         match self.today.get() {
             Some(d) => d,
             None => {
-                let d = self.zone.date_at(self.now);
+                let d = calendar::local_date(&self.zone, self.now);
                 self.today.set(Some(d));
                 d
             }
@@ -375,10 +382,12 @@ impl Ctx<'_, '_> {
                 let ahead = back + i64::from(count);
                 // A bound outside the representable dates is unbounded on its side;
                 // a window ending before representable time is empty.
+                let at = |d: NaiveDate| calendar::start_of(&self.zone, d);
                 let lo = calendar::shift(cur, unit, back)
-                    .map_or(0, |d| lower(self.zone.start_of_day(d)));
-                let hi = match calendar::shift(cur, unit, ahead) {
-                    Some(d) => upper(self.zone.start_of_day(d)).min(end),
+                    .and_then(at)
+                    .map_or(0, lower);
+                let hi = match calendar::shift(cur, unit, ahead).and_then(at) {
+                    Some(t) => upper(t).min(end),
                     None if ahead < 0 => 0,
                     None => end,
                 };
@@ -491,6 +500,15 @@ pub(crate) fn eval<'a>(
             let r = eval(right, cx, ev)?;
             compare_op(*cmp, &l, &r)
         }
+        Node::PropCompare {
+            name,
+            ty,
+            cmp,
+            value,
+        } => match ev {
+            None => Val::Missing,
+            Some(e) => compare_op(*cmp, &prop_val(e, name, *ty)?, &value.val()),
+        },
         Node::In {
             expr,
             values,
@@ -590,6 +608,7 @@ fn finite(f: f64) -> Val<'static> {
     }
 }
 
+#[inline(never)]
 fn arith(op: ArithOp, kind: ArithKind, l: &Val<'_>, r: &Val<'_>) -> Val<'static> {
     if l.is_missing() || r.is_missing() {
         return Val::Missing;
@@ -659,6 +678,7 @@ fn elapsed_seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     s
 }
 
+#[inline(never)]
 fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     match (f, a) {
         (_, Val::Missing) => Val::Missing,
@@ -669,9 +689,10 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
         (Function::HoursSince, Val::Ts(t)) => {
             Val::Int(elapsed_seconds(t, cx.now).div_euclid(3_600))
         }
-        (Function::HoursSince, Val::Date(d)) => {
-            Val::Int(elapsed_seconds(cx.zone.start_of_day(d), cx.now).div_euclid(3_600))
-        }
+        (Function::HoursSince, Val::Date(d)) => calendar::start_of(&cx.zone, d)
+            .map_or(Val::Missing, |t| {
+                Val::Int(elapsed_seconds(t, cx.now).div_euclid(3_600))
+            }),
         (Function::Anniversary, Val::Date(d)) => {
             calendar::anniversary(d, cx.today()).map_or(Val::Missing, Val::Date)
         }
@@ -690,6 +711,7 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     }
 }
 
+#[inline(never)]
 fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>) -> Val<'static> {
     let inside = |lo: Option<Ordering>, hi: Option<Ordering>| match (lo, hi) {
         // lo: bound vs x (bound <= x); hi: x vs bound (x <= bound).
@@ -756,6 +778,7 @@ fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> EvalResult<Val<'a>> 
 }
 
 /// Evaluates an aggregate.
+#[inline(never)]
 pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
     let (lo, hi) = cx.window_range(&p.window);
     let events = &cx.events[lo..hi];
@@ -869,17 +892,20 @@ fn total_order(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 }
 
 /// Evaluates a streak (see [`super::ast::ExprKind::Streak`]).
+#[inline(never)]
 pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> EvalResult<i64> {
     let unit = calendar::streak_calendar_unit(p.unit);
     let today = cx.today();
-    let cur_start = cx.zone.start_of_day(calendar::unit_start(today, unit));
+    let Some(cur_start) = calendar::start_of(&cx.zone, calendar::unit_start(today, unit)) else {
+        return Ok(0);
+    };
     let cur = calendar::unit_index(today, p.unit);
     // Matching events strictly before the current unit (and so before `now`).
     let before = cx
         .events
         .partition_point(|e| e.timestamp < cur_start)
         .min(cx.visible_end());
-    let idx = |e: &Event| calendar::unit_index(cx.zone.date_at(e.timestamp), p.unit);
+    let idx = |e: &Event| calendar::unit_index(calendar::local_date(&cx.zone, e.timestamp), p.unit);
     let filter = p.filter.as_ref();
     match p.mode {
         StreakMode::Without => {

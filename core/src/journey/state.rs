@@ -10,6 +10,7 @@
 //!
 //! Readers accept every version up to the current one.
 
+use super::name::Name;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ts_serde;
 use chrono::{DateTime, Utc};
@@ -23,19 +24,19 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Instance {
     /// Journey id.
-    pub journey: String,
+    pub journey: Name,
     /// Pinned definition version.
     pub version: u32,
     /// Concurrency key (empty when the journey has none).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub key: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub key: Name,
     /// Entry number of this user in this journey (1-based).
     pub seq: u32,
     /// When the user entered.
     #[serde(with = "ts_serde")]
     pub entered_at: DateTime<Utc>,
     /// Current node id.
-    pub node: String,
+    pub node: Name,
     /// When the flow reached the current node (due time, not processing time).
     #[serde(with = "ts_serde")]
     pub since: DateTime<Utc>,
@@ -54,7 +55,7 @@ pub struct Instance {
     pub steps: u32,
     /// Effect id whose outcome a `call` node awaits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<Name>,
 }
 
 /// Per user and journey: entries so far and remembered split assignments.
@@ -62,7 +63,7 @@ pub struct Instance {
 #[serde(deny_unknown_fields)]
 pub struct JourneyRecord {
     /// Journey id.
-    pub journey: String,
+    pub journey: Name,
     /// Number of entries so far.
     pub entries: u32,
     /// Time of the last entry.
@@ -95,9 +96,9 @@ pub struct SendRecord {
     #[serde(with = "ts_serde")]
     pub at: DateTime<Utc>,
     /// Channel.
-    pub channel: String,
+    pub channel: Name,
     /// The effect id (a `failed` outcome removes the record).
-    pub effect: String,
+    pub effect: Name,
 }
 
 /// All journey state of one user.
@@ -225,7 +226,7 @@ impl UserState {
         let n = r.len()?;
         let mut journeys = Vec::with_capacity(n);
         for _ in 0..n {
-            let journey = r.str()?;
+            let journey = r.name()?;
             let entries = r.u32()?;
             let last_entry = r.opt_ts()?;
             let in_segment = r.byte()? != 0;
@@ -254,8 +255,8 @@ impl UserState {
         for _ in 0..n {
             sends.push(SendRecord {
                 at: r.ts()?,
-                channel: r.str()?,
-                effect: r.str()?,
+                channel: r.name()?,
+                effect: r.name()?,
             });
         }
         r.end()?;
@@ -312,12 +313,12 @@ impl Instance {
     }
 
     fn read_body(r: &mut Reader) -> Result<Instance> {
-        let journey = r.str()?;
+        let journey = r.name()?;
         let version = r.u32()?;
-        let key = r.str()?;
+        let key = r.name()?;
         let seq = r.u32()?;
         let entered_at = r.ts()?;
-        let node = r.str()?;
+        let node = r.name()?;
         let since = r.delta(entered_at)?;
         let flags = r.byte()?;
         if flags > 7 {
@@ -329,7 +330,11 @@ impl Instance {
             None
         };
         let steps = r.u32()?;
-        let pending = if flags & 4 != 0 { Some(r.str()?) } else { None };
+        let pending = if flags & 4 != 0 {
+            Some(r.name()?)
+        } else {
+            None
+        };
         Ok(Instance {
             journey,
             version,
@@ -452,13 +457,19 @@ impl Reader<'_> {
         }
         Ok(n as usize)
     }
-    fn str(&mut self) -> Result<String> {
+    fn slice(&mut self) -> Result<&str> {
         let n = self.len()?;
         let s = std::str::from_utf8(&self.b[self.pos..self.pos + n])
-            .map_err(|_| invalid("corrupt journey state: invalid UTF-8"))?
-            .to_string();
+            .map_err(|_| invalid("corrupt journey state: invalid UTF-8"))?;
         self.pos += n;
         Ok(s)
+    }
+    fn str(&mut self) -> Result<String> {
+        self.slice().map(str::to_string)
+    }
+    /// A string without allocating when it is short (see [`Name`]).
+    fn name(&mut self) -> Result<Name> {
+        self.slice().map(Name::new)
     }
     fn secs_nanos(&mut self) -> Result<(i64, u32)> {
         let v = self.uint()?;
@@ -509,7 +520,7 @@ mod tests {
         Instance {
             journey: "welcome".into(),
             version: 1,
-            key: String::new(),
+            key: Name::empty(),
             seq: 1,
             entered_at: t("2026-03-01T08:00:00Z"),
             node: "wait_7d".into(),

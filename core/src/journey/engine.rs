@@ -13,7 +13,6 @@
 //!   instance wakes, both at the instant concerned.
 
 use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
-use super::name::Name;
 use super::policy::{time_or_midnight, Policies, QuietMode};
 use super::state::{Instance, JourneyRecord, SendRecord, UserState};
 use super::validate::{analyze, check_schema, check_structure, ValidationReport};
@@ -98,14 +97,14 @@ impl Input {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Effect {
     /// Unique, deterministic id; use it as the idempotency key.
-    pub id: Name,
+    pub id: String,
     /// Journey id.
-    pub journey: Name,
+    pub journey: String,
     /// Node id.
-    pub node: Name,
+    pub node: String,
     /// Instance key.
-    #[serde(skip_serializing_if = "Name::is_empty")]
-    pub key: Name,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key: String,
     /// Due time (the instant the flow reached the node).
     #[serde(with = "ts_serde")]
     pub at: DateTime<Utc>,
@@ -121,11 +120,11 @@ pub enum Action {
     /// Send a message.
     SendMessage {
         /// Channel.
-        channel: Name,
+        channel: String,
         /// Template id.
-        template: Name,
+        template: String,
         /// Purpose.
-        purpose: Name,
+        purpose: String,
     },
     /// Add and remove tags.
     UpdateTags {
@@ -256,35 +255,6 @@ struct CompiledJourney {
     rank: usize,
     /// Position in `JourneyEngine::journeys`.
     index: usize,
-    /// Node ids as shared names, by node index (cloned into instances and
-    /// effects without allocating).
-    node_names: Vec<Name>,
-    /// For message nodes: channel, template and purpose as shared names.
-    message_names: Vec<Option<[Name; 3]>>,
-}
-
-impl CompiledJourney {
-    fn names(def: &JourneyDefinition) -> (Vec<Name>, Vec<Option<[Name; 3]>>) {
-        let ids = def.nodes.iter().map(|n| Name::from(&n.id)).collect();
-        let messages = def
-            .nodes
-            .iter()
-            .map(|n| match &n.kind {
-                NodeKind::Message {
-                    channel,
-                    template,
-                    purpose,
-                    ..
-                } => Some([
-                    Name::from(channel),
-                    Name::from(template),
-                    Name::from(purpose.as_deref().unwrap_or("")),
-                ]),
-                _ => None,
-            })
-            .collect();
-        (ids, messages)
-    }
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -386,7 +356,6 @@ impl JourneyEngine {
                 Some(CompiledRuleSet::compile(&set, &schema).map_err(|e| e.prefix_path(&at))?)
             };
             let report = analyze(&def);
-            let (node_names, message_names) = CompiledJourney::names(&def);
             journeys.push(CompiledJourney {
                 def,
                 rules,
@@ -394,8 +363,6 @@ impl JourneyEngine {
                 report,
                 rank: 0,
                 index: journeys.len(),
-                node_names,
-                message_names,
             });
         }
         // Priority order: priority descending, then id.
@@ -676,8 +643,8 @@ fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
         })
 }
 
-/// The decimal digits of `n`, written into `buf`.
-fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &str {
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -687,12 +654,9 @@ fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &str {
             break;
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
-
-#[cfg(test)]
-fn push_u32(out: &mut String, n: u32) {
-    out.push_str(u32_digits(n, &mut [0; 10]));
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
 }
 
 /// Agenda order: due time, instances before date entries, journey rank, key, entry number.
@@ -753,7 +717,7 @@ impl<'a> Run<'a> {
             Some(p) => p,
             None => {
                 self.state.journeys.push(JourneyRecord {
-                    journey: Name::new(journey),
+                    journey: journey.to_string(),
                     ..Default::default()
                 });
                 self.state.journeys.len() - 1
@@ -970,22 +934,21 @@ impl<'a> Run<'a> {
         self.notice(kind, &j, &k, Some(&n), t, reason, None);
     }
 
-    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> Name {
-        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format
-        // machinery and, when short, without allocating (hot path).
-        let (mut seq, mut steps) = ([0; 10], [0; 10]);
-        let key_sep = if inst.key.is_empty() { "" } else { "#" };
-        let id = Name::concat(&[
-            &inst.journey,
-            "#",
-            u32_digits(inst.seq, &mut seq),
-            key_sep,
-            &inst.key,
-            "/",
-            &inst.node,
-            "/",
-            u32_digits(inst.steps, &mut steps),
-        ]);
+    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
+        let mut id =
+            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+        id.push_str(&inst.journey);
+        id.push('#');
+        push_u32(&mut id, inst.seq);
+        if !inst.key.is_empty() {
+            id.push('#');
+            id.push_str(&inst.key);
+        }
+        id.push('/');
+        id.push_str(&inst.node);
+        id.push('/');
+        push_u32(&mut id, inst.steps);
         self.effects.push(Effect {
             id: id.clone(),
             journey: inst.journey.clone(),
@@ -1023,17 +986,18 @@ impl<'a> Run<'a> {
                 self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
-            let ni = cj.def.node_index(id).ok_or_else(|| {
+            let node = cj.def.node(id).ok_or_else(|| {
                 Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
             })?;
-            let node = &cj.def.nodes[ni];
             if !rerun {
-                inst.node = cj.node_names[ni].clone();
+                // Reuse the buffer: node ids are short and similar in length.
+                inst.node.clear();
+                inst.node.push_str(&node.id);
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
                     definition: cj.index,
-                    node: ni,
+                    node: cj.def.node_index(id).unwrap_or(0),
                 });
             }
             rerun = false;
@@ -1138,22 +1102,18 @@ impl<'a> Run<'a> {
                             Some(cap),
                         );
                     } else {
-                        let [channel, template, purpose] = match &cj.message_names[ni] {
-                            Some(names) => names.clone(),
-                            None => [channel.into(), template.into(), purpose.into()],
-                        };
                         let eid = self.effect(
                             &inst,
                             t,
                             Action::SendMessage {
                                 channel: channel.clone(),
-                                template,
-                                purpose,
+                                template: template.clone(),
+                                purpose: purpose.to_string(),
                             },
                         );
                         self.state.sends.push(SendRecord {
                             at: t,
-                            channel,
+                            channel: channel.clone(),
                             effect: eid,
                         });
                     }
@@ -1413,12 +1373,12 @@ impl<'a> Run<'a> {
         rec.last_entry = Some(t);
         let seq = rec.entries;
         let inst = Instance {
-            journey: Name::from(&def.id),
+            journey: def.id.clone(),
             version: def.version,
-            key: key.into(),
+            key,
             seq,
             entered_at: t,
-            node: Name::empty(),
+            node: String::new(),
             since: t,
             due: None,
             armed: false,

@@ -15,7 +15,6 @@ pub mod definition;
 pub mod engine;
 pub mod mermaid;
 pub mod migrate;
-pub mod name;
 pub mod policy;
 pub mod simulate;
 pub mod state;
@@ -26,7 +25,6 @@ pub use engine::{
     Action, Effect, Input, JourneyEngine, Notice, NoticeKind, StepResult, UserJourneys, Visit,
 };
 pub use migrate::{MigrationMap, MigrationPlan};
-pub use name::Name;
 pub use policy::Policies;
 pub use simulate::{simulate, SimulationReport};
 pub use state::{Instance, UserState, STATE_FORMAT_VERSION};

@@ -10,7 +10,6 @@
 //!
 //! Readers accept every version up to the current one.
 
-use super::name::Name;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ts_serde;
 use chrono::{DateTime, Utc};
@@ -24,19 +23,19 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Instance {
     /// Journey id.
-    pub journey: Name,
+    pub journey: String,
     /// Pinned definition version.
     pub version: u32,
     /// Concurrency key (empty when the journey has none).
-    #[serde(default, skip_serializing_if = "Name::is_empty")]
-    pub key: Name,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
     /// Entry number of this user in this journey (1-based).
     pub seq: u32,
     /// When the user entered.
     #[serde(with = "ts_serde")]
     pub entered_at: DateTime<Utc>,
     /// Current node id.
-    pub node: Name,
+    pub node: String,
     /// When the flow reached the current node (due time, not processing time).
     #[serde(with = "ts_serde")]
     pub since: DateTime<Utc>,
@@ -55,7 +54,7 @@ pub struct Instance {
     pub steps: u32,
     /// Effect id whose outcome a `call` node awaits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<Name>,
+    pub pending: Option<String>,
 }
 
 /// Per user and journey: entries so far and remembered split assignments.
@@ -63,7 +62,7 @@ pub struct Instance {
 #[serde(deny_unknown_fields)]
 pub struct JourneyRecord {
     /// Journey id.
-    pub journey: Name,
+    pub journey: String,
     /// Number of entries so far.
     pub entries: u32,
     /// Time of the last entry.
@@ -96,9 +95,9 @@ pub struct SendRecord {
     #[serde(with = "ts_serde")]
     pub at: DateTime<Utc>,
     /// Channel.
-    pub channel: Name,
+    pub channel: String,
     /// The effect id (a `failed` outcome removes the record).
-    pub effect: Name,
+    pub effect: String,
 }
 
 /// All journey state of one user.
@@ -226,7 +225,7 @@ impl UserState {
         let n = r.len()?;
         let mut journeys = Vec::with_capacity(n);
         for _ in 0..n {
-            let journey = r.name()?;
+            let journey = r.str()?;
             let entries = r.u32()?;
             let last_entry = r.opt_ts()?;
             let in_segment = r.byte()? != 0;
@@ -255,8 +254,8 @@ impl UserState {
         for _ in 0..n {
             sends.push(SendRecord {
                 at: r.ts()?,
-                channel: r.name()?,
-                effect: r.name()?,
+                channel: r.str()?,
+                effect: r.str()?,
             });
         }
         r.end()?;
@@ -313,12 +312,12 @@ impl Instance {
     }
 
     fn read_body(r: &mut Reader) -> Result<Instance> {
-        let journey = r.name()?;
+        let journey = r.str()?;
         let version = r.u32()?;
-        let key = r.name()?;
+        let key = r.str()?;
         let seq = r.u32()?;
         let entered_at = r.ts()?;
-        let node = r.name()?;
+        let node = r.str()?;
         let since = r.delta(entered_at)?;
         let flags = r.byte()?;
         if flags > 7 {
@@ -330,11 +329,7 @@ impl Instance {
             None
         };
         let steps = r.u32()?;
-        let pending = if flags & 4 != 0 {
-            Some(r.name()?)
-        } else {
-            None
-        };
+        let pending = if flags & 4 != 0 { Some(r.str()?) } else { None };
         Ok(Instance {
             journey,
             version,
@@ -457,19 +452,13 @@ impl Reader<'_> {
         }
         Ok(n as usize)
     }
-    fn slice(&mut self) -> Result<&str> {
+    fn str(&mut self) -> Result<String> {
         let n = self.len()?;
         let s = std::str::from_utf8(&self.b[self.pos..self.pos + n])
-            .map_err(|_| invalid("corrupt journey state: invalid UTF-8"))?;
+            .map_err(|_| invalid("corrupt journey state: invalid UTF-8"))?
+            .to_string();
         self.pos += n;
         Ok(s)
-    }
-    fn str(&mut self) -> Result<String> {
-        self.slice().map(str::to_string)
-    }
-    /// A string without allocating when it is short (see [`Name`]).
-    fn name(&mut self) -> Result<Name> {
-        self.slice().map(Name::new)
     }
     fn secs_nanos(&mut self) -> Result<(i64, u32)> {
         let v = self.uint()?;
@@ -520,7 +509,7 @@ mod tests {
         Instance {
             journey: "welcome".into(),
             version: 1,
-            key: Name::empty(),
+            key: String::new(),
             seq: 1,
             entered_at: t("2026-03-01T08:00:00Z"),
             node: "wait_7d".into(),

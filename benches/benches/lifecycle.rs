@@ -134,6 +134,25 @@ fn bench_profile(c: &mut Criterion) {
             black_box((stage, diff, seg))
         })
     });
+    // The parts, to see where the time goes.
+    let input = EvalInput::new(&profile, &log, now());
+    c.bench_function("lifecycle/parts/stage", |b| {
+        b.iter(|| black_box(lifecycle.classify(&input, None).expect("stage")))
+    });
+    c.bench_function("lifecycle/parts/tags_20", |b| {
+        b.iter(|| black_box(tags.diff(&input).expect("tags")))
+    });
+    c.bench_function("lifecycle/parts/tags_20_rules_only", |b| {
+        b.iter(|| black_box(tags.rules().evaluate(&input).expect("rules")))
+    });
+    c.bench_function("lifecycle/parts/rfm_segment", |b| {
+        b.iter(|| {
+            black_box(
+                rfm.values(&log, now())
+                    .map(|v| map.segment(&thresholds.score(&v)).map(str::len)),
+            )
+        })
+    });
 }
 
 fn bench_batch(c: &mut Criterion) {

@@ -503,6 +503,13 @@ impl CompiledLifecycle {
     }
 }
 
+/// Writes the stage as the rule tag `stage:<name>` of the exclusive `group`
+/// (e.g. `lifecycle`), so other rules can read it with `has_tag("stage:loyal")`;
+/// see [`crate::tagging::set_exclusive_tag`] for how the group is kept exclusive.
+pub fn write_stage_tag(profile: &mut Profile, state: &StageState, group: &str, now: DateTime<Utc>) {
+    crate::tagging::set_exclusive_tag(profile, &format!("stage:{}", state.stage), group, now);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,5 +537,46 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidModel);
         assert_eq!(e.path(), Some("default_stage"));
         assert_eq!(e.suggestion(), Some("new"));
+    }
+
+    fn purchase(id: &str, at: &str) -> crate::profile::Event {
+        crate::profile::Event {
+            id: id.into(),
+            name: "purchase".into(),
+            timestamp: crate::value::parse_timestamp(at).unwrap(),
+            properties: Default::default(),
+        }
+    }
+
+    #[test]
+    fn evaluation_explains_and_replay_carries_state() {
+        let schema = default_schema();
+        let m = LifecycleModel::default_model().compile(&schema).unwrap();
+        let p = Profile::new("u");
+        let log = EventLog::new(vec![purchase("a", "2026-03-02T10:00:00Z")]);
+        let now = crate::value::parse_timestamp("2026-03-03T00:00:00Z").unwrap();
+        let o = m.evaluate(&EvalInput::new(&p, &log, now), None).unwrap();
+        assert_eq!(o.state.stage, "first_purchase");
+        let reason = o.reason.unwrap();
+        assert_eq!(reason.rule, "stage__first_purchase");
+        assert!(reason.matched);
+        let from = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap();
+        let days = m.replay(&p, &log, from, to, Zone::utc(), None).unwrap();
+        let stages: Vec<&str> = days.iter().map(|d| d.stage.as_str()).collect();
+        assert_eq!(stages, ["prospect", "first_purchase", "first_purchase"]);
+        assert_eq!(days[1].transition.as_ref().unwrap().from, "prospect");
+        assert!(m.replay(&p, &log, to, from, Zone::utc(), None).is_err());
+    }
+
+    #[test]
+    fn the_stage_tag_replaces_the_previous_one() {
+        let now = crate::value::parse_timestamp("2026-03-03T00:00:00Z").unwrap();
+        let mut p = Profile::new("u");
+        write_stage_tag(&mut p, &StageState::new("new", now), "lifecycle", now);
+        write_stage_tag(&mut p, &StageState::new("repeat", now), "lifecycle", now);
+        let names: Vec<&str> = p.tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["stage:repeat"]);
+        assert_eq!(p.tags[0].group.as_deref(), Some("lifecycle"));
     }
 }

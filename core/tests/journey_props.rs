@@ -4,7 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use siyu_core::journey::{Action, Effect, Input, JourneyDefinition, JourneyEngine, Policies, UserState};
+use siyu_core::journey::{
+    Action, Effect, Input, JourneyDefinition, JourneyEngine, Policies, UserState,
+};
 use siyu_core::value::parse_timestamp;
 use siyu_core::{Event, EventLog, Profile, Schema};
 
@@ -88,9 +90,14 @@ fn policies(cap: u32) -> Policies {
 
 fn profile(consent_flags: u8) -> Profile {
     let mut consents = Vec::new();
-    for (i, (ch, pu)) in [("wechat", "marketing"), ("wechat", "service"), ("sms", "marketing"), ("sms", "service")]
-        .iter()
-        .enumerate()
+    for (i, (ch, pu)) in [
+        ("wechat", "marketing"),
+        ("wechat", "service"),
+        ("sms", "marketing"),
+        ("sms", "service"),
+    ]
+    .iter()
+    .enumerate()
     {
         if consent_flags & (1 << i) != 0 {
             consents.push(json!({"channel": ch, "purpose": pu, "status": "granted", "at": "2026-01-01T00:00:00Z"}));
@@ -109,7 +116,10 @@ fn event(id: usize, name: &str, at: DateTime<Utc>) -> Event {
 fn engine(a: &Spec, b: &Spec, cap: u32) -> JourneyEngine {
     JourneyEngine::new(
         schema(),
-        vec![journey("alpha", a, "friend_added", 1), journey("beta", b, "purchase", 5)],
+        vec![
+            journey("alpha", a, "friend_added", 1),
+            journey("beta", b, "purchase", 5),
+        ],
         policies(cap),
     )
     .unwrap()
@@ -131,20 +141,27 @@ fn inputs(offsets: &[(u8, u32)]) -> Vec<Event> {
 
 /// Runs the events, ticking at every wake-up in between when `eager`, and a
 /// final tick at `end`. Returns all effects and the last state.
-fn run(e: &JourneyEngine, p: &Profile, evs: &[Event], eager: bool, end: DateTime<Utc>) -> (Vec<Effect>, UserState, Vec<UserState>) {
+fn run(
+    e: &JourneyEngine,
+    p: &Profile,
+    evs: &[Event],
+    eager: bool,
+    end: DateTime<Utc>,
+) -> (Vec<Effect>, UserState, Vec<UserState>) {
     let mut state = UserState::new();
     let mut effects = Vec::new();
     let mut states = Vec::new();
     let mut wake: Option<DateTime<Utc>> = None;
     let mut history = Vec::new();
-    let mut step = |state: &mut UserState, input: &Input, now: DateTime<Utc>, history: &Vec<Event>| {
-        let log = EventLog::new(history.clone());
-        let r = e.step(state, p, &log, input, now).unwrap();
-        effects.extend(r.effects);
-        *state = r.state;
-        states.push(state.clone());
-        r.next_wake
-    };
+    let mut step =
+        |state: &mut UserState, input: &Input, now: DateTime<Utc>, history: &Vec<Event>| {
+            let log = EventLog::new(history.clone());
+            let r = e.step(state, p, &log, input, now).unwrap();
+            effects.extend(r.effects);
+            *state = r.state;
+            states.push(state.clone());
+            r.next_wake
+        };
     for ev in evs {
         if eager {
             while let Some(w) = wake.filter(|w| *w < ev.timestamp) {
@@ -152,7 +169,12 @@ fn run(e: &JourneyEngine, p: &Profile, evs: &[Event], eager: bool, end: DateTime
             }
         }
         history.push(ev.clone());
-        wake = step(&mut state, &Input::Event(ev.clone()), ev.timestamp, &history);
+        wake = step(
+            &mut state,
+            &Input::Event(ev.clone()),
+            ev.timestamp,
+            &history,
+        );
     }
     if eager {
         while let Some(w) = wake.filter(|w| *w <= end) {

@@ -84,8 +84,8 @@ pub fn active_users_series(
     let mut out = Vec::with_capacity(ndays);
     let mut run = [0i64; 3];
     for i in 0..ndays {
-        for k in 0..3 {
-            run[k] += diff[k][i];
+        for (r, d) in run.iter_mut().zip(&diff) {
+            *r += d[i];
         }
         let (dau, wau, mau) = (run[0] as u64, run[1] as u64, run[2] as u64);
         out.push(ActiveUsers {

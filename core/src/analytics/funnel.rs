@@ -4,7 +4,7 @@
 //! perform steps 2..k in that order (other events may come in between), each
 //! later in their time-ordered log than the previous step, and all within
 //! `window` of the start. The best start per user counts. Events with equal
-//! timestamps keep their input order.
+//! timestamps keep their input order. One pass per user: O(events × steps).
 
 use super::{invalid, ratio, UserEvent};
 use crate::error::Result;
@@ -43,7 +43,7 @@ pub fn funnel(events: &[UserEvent], steps: &[String], window: TimeDelta) -> Resu
     let mut by_user: HashMap<&str, Vec<(DateTime<Utc>, usize)>> = HashMap::new();
     for (i, e) in events.iter().enumerate() {
         // Only events that are some step matter.
-        if steps.iter().any(|s| *s == e.name) {
+        if steps.contains(&e.name) {
             by_user
                 .entry(&e.user_id)
                 .or_default()
@@ -52,28 +52,34 @@ pub fn funnel(events: &[UserEvent], steps: &[String], window: TimeDelta) -> Resu
     }
     let k = steps.len();
     let mut reached = vec![0u64; k];
+    // One pass per user, O(events × steps): `latest[j]` is the latest start
+    // from which steps 1..=j+1 have been performed in order so far. A later start
+    // leaves more of the window, so it dominates every earlier one.
+    let mut latest: Vec<Option<DateTime<Utc>>> = vec![None; k];
     for evs in by_user.values_mut() {
         evs.sort_unstable();
-        let mut best = 0usize;
-        for (si, start) in evs.iter().enumerate() {
-            if events[start.1].name != steps[0] {
-                continue;
-            }
-            let deadline = start.0 + window;
-            let mut j = 1;
-            for e in &evs[si + 1..] {
-                if j == k || e.0 > deadline {
-                    break;
+        latest.iter_mut().for_each(|l| *l = None);
+        for &(t, i) in evs.iter() {
+            let name = &events[i].name;
+            // Descending, so one event never advances two steps at once.
+            for j in (0..k).rev() {
+                if steps[j] != *name {
+                    continue;
                 }
-                if events[e.1].name == steps[j] {
-                    j += 1;
+                let start = if j == 0 {
+                    Some(t)
+                } else {
+                    latest[j - 1].filter(|s| t <= *s + window)
+                };
+                if let Some(s) = start {
+                    latest[j] = Some(latest[j].map_or(s, |l| l.max(s)));
                 }
-            }
-            best = best.max(j);
-            if best == k {
-                break;
             }
         }
+        let best = latest
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |j| j + 1);
         for r in reached.iter_mut().take(best) {
             *r += 1;
         }
@@ -137,5 +143,61 @@ mod tests {
         assert_eq!(users, vec![3, 3, 2]);
         assert_eq!(r.steps[2].conversion_from_start, Some(2.0 / 3.0));
         assert!(funnel(&events, &[], TimeDelta::days(1)).is_err());
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// The direct definition: try every start, greedily match later steps.
+        fn brute(evs: &[(i64, usize)], steps: &[usize], window: i64) -> usize {
+            let mut sorted: Vec<(i64, usize, usize)> = evs
+                .iter()
+                .enumerate()
+                .map(|(i, &(t, n))| (t, i, n))
+                .collect();
+            sorted.sort_unstable();
+            let mut best = 0;
+            for (si, &(t0, _, n0)) in sorted.iter().enumerate() {
+                if n0 != steps[0] {
+                    continue;
+                }
+                let mut j = 1;
+                for &(t, _, n) in &sorted[si + 1..] {
+                    if j == steps.len() || t > t0 + window {
+                        break;
+                    }
+                    if n == steps[j] {
+                        j += 1;
+                    }
+                }
+                best = best.max(j);
+            }
+            best
+        }
+
+        proptest! {
+            #[test]
+            fn one_pass_matches_the_definition(
+                evs in proptest::collection::vec((0i64..50, 0usize..3), 0..25),
+                steps in proptest::collection::vec(0usize..3, 1..5),
+                window in 1i64..30,
+            ) {
+                let names = ["a", "b", "c"];
+                let t0 = chrono::DateTime::<Utc>::UNIX_EPOCH;
+                let events: Vec<UserEvent> = evs
+                    .iter()
+                    .map(|&(t, n)| UserEvent {
+                        user_id: "u".into(),
+                        name: names[n].into(),
+                        timestamp: t0 + TimeDelta::seconds(t),
+                    })
+                    .collect();
+                let step_names: Vec<String> = steps.iter().map(|&n| names[n].to_string()).collect();
+                let r = funnel(&events, &step_names, TimeDelta::seconds(window)).unwrap();
+                let got = r.steps.iter().filter(|s| s.users == 1).count();
+                prop_assert_eq!(got, brute(&evs, &steps, window));
+            }
+        }
     }
 }

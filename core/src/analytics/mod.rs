@@ -60,6 +60,48 @@ pub fn events_from_profiles(data: &[(Profile, EventLog)]) -> Vec<UserEvent> {
         .collect()
 }
 
+/// A fast, deterministic, non-cryptographic hasher (the Fx hash of rustc) for
+/// the hot per-event maps; inputs are ids, not attacker-chosen keys that need
+/// flood resistance in a pure batch computation.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.add(b as u64);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// A hash map with [`FxHasher`].
+pub(crate) type FastMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// Whether `name` is selected by `names` (an empty list selects every event).
 pub(crate) fn selected(names: &[String], name: &str) -> bool {
     names.is_empty() || names.iter().any(|n| n == name)

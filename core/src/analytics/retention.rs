@@ -5,12 +5,12 @@
 //! day (or week) after it. Period 0 counts literally (activity in the cohort
 //! period itself), so it is below 100% when the cohort event is not an activity.
 
-use super::{ratio, selected, UserEvent};
+use super::{ratio, selected, FastMap, UserEvent};
 use crate::error::Result;
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Period length of a cohort matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,44 +75,60 @@ pub fn retention_matrix(events: &[UserEvent], spec: &RetentionSpec) -> Result<Re
         Granularity::Day => 1,
         Granularity::Week => 7,
     };
-    // First cohort event per user.
-    let mut first: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    // First cohort event per user; users get dense indices.
+    let mut index: FastMap<&str, usize> = FastMap::default();
+    let mut first: Vec<DateTime<Utc>> = Vec::new();
     for e in events.iter().filter(|e| e.name == spec.cohort_event) {
-        first
-            .entry(&e.user_id)
-            .and_modify(|t| *t = (*t).min(e.timestamp))
-            .or_insert(e.timestamp);
+        match index.get(e.user_id.as_str()) {
+            Some(&i) => first[i] = first[i].min(e.timestamp),
+            None => {
+                index.insert(&e.user_id, first.len());
+                first.push(e.timestamp);
+            }
+        }
     }
-    let cohort_of: HashMap<&str, NaiveDate> = first
+    let cohort: Vec<NaiveDate> = first
         .iter()
-        .map(|(u, t)| (*u, period_start(spec.granularity, spec.zone.date_at(*t))))
+        .map(|t| period_start(spec.granularity, spec.zone.date_at(*t)))
         .collect();
-    // Distinct (user, period) activity.
-    let mut active: HashMap<&str, Vec<u32>> = HashMap::new();
+    // Distinct (user, period) activity: a bit mask per user for up to 64
+    // periods, else a list.
+    let periods = spec.periods as usize;
+    let mut masks: Vec<u64> = vec![0; if periods <= 64 { first.len() } else { 0 }];
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); if periods > 64 { first.len() } else { 0 }];
     for e in events {
         if !selected(&spec.activity_events, &e.name) {
             continue;
         }
-        let Some(c) = cohort_of.get(e.user_id.as_str()) else {
+        let Some(&u) = index.get(e.user_id.as_str()) else {
             continue;
         };
         let p = period_start(spec.granularity, spec.zone.date_at(e.timestamp));
-        let days = (p - *c).num_days();
+        let days = (p - cohort[u]).num_days();
         if days < 0 {
             continue;
         }
-        let n = days / step;
-        if n < spec.periods as i64 {
-            active.entry(&e.user_id).or_default().push(n as u32);
+        let n = (days / step) as usize;
+        if n < periods {
+            if periods <= 64 {
+                masks[u] |= 1 << n;
+            } else {
+                lists[u].push(n as u32);
+            }
         }
     }
     let mut rows: BTreeMap<NaiveDate, (u64, Vec<u64>)> = BTreeMap::new();
-    for (u, c) in &cohort_of {
-        let row = rows
-            .entry(*c)
-            .or_insert_with(|| (0, vec![0; spec.periods as usize]));
+    for (u, c) in cohort.iter().enumerate() {
+        let row = rows.entry(*c).or_insert_with(|| (0, vec![0; periods]));
         row.0 += 1;
-        if let Some(ps) = active.get_mut(u) {
+        if periods <= 64 {
+            let mut m = masks[u];
+            while m != 0 {
+                row.1[m.trailing_zeros() as usize] += 1;
+                m &= m - 1;
+            }
+        } else {
+            let ps = &mut lists[u];
             ps.sort_unstable();
             ps.dedup();
             for &p in ps.iter() {
@@ -194,5 +210,33 @@ mod tests {
         assert_eq!(m.cohorts[0].retained, vec![Some(0), Some(1), Some(1)]);
         assert_eq!(m.cohorts[0].rates[1], Some(0.5));
         assert_eq!(m.cohorts[1].retained, vec![Some(0), Some(1), None]);
+    }
+
+    #[test]
+    fn long_rows_use_the_list_path_and_agree() {
+        let mut events = vec![ev("a", "signup", "2024-01-01T10:00:00Z")];
+        for d in [1, 1, 5, 66, 69] {
+            let t = parse_timestamp("2024-01-01T12:00:00Z").unwrap() + chrono::Days::new(d);
+            events.push(UserEvent {
+                user_id: "a".into(),
+                name: "open".into(),
+                timestamp: t,
+            });
+        }
+        let mut spec = RetentionSpec {
+            cohort_event: "signup".into(),
+            activity_events: vec![],
+            granularity: Granularity::Day,
+            periods: 70,
+            zone: Zone::utc(),
+            end: None,
+        };
+        let long = retention_matrix(&events, &spec).unwrap();
+        let r = &long.cohorts[0].retained;
+        let days: Vec<usize> = (0..70).filter(|&i| r[i] == Some(1)).collect();
+        assert_eq!(days, vec![0, 1, 5, 66, 69]);
+        spec.periods = 64;
+        let short = retention_matrix(&events, &spec).unwrap();
+        assert_eq!(short.cohorts[0].retained[..], r[..64]);
     }
 }

@@ -40,9 +40,13 @@ impl BgNbd {
     pub fn fit(data: &RfColumns<'_>, opts: &FitOptions) -> Result<(BgNbd, FitInfo)> {
         check_purchase_data(data)?;
         let rows = compress(data);
-        let (p, info) = fit_log_params(&rows, 4, opts, |p, x, tx, t| {
-            ll(p[0], p[1], p[2], p[3], x, tx, t)
-        })?;
+        let (p, info) = fit_log_params(
+            &rows,
+            4,
+            opts,
+            |p, x| ll_x(p[0], p[1], p[2], p[3], x),
+            |p, x, tx, t| ll_rest(p[0], p[1], p[2], p[3], x, tx, t),
+        )?;
         Ok((
             BgNbd {
                 r: p[0],
@@ -56,15 +60,24 @@ impl BgNbd {
 }
 
 fn ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
+    ll_x(r, alpha, a, b, x) + ll_rest(r, alpha, a, b, x, tx, t)
+}
+
+/// The terms of ln L that depend on x only.
+fn ll_x(r: f64, alpha: f64, a: f64, b: f64, x: f64) -> f64 {
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
+    a1 + a2
+}
+
+fn ll_rest(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
     let a3 = -(r + x) * (alpha + t).ln();
     let a4 = if x > 0.0 {
         a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + tx).ln()
     } else {
         f64::NEG_INFINITY
     };
-    a1 + a2 + log_add_exp(a3, a4)
+    log_add_exp(a3, a4)
 }
 
 impl PurchaseModel for BgNbd {
@@ -198,5 +211,29 @@ mod tests {
             unit.expected_purchases(1.0).unwrap_err().kind(),
             ErrorKind::NumericDomain
         );
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn scores_are_probabilities_and_monotone(
+                r in 0.05f64..5.0, alpha in 0.1f64..50.0, a in 0.05f64..5.0, b in 0.05f64..10.0,
+                x in 0u32..40, frac in 0.01f64..1.0, big_t in 0.5f64..100.0, t in 0.0f64..100.0,
+            ) {
+                prop_assume!((a - 1.0).abs() > 1e-3);
+                let m = BgNbd { r, alpha, a, b };
+                let x = x as f64;
+                let t_x = if x == 0.0 { 0.0 } else { frac * big_t };
+                let p = m.p_alive(x, t_x, big_t).unwrap();
+                prop_assert!((0.0..=1.0).contains(&p));
+                let e1 = m.conditional_expected_purchases(t, x, t_x, big_t).unwrap();
+                let e2 = m.conditional_expected_purchases(t + 1.0, x, t_x, big_t).unwrap();
+                prop_assert!(e1 >= -1e-9 && e2 >= e1 - 1e-9 * e1.abs().max(1.0), "{e1} {e2}");
+                prop_assert!(m.log_likelihood(x, t_x, big_t).unwrap().is_finite());
+            }
+        }
     }
 }

@@ -74,7 +74,13 @@ impl GammaGamma {
             ));
         }
         rows.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]).then(a.0[1].total_cmp(&b.0[1])));
-        let (p, info) = fit_log_params(&rows, 3, opts, |p, x, m, _| ll(p[0], p[1], p[2], x, m))?;
+        let (p, info) = fit_log_params(
+            &rows,
+            3,
+            opts,
+            |p, x| ll_x(p[0], p[1], p[2], x),
+            |p, x, m, _| ll_rest(p[0], p[1], p[2], x, m),
+        )?;
         Ok((
             GammaGamma {
                 p: p[0],
@@ -140,11 +146,16 @@ fn check_spend(x: f64, m: f64) -> Result<()> {
 }
 
 fn ll(p: f64, q: f64, g: f64, x: f64, m: f64) -> f64 {
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
-        + q * g.ln()
-        + (p * x - 1.0) * m.ln()
-        + p * x * x.ln()
-        - (p * x + q) * (g + x * m).ln()
+    ll_x(p, q, g, x) + ll_rest(p, q, g, x, m)
+}
+
+/// The terms of ln L that depend on x only.
+fn ll_x(p: f64, q: f64, g: f64, x: f64) -> f64 {
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * g.ln() + p * x * x.ln()
+}
+
+fn ll_rest(p: f64, q: f64, g: f64, x: f64, m: f64) -> f64 {
+    (p * x - 1.0) * m.ln() - (p * x + q) * (g + x * m).ln()
 }
 
 #[cfg(test)]

@@ -40,9 +40,13 @@ impl MbgNbd {
     pub fn fit(data: &RfColumns<'_>, opts: &FitOptions) -> Result<(MbgNbd, FitInfo)> {
         check_purchase_data(data)?;
         let rows = compress(data);
-        let (p, info) = fit_log_params(&rows, 4, opts, |p, x, tx, t| {
-            ll(p[0], p[1], p[2], p[3], x, tx, t)
-        })?;
+        let (p, info) = fit_log_params(
+            &rows,
+            4,
+            opts,
+            |p, x| ll_x(p[0], p[1], p[2], p[3], x),
+            |p, x, tx, t| ll_rest(p[0], p[1], p[2], p[3], x, tx, t),
+        )?;
         Ok((
             MbgNbd {
                 r: p[0],
@@ -56,11 +60,20 @@ impl MbgNbd {
 }
 
 fn ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
+    ll_x(r, alpha, a, b, x) + ll_rest(r, alpha, a, b, x, tx, t)
+}
+
+/// The terms of ln L that depend on x only.
+fn ll_x(r: f64, alpha: f64, a: f64, b: f64, x: f64) -> f64 {
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x + 1.0) - ln_gamma(b) - ln_gamma(a + b + x + 1.0);
+    a1 + a2
+}
+
+fn ll_rest(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
     let a3 = -(r + x) * (alpha + t).ln();
     let a4 = a.ln() - (b + x).ln() - (r + x) * (alpha + tx).ln();
-    a1 + a2 + log_add_exp(a3, a4)
+    log_add_exp(a3, a4)
 }
 
 impl PurchaseModel for MbgNbd {

@@ -202,6 +202,144 @@ impl ValueModel {
     }
 }
 
+/// Column-wise purchase-model scores (one entry per customer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreColumns {
+    /// P(alive) per customer.
+    pub p_alive: Vec<f64>,
+    /// E[Y(horizon) | x, t_x, T] per customer.
+    pub expected_purchases: Vec<f64>,
+}
+
+/// Scores every customer of `data` (tables in, tables out for the bindings).
+/// A bad row fails the whole call with its index in the error path (`[i].recency`).
+pub fn score_columns(
+    model: &dyn PurchaseModel,
+    data: &RfColumns<'_>,
+    horizon: f64,
+) -> Result<ScoreColumns> {
+    data.validate()?;
+    let n = data.len();
+    let mut out = ScoreColumns {
+        p_alive: Vec::with_capacity(n),
+        expected_purchases: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let (x, tx, t) = (data.frequency[i], data.recency[i], data.t[i]);
+        let at = |e: Error| e.prefix_path(&format!("[{i}]"));
+        out.p_alive.push(model.p_alive(x, tx, t).map_err(at)?);
+        out.expected_purchases.push(
+            model
+                .conditional_expected_purchases(horizon, x, tx, t)
+                .map_err(at)?,
+        );
+    }
+    Ok(out)
+}
+
+/// What [`ValueModel::score`] predicts over.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScoreOptions {
+    /// Horizon of `expected_purchases`, in model time units.
+    pub horizon: f64,
+    /// CLV horizon in months.
+    pub months: u32,
+    /// Monthly discount rate of the CLV.
+    pub monthly_discount_rate: f64,
+    /// The model's time unit (for months → units in the CLV).
+    pub unit: TimeUnit,
+}
+
+impl Default for ScoreOptions {
+    fn default() -> Self {
+        ScoreOptions {
+            horizon: 4.345,
+            months: 12,
+            monthly_discount_rate: 0.01,
+            unit: TimeUnit::Weeks,
+        }
+    }
+}
+
+/// One customer's scores, named as rules read them from `Profile::scores`
+/// (`score("p_alive") < 0.3`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerScores {
+    /// P(alive), key `p_alive`.
+    pub p_alive: f64,
+    /// E[Y(horizon) | x, t_x, T], key `expected_purchases`.
+    pub expected_purchases: f64,
+    /// Gamma-Gamma expected average value, key `expected_value` (needs a spend model).
+    pub expected_value: Option<f64>,
+    /// Discounted CLV, key `clv` (needs a spend model).
+    pub clv: Option<f64>,
+}
+
+impl CustomerScores {
+    /// Writes the scores into a profile's score map (absent ones are removed,
+    /// so a stale CLV never survives a model without spend).
+    pub fn write_to(&self, scores: &mut std::collections::BTreeMap<String, f64>) {
+        scores.insert("p_alive".into(), self.p_alive);
+        scores.insert("expected_purchases".into(), self.expected_purchases);
+        for (k, v) in [("expected_value", self.expected_value), ("clv", self.clv)] {
+            match v {
+                Some(v) => {
+                    scores.insert(k.into(), v);
+                }
+                None => {
+                    scores.remove(k);
+                }
+            }
+        }
+    }
+}
+
+impl ValueModel {
+    /// Scores one customer: P(alive), expected purchases over `opts.horizon`,
+    /// and, with a spend model, expected average value and CLV.
+    /// `INVALID_ARGUMENT` without a purchase model.
+    pub fn score(
+        &self,
+        x: f64,
+        t_x: f64,
+        t: f64,
+        monetary_value: f64,
+        opts: &ScoreOptions,
+    ) -> Result<CustomerScores> {
+        let purchase = self.purchase.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "the value model has no purchase model",
+            )
+        })?;
+        let m = purchase.model();
+        let (expected_value, clv) = match &self.spend {
+            Some(g) => {
+                let v = g.conditional_expected_average_value(x, monetary_value)?;
+                let clv = customer_lifetime_value(
+                    m,
+                    x,
+                    t_x,
+                    t,
+                    v,
+                    opts.months,
+                    opts.monthly_discount_rate,
+                    opts.unit,
+                )?;
+                (Some(v), Some(clv))
+            }
+            None => (None, None),
+        };
+        Ok(CustomerScores {
+            p_alive: m.p_alive(x, t_x, t)?,
+            expected_purchases: m.conditional_expected_purchases(opts.horizon, x, t_x, t)?,
+            expected_value,
+            clv,
+        })
+    }
+}
+
 /// Parameters of any purchase model, tagged by `"model"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "lowercase")]
@@ -304,13 +442,27 @@ pub(crate) fn check_purchase_data(data: &RfColumns<'_>) -> Result<()> {
 }
 
 /// Minimises the penalised mean negative log-likelihood over log-parameters.
-/// `ll(params, x, t_x, T)` is one customer's log-likelihood.
+/// One customer's log-likelihood is `ll_x(params, x) + ll_rest(params, x, t_x, T)`;
+/// the part that depends only on x (the ln Γ terms) is computed once per run of
+/// equal x, as `rows` are sorted by x.
 pub(crate) fn fit_log_params(
     rows: &[([f64; 3], f64)],
     dims: usize,
     opts: &FitOptions,
-    ll: impl Fn(&[f64], f64, f64, f64) -> f64,
+    ll_x: impl Fn(&[f64], f64) -> f64,
+    ll_rest: impl Fn(&[f64], f64, f64, f64) -> f64,
 ) -> Result<(Vec<f64>, FitInfo)> {
+    let total_ll = |p: &[f64]| -> f64 {
+        let mut s = 0.0;
+        let mut last = (f64::NAN, 0.0);
+        for (r, w) in rows {
+            if r[0] != last.0 {
+                last = (r[0], ll_x(p, r[0]));
+            }
+            s += w * (last.1 + ll_rest(p, r[0], r[1], r[2]));
+        }
+        s
+    };
     if !opts.penalizer.is_finite() || opts.penalizer < 0.0 {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -326,11 +478,7 @@ pub(crate) fn fit_log_params(
             return f64::INFINITY;
         }
         let p: Vec<f64> = lp.iter().map(|v| v.exp()).collect();
-        let mut s = 0.0;
-        for (r, w) in rows {
-            s += w * ll(&p, r[0], r[1], r[2]);
-        }
-        -s / total + opts.penalizer * p.iter().map(|v| v * v).sum::<f64>()
+        -total_ll(&p) / total + opts.penalizer * p.iter().map(|v| v * v).sum::<f64>()
     };
     let m = optimize::nelder_mead(
         objective,
@@ -347,7 +495,7 @@ pub(crate) fn fit_log_params(
         ));
     }
     let p: Vec<f64> = m.x.iter().map(|v| v.exp()).collect();
-    let log_likelihood: f64 = rows.iter().map(|(r, w)| w * ll(&p, r[0], r[1], r[2])).sum();
+    let log_likelihood = total_ll(&p);
     let info = FitInfo {
         log_likelihood: finite(log_likelihood, "the log-likelihood")?,
         customers: total as usize,
@@ -402,4 +550,81 @@ pub fn customer_lifetime_value(
         prev = cum;
     }
     finite(clv, "the customer lifetime value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{CompiledRuleSet, EvalInput, RuleSet};
+    use crate::value::parse_timestamp;
+    use crate::{EventLog, Profile, Schema};
+
+    fn model() -> ValueModel {
+        ValueModel::from_json(&serde_json::json!({
+            "version": 1,
+            "purchase": {"model": "bgnbd", "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+            "spend": {"p": 6.25, "q": 3.74, "gamma": 15.44}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn scores_feed_rules() {
+        let m = model();
+        let opts = ScoreOptions::default();
+        // Many purchases long ago: probably gone.
+        let gone = m.score(10.0, 5.0, 39.0, 20.0, &opts).unwrap();
+        let active = m.score(10.0, 38.5, 39.0, 20.0, &opts).unwrap();
+        assert!(gone.p_alive < 0.3 && active.p_alive > 0.3);
+        assert!(gone.clv.unwrap() < active.clv.unwrap());
+
+        let rules = RuleSet::parse("segment churn_warning: score(\"p_alive\") < 0.3").unwrap();
+        let compiled = CompiledRuleSet::compile(&rules, &Schema::default()).unwrap();
+        let now = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+        let log = EventLog::new(vec![]);
+        for (s, want) in [(&gone, true), (&active, false)] {
+            let mut p = Profile::new("u1");
+            s.write_to(&mut p.scores);
+            let got = compiled.evaluate(&EvalInput::new(&p, &log, now)).unwrap();
+            assert_eq!(got, vec![want]);
+        }
+    }
+
+    #[test]
+    fn column_scores_match_scalar_scores() {
+        let m = model();
+        let purchase = m.purchase.as_ref().unwrap().model();
+        let (x, tx, t) = (vec![0.0, 2.0, 7.0], vec![0.0, 30.43, 12.0], vec![38.86; 3]);
+        let cols = score_columns(purchase, &RfColumns::new(&x, &tx, &t), 39.0).unwrap();
+        for i in 0..3 {
+            assert_eq!(
+                cols.p_alive[i],
+                purchase.p_alive(x[i], tx[i], t[i]).unwrap()
+            );
+            let e = purchase.conditional_expected_purchases(39.0, x[i], tx[i], t[i]);
+            assert_eq!(cols.expected_purchases[i], e.unwrap());
+        }
+        let bad = score_columns(purchase, &RfColumns::new(&x, &[0.0, 40.0, 1.0], &t), 39.0);
+        assert_eq!(bad.unwrap_err().path(), Some("[1].recency"));
+    }
+
+    #[test]
+    fn document_round_trips_and_checks_version() {
+        let m = model();
+        assert_eq!(ValueModel::from_json(&m.to_json()).unwrap(), m);
+        let mut v = m.to_json();
+        v["version"] = serde_json::json!(2);
+        assert_eq!(
+            ValueModel::from_json(&v).unwrap_err().kind(),
+            ErrorKind::InvalidState
+        );
+        let no_purchase = ValueModel {
+            purchase: None,
+            ..m
+        };
+        let e = no_purchase
+            .score(1.0, 1.0, 2.0, 3.0, &ScoreOptions::default())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
 }

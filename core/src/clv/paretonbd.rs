@@ -43,9 +43,13 @@ impl ParetoNbd {
     pub fn fit(data: &RfColumns<'_>, opts: &FitOptions) -> Result<(ParetoNbd, FitInfo)> {
         check_purchase_data(data)?;
         let rows = compress(data);
-        let (p, info) = fit_log_params(&rows, 4, opts, |p, x, tx, t| {
-            ll(p[0], p[1], p[2], p[3], x, tx, t)
-        })?;
+        let (p, info) = fit_log_params(
+            &rows,
+            4,
+            opts,
+            |p, x| ll_x(p[0], p[1], p[2], p[3], x),
+            |p, x, tx, t| ll_rest(p[0], p[1], p[2], p[3], x, tx, t),
+        )?;
         Ok((
             ParetoNbd {
                 r: p[0],
@@ -78,10 +82,18 @@ fn ln_a0(r: f64, alpha: f64, s: f64, beta: f64, x: f64, tx: f64, t: f64) -> f64 
 }
 
 fn ll(r: f64, alpha: f64, s: f64, beta: f64, x: f64, tx: f64, t: f64) -> f64 {
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln();
+    ll_x(r, alpha, s, beta, x) + ll_rest(r, alpha, s, beta, x, tx, t)
+}
+
+/// The terms of ln L that depend on x only.
+fn ll_x(r: f64, alpha: f64, s: f64, beta: f64, x: f64) -> f64 {
+    ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + s * beta.ln()
+}
+
+fn ll_rest(r: f64, alpha: f64, s: f64, beta: f64, x: f64, tx: f64, t: f64) -> f64 {
     let alive = -(r + x) * (alpha + t).ln() - s * (beta + t).ln();
     let died = s.ln() - (r + s + x).ln() + ln_a0(r, alpha, s, beta, x, tx, t);
-    a1 + log_add_exp(alive, died)
+    log_add_exp(alive, died)
 }
 
 impl ParetoNbd {

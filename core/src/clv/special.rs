@@ -379,4 +379,42 @@ mod tests {
         assert!(close(normal_quantile(0.01), -2.326_347_874_040_841, 1e-12));
         assert!(normal_quantile(0.0).is_nan());
     }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn euler_and_pfaff_transformations_agree_with_the_series(
+                a in 0.1f64..5.0, b in 0.1f64..5.0, c in 0.1f64..8.0, z in -0.45f64..0.6,
+            ) {
+                let direct = hyp2f1_series(a, b, c, z);
+                let euler = (1.0 - z).powf(c - a - b) * hyp2f1_series(c - a, c - b, c, z);
+                let tol = 1e-9 * direct.abs().max(1.0);
+                prop_assert!((direct - euler).abs() <= tol, "{direct} vs Euler {euler}");
+                if z < 0.45 {
+                    // Pfaff's argument z/(z−1) is inside the unit disc only for z < ½.
+                    let pfaff = (1.0 - z).powf(-a) * hyp2f1_series(a, c - b, c, z / (z - 1.0));
+                    prop_assert!((direct - pfaff).abs() <= tol, "{direct} vs Pfaff {pfaff}");
+                }
+                prop_assert!((hyp2f1(a, b, c, z) - direct).abs() <= tol);
+            }
+
+            #[test]
+            fn ln_gamma_recurrence(x in 0.01f64..150.0) {
+                // ln Γ(x + 1) = ln Γ(x) + ln x
+                let lhs = ln_gamma(x + 1.0);
+                let rhs = ln_gamma(x) + x.ln();
+                prop_assert!((lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0), "{lhs} {rhs}");
+            }
+
+            #[test]
+            fn incomplete_gamma_halves_sum_to_one(a in 0.05f64..50.0, x in 0.0f64..100.0) {
+                let (p, q) = (gamma_p(a, x), gamma_q(a, x));
+                prop_assert!((0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&q));
+                prop_assert!((p + q - 1.0).abs() < 1e-12);
+            }
+        }
+    }
 }

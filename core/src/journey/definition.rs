@@ -481,25 +481,37 @@ fn cmp(actual: &Value, expected: &serde_json::Value) -> Option<Ord> {
     actual.compare(&exp)
 }
 
-/// Parses `HH:MM` (or `HH:MM:SS`).
+/// Parses `HH:MM` (or `HH:MM:SS`). Hand-written: it runs on every send-time
+/// and quiet-hours check, where chrono's format parser is comparatively slow.
 pub fn parse_time_of_day(s: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(s, "%H:%M")
-        .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
-        .ok()
+    let b = s.as_bytes();
+    let two = |i: usize| -> Option<u32> {
+        let (h, l) = (*b.get(i)?, *b.get(i + 1)?);
+        (h.is_ascii_digit() && l.is_ascii_digit())
+            .then(|| u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+    };
+    let (h, m, sec) = match b.len() {
+        5 if b[2] == b':' => (two(0)?, two(3)?, 0),
+        8 if b[2] == b':' && b[5] == b':' => (two(0)?, two(3)?, two(6)?),
+        _ => return None,
+    };
+    NaiveTime::from_hms_opt(h, m, sec)
 }
 
 /// Parses a weekday abbreviation (`mon` … `sun`, case-insensitive).
 pub fn parse_weekday(s: &str) -> Option<Weekday> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "mon" => Weekday::Mon,
-        "tue" => Weekday::Tue,
-        "wed" => Weekday::Wed,
-        "thu" => Weekday::Thu,
-        "fri" => Weekday::Fri,
-        "sat" => Weekday::Sat,
-        "sun" => Weekday::Sun,
-        _ => return None,
-    })
+    const DAYS: [(&str, Weekday); 7] = [
+        ("mon", Weekday::Mon),
+        ("tue", Weekday::Tue),
+        ("wed", Weekday::Wed),
+        ("thu", Weekday::Thu),
+        ("fri", Weekday::Fri),
+        ("sat", Weekday::Sat),
+        ("sun", Weekday::Sun),
+    ];
+    DAYS.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        .map(|(_, d)| *d)
 }
 
 impl NodeKind {
@@ -531,7 +543,13 @@ impl NodeKind {
                 | NodeKind::WaitUntilTime { .. }
                 | NodeKind::WaitUntilDate { .. }
                 | NodeKind::WaitEvent { .. }
-        ) || matches!(self, NodeKind::Call { on_failure: Some(_), .. })
+        ) || matches!(
+            self,
+            NodeKind::Call {
+                on_failure: Some(_),
+                ..
+            }
+        )
     }
 
     /// The outgoing edges as `(label, target)`, in a fixed order.
@@ -572,7 +590,10 @@ impl NodeKind {
             ],
             NodeKind::SplitRule {
                 on_true, on_false, ..
-            } => vec![("on_true".into(), n(on_true)), ("on_false".into(), n(on_false))],
+            } => vec![
+                ("on_true".into(), n(on_true)),
+                ("on_false".into(), n(on_false)),
+            ],
             NodeKind::SplitMulti { branches, default } => {
                 let mut v: Vec<_> = branches
                     .iter()
@@ -666,12 +687,36 @@ mod tests {
 
     #[test]
     fn nodes_parse_with_type_tag() {
-        let n: Node = serde_json::from_value(json!({"id":"w","type":"wait","duration":"7d","next":"x"})).unwrap();
+        let n: Node =
+            serde_json::from_value(json!({"id":"w","type":"wait","duration":"7d","next":"x"}))
+                .unwrap();
         assert_eq!(n.kind.type_name(), "wait");
-        let e = serde_json::from_value::<Node>(json!({"id":"w","type":"wait","duration":"7d","nxt":"x"}));
+        let e = serde_json::from_value::<Node>(
+            json!({"id":"w","type":"wait","duration":"7d","nxt":"x"}),
+        );
         assert!(e.is_err());
         let back = serde_json::to_value(&n).unwrap();
-        assert_eq!(back, json!({"id":"w","type":"wait","duration":"7d","next":"x"}));
+        assert_eq!(
+            back,
+            json!({"id":"w","type":"wait","duration":"7d","next":"x"})
+        );
+    }
+
+    #[test]
+    fn times_and_weekdays_parse() {
+        assert_eq!(
+            parse_time_of_day("09:30"),
+            NaiveTime::from_hms_opt(9, 30, 0)
+        );
+        assert_eq!(
+            parse_time_of_day("23:59:59"),
+            NaiveTime::from_hms_opt(23, 59, 59)
+        );
+        for bad in ["24:00", "9:30", "09:60", "0930", "09:30:", "ab:cd", ""] {
+            assert_eq!(parse_time_of_day(bad), None, "{bad}");
+        }
+        assert_eq!(parse_weekday("Fri"), Some(Weekday::Fri));
+        assert_eq!(parse_weekday("friday"), None);
     }
 
     #[test]
@@ -679,6 +724,9 @@ mod tests {
         assert_eq!(Offset::parse("-1d").unwrap().seconds, -86_400);
         assert_eq!(Offset::parse("+2h").unwrap().seconds, 7_200);
         assert!(Offset::parse("1x").is_none());
-        assert_eq!(serde_json::to_value(Offset::parse("-1d").unwrap()).unwrap(), json!("-1d"));
+        assert_eq!(
+            serde_json::to_value(Offset::parse("-1d").unwrap()).unwrap(),
+            json!("-1d")
+        );
     }
 }

@@ -12,9 +12,7 @@
 //! * rule criteria (goals, exits) are checked on every input and whenever an
 //!   instance wakes, both at the instant concerned.
 
-use super::definition::{
-    Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger,
-};
+use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
 use super::policy::{time_or_midnight, Policies, QuietMode};
 use super::state::{Instance, JourneyRecord, SendRecord, UserState};
 use super::validate::{analyze, check_schema, check_structure, ValidationReport};
@@ -64,7 +62,8 @@ impl Input {
     /// `{"type": "profile_changed"}`, `{"type": "outcome", "effect": id, "status":
     /// "delivered"|"failed"}`, `{"type": "enter", "journey": id, "key"?: k}`.
     pub fn from_json_value(v: &serde_json::Value, schema: &Schema) -> Result<Input> {
-        let bad = |m: &str| Error::new(ErrorKind::InvalidArgument, m.to_string()).with_path("input");
+        let bad =
+            |m: &str| Error::new(ErrorKind::InvalidArgument, m.to_string()).with_path("input");
         let ty = v
             .get("type")
             .and_then(|t| t.as_str())
@@ -222,13 +221,14 @@ pub struct Notice {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// A node visit (for simulation statistics).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A node visit (for simulation statistics); resolve names with
+/// [`JourneyEngine::visit_names`]. Indices keep the hot path free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
-    /// Journey id.
-    pub journey: String,
-    /// Node id.
-    pub node: String,
+    /// Index of the definition in the engine.
+    pub definition: usize,
+    /// Index of the node in the definition.
+    pub node: usize,
 }
 
 /// The result of one step.
@@ -253,6 +253,8 @@ struct CompiledJourney {
     report: ValidationReport,
     /// Position of the journey id in priority order.
     rank: usize,
+    /// Position in `JourneyEngine::journeys`.
+    index: usize,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -268,7 +270,14 @@ pub struct JourneyEngine {
 impl std::fmt::Debug for JourneyEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JourneyEngine")
-            .field("journeys", &self.journeys.iter().map(|j| (&j.def.id, j.def.version)).collect::<Vec<_>>())
+            .field(
+                "journeys",
+                &self
+                    .journeys
+                    .iter()
+                    .map(|j| (&j.def.id, j.def.version))
+                    .collect::<Vec<_>>(),
+            )
             .field("policies", &self.policies)
             .finish()
     }
@@ -317,7 +326,10 @@ impl JourneyEngine {
             if !seen.insert((def.id.clone(), def.version)) {
                 return Err(Error::new(
                     ErrorKind::DuplicateName,
-                    format!("journey `{}` version {} is given twice", def.id, def.version),
+                    format!(
+                        "journey `{}` version {} is given twice",
+                        def.id, def.version
+                    ),
                 )
                 .with_path(at));
             }
@@ -328,7 +340,8 @@ impl JourneyEngine {
                 if rule_index.contains_key(&text) {
                     continue;
                 }
-                let expr = parser::parse_expr(&text).map_err(|e| e.prefix_path(&format!("{at}.{path}")))?;
+                let expr = parser::parse_expr(&text)
+                    .map_err(|e| e.prefix_path(&format!("{at}.{path}")))?;
                 rule_index.insert(text, set.rules.len());
                 set.rules.push(Rule {
                     name: format!("r{}", set.rules.len()),
@@ -349,6 +362,7 @@ impl JourneyEngine {
                 rule_index,
                 report,
                 rank: 0,
+                index: journeys.len(),
             });
         }
         // Priority order: priority descending, then id.
@@ -407,6 +421,12 @@ impl JourneyEngine {
         self.find(id, version).map(|i| &self.journeys[i].def)
     }
 
+    /// The journey id and node id of a [`Visit`].
+    pub fn visit_names(&self, v: &Visit) -> Option<(&str, &str)> {
+        let def = &self.journeys.get(v.definition)?.def;
+        Some((def.id.as_str(), def.nodes.get(v.node)?.id.as_str()))
+    }
+
     /// The validation report of `id` (latest version).
     pub fn report(&self, id: &str) -> Option<&ValidationReport> {
         self.find(id, None).map(|i| &self.journeys[i].report)
@@ -414,7 +434,11 @@ impl JourneyEngine {
 
     fn find(&self, id: &str, version: Option<u32>) -> Option<usize> {
         match version {
-            None => self.latest.iter().copied().find(|&i| self.journeys[i].def.id == id),
+            None => self
+                .latest
+                .iter()
+                .copied()
+                .find(|&i| self.journeys[i].def.id == id),
             Some(v) => self
                 .journeys
                 .iter()
@@ -432,6 +456,20 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
+        self.step_owned(state.clone(), profile, events, input, now)
+    }
+
+    /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
+    /// host has just restored it, e.g. from bytes). On error the state is dropped;
+    /// the host still holds its persisted form.
+    pub fn step_owned(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
         for inst in &state.instances {
             if self.find(&inst.journey, Some(inst.version)).is_none() {
                 return Err(Error::new(
@@ -443,6 +481,13 @@ impl JourneyEngine {
                 ));
             }
         }
+        if !(1..=9999).contains(&now.year()) {
+            return Err(Error::new(
+                ErrorKind::InvalidTime,
+                format!("now {now} is outside years 1..=9999"),
+            ));
+        }
+        let last_now = state.last_now;
         let mut run = Run {
             engine: self,
             profile,
@@ -450,25 +495,41 @@ impl JourneyEngine {
             zone: profile.time_zone.unwrap_or(self.policies.default_zone),
             now,
             start: state.last_now,
-            state: state.clone(),
+            state,
             effects: Vec::new(),
             notices: Vec::new(),
             visits: Vec::new(),
         };
-        if let Some(last) = state.last_now {
+        if let Some(last) = last_now {
             if now < last {
                 run.now = last;
-                run.notice(NoticeKind::ClockClamped, "", "", None, last, None, Some(now.to_rfc3339()));
+                run.notice(
+                    NoticeKind::ClockClamped,
+                    "",
+                    "",
+                    None,
+                    last,
+                    None,
+                    Some(now.to_rfc3339()),
+                );
             }
         }
         let now = run.now;
-        run.start = Some(state.last_now.unwrap_or(now));
+        run.start = Some(last_now.unwrap_or(now));
         let mut input = input;
         let duplicate;
         if let Input::Event(e) = input {
-            duplicate = state.seen.iter().any(|s| *s == e.id);
+            duplicate = run.state.seen.contains(&e.id);
             if duplicate {
-                run.notice(NoticeKind::Duplicate, "", "", None, now, None, Some(e.id.clone()));
+                run.notice(
+                    NoticeKind::Duplicate,
+                    "",
+                    "",
+                    None,
+                    now,
+                    None,
+                    Some(e.id.clone()),
+                );
                 input = &Input::Tick;
             } else {
                 run.state.seen.push(e.id.clone());
@@ -482,7 +543,9 @@ impl JourneyEngine {
         run.apply(input, t_in)?;
         run.agenda(now)?;
         // Bookkeeping: bounded windows.
-        let horizon = now - chrono::Duration::seconds(self.policies.ledger_horizon());
+        let horizon = now
+            .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         run.state.sends.retain(|s| s.at > horizon);
         let window = self.policies.dedup_window;
         if run.state.seen.len() > window {
@@ -498,6 +561,50 @@ impl JourneyEngine {
             next_wake,
             visits: run.visits,
         })
+    }
+}
+
+/// One user's journeys held in memory: the engine's definitions plus the user's
+/// state (instances, cap ledger, records). [`UserJourneys::handle`] steps it and
+/// keeps the new state only when the step succeeds.
+#[derive(Debug)]
+pub struct UserJourneys<'e> {
+    engine: &'e JourneyEngine,
+    state: UserState,
+}
+
+impl<'e> UserJourneys<'e> {
+    /// The current state (persist it with `to_bytes` / `to_json`).
+    pub fn state(&self) -> &UserState {
+        &self.state
+    }
+
+    /// Steps the user with `input` at `now`; on error the state is unchanged.
+    pub fn handle(
+        &mut self,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let r = self.engine.step(&self.state, profile, events, input, now)?;
+        self.state = r.state.clone();
+        Ok(r)
+    }
+
+    /// Gives the state back.
+    pub fn into_state(self) -> UserState {
+        self.state
+    }
+}
+
+impl JourneyEngine {
+    /// Holds `state` (a user's journeys) for repeated [`UserJourneys::handle`] calls.
+    pub fn user(&self, state: UserState) -> UserJourneys<'_> {
+        UserJourneys {
+            engine: self,
+            state,
+        }
     }
 }
 
@@ -523,6 +630,37 @@ enum Resume<'a> {
     /// Re-run the current node (deferred message, migrated instance).
     Rerun,
 }
+
+/// `t + secs`, or `INVALID_TIME` when the instant leaves chrono's range.
+fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
+    chrono::Duration::try_seconds(secs)
+        .and_then(|d| t.checked_add_signed(d))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidTime,
+                format!("{t} + {secs}s is out of range"),
+            )
+        })
+}
+
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
+}
+
+/// Agenda order: due time, instances before date entries, journey rank, key, entry number.
+type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
 
 enum Agenda {
     Instance(usize),
@@ -557,7 +695,12 @@ impl<'a> Run<'a> {
         let e = self.engine;
         e.find(&inst.journey, Some(inst.version))
             .map(|i| &e.journeys[i])
-            .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("no definition for journey `{}`", inst.journey)))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidState,
+                    format!("no definition for journey `{}`", inst.journey),
+                )
+            })
     }
 
     fn rank(&self, inst: &Instance) -> usize {
@@ -565,7 +708,12 @@ impl<'a> Run<'a> {
     }
 
     fn record_mut(&mut self, journey: &str) -> &mut JourneyRecord {
-        let pos = match self.state.journeys.iter().position(|r| r.journey == journey) {
+        let pos = match self
+            .state
+            .journeys
+            .iter()
+            .position(|r| r.journey == journey)
+        {
             Some(p) => p,
             None => {
                 self.state.journeys.push(JourneyRecord {
@@ -580,7 +728,10 @@ impl<'a> Run<'a> {
 
     fn rule(&self, cj: &CompiledJourney, text: &str, at: DateTime<Utc>) -> Result<bool> {
         let (Some(rules), Some(&i)) = (&cj.rules, cj.rule_index.get(text)) else {
-            return Err(Error::new(ErrorKind::Internal, "journey rule was not compiled"));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "journey rule was not compiled",
+            ));
         };
         let input = EvalInput::new(self.profile, self.events, at)
             .with_default_zone(self.engine.policies.default_zone);
@@ -588,7 +739,12 @@ impl<'a> Run<'a> {
     }
 
     /// The next date-trigger instant of journey `j` in `(after, upto]`.
-    fn date_target(&self, j: usize, after: DateTime<Utc>, upto: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    fn date_target(
+        &self,
+        j: usize,
+        after: DateTime<Utc>,
+        upto: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let cj = &self.engine.journeys[j];
         let Trigger::Date {
             trait_name,
@@ -601,18 +757,28 @@ impl<'a> Run<'a> {
         };
         let value = self.profile.traits.get(trait_name)?;
         let time = time_or_midnight(time.as_deref());
+        // Dates outside years 1..=9999 are ignored: zone arithmetic near chrono's
+        // limits would overflow.
         let at_date = |d: NaiveDate| {
-            self.zone
-                .from_local(d.and_time(time) + chrono::Duration::seconds(offset.seconds))
+            if !(1..=9999).contains(&d.year()) {
+                return None;
+            }
+            d.and_time(time)
+                .checked_add_signed(chrono::Duration::seconds(offset.seconds))
+                .map(|l| self.zone.from_local(l))
         };
         let ok = |t: DateTime<Utc>| t > after && t <= upto;
         match (value, annual) {
-            (Value::Timestamp(ts), false) => Some(*ts + chrono::Duration::seconds(offset.seconds)).filter(|t| ok(*t)),
-            (Value::Date(d), false) => Some(at_date(*d)).filter(|t| ok(*t)),
+            (Value::Timestamp(ts), false) => ts
+                .checked_add_signed(chrono::Duration::seconds(offset.seconds))
+                .filter(|t| ok(*t)),
+            (Value::Date(d), false) => at_date(*d).filter(|t| ok(*t)),
             (Value::Date(_) | Value::Timestamp(_), true) => {
                 let d = match value {
                     Value::Date(d) => *d,
-                    Value::Timestamp(ts) => self.zone.date_at(*ts),
+                    Value::Timestamp(ts) if (1..=9999).contains(&ts.year()) => {
+                        self.zone.date_at(*ts)
+                    }
                     _ => return None,
                 };
                 let y0 = self.zone.date_at(after).year() - 1;
@@ -622,7 +788,7 @@ impl<'a> Run<'a> {
                         NaiveDate::from_ymd_opt(y, d.month(), d.day())
                             .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))
                     })
-                    .map(at_date)
+                    .filter_map(at_date)
                     .filter(|t| ok(*t))
                     .min()
             }
@@ -642,10 +808,11 @@ impl<'a> Run<'a> {
     /// Processes every due item up to `limit`, earliest first.
     fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
         loop {
-            let mut best: Option<((DateTime<Utc>, u8, usize, String, u32), Agenda)> = None;
+            // Order: due time, instances before date entries, journey priority, key, entry number.
+            let mut best: Option<(AgendaKey, Agenda)> = None;
             for (i, inst) in self.state.instances.iter().enumerate() {
                 if let Some(due) = inst.due.filter(|d| *d <= limit) {
-                    let k = (due, 0, self.rank(inst), inst.key.clone(), inst.seq);
+                    let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Instance(i)));
                     }
@@ -653,15 +820,16 @@ impl<'a> Run<'a> {
             }
             for &j in &self.engine.latest {
                 if let Some(t) = self.date_target(j, self.date_cursor(j), limit) {
-                    let k = (t, 1, self.engine.journeys[j].rank, String::new(), 0);
+                    let k = (t, 1, self.engine.journeys[j].rank, "", 0);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Date(j, t)));
                     }
                 }
             }
+            let best = best.map(|((t, ..), a)| (t, a));
             match best {
                 None => return Ok(()),
-                Some(((t, ..), Agenda::Instance(i))) => self.wake(i, t)?,
+                Some((t, Agenda::Instance(i))) => self.wake(i, t)?,
                 Some((_, Agenda::Date(j, t))) => {
                     let id = self.engine.journeys[j].def.id.clone();
                     self.record_mut(&id).last_date = Some(t);
@@ -675,13 +843,15 @@ impl<'a> Run<'a> {
     fn wake(&mut self, i: usize, t: DateTime<Utc>) -> Result<()> {
         let mut inst = self.state.instances.remove(i);
         let cj = self.cj(&inst)?;
-        if self.check_criteria(cj, &mut inst, t, None)? {
+        if self.check_criteria(cj, &inst, t, None)? {
             return Ok(());
         }
-        let node = cj
-            .def
-            .node(&inst.node)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("unknown node `{}`", inst.node)))?;
+        let node = cj.def.node(&inst.node).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidState,
+                format!("unknown node `{}`", inst.node),
+            )
+        })?;
         let resume = if !inst.armed {
             Resume::Rerun
         } else {
@@ -704,53 +874,81 @@ impl<'a> Run<'a> {
     fn check_criteria(
         &mut self,
         cj: &CompiledJourney,
-        inst: &mut Instance,
+        inst: &Instance,
         t: DateTime<Utc>,
         event: Option<&Event>,
     ) -> Result<bool> {
-        let hit = |run: &Run, c: &Criterion| -> Result<bool> {
+        match self.criterion_hit(cj, inst, t, event)? {
+            Some((kind, reason)) => {
+                self.finish(inst, kind, Some(&reason), t);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The first goal (then exit criterion) that holds for `inst` at `t`.
+    fn criterion_hit(
+        &self,
+        cj: &CompiledJourney,
+        inst: &Instance,
+        t: DateTime<Utc>,
+        event: Option<&Event>,
+    ) -> Result<Option<(NoticeKind, String)>> {
+        let hit = |c: &Criterion| -> Result<bool> {
             if let Some(name) = &c.event {
                 return Ok(event.is_some_and(|e| {
                     e.name == *name && e.timestamp >= inst.entered_at && c.filter.matches(e)
                 }));
             }
             match &c.rule {
-                Some(r) => run.rule(cj, r, t),
+                Some(r) => self.rule(cj, r, t),
                 None => Ok(false),
             }
         };
         for (i, g) in cj.def.goals.iter().enumerate() {
-            if hit(self, g)? {
+            if hit(g)? {
                 let id = g.id.clone().unwrap_or_else(|| format!("goals[{i}]"));
-                self.finish(inst, NoticeKind::Converted, Some(&id), t);
-                return Ok(true);
+                return Ok(Some((NoticeKind::Converted, id)));
             }
         }
         for (i, x) in cj.def.exit.iter().enumerate() {
-            if hit(self, x)? {
-                let id = x.id.clone().unwrap_or_else(|| format!("exit[{i}]"));
-                self.finish(inst, NoticeKind::Exited, Some(&format!("exit:{id}")), t);
-                return Ok(true);
+            if hit(x)? {
+                let id =
+                    x.id.as_deref()
+                        .map_or_else(|| format!("exit[{i}]"), str::to_string);
+                return Ok(Some((NoticeKind::Exited, format!("exit:{id}"))));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
-    fn finish(&mut self, inst: &Instance, kind: NoticeKind, reason: Option<&str>, t: DateTime<Utc>) {
+    fn finish(
+        &mut self,
+        inst: &Instance,
+        kind: NoticeKind,
+        reason: Option<&str>,
+        t: DateTime<Utc>,
+    ) {
         let (j, k, n) = (inst.journey.clone(), inst.key.clone(), inst.node.clone());
         self.notice(kind, &j, &k, Some(&n), t, reason, None);
     }
 
     fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
-        let id = format!(
-            "{}#{}{}{}/{}/{}",
-            inst.journey,
-            inst.seq,
-            if inst.key.is_empty() { "" } else { "#" },
-            inst.key,
-            inst.node,
-            inst.steps
-        );
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
+        let mut id =
+            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+        id.push_str(&inst.journey);
+        id.push('#');
+        push_u32(&mut id, inst.seq);
+        if !inst.key.is_empty() {
+            id.push('#');
+            id.push_str(&inst.key);
+        }
+        id.push('/');
+        id.push_str(&inst.node);
+        id.push('/');
+        push_u32(&mut id, inst.steps);
         self.effects.push(Effect {
             id: id.clone(),
             journey: inst.journey.clone(),
@@ -788,17 +986,18 @@ impl<'a> Run<'a> {
                 self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
-            let node = cj
-                .def
-                .node(id)
-                .ok_or_else(|| Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`")))?;
+            let node = cj.def.node(id).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
+            })?;
             if !rerun {
-                inst.node = node.id.clone();
+                // Reuse the buffer: node ids are short and similar in length.
+                inst.node.clear();
+                inst.node.push_str(&node.id);
                 inst.since = t;
                 inst.steps += 1;
                 self.visits.push(Visit {
-                    journey: inst.journey.clone(),
-                    node: node.id.clone(),
+                    definition: cj.index,
+                    node: cj.def.node_index(id).unwrap_or(0),
                 });
             }
             rerun = false;
@@ -842,10 +1041,20 @@ impl<'a> Run<'a> {
                 } => {
                     let purpose = purpose.as_deref().unwrap_or("");
                     let (j, k) = (inst.journey.clone(), inst.key.clone());
-                    let what = Some(format!("{channel}/{template}"));
+                    let what = || Some(format!("{channel}/{template}"));
                     if !self.profile.has_consent(channel, purpose, t) {
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("no_consent"), what);
-                    } else if let Some(until) = self.engine.policies.quiet_until(channel, t, &self.zone) {
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("no_consent"),
+                            what(),
+                        );
+                    } else if let Some(until) =
+                        self.engine.policies.quiet_until(channel, t, &self.zone)
+                    {
                         let mode = self
                             .engine
                             .policies
@@ -854,20 +1063,44 @@ impl<'a> Run<'a> {
                             .map(|q| q.mode)
                             .unwrap_or_default();
                         if mode == QuietMode::Defer && until > t {
-                            self.notice(NoticeKind::Deferred, &j, &k, Some(id), t, Some("quiet_hours"), what);
+                            self.notice(
+                                NoticeKind::Deferred,
+                                &j,
+                                &k,
+                                Some(id),
+                                t,
+                                Some("quiet_hours"),
+                                what(),
+                            );
                             if let Some(n) = self.notices.last_mut() {
                                 n.until = Some(until);
                             }
                             inst.due = Some(until);
                             break true;
                         }
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("quiet_hours"), what);
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("quiet_hours"),
+                            what(),
+                        );
                     } else if let Some(cap) =
                         self.engine
                             .policies
                             .cap_exceeded(channel, t, &self.zone, &self.state.sends)
                     {
-                        self.notice(NoticeKind::Suppressed, &j, &k, Some(id), t, Some("frequency_cap"), Some(cap));
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("frequency_cap"),
+                            Some(cap),
+                        );
                     } else {
                         let eid = self.effect(
                             &inst,
@@ -898,7 +1131,13 @@ impl<'a> Run<'a> {
                     cur = next.as_deref();
                 }
                 NodeKind::SetTraits { traits, next } => {
-                    self.effect(&inst, t, Action::SetTraits { traits: traits.clone() });
+                    self.effect(
+                        &inst,
+                        t,
+                        Action::SetTraits {
+                            traits: traits.clone(),
+                        },
+                    );
                     cur = next.as_deref();
                 }
                 NodeKind::Task {
@@ -935,14 +1174,14 @@ impl<'a> Run<'a> {
                         let secs = timeout.map(|d| d.seconds()).unwrap_or(86_400);
                         inst.pending = Some(eid);
                         inst.armed = true;
-                        inst.due = Some(t + chrono::Duration::seconds(secs));
+                        inst.due = Some(add_secs(t, secs)?);
                         break true;
                     }
                     cur = next.as_deref();
                 }
                 NodeKind::Wait { duration, .. } => {
                     inst.armed = true;
-                    inst.due = Some(t + duration.to_chrono());
+                    inst.due = Some(add_secs(t, duration.seconds())?);
                     break true;
                 }
                 NodeKind::WaitUntilTime {
@@ -957,7 +1196,10 @@ impl<'a> Run<'a> {
                         (None, None) => self.engine.policies.default_zone,
                     };
                     let time = time_or_midnight(Some(time));
-                    let days: Vec<_> = weekdays.iter().filter_map(|w| super::definition::parse_weekday(w)).collect();
+                    let days: Vec<_> = weekdays
+                        .iter()
+                        .filter_map(|w| super::definition::parse_weekday(w))
+                        .collect();
                     let local = zone.local(t).date();
                     let due = (0..=8)
                         .filter_map(|k| local.checked_add_days(chrono::Days::new(k)))
@@ -978,9 +1220,17 @@ impl<'a> Run<'a> {
                 } => {
                     let time = time_or_midnight(time.as_deref());
                     let off = chrono::Duration::seconds(offset.seconds);
+                    let time_of = |d: NaiveDate| {
+                        if !(1..=9999).contains(&d.year()) {
+                            return None;
+                        }
+                        d.and_time(time)
+                            .checked_add_signed(off)
+                            .map(|l| self.zone.from_local(l))
+                    };
                     let target = match self.profile.traits.get(trait_name) {
-                        Some(Value::Timestamp(ts)) => Some(*ts + off),
-                        Some(Value::Date(d)) => Some(self.zone.from_local(d.and_time(time) + off)),
+                        Some(Value::Timestamp(ts)) => ts.checked_add_signed(off),
+                        Some(Value::Date(d)) => time_of(*d),
                         _ => None,
                     };
                     match target {
@@ -1001,7 +1251,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::WaitEvent { timeout, .. } => {
                     inst.armed = true;
-                    inst.due = Some(t + timeout.to_chrono());
+                    inst.due = Some(add_secs(t, timeout.seconds())?);
                     break true;
                 }
                 NodeKind::SplitRule {
@@ -1044,7 +1294,15 @@ impl<'a> Run<'a> {
                             rec.assignments.retain(|(n, _)| n != id);
                             rec.assignments.push((id.to_string(), name.clone()));
                             let k = inst.key.clone();
-                            self.notice(NoticeKind::Assigned, &jid, &k, Some(id), t, None, Some(name));
+                            self.notice(
+                                NoticeKind::Assigned,
+                                &jid,
+                                &k,
+                                Some(id),
+                                t,
+                                None,
+                                Some(name),
+                            );
                             c
                         }
                     };
@@ -1089,14 +1347,25 @@ impl<'a> Run<'a> {
                 Reentry::Cooldown { .. } if active(None) => Some("active"),
                 Reentry::Cooldown { cooldown } => rec
                     .last_entry
-                    .filter(|l| *l + cooldown.to_chrono() > t)
+                    .filter(|l| {
+                        l.checked_add_signed(cooldown.to_chrono())
+                            .is_none_or(|e| e > t)
+                    })
                     .map(|_| "cooldown"),
                 Reentry::Concurrent { .. } if active(Some(&key)) => Some("active"),
                 Reentry::Concurrent { .. } => None,
             }
         };
         if let Some(r) = refuse {
-            self.notice(NoticeKind::EntrySkipped, &def.id, &key, None, t, Some(r), None);
+            self.notice(
+                NoticeKind::EntrySkipped,
+                &def.id,
+                &key,
+                None,
+                t,
+                Some(r),
+                None,
+            );
             return Ok(());
         }
         let rec = self.record_mut(&def.id);
@@ -1129,10 +1398,16 @@ impl<'a> Run<'a> {
         // 1. Goals and exit criteria of every active instance.
         let mut i = 0;
         while i < self.state.instances.len() {
-            let mut inst = self.state.instances[i].clone();
-            let cj = self.cj(&inst)?;
-            if self.check_criteria(cj, &mut inst, t, event)? {
-                self.state.instances.remove(i);
+            let cj = self.cj(&self.state.instances[i])?;
+            if cj.def.goals.is_empty() && cj.def.exit.is_empty() {
+                i += 1;
+                continue;
+            }
+            if let Some((kind, reason)) =
+                self.criterion_hit(cj, &self.state.instances[i], t, event)?
+            {
+                let inst = self.state.instances.remove(i);
+                self.finish(&inst, kind, Some(&reason), t);
             } else {
                 i += 1;
             }
@@ -1151,11 +1426,23 @@ impl<'a> Run<'a> {
                     let cj = self.cj(inst)?;
                     if let Some(node) = cj.def.node(&inst.node) {
                         if let NodeKind::WaitEvent {
-                            event, filter, on_event, ..
+                            event,
+                            filter,
+                            on_event,
+                            ..
                         } = &node.kind
                         {
-                            if inst.armed && *event == e.name && e.timestamp >= inst.since && filter.matches(e) {
-                                targets.push((inst.journey.clone(), inst.key.clone(), inst.seq, on_event.as_deref()));
+                            if inst.armed
+                                && *event == e.name
+                                && e.timestamp >= inst.since
+                                && filter.matches(e)
+                            {
+                                targets.push((
+                                    inst.journey.clone(),
+                                    inst.key.clone(),
+                                    inst.seq,
+                                    on_event.as_deref(),
+                                ));
                             }
                         }
                     }
@@ -1187,7 +1474,9 @@ impl<'a> Run<'a> {
                     inst.pending = None;
                     let cj = self.cj(&inst)?;
                     let next = match cj.def.node(&inst.node).map(|n| &n.kind) {
-                        Some(NodeKind::Call { next, on_failure, .. }) => {
+                        Some(NodeKind::Call {
+                            next, on_failure, ..
+                        }) => {
                             if *delivered {
                                 next.as_deref()
                             } else {
@@ -1206,7 +1495,9 @@ impl<'a> Run<'a> {
             let j = self.engine.latest[idx];
             let def = &self.engine.journeys[j].def;
             match (&def.trigger, input) {
-                (Trigger::Event { event, filter }, Input::Event(e)) if *event == e.name && filter.matches(e) => {
+                (Trigger::Event { event, filter }, Input::Event(e))
+                    if *event == e.name && filter.matches(e) =>
+                {
                     let key = match &def.reentry {
                         Reentry::Concurrent { key: Some(p) } => match e.properties.get(p) {
                             Some(Value::String(s)) => Some(s.clone()),
@@ -1219,7 +1510,15 @@ impl<'a> Run<'a> {
                         Some(k) => self.enter(j, k, t)?,
                         None => {
                             let id = def.id.clone();
-                            self.notice(NoticeKind::EntrySkipped, &id, "", None, t, Some("missing_key"), None);
+                            self.notice(
+                                NoticeKind::EntrySkipped,
+                                &id,
+                                "",
+                                None,
+                                t,
+                                Some("missing_key"),
+                                None,
+                            );
                         }
                     }
                 }
@@ -1255,7 +1554,10 @@ impl<'a> Run<'a> {
     }
 
     fn next_wake(&self) -> Option<DateTime<Utc>> {
-        let far = self.now + chrono::Duration::days(800);
+        let far = self
+            .now
+            .checked_add_signed(chrono::Duration::days(800))
+            .unwrap_or(self.now);
         let inst = self.state.instances.iter().filter_map(|i| i.due).min();
         let date = self
             .engine
@@ -1266,6 +1568,102 @@ impl<'a> Run<'a> {
         match (inst, date) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::JourneyDefinition;
+    use crate::value::parse_timestamp;
+
+    #[test]
+    fn extreme_instants_are_errors_or_ignored_never_panics() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"date","trait":"d","annual":true},
+                "nodes":[{"id":"w","type":"wait_until_date","trait":"d","next":"x"},{"id":"x","type":"wait","duration":"5000w"}]}"#,
+        )
+        .unwrap();
+        let schema = Schema::from_json(r#"{"traits":{"d":"date"}}"#).unwrap();
+        let e = JourneyEngine::new(schema.clone(), vec![def], Policies::default()).unwrap();
+        let log = EventLog::default();
+        let p = Profile::new("u1");
+        let r = e.step(
+            &UserState::new(),
+            &p,
+            &log,
+            &Input::Tick,
+            DateTime::<Utc>::MAX_UTC,
+        );
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidTime);
+        let p = Profile::from_json_value(
+            &serde_json::json!({"id": "u1", "traits": {"d": "+200000-01-01"}}),
+            &schema,
+        );
+        if let Ok(p) = p {
+            let t = parse_timestamp("9999-12-31T00:00:00Z").unwrap();
+            let enter = Input::Enter {
+                journey: "j".into(),
+                key: None,
+            };
+            let r = e.step(&UserState::new(), &p, &log, &enter, t).unwrap();
+            // The far date is ignored (treated as missing): the instance exits.
+            assert!(r
+                .notices
+                .iter()
+                .any(|n| n.reason.as_deref() == Some("missing_trait")));
+        }
+        // A deadline 5000 weeks after year 9999 is still inside chrono's range.
+        let t = parse_timestamp("9999-12-31T00:00:00Z").unwrap();
+        let p = Profile::from_json_value(
+            &serde_json::json!({"id": "u1", "traits": {"d": "2000-01-01"}}),
+            &schema,
+        )
+        .unwrap();
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        assert!(e.step(&UserState::new(), &p, &log, &enter, t).is_ok());
+    }
+
+    #[test]
+    fn user_journeys_keep_state_only_on_success() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let p = Profile::new("u1");
+        let log = EventLog::default();
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let mut u = e.user(UserState::new());
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let r = u.handle(&p, &log, &enter, t).unwrap();
+        assert_eq!(r.next_wake, Some(t + chrono::Duration::hours(1)));
+        assert_eq!(u.state().instances.len(), 1);
+        let bad = Input::Enter {
+            journey: "nope".into(),
+            key: None,
+        };
+        assert_eq!(
+            u.handle(&p, &log, &bad, t).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(u.state().instances.len(), 1);
+        assert_eq!(u.into_state().last_now, Some(t));
+    }
+
+    #[test]
+    fn push_u32_writes_decimal() {
+        for n in [0u32, 7, 10, 1234, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 }

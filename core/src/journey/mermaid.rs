@@ -18,17 +18,32 @@ pub fn to_mermaid(def: &JourneyDefinition) -> String {
         Trigger::Segment { rule } => format!("segment: {rule}"),
         Trigger::Date {
             trait_name, offset, ..
-        } => format!("date {trait_name} {}", serde_json::to_value(offset).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+        } => format!(
+            "date {trait_name} {}",
+            serde_json::to_value(offset)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
         Trigger::Explicit => "explicit entry".to_string(),
     };
     out.push_str(&format!("  entry([\"{}\"])\n", esc(&trigger)));
     let idx = |id: &str| def.node_index(id).map(|i| format!("n{i}"));
     for (i, n) in def.nodes.iter().enumerate() {
         let detail = match &n.kind {
-            NodeKind::Message { channel, template, .. } => format!("message {channel}: {template}"),
-            NodeKind::Tags { add, remove, .. } => format!("tags +{} -{}", add.join(","), remove.join(",")),
-            NodeKind::SetTraits { traits, .. } => format!("set {}", traits.keys().cloned().collect::<Vec<_>>().join(",")),
-            NodeKind::Task { assignee, template, .. } => format!("task {assignee}: {template}"),
+            NodeKind::Message {
+                channel, template, ..
+            } => format!("message {channel}: {template}"),
+            NodeKind::Tags { add, remove, .. } => {
+                format!("tags +{} -{}", add.join(","), remove.join(","))
+            }
+            NodeKind::SetTraits { traits, .. } => format!(
+                "set {}",
+                traits.keys().cloned().collect::<Vec<_>>().join(",")
+            ),
+            NodeKind::Task {
+                assignee, template, ..
+            } => format!("task {assignee}: {template}"),
             NodeKind::Call { action, .. } => format!("call {action}"),
             NodeKind::Wait { duration, .. } => format!("wait {duration}"),
             NodeKind::WaitUntilTime { time, weekdays, .. } => {
@@ -44,7 +59,9 @@ pub fn to_mermaid(def: &JourneyDefinition) -> String {
         };
         let label = esc(&format!("{}<br/>{}", n.id, detail)).replace("#lt;br/#gt;", "<br/>");
         let (open, close) = match &n.kind {
-            NodeKind::SplitRule { .. } | NodeKind::SplitMulti { .. } | NodeKind::SplitRandom { .. } => ("{", "}"),
+            NodeKind::SplitRule { .. }
+            | NodeKind::SplitMulti { .. }
+            | NodeKind::SplitRandom { .. } => ("{", "}"),
             k if k.is_wait() => ("(", ")"),
             NodeKind::Goal {} | NodeKind::End {} => ("((", "))"),
             _ => ("[", "]"),
@@ -57,7 +74,10 @@ pub fn to_mermaid(def: &JourneyDefinition) -> String {
     let mut done = false;
     for (i, n) in def.nodes.iter().enumerate() {
         let labels: Vec<String> = match &n.kind {
-            NodeKind::SplitRandom { branches } => branches.iter().map(|b| format!("{} {}", b.name, b.weight)).collect(),
+            NodeKind::SplitRandom { branches } => branches
+                .iter()
+                .map(|b| format!("{} {}", b.name, b.weight))
+                .collect(),
             NodeKind::SplitMulti { branches, .. } => {
                 let mut v: Vec<String> = branches.iter().map(|b| b.rule.clone()).collect();
                 v.push("default".into());

@@ -60,26 +60,44 @@ impl MigrationPlan {
 impl JourneyEngine {
     /// Dry run: who would move where (the state is not changed).
     pub fn plan_migration(&self, state: &UserState, map: &MigrationMap) -> Result<MigrationPlan> {
-        let to = self.definition(&map.journey, Some(map.to_version)).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("journey `{}` version {} is not loaded", map.journey, map.to_version),
-            )
-            .with_path("to_version")
-        })?;
-        let from = self.definition(&map.journey, Some(map.from_version)).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("journey `{}` version {} is not loaded", map.journey, map.from_version),
-            )
-            .with_path("from_version")
-        })?;
+        let to = self
+            .definition(&map.journey, Some(map.to_version))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "journey `{}` version {} is not loaded",
+                        map.journey, map.to_version
+                    ),
+                )
+                .with_path("to_version")
+            })?;
+        let from = self
+            .definition(&map.journey, Some(map.from_version))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "journey `{}` version {} is not loaded",
+                        map.journey, map.from_version
+                    ),
+                )
+                .with_path("from_version")
+            })?;
         for (old, new) in &map.nodes {
             if from.node(old).is_none() {
-                return Err(Error::new(ErrorKind::InvalidArgument, format!("old node `{old}` is not in version {}", map.from_version)).with_path(format!("nodes.{old}")));
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("old node `{old}` is not in version {}", map.from_version),
+                )
+                .with_path(format!("nodes.{old}")));
             }
             if to.node(new).is_none() {
-                return Err(Error::new(ErrorKind::InvalidArgument, format!("new node `{new}` is not in version {}", map.to_version)).with_path(format!("nodes.{old}")));
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("new node `{new}` is not in version {}", map.to_version),
+                )
+                .with_path(format!("nodes.{old}")));
             }
         }
         let moves = state
@@ -97,7 +115,10 @@ impl JourneyEngine {
                     seq: i.seq,
                     from_node: i.node.clone(),
                     problem: target.is_none().then(|| {
-                        format!("node `{}` has no counterpart in version {}", i.node, map.to_version)
+                        format!(
+                            "node `{}` has no counterpart in version {}",
+                            i.node, map.to_version
+                        )
                     }),
                     to_node: target,
                 }
@@ -126,7 +147,10 @@ impl JourneyEngine {
         let from = self.definition(&map.journey, Some(map.from_version));
         let to = self.definition(&map.journey, Some(map.to_version));
         let (Some(from), Some(to)) = (from, to) else {
-            return Err(Error::new(ErrorKind::Internal, "migration definitions vanished"));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "migration definitions vanished",
+            ));
         };
         let mut out = state.clone();
         let mut moves = plan.moves.iter();
@@ -140,8 +164,8 @@ impl JourneyEngine {
             };
             let old_kind = from.node(&inst.node).map(|n| n.kind.type_name());
             let new_node = to.node(&target);
-            let same_wait = new_node
-                .is_some_and(|n| n.kind.is_wait() && Some(n.kind.type_name()) == old_kind);
+            let same_wait =
+                new_node.is_some_and(|n| n.kind.is_wait() && Some(n.kind.type_name()) == old_kind);
             inst.version = map.to_version;
             inst.node = target;
             if !(same_wait && inst.armed) {

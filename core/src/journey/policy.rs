@@ -121,6 +121,14 @@ impl Policies {
                     "a rolling cap needs both \"window\" and \"max\"",
                 ));
             }
+            if c.window
+                .is_some_and(|w| w.seconds() > super::validate::MAX_DURATION_SECS)
+            {
+                return Err(bad(
+                    format!("policies.caps[{i}].window"),
+                    "window is limited to 100 years",
+                ));
+            }
             if c.window.is_some_and(|w| w.seconds() == 0) {
                 return Err(bad(
                     format!("policies.caps[{i}].window"),
@@ -163,7 +171,12 @@ impl Policies {
     }
 
     /// If `at` falls in quiet hours for `channel`, the instant they end.
-    pub fn quiet_until(&self, channel: &str, at: DateTime<Utc>, zone: &Zone) -> Option<DateTime<Utc>> {
+    pub fn quiet_until(
+        &self,
+        channel: &str,
+        at: DateTime<Utc>,
+        zone: &Zone,
+    ) -> Option<DateTime<Utc>> {
         let q = self.quiet_hours.as_ref()?;
         if !q.channels.is_empty() && !q.channels.iter().any(|c| c == channel) {
             return None;
@@ -215,7 +228,9 @@ impl Policies {
                 }
             }
             if let (Some(w), Some(max)) = (c.window, c.max) {
-                let from = at - w.to_chrono();
+                let from = at
+                    .checked_sub_signed(w.to_chrono())
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
                 let n = ledger
                     .iter()
                     .filter(|s| applies(&s.channel) && s.at > from && s.at <= at)
@@ -257,7 +272,10 @@ mod tests {
             p.quiet_until("wechat", t("2026-03-02T07:00:00+08:00"), &z),
             Some(t("2026-03-02T08:00:00+08:00"))
         );
-        assert_eq!(p.quiet_until("wechat", t("2026-03-02T12:00:00+08:00"), &z), None);
+        assert_eq!(
+            p.quiet_until("wechat", t("2026-03-02T12:00:00+08:00"), &z),
+            None
+        );
     }
 
     #[test]

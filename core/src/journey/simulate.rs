@@ -65,8 +65,10 @@ impl SimulationReport {
         self.steps += 1;
         let zone = profile.time_zone.unwrap_or(engine.policies().default_zone);
         for v in &r.visits {
-            let j = self.journeys.entry(v.journey.clone()).or_default();
-            j.nodes.entry(v.node.clone()).or_default().entered += 1;
+            if let Some((journey, node)) = engine.visit_names(v) {
+                let j = self.journeys.entry(journey.to_string()).or_default();
+                j.nodes.entry(node.to_string()).or_default().entered += 1;
+            }
         }
         for e in &r.effects {
             let ty = match &e.action {
@@ -87,14 +89,20 @@ impl SimulationReport {
             match n.kind {
                 NoticeKind::Suppressed => *self.suppressions.entry(reason).or_default() += 1,
                 NoticeKind::Deferred => *self.deferrals.entry(reason).or_default() += 1,
-                NoticeKind::Entered | NoticeKind::EntrySkipped | NoticeKind::Completed
-                | NoticeKind::Converted | NoticeKind::Exited => {
+                NoticeKind::Entered
+                | NoticeKind::EntrySkipped
+                | NoticeKind::Completed
+                | NoticeKind::Converted
+                | NoticeKind::Exited => {
                     let j = self.journeys.entry(n.journey.clone()).or_default();
                     match n.kind {
                         NoticeKind::Entered => j.entered += 1,
                         NoticeKind::EntrySkipped => j.entry_skipped += 1,
                         _ => {
-                            let node = j.nodes.entry(n.node.clone().unwrap_or_default()).or_default();
+                            let node = j
+                                .nodes
+                                .entry(n.node.clone().unwrap_or_default())
+                                .or_default();
                             match n.kind {
                                 NoticeKind::Completed => node.completed += 1,
                                 NoticeKind::Converted => node.converted += 1,
@@ -126,7 +134,11 @@ pub fn simulate(
     for (profile, events) in users {
         report.users += 1;
         let mut state = UserState::new();
-        let step = |state: &mut UserState, input: &Input, at: DateTime<Utc>, report: &mut SimulationReport| -> Result<Option<DateTime<Utc>>> {
+        let step = |state: &mut UserState,
+                    input: &Input,
+                    at: DateTime<Utc>,
+                    report: &mut SimulationReport|
+         -> Result<Option<DateTime<Utc>>> {
             let r = engine.step(state, profile, events, input, at)?;
             report.count(engine, profile, &r);
             *state = r.state;
@@ -142,7 +154,12 @@ pub fn simulate(
                 let next = step(&mut state, &Input::Tick, w, &mut report)?;
                 wake = next.filter(|n| *n > w);
             }
-            wake = step(&mut state, &Input::Event(e.clone()), e.timestamp, &mut report)?;
+            wake = step(
+                &mut state,
+                &Input::Event(e.clone()),
+                e.timestamp,
+                &mut report,
+            )?;
         }
         while let Some(w) = wake.filter(|w| *w < to) {
             let next = step(&mut state, &Input::Tick, w, &mut report)?;

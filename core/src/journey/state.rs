@@ -472,7 +472,8 @@ impl Reader<'_> {
     }
     fn ts(&mut self) -> Result<DateTime<Utc>> {
         let (s, n) = self.secs_nanos()?;
-        DateTime::from_timestamp(s, n).ok_or_else(|| invalid("corrupt journey state: bad timestamp"))
+        DateTime::from_timestamp(s, n)
+            .ok_or_else(|| invalid("corrupt journey state: bad timestamp"))
     }
     fn opt_ts(&mut self) -> Result<Option<DateTime<Utc>>> {
         match self.byte()? {

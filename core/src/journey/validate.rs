@@ -212,7 +212,49 @@ fn check_criteria(list: &[Criterion], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The longest duration or offset a definition may use (100 years of 365.25
+/// days): keeps every deadline inside chrono's range.
+pub const MAX_DURATION_SECS: i64 = 3_155_760_000;
+
+fn check_span(path: String, secs: i64) -> Result<()> {
+    if secs.abs() > MAX_DURATION_SECS {
+        return Err(err(
+            "invalid_field",
+            path,
+            "durations and offsets are limited to 100 years",
+        ));
+    }
+    Ok(())
+}
+
+fn check_spans(def: &JourneyDefinition) -> Result<()> {
+    use super::definition::Reentry;
+    if let Trigger::Date { offset, .. } = &def.trigger {
+        check_span("trigger.offset".into(), offset.seconds)?;
+    }
+    if let Reentry::Cooldown { cooldown } = &def.reentry {
+        check_span("reentry.cooldown".into(), cooldown.seconds())?;
+    }
+    for (i, n) in def.nodes.iter().enumerate() {
+        let p = |f: &str| format!("nodes[{i}].{f}");
+        if let Some(g) = n.late.and_then(|l| l.grace) {
+            check_span(p("late.grace"), g.seconds())?;
+        }
+        match &n.kind {
+            NodeKind::Wait { duration, .. } => check_span(p("duration"), duration.seconds())?,
+            NodeKind::WaitEvent { timeout, .. } => check_span(p("timeout"), timeout.seconds())?,
+            NodeKind::Call {
+                timeout: Some(t), ..
+            } => check_span(p("timeout"), t.seconds())?,
+            NodeKind::WaitUntilDate { offset, .. } => check_span(p("offset"), offset.seconds)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_fields(def: &JourneyDefinition) -> Result<()> {
+    check_spans(def)?;
     match &def.trigger {
         Trigger::Event { filter, .. } => filter
             .check()
@@ -221,7 +263,11 @@ fn check_fields(def: &JourneyDefinition) -> Result<()> {
         _ => {}
     }
     if def.max_entries == Some(0) {
-        return Err(err("invalid_field", "max_entries", "max_entries must be ≥ 1"));
+        return Err(err(
+            "invalid_field",
+            "max_entries",
+            "max_entries must be ≥ 1",
+        ));
     }
     check_criteria(&def.goals, "goals")?;
     check_criteria(&def.exit, "exit")?;
@@ -295,7 +341,11 @@ fn check_fields(def: &JourneyDefinition) -> Result<()> {
 }
 
 fn check_reachable(def: &JourneyDefinition, index: &BTreeMap<&str, usize>) -> Result<()> {
-    let start = def.start_id().and_then(|s| index.get(s)).copied().unwrap_or(0);
+    let start = def
+        .start_id()
+        .and_then(|s| index.get(s))
+        .copied()
+        .unwrap_or(0);
     let mut seen = vec![false; def.nodes.len()];
     let mut stack = vec![start];
     while let Some(i) = stack.pop() {
@@ -372,7 +422,12 @@ fn check_cycles(def: &JourneyDefinition, index: &BTreeMap<&str, usize>) -> Resul
 
 /// Checks event, property-filter and trait names against a schema.
 pub fn check_schema(def: &JourneyDefinition, schema: &Schema) -> Result<()> {
-    let event = |name: &str, path: String| schema.event_def(name).map(|_| ()).map_err(|e| e.with_path(path));
+    let event = |name: &str, path: String| {
+        schema
+            .event_def(name)
+            .map(|_| ())
+            .map_err(|e| e.with_path(path))
+    };
     match &def.trigger {
         Trigger::Event { event: e, .. } => event(e, "trigger.event".into())?,
         Trigger::Date { trait_name, .. } => {

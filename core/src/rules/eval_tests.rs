@@ -1279,3 +1279,54 @@ mod props {
         }
     }
 }
+
+#[test]
+fn large_sets_agree_with_three_valued_results() {
+    // More than 16 rules: the memo lives on the heap; references cross it.
+    let mut text = String::from("segment r0: age > 0\n");
+    for i in 1..40 {
+        let prev = i - 1;
+        text.push_str(&format!(
+            "segment r{i}: in_segment(r{prev}) and age > {i}\n"
+        ));
+    }
+    let c = CompiledRuleSet::compile_text(&text, &schema()).unwrap();
+    let p = profile(json!({"traits":{"age":20}}));
+    let log = EventLog::default();
+    let input = EvalInput::new(&p, &log, t(NOW));
+    let members = c.evaluate(&input).unwrap();
+    let truths = c.evaluate_truth(&input).unwrap();
+    assert_eq!(members.len(), 40);
+    for (i, (m, t)) in members.iter().zip(&truths).enumerate() {
+        assert_eq!(*m, i < 20, "r{i}");
+        assert_eq!(*m, t.is_true());
+    }
+    assert!(c.evaluate_rule(&input, "r19").unwrap());
+    assert!(!c.evaluate_rule(&input, "r20").unwrap());
+    let missing = profile(json!({}));
+    let input = EvalInput::new(&missing, &log, t(NOW));
+    assert!(c.evaluate_truth(&input).unwrap().iter().all(|t| *t == U));
+}
+
+#[test]
+fn extreme_instants_do_not_panic() {
+    let c = CompiledRuleSet::compile_text(
+        "segment a: count(check_in, during calendar(week, 100000000, 3)) >= 0 and weeks_without(check_in) >= 0\n\
+         segment b: any(check_in, during last year) or days_since(first_seen) > 0 or hours_since(birthday) > 0",
+        &schema(),
+    )
+    .unwrap();
+    let log = events(json!([ev("check_in", "2026-01-01T00:00:00Z")]));
+    for zone in ["UTC", "Asia/Shanghai", "-05:00"] {
+        let p = profile(json!({"time_zone": zone,
+            "traits":{"first_seen":"2026-01-01T00:00:00Z","birthday":"2000-01-01"}}));
+        for now in [
+            chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        ] {
+            let input = EvalInput::new(&p, &log, now);
+            assert_eq!(c.evaluate(&input).unwrap().len(), 2);
+            assert!(c.explain_all(&input).is_ok());
+        }
+    }
+}

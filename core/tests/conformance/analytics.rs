@@ -3,7 +3,9 @@
 use crate::support::{check_error, field, matches, tolerance};
 use chrono::TimeDelta;
 use serde_json::{json, Value};
-use siyu_core::analytics::{self, Arm, BasketItem, ChannelTouch, Granularity, RetentionSpec, UserEvent};
+use siyu_core::analytics::{
+    self, Arm, BasketItem, ChannelTouch, Granularity, RetentionSpec, UserEvent,
+};
 use siyu_core::value::{parse_date, parse_timestamp};
 use siyu_core::{Error, ErrorKind, Zone};
 use std::collections::BTreeMap;
@@ -30,11 +32,20 @@ fn get<'a>(file: &'a Value, case: &'a Value, key: &str) -> Result<&'a Value, Err
     field(file, case, key).ok_or_else(|| bad(format!("missing field {key:?}")))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(file: &Value, case: &Value, key: &str) -> Result<T, Error> {
-    serde_json::from_value(get(file, case, key)?.clone()).map_err(|e| bad(format!("invalid {key}: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(
+    file: &Value,
+    case: &Value,
+    key: &str,
+) -> Result<T, Error> {
+    serde_json::from_value(get(file, case, key)?.clone())
+        .map_err(|e| bad(format!("invalid {key}: {e}")))
 }
 
-fn opt<T: serde::de::DeserializeOwned>(file: &Value, case: &Value, key: &str) -> Result<Option<T>, Error> {
+fn opt<T: serde::de::DeserializeOwned>(
+    file: &Value,
+    case: &Value,
+    key: &str,
+) -> Result<Option<T>, Error> {
     match field(file, case, key) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => parse(file, case, key).map(Some),
@@ -62,9 +73,8 @@ fn to_json<T: serde::Serialize>(v: T) -> Result<Value, Error> {
 
 fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
     let op = text(file, case, "op")?;
-    let events = || -> Result<Vec<UserEvent>, Error> {
-        Ok(opt(file, case, "events")?.unwrap_or_default())
-    };
+    let events =
+        || -> Result<Vec<UserEvent>, Error> { Ok(opt(file, case, "events")?.unwrap_or_default()) };
     match op.as_str() {
         "retention" => {
             let spec = RetentionSpec {
@@ -73,7 +83,9 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
                 granularity: parse::<Granularity>(file, case, "granularity")?,
                 periods: parse(file, case, "periods")?,
                 zone: zone(file, case, "zone")?,
-                end: opt::<String>(file, case, "end")?.map(|s| parse_timestamp(&s)).transpose()?,
+                end: opt::<String>(file, case, "end")?
+                    .map(|s| parse_timestamp(&s))
+                    .transpose()?,
             };
             to_json(analytics::retention_matrix(&events()?, &spec)?)
         }
@@ -81,7 +93,13 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
             let names: Vec<String> = opt(file, case, "activity_events")?.unwrap_or_default();
             let from = parse_date(&text(file, case, "from")?)?;
             let to = parse_date(&text(file, case, "to")?)?;
-            let days = analytics::active_users_series(&events()?, &names, from, to, zone(file, case, "zone")?)?;
+            let days = analytics::active_users_series(
+                &events()?,
+                &names,
+                from,
+                to,
+                zone(file, case, "zone")?,
+            )?;
             Ok(json!({"days": to_json(days)?}))
         }
         "repeat_purchase_rate" => to_json(analytics::repeat_purchase_rate(
@@ -112,7 +130,9 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
             parse::<Arm>(file, case, "control")?,
             parse::<Arm>(file, case, "variant")?,
         )?),
-        "chi_square" => to_json(analytics::chi_square_test(&parse::<Vec<Arm>>(file, case, "arms")?)?),
+        "chi_square" => to_json(analytics::chi_square_test(&parse::<Vec<Arm>>(
+            file, case, "arms",
+        )?)?),
         "bayes" => to_json(analytics::beta_binomial_beats_control(
             parse::<Arm>(file, case, "control")?,
             parse::<Arm>(file, case, "variant")?,

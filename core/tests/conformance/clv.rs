@@ -55,7 +55,9 @@ fn summary_options(file: &Value, case: &Value) -> Result<SummaryOptions, Error> 
         Some(z) => Zone::parse(z)?,
         None => Zone::utc(),
     };
-    let decimals = field(file, case, "decimals").and_then(Value::as_u64).map(|d| d as u32);
+    let decimals = field(file, case, "decimals")
+        .and_then(Value::as_u64)
+        .map(|d| d as u32);
     Ok(SummaryOptions {
         unit,
         zone,
@@ -86,19 +88,29 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
     match op {
         "summarize" | "calibration_holdout" => {
             let txns: Vec<Transaction> = parse(get(file, case, "transactions")?, "transactions")?;
-            let end = parse_date(get(file, case, "observation_end")?.as_str().unwrap_or_default())?;
+            let end = parse_date(
+                get(file, case, "observation_end")?
+                    .as_str()
+                    .unwrap_or_default(),
+            )?;
             let opts = summary_options(file, case)?;
             let rows = if op == "summarize" {
                 serde_json::to_value(summarize(&txns, end, &opts)?)
             } else {
-                let cal = parse_date(get(file, case, "calibration_end")?.as_str().unwrap_or_default())?;
+                let cal = parse_date(
+                    get(file, case, "calibration_end")?
+                        .as_str()
+                        .unwrap_or_default(),
+                )?;
                 serde_json::to_value(calibration_and_holdout(&txns, cal, end, &opts)?)
             };
             Ok(json!({"customers": rows.map_err(|e| bad(e.to_string()))?}))
         }
         "fit" => {
             let opts = FitOptions {
-                penalizer: field(file, case, "penalizer").and_then(Value::as_f64).unwrap_or(0.0),
+                penalizer: field(file, case, "penalizer")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
                 ..Default::default()
             };
             let model = get(file, case, "model")?.as_str().unwrap_or_default();
@@ -122,7 +134,10 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
             params.validate()?;
             let m = params.model();
             let t = num(file, case, "t")?;
-            let customers = get(file, case, "customers")?.as_array().cloned().unwrap_or_default();
+            let customers = get(file, case, "customers")?
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut rows = Vec::new();
             for c in &customers {
                 let (x, tx, big_t) = rft(c)?;
@@ -137,12 +152,23 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
         "spend" => {
             let g: GammaGamma = parse(get(file, case, "params")?, "params")?;
             g.validate()?;
-            let customers = get(file, case, "customers")?.as_array().cloned().unwrap_or_default();
+            let customers = get(file, case, "customers")?
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut rows = Vec::new();
             for c in &customers {
-                let x = c.get("frequency").and_then(Value::as_f64).unwrap_or(f64::NAN);
-                let mv = c.get("monetary_value").and_then(Value::as_f64).unwrap_or(f64::NAN);
-                rows.push(json!({"expected_average_value": g.conditional_expected_average_value(x, mv)?}));
+                let x = c
+                    .get("frequency")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN);
+                let mv = c
+                    .get("monetary_value")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN);
+                rows.push(
+                    json!({"expected_average_value": g.conditional_expected_average_value(x, mv)?}),
+                );
             }
             Ok(json!({"mean_spend": g.mean_spend()?, "rows": rows}))
         }
@@ -157,11 +183,17 @@ fn execute(file: &Value, case: &Value) -> Result<Value, Error> {
             let months = get(file, case, "months")?.as_u64().unwrap_or(0) as u32;
             let rate = num(file, case, "discount_rate")?;
             let unit: TimeUnit = parse(get(file, case, "unit")?, "unit")?;
-            let customers = get(file, case, "customers")?.as_array().cloned().unwrap_or_default();
+            let customers = get(file, case, "customers")?
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut out = Vec::new();
             for c in &customers {
                 let (x, tx, t) = rft(c)?;
-                let mv = c.get("monetary_value").and_then(Value::as_f64).unwrap_or(f64::NAN);
+                let mv = c
+                    .get("monetary_value")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN);
                 let value = spend.conditional_expected_average_value(x, mv)?;
                 out.push(customer_lifetime_value(
                     purchase.model(),

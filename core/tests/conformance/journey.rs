@@ -37,14 +37,18 @@ fn expect_err<T>(case: &Value, r: Result<T, Error>) -> Result<Option<T>, String>
 }
 
 fn engine(file: &Value, case: &Value) -> Result<JourneyEngine, Error> {
-    let schema = schema(file, case).map_err(|m| Error::new(siyu_core::ErrorKind::InvalidSchema, m))?;
+    let schema =
+        schema(file, case).map_err(|m| Error::new(siyu_core::ErrorKind::InvalidSchema, m))?;
     let defs = field(file, case, "journeys")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(i, d)| JourneyDefinition::from_json_value(d).map_err(|e| e.prefix_path(&format!("journeys[{i}]"))))
+        .map(|(i, d)| {
+            JourneyDefinition::from_json_value(d)
+                .map_err(|e| e.prefix_path(&format!("journeys[{i}]")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let policies = match field(file, case, "policies") {
         Some(p) => Policies::from_json_value(p)?,
@@ -61,21 +65,29 @@ fn ts(v: Option<&Value>, what: &str) -> Result<chrono::DateTime<chrono::Utc>, St
 /// Runs one case.
 pub fn run(file: &Value, case: &Value) -> Result<(), String> {
     let tol = tolerance(file, case);
-    let op = field(file, case, "op").and_then(Value::as_str).unwrap_or("run");
+    let op = field(file, case, "op")
+        .and_then(Value::as_str)
+        .unwrap_or("run");
     match op {
         "validate" => {
             let def = case.get("journey").ok_or("validate needs \"journey\"")?;
             let r = JourneyDefinition::from_json_value(def).and_then(|d| {
                 if let Some(s) = field(file, case, "schema") {
-                    let schema: Schema =
-                        serde_json::from_value(s.clone()).map_err(|e| Error::new(siyu_core::ErrorKind::InvalidSchema, e.to_string()))?;
+                    let schema: Schema = serde_json::from_value(s.clone()).map_err(|e| {
+                        Error::new(siyu_core::ErrorKind::InvalidSchema, e.to_string())
+                    })?;
                     siyu_core::journey::validate::check_schema(&d, &schema)?;
                 }
                 Ok(analyze(&d))
             });
             if let Some(report) = expect_err(case, r)? {
                 let actual = serde_json::to_value(report).map_err(|e| e.to_string())?;
-                matches(case.get("expect").unwrap_or(&json!({})), &actual, tol, "expect")?;
+                matches(
+                    case.get("expect").unwrap_or(&json!({})),
+                    &actual,
+                    tol,
+                    "expect",
+                )?;
             }
             Ok(())
         }
@@ -83,19 +95,40 @@ pub fn run(file: &Value, case: &Value) -> Result<(), String> {
             if let Some(e) = expect_err(case, engine(file, case))? {
                 let reports: Value = e
                     .definitions()
-                    .map(|d| (d.id.clone(), serde_json::to_value(e.report(&d.id)).unwrap_or(Value::Null)))
+                    .map(|d| {
+                        (
+                            d.id.clone(),
+                            serde_json::to_value(e.report(&d.id)).unwrap_or(Value::Null),
+                        )
+                    })
                     .collect::<serde_json::Map<_, _>>()
                     .into();
-                matches(case.get("expect").unwrap_or(&json!({})), &json!({"reports": reports}), tol, "expect")?;
+                matches(
+                    case.get("expect").unwrap_or(&json!({})),
+                    &json!({"reports": reports}),
+                    tol,
+                    "expect",
+                )?;
             }
             Ok(())
         }
         "hash" => {
-            let seed = case.get("seed").and_then(Value::as_str).ok_or("hash needs seed")?;
-            let value = case.get("value").and_then(Value::as_str).ok_or("hash needs value")?;
+            let seed = case
+                .get("seed")
+                .and_then(Value::as_str)
+                .ok_or("hash needs seed")?;
+            let value = case
+                .get("value")
+                .and_then(Value::as_str)
+                .ok_or("hash needs value")?;
             let version = case.get("version").and_then(Value::as_u64).unwrap_or(2) as u32;
             let h = siyu_core::hashing::hash(seed, value, version);
-            matches(case.get("expect").ok_or("no expect")?, &json!({"hash": h}), tol, "expect")
+            matches(
+                case.get("expect").ok_or("no expect")?,
+                &json!({"hash": h}),
+                tol,
+                "expect",
+            )
         }
         "encode" => {
             let st = UserState::from_json_value(case.get("state").ok_or("encode needs state")?);
@@ -124,27 +157,50 @@ pub fn run(file: &Value, case: &Value) -> Result<(), String> {
             )
         }
         "decode" => {
-            let hex = case.get("bytes_hex").and_then(Value::as_str).ok_or("decode needs bytes_hex")?;
-            let bytes: Result<Vec<u8>, _> = (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)).collect();
+            let hex = case
+                .get("bytes_hex")
+                .and_then(Value::as_str)
+                .ok_or("decode needs bytes_hex")?;
+            let bytes: Result<Vec<u8>, _> = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+                .collect();
             let bytes = bytes.map_err(|e| e.to_string())?;
             if let Some(st) = expect_err(case, UserState::from_bytes(&bytes))? {
-                matches(case.get("expect").ok_or("no expect")?, &json!({"json": st.to_json()}), tol, "expect")?;
+                matches(
+                    case.get("expect").ok_or("no expect")?,
+                    &json!({"json": st.to_json()}),
+                    tol,
+                    "expect",
+                )?;
             }
             Ok(())
         }
         "migrate" => {
             let e = engine(file, case).map_err(|e| format!("engine: {e}"))?;
-            let st = UserState::from_json_value(case.get("state").ok_or("migrate needs state")?).map_err(|e| e.to_string())?;
-            let map: MigrationMap = serde_json::from_value(case.get("map").cloned().ok_or("migrate needs map")?).map_err(|e| e.to_string())?;
+            let st = UserState::from_json_value(case.get("state").ok_or("migrate needs state")?)
+                .map_err(|e| e.to_string())?;
+            let map: MigrationMap =
+                serde_json::from_value(case.get("map").cloned().ok_or("migrate needs map")?)
+                    .map_err(|e| e.to_string())?;
             let now = ts(field(file, case, "now"), "now")?;
-            let dry = case.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
+            let dry = case
+                .get("dry_run")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let r = if dry {
-                e.plan_migration(&st, &map).map(|p| json!({"moves": p.moves, "state": st.to_json()}))
+                e.plan_migration(&st, &map)
+                    .map(|p| json!({"moves": p.moves, "state": st.to_json()}))
             } else {
-                e.migrate(&st, &map, now).map(|(s, p)| json!({"moves": p.moves, "state": s.to_json()}))
+                e.migrate(&st, &map, now)
+                    .map(|(s, p)| json!({"moves": p.moves, "state": s.to_json()}))
             };
             if let Some(actual) = expect_err(case, r)? {
-                matches(case.get("expect").ok_or("no expect")?, &actual, tol, "expect")?;
+                matches(
+                    case.get("expect").ok_or("no expect")?,
+                    &actual,
+                    tol,
+                    "expect",
+                )?;
             }
             Ok(())
         }
@@ -161,24 +217,36 @@ fn run_steps(file: &Value, case: &Value, tol: f64) -> Result<(), String> {
     }
     let e = built.map_err(|e| format!("engine: {e}"))?;
     let schema = e.schema().clone();
-    let mut profile = Profile::from_json_value(field(file, case, "profile").unwrap_or(&json!({"id": "u1"})), &schema)
-        .map_err(|e| format!("profile: {e}"))?;
+    let mut profile = Profile::from_json_value(
+        field(file, case, "profile").unwrap_or(&json!({"id": "u1"})),
+        &schema,
+    )
+    .map_err(|e| format!("profile: {e}"))?;
     let mut history: Vec<Event> = match field(file, case, "events") {
-        Some(v) => EventLog::from_json_value(v, &schema).map_err(|e| format!("events: {e}"))?.into_events(),
+        Some(v) => EventLog::from_json_value(v, &schema)
+            .map_err(|e| format!("events: {e}"))?
+            .into_events(),
         None => Vec::new(),
     };
     let mut state = match field(file, case, "state") {
         Some(s) => UserState::from_json_value(s).map_err(|e| format!("state: {e}"))?,
         None => UserState::new(),
     };
-    let steps = case.get("steps").and_then(Value::as_array).ok_or("\"steps\" must be an array")?;
+    let steps = case
+        .get("steps")
+        .and_then(Value::as_array)
+        .ok_or("\"steps\" must be an array")?;
     for (i, step) in steps.iter().enumerate() {
         let at = |m: String| format!("steps[{i}]: {m}");
         if let Some(p) = step.get("profile") {
-            profile = Profile::from_json_value(p, &schema).map_err(|e| at(format!("profile: {e}")))?;
+            profile =
+                Profile::from_json_value(p, &schema).map_err(|e| at(format!("profile: {e}")))?;
         }
         let now = ts(step.get("now"), "now").map_err(at)?;
-        let input = Input::from_json_value(step.get("input").unwrap_or(&json!({"type": "tick"})), &schema);
+        let input = Input::from_json_value(
+            step.get("input").unwrap_or(&json!({"type": "tick"})),
+            &schema,
+        );
         let input = match (input, step.get("expect_error")) {
             (Ok(i), _) => i,
             (Err(err), Some(exp)) => {
@@ -202,7 +270,8 @@ fn run_steps(file: &Value, case: &Value, tol: f64) -> Result<(), String> {
             (Ok(r), None) => r,
         };
         // Invariants every runner checks: both encodings round-trip.
-        let json_back = UserState::from_json_value(&r.state.to_json()).map_err(|e| at(e.to_string()))?;
+        let json_back =
+            UserState::from_json_value(&r.state.to_json()).map_err(|e| at(e.to_string()))?;
         let bin_back = UserState::from_bytes(&r.state.to_bytes()).map_err(|e| at(e.to_string()))?;
         if json_back != r.state || bin_back != r.state {
             return Err(at("state does not round-trip".into()));

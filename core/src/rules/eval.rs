@@ -350,12 +350,15 @@ pub(crate) struct Ctx<'a, 'm> {
     end: Cell<Option<usize>>,
     /// Windows already resolved in this evaluation (rule sets reuse a few windows;
     /// a calendar window costs several zone conversions).
-    ranges: [Cell<Option<(WindowPlan, (usize, usize))>>; RANGE_CACHE],
+    ranges: [Cell<Option<CachedRange>>; RANGE_CACHE],
     /// Results of the aggregates that have a slot (see [`AggPlan::slot`]).
     /// Only values that borrow nothing are kept (a `RefCell` of borrowed values
     /// would make the context invariant in `'a`).
     shared: RefCell<Vec<Option<Val<'static>>>>,
 }
+
+/// A resolved window and its event index range.
+type CachedRange = (WindowPlan, (usize, usize));
 
 /// How many distinct windows one evaluation remembers.
 const RANGE_CACHE: usize = 8;

@@ -510,6 +510,16 @@ export interface JourneyStep {
   state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
 }
 
+/** The result of `JourneyEngine.stepBytes`. */
+export interface JourneyStepBytes {
+  /** The new user state in its versioned binary form: persist it as is. */
+  state: Buffer;
+  effects: Array<Record<string, unknown>>;
+  notices: Array<Record<string, unknown>>;
+  /** Call again with a tick by then at the latest (null: only on inputs). */
+  nextWake: string | null;
+}
+
 /** A journey input. */
 export type JourneyInput =
   | { type: 'event'; event: EventInput }
@@ -531,6 +541,22 @@ export declare class JourneyEngine {
     input: JsonInput<JourneyInput> | undefined,
     now: Instant,
   ): JourneyStep;
+  /**
+   * As `step`, with the user state in its versioned binary form both ways
+   * (restore + step + persist in one call): pass the stored bytes (null for a
+   * new user) and persist the returned `state`.
+   */
+  stepBytes(
+    state: Uint8Array | null | undefined,
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    input: JsonInput<JourneyInput> | undefined,
+    now: Instant,
+  ): JourneyStepBytes;
+  /** The Mermaid flowchart of a loaded journey (latest version unless given). */
+  mermaid(id: string, version?: number): string;
+  /** The loaded definitions. */
+  definitions(): Array<{ id: string; version: number }>;
   /** Moves instances to other versions per a migration map. */
   migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): { moves: Array<Record<string, unknown>>; state: Record<string, unknown> };
 }
@@ -542,6 +568,46 @@ export declare const journeys: {
   encodeInstances(state: JsonInput<object>): Buffer[];
   decodeState(bytes: Uint8Array): Record<string, unknown>;
   hash(seed: string, value: string, version?: number): number | null;
+  /** The Mermaid flowchart of one definition. */
+  mermaid(definition: JsonInput<object>): string;
+};
+
+/** An analytics request: the fields of conformance/README.md (`analytics`) for the operation. */
+export type AnalyticsRequest = Record<string, unknown>;
+/** An analytics report (the core's JSON form). */
+export type AnalyticsReport = Record<string, unknown>;
+/** The analytics operation names `analytics.run` accepts. */
+export type AnalyticsOp =
+  | 'retention'
+  | 'active_users'
+  | 'repeat_purchase_rate'
+  | 'funnel'
+  | 'k_factor'
+  | 'channel_conversion'
+  | 'z_test'
+  | 'chi_square'
+  | 'bayes'
+  | 'sample_size'
+  | 'frequent_pairs'
+  | 'sequential_rules'
+  | 'send_time';
+
+/** Analytics reports: retention, activity, funnels, growth, A/B tests, association rules, send time. */
+export declare const analytics: {
+  run(op: AnalyticsOp, request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  retention(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  activeUsers(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  repeatPurchaseRate(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  funnel(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  kFactor(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  channelConversion(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  zTest(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  chiSquare(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  bayes(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sampleSize(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  frequentPairs(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sequentialRules(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sendTime(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
 };
 
 declare const siyu: {
@@ -556,6 +622,7 @@ declare const siyu: {
   clv: typeof clv;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
+  analytics: typeof analytics;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

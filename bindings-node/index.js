@@ -484,6 +484,40 @@ class JourneyEngine {
     return JSON.parse(call(() => this[NATIVE].step(...args)));
   }
 
+  /**
+   * As `step`, with the user state in its versioned binary form both ways: pass
+   * the stored Buffer (null/undefined for a new user), persist the returned
+   * `state` Buffer. Returns `{ state, effects, notices, nextWake }`.
+   */
+  stepBytes(state, profile, events, input, now) {
+    const bytes = state === undefined || state === null ? undefined : toBuffer(state);
+    const args = [
+      bytes,
+      jsonText(profile, 'profile'),
+      jsonText(events ?? [], 'events'),
+      jsonText(input ?? { type: 'tick' }, 'input'),
+      instantText(now),
+    ];
+    const r = call(() => this[NATIVE].stepBytes(...args));
+    return {
+      state: r.state,
+      effects: r.effects === '[]' ? [] : JSON.parse(r.effects),
+      notices: r.notices === '[]' ? [] : JSON.parse(r.notices),
+      nextWake: r.nextWake ?? null,
+    };
+  }
+
+  /** The Mermaid flowchart of a loaded journey (latest version unless `version` is given). */
+  mermaid(id, version) {
+    if (typeof id !== 'string') throw invalidArgument('mermaid takes a journey id', 'id');
+    return call(() => this[NATIVE].mermaid(id, version ?? undefined));
+  }
+
+  /** The loaded definitions: `[{ id, version }]`. */
+  definitions() {
+    return JSON.parse(call(() => this[NATIVE].definitions()));
+  }
+
   /** Moves instances to other versions per a migration map; `dryRun` only plans. Returns `{ moves, state }`. */
   migrate(state, map, now, { dryRun = false } = {}) {
     const args = [jsonText(state, 'state'), jsonText(map, 'map'), instantText(now), Boolean(dryRun)];
@@ -520,11 +554,48 @@ const journeys = Object.freeze({
     const b = toBuffer(bytes);
     return JSON.parse(call(() => native.decodeJourneyState(b)));
   },
+  /** The Mermaid flowchart of one definition. */
+  mermaid(definition) {
+    const text = jsonText(definition, 'journey');
+    return call(() => native.journeyMermaid(text));
+  },
   /** Deterministic bucketing hash in [0, 1) (GrowthBook-compatible); null for an unsupported version. */
   hash(seed, value, version = 2) {
     if (typeof seed !== 'string' || typeof value !== 'string') throw invalidArgument('hash takes string seed and value', 'seed');
     return call(() => native.bucketHash(seed, value, version)) ?? null;
   },
+});
+
+const ANALYTICS_OPS = {
+  retention: 'retention',
+  activeUsers: 'active_users',
+  repeatPurchaseRate: 'repeat_purchase_rate',
+  funnel: 'funnel',
+  kFactor: 'k_factor',
+  channelConversion: 'channel_conversion',
+  zTest: 'z_test',
+  chiSquare: 'chi_square',
+  bayes: 'bayes',
+  sampleSize: 'sample_size',
+  frequentPairs: 'frequent_pairs',
+  sequentialRules: 'sequential_rules',
+  sendTime: 'send_time',
+};
+
+function analyticsRun(op, request) {
+  if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
+  const text = jsonText(request ?? {}, 'request');
+  return JSON.parse(call(() => native.analytics(op, text)));
+}
+
+/**
+ * Analytics reports (retention, active users, funnels, growth, A/B tests,
+ * association rules, send time). Each takes one request object with the
+ * fields of conformance/README.md (`analytics`) and returns the core's report.
+ */
+const analytics = Object.freeze({
+  run: analyticsRun,
+  ...Object.fromEntries(Object.entries(ANALYTICS_OPS).map(([name, op]) => [name, (request) => analyticsRun(op, request)])),
 });
 
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
@@ -550,6 +621,7 @@ module.exports = {
   clv,
   JourneyEngine,
   journeys,
+  analytics,
   parseZone,
   errorCodes,
   errorClassForCode,

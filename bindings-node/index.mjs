@@ -16,6 +16,7 @@ export const {
   clv,
   JourneyEngine,
   journeys,
+  analytics,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -14,6 +14,9 @@
 // napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
 #![allow(unsafe_code)]
 
+mod analytics;
+mod journey;
+
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;
 use napi::bindgen_prelude::{AsyncTask, Status};

@@ -29,7 +29,10 @@ impl Request {
         let v = self
             .raw(key)
             .ok_or_else(|| bad(key, format!("missing field {key:?}")))?;
-        serde_json::from_value(v.clone()).map_err(|e| bad(key, format!("invalid {key}: {e}")))
+        // A value of the wrong shape is a malformed document (INVALID_JSON, as in Rust).
+        serde_json::from_value(v.clone()).map_err(|e| {
+            Error::new(ErrorKind::InvalidJson, format!("invalid {key}: {e}")).with_path(key)
+        })
     }
 
     fn opt<T: serde::de::DeserializeOwned>(&self, key: &str) -> siyu_core::Result<Option<T>> {

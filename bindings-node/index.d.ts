@@ -572,6 +572,42 @@ export declare const journeys: {
   mermaid(definition: JsonInput<object>): string;
 };
 
+/** Value-model score options (defaults: horizon 4.345, months 12, monthly_discount_rate 0.01, unit 'weeks'). */
+export interface ScoreOptions {
+  horizon?: number;
+  months?: number;
+  monthly_discount_rate?: number;
+  unit?: string;
+}
+
+/** One customer's scores (`expected_value` and `clv` need a spend model). */
+export interface CustomerScores {
+  p_alive: number;
+  expected_purchases: number;
+  expected_value: number | null;
+  clv: number | null;
+}
+
+/** A fitted value-model document (`{ version: 1, purchase?, spend? }`): scores customers. */
+export declare class ValueModel {
+  constructor(document: JsonInput<object>);
+  /** The normalised document. */
+  toJson(): Record<string, unknown>;
+  /** Scores customers one by one. */
+  score(customers: JsonInput<Array<{ frequency: number; recency: number; T: number; monetary_value?: number }>>, options?: JsonInput<ScoreOptions>): CustomerScores[];
+  /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
+  scoreColumns(
+    columns: { frequency: number[] | Float64Array; recency: number[] | Float64Array; T: number[] | Float64Array },
+    horizon?: number,
+  ): { p_alive: number[]; expected_purchases: number[] };
+  /** Scores one customer and writes the scores into the profile's score map; returns the profile. */
+  scoreProfile(
+    profile: JsonInput<ProfileInput>,
+    customer: JsonInput<{ frequency: number; recency: number; T: number; monetary_value?: number }>,
+    options?: { schema?: Schema | JsonInput<object>; options?: JsonInput<ScoreOptions> },
+  ): Record<string, unknown>;
+}
+
 /** An analytics request: the fields of conformance/README.md (`analytics`) for the operation. */
 export type AnalyticsRequest = Record<string, unknown>;
 /** An analytics report (the core's JSON form). */
@@ -623,6 +659,7 @@ declare const siyu: {
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
   analytics: typeof analytics;
+  ValueModel: typeof ValueModel;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

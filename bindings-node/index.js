@@ -525,6 +525,47 @@ class JourneyEngine {
   }
 }
 
+const toFloat64 = (v, what) => {
+  if (v instanceof Float64Array) return v;
+  if (!Array.isArray(v)) throw invalidArgument(`${what} must be an array of numbers or a Float64Array`, what);
+  return Float64Array.from(v);
+};
+
+/** A fitted value-model document (purchase model, optional spend model): scores customers. */
+class ValueModel {
+  constructor(document) {
+    const text = jsonText(document, 'document');
+    this[NATIVE] = call(() => native.ValueModel.create(text));
+  }
+
+  /** The normalised document. */
+  toJson() {
+    return JSON.parse(call(() => this[NATIVE].toJson()));
+  }
+
+  /**
+   * Scores customers `[{ frequency, recency, T, monetary_value? }]`: per customer
+   * `{ p_alive, expected_purchases, expected_value, clv }` (the last two need a spend model).
+   */
+  score(customers, options) {
+    const args = [jsonText(customers, 'customers'), optText(options, 'options')];
+    return JSON.parse(call(() => this[NATIVE].score(...args)));
+  }
+
+  /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
+  scoreColumns({ frequency, recency, T } = {}, horizon = 4.345) {
+    const args = [toFloat64(frequency, 'frequency'), toFloat64(recency, 'recency'), toFloat64(T, 'T'), Number(horizon)];
+    return JSON.parse(call(() => this[NATIVE].scoreColumns(...args)));
+  }
+
+  /** Scores one customer and writes the scores into the profile's score map; returns the profile. */
+  scoreProfile(profile, customer, { schema, options } = {}) {
+    const s = schema === undefined || schema === null ? new Schema({}) : asSchema(schema);
+    const args = [jsonText(profile, 'profile'), s[NATIVE], jsonText(customer, 'customer'), optText(options, 'options')];
+    return JSON.parse(call(() => this[NATIVE].scoreProfile(...args)));
+  }
+}
+
 function toBuffer(bytes) {
   if (Buffer.isBuffer(bytes)) return bytes;
   if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -622,6 +663,7 @@ module.exports = {
   JourneyEngine,
   journeys,
   analytics,
+  ValueModel,
   parseZone,
   errorCodes,
   errorClassForCode,

@@ -17,6 +17,7 @@ export const {
   JourneyEngine,
   journeys,
   analytics,
+  ValueModel,
   parseZone,
   errorCodes,
   errorClassForCode,

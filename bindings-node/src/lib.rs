@@ -16,6 +16,7 @@
 
 mod analytics;
 mod journey;
+mod value_models;
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;

@@ -656,9 +656,9 @@ declare const siyu: {
   rfm: typeof rfm;
   PointsModel: typeof PointsModel;
   clv: typeof clv;
+  analytics: typeof analytics;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
-  analytics: typeof analytics;
   ValueModel: typeof ValueModel;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;

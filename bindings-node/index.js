@@ -626,7 +626,7 @@ const ANALYTICS_OPS = {
 function analyticsRun(op, request) {
   if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
   const text = jsonText(request ?? {}, 'request');
-  return JSON.parse(call(() => native.analytics(op, text)));
+  return JSON.parse(call(() => native.analyticsRun(op, text)));
 }
 
 /**
@@ -660,9 +660,9 @@ module.exports = {
   rfm,
   PointsModel,
   clv,
+  analytics,
   JourneyEngine,
   journeys,
-  analytics,
   ValueModel,
   parseZone,
   errorCodes,

@@ -53,8 +53,9 @@ test('analytics: named operations and run agree; errors are typed', () => {
   const k = analytics.kFactor(req);
   assert.deepEqual(analytics.run('k_factor', req), k);
   assert.ok(Math.abs(k.k_factor - 0.1) < 1e-12, JSON.stringify(k));
-  assert.throws(() => analytics.run('nope', {}), (e) => e instanceof InvalidArgumentError && e.path === 'op');
-  assert.throws(() => analytics.funnel({ events: [] }), (e) => e instanceof InvalidArgumentError && e.path === 'steps');
+  assert.throws(() => analytics.run('nope', {}), (e) => e instanceof SiyuError && e.code === 'INVALID_JSON' && /nope/.test(e.message));
+  assert.throws(() => analytics.funnel({ events: [] }), (e) => e instanceof SiyuError && e.code === 'INVALID_JSON' && /steps/.test(e.message));
+  assert.throws(() => analytics.run(42, {}), InvalidArgumentError);
 });
 
 const model = {

@@ -510,6 +510,11 @@ export interface JourneyStep {
   state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
 }
 
+/** A profile and event history parsed for one engine (opaque; from `JourneyEngine.subject`). */
+export interface JourneySubject {
+  readonly __journeySubject: unique symbol;
+}
+
 /** The result of `JourneyEngine.stepBytes`. */
 export interface JourneyStepBytes {
   /** The new user state in its versioned binary form: persist it as is. */
@@ -548,11 +553,13 @@ export declare class JourneyEngine {
    */
   stepBytes(
     state: Uint8Array | null | undefined,
-    profile: JsonInput<ProfileInput>,
+    profile: JsonInput<ProfileInput> | JourneySubject,
     events: JsonInput<EventInput[]> | undefined,
     input: JsonInput<JourneyInput> | undefined,
     now: Instant,
   ): JourneyStepBytes;
+  /** Parses a profile and event history once, for repeated `stepBytes` calls (in place of the profile). */
+  subject(profile: JsonInput<ProfileInput>, events?: JsonInput<EventInput[]>): JourneySubject;
   /** The Mermaid flowchart of a loaded journey (latest version unless given). */
   mermaid(id: string, version?: number): string;
   /** The loaded definitions. */

@@ -454,6 +454,13 @@ class PointsModel {
   }
 }
 
+/** A profile and event history parsed for one engine (from `JourneyEngine.subject`). */
+class JourneySubject {
+  constructor(handle) {
+    this[NATIVE] = handle;
+  }
+}
+
 /** Journeys compiled against a schema: step a user's instances on inputs, get effects back. */
 class JourneyEngine {
   constructor(journeys, { schema, policies } = {}) {
@@ -491,20 +498,36 @@ class JourneyEngine {
    */
   stepBytes(state, profile, events, input, now) {
     const bytes = state === undefined || state === null ? undefined : toBuffer(state);
-    const args = [
-      bytes,
-      jsonText(profile, 'profile'),
-      jsonText(events ?? [], 'events'),
-      jsonText(input ?? { type: 'tick' }, 'input'),
-      instantText(now),
-    ];
-    const r = call(() => this[NATIVE].stepBytes(...args));
+    let r;
+    if (profile instanceof JourneySubject) {
+      // A prepared subject: profile and history are already parsed (`events` is ignored).
+      const args = [bytes, profile[NATIVE], jsonText(input ?? { type: 'tick' }, 'input'), instantText(now)];
+      r = call(() => this[NATIVE].stepSubject(...args));
+    } else {
+      const args = [
+        bytes,
+        jsonText(profile, 'profile'),
+        jsonText(events ?? [], 'events'),
+        jsonText(input ?? { type: 'tick' }, 'input'),
+        instantText(now),
+      ];
+      r = call(() => this[NATIVE].stepBytes(...args));
+    }
     return {
       state: r.state,
       effects: r.effects === '[]' ? [] : JSON.parse(r.effects),
       notices: r.notices === '[]' ? [] : JSON.parse(r.notices),
       nextWake: r.nextWake ?? null,
     };
+  }
+
+  /**
+   * Parses a user's profile and event history once, for repeated `stepBytes`
+   * calls (pass the result in place of the profile; `events` is then ignored).
+   */
+  subject(profile, events) {
+    const args = [jsonText(profile, 'profile'), jsonText(events ?? [], 'events')];
+    return new JourneySubject(call(() => this[NATIVE].subject(...args)));
   }
 
   /** The Mermaid flowchart of a loaded journey (latest version unless `version` is given). */

@@ -106,7 +106,12 @@ const siyuJourney = measure(() => {
   persisted = r.state;
 });
 assert.ok(Buffer.isBuffer(persisted));
-report('siyu JourneyEngine.stepBytes (Buffer state)', siyuJourney, 'cycles');
+report('siyu JourneyEngine.stepBytes (Buffer state, profile JSON text)', siyuJourney, 'cycles');
+const subject = engine.subject(profileText, []);
+const siyuSubject = measure(() => {
+  persisted = engine.stepBytes(blob, subject, undefined, tickText, due).state;
+});
+report('siyu JourneyEngine.stepBytes (Buffer state, prepared subject)', siyuSubject, 'cycles');
 
 // The equivalent XState 5 machine: six states (wait 3d, wait until noon, wait
 // to day 7, wait to day 15, consultant task, done); a TICK at or after the due
@@ -160,7 +165,8 @@ const xstate = measure(() => {
 });
 assert.ok(xsOut.length > 0);
 report('XState 5 restore (JSON) + send + getPersistedSnapshot', xstate, 'cycles');
-ratio('siyu / XState (target >= 10)', siyuJourney, xstate);
+ratio('siyu (profile JSON text) / XState (target >= 10)', siyuJourney, xstate);
+ratio('siyu (prepared subject) / XState (target >= 10)', siyuSubject, xstate);
 
 // ---------------------------------------------------------------- rules
 console.log('\n# single-rule evaluation: city = "Shanghai" and total_spent >= 500 and age >= 25');
@@ -177,7 +183,7 @@ const people = traits.map((t, i) => ({ id: `u${i}`, traits: t }));
 const siyuBulk = await compiled.evaluateMany(people.map((p) => ({ profile: p })), now);
 for (let i = 0; i < BULK; i++) {
   const want = jlRule(traits[i]);
-  assert.equal(siyuBulk[i][0], want, `siyu vs json-logic on ${i}`);
+  assert.equal(siyuBulk[i].target, want, `siyu vs json-logic on ${i}`);
   assert.equal(evalCondition(traits[i], gbCondition), want, `growthbook vs json-logic on ${i}`);
 }
 

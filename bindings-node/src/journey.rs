@@ -22,6 +22,14 @@ pub struct StepBytesResult {
     pub next_wake: Option<String>,
 }
 
+/// A user's profile and event history parsed against an engine's schema
+/// (from `JourneyEngine.subject`); immutable.
+#[napi]
+pub struct JourneySubject {
+    profile: Profile,
+    events: EventLog,
+}
+
 fn internal(e: serde_json::Error) -> Error {
     Error::new(ErrorKind::Internal, e.to_string())
 }
@@ -71,6 +79,65 @@ impl JourneyEngine {
                 EventLog::new(history)
             };
             let r = self.inner.step_owned(st, &p, &log, &input, now)?;
+            Ok(StepBytesResult {
+                state: r.state.to_bytes().into(),
+                effects: serde_json::to_string(&r.effects).map_err(internal)?,
+                notices: serde_json::to_string(&r.notices).map_err(internal)?,
+                next_wake: r.next_wake.map(|t| format_timestamp(&t)),
+            })
+        })
+    }
+
+    /// Parses a user's profile and event history once (JSON text) against the
+    /// engine's schema, for repeated [`JourneyEngine::step_subject`] calls.
+    #[napi]
+    pub fn subject(&self, profile: String, events: String) -> napi::Result<JourneySubject> {
+        guard(|| {
+            let schema = self.inner.schema();
+            Ok(JourneySubject {
+                profile: Profile::from_json_value(
+                    &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                    schema,
+                )?,
+                events: EventLog::from_json_value(
+                    &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                    schema,
+                )?,
+            })
+        })
+    }
+
+    /// As [`JourneyEngine::step_bytes`] for a prepared subject (no profile or
+    /// history parsing per call). An event input is added to a copy of the history.
+    #[napi]
+    pub fn step_subject(
+        &self,
+        state: Option<Buffer>,
+        subject: &JourneySubject,
+        input: String,
+        now: String,
+    ) -> napi::Result<StepBytesResult> {
+        guard(|| {
+            let st = match &state {
+                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+                _ => UserState::new(),
+            };
+            let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
+            let input = Input::from_json_value(
+                &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
+                self.inner.schema(),
+            )?;
+            let r = match &input {
+                Input::Event(ev) => {
+                    let mut history = subject.events.events().to_vec();
+                    history.push(ev.clone());
+                    let log = EventLog::new(history);
+                    self.inner.step_owned(st, &subject.profile, &log, &input, now)?
+                }
+                _ => self
+                    .inner
+                    .step_owned(st, &subject.profile, &subject.events, &input, now)?,
+            };
             Ok(StepBytesResult {
                 state: r.state.to_bytes().into(),
                 effects: serde_json::to_string(&r.effects).map_err(internal)?,

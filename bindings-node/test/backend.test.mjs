@@ -85,3 +85,18 @@ test('ValueModel scores agree with clv.lifetimeValue and the column form', () =>
   assert.throws(() => new ValueModel({ ...model, version: 2 }), (e) => e.code === 'INVALID_STATE');
   assert.throws(() => vm.score([{ frequency: 1 }]), (e) => e instanceof InvalidArgumentError && e.path === '[0].recency');
 });
+
+test('a prepared subject steps like the plain profile', () => {
+  const subject = engine.subject(profile, []);
+  const input = { type: 'event', event: purchase };
+  const a = engine.stepBytes(null, profile, [], input, '2026-03-02T02:00:00Z');
+  const b = engine.stepBytes(null, subject, undefined, input, '2026-03-02T02:00:00Z');
+  assert.deepEqual([...b.state], [...a.state]);
+  assert.deepEqual(b.effects, a.effects);
+  const c = engine.stepBytes(a.state, profile, [], { type: 'tick' }, '2026-03-20T04:00:00Z');
+  const d = engine.stepBytes(b.state, subject, undefined, { type: 'tick' }, '2026-03-20T04:00:00Z');
+  assert.deepEqual([...d.state], [...c.state]);
+  assert.deepEqual(d.effects, c.effects);
+  assert.ok(c.effects.length > 0, 'messages fire by day 18');
+  assert.throws(() => engine.subject({ id: 'u1', traits: 5 }), SiyuError);
+});

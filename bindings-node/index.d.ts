@@ -331,6 +331,12 @@ export declare class CompiledRuleSet {
   evaluate(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Record<string, boolean>;
   /** Explains one rule's verdict. */
   explain(rule: string, profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Explanation;
+  /** Evaluates profiles given as trait columns (no events; NaN / null = missing); `matches[row * rules.length + r]` is 1 when rule r matched. */
+  evaluateColumns(
+    columns: Record<string, Float64Array | number[] | Array<string | null>>,
+    now: Instant,
+    defaultZone?: string,
+  ): { rules: string[]; rows: number; matches: Uint8Array };
   /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
   evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
 }

@@ -234,6 +234,37 @@ class CompiledRuleSet {
     return JSON.parse(call(() => this[NATIVE].explain(...args)));
   }
 
+  /**
+   * Evaluates profiles given as trait columns (no events): `{ name: Float64Array
+   * | number[] | string[] }`, all of one length (NaN / null = missing). Returns
+   * `{ rules, rows, matches: Uint8Array }` with `matches[row * rules.length + r]`
+   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path.
+   */
+  evaluateColumns(columns, now, defaultZone) {
+    if (columns === null || typeof columns !== 'object') throw invalidArgument('evaluateColumns takes an object of columns', 'columns');
+    const numNames = [];
+    const nums = [];
+    const strNames = [];
+    const strs = [];
+    let rows;
+    for (const [name, col] of Object.entries(columns)) {
+      if (!(col instanceof Float64Array) && !Array.isArray(col)) throw invalidArgument(`column ${name} must be an array or Float64Array`, `columns.${name}`);
+      if (rows === undefined) rows = col.length;
+      if (col.length !== rows) throw invalidArgument(`column ${name} has ${col.length} rows, expected ${rows}`, `columns.${name}`);
+      if (col instanceof Float64Array || (col.length > 0 && col.every((v) => typeof v === 'number'))) {
+        numNames.push(name);
+        nums.push(col instanceof Float64Array ? col : Float64Array.from(col));
+      } else {
+        strNames.push(name);
+        strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+      }
+    }
+    rows = rows ?? 0;
+    const args = [rows, numNames, nums, strNames, strs, instantText(now), zoneText(defaultZone)];
+    const bytes = call(() => this[NATIVE].evaluateColumns(...args));
+    return { rules: this.ruleNames, rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  }
+
   async evaluateMany(items, now, defaultZone) {
     if (!Array.isArray(items)) throw invalidArgument('evaluateMany takes an array of {profile, events}', 'items');
     const args = [JSON.stringify(items), instantText(now), zoneText(defaultZone)];

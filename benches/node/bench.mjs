@@ -201,7 +201,16 @@ ratio('siyu / growthbook per call', sPer, gPer);
 console.log(`\n# bulk: ${BULK} profiles per call`);
 const items = people.map((p) => ({ profile: p }));
 const sBulk = await measureAsync(() => compiled.evaluateMany(items, now), BULK);
-report('siyu CompiledRuleSet.evaluateMany (worker thread)', sBulk, 'profiles');
+report('siyu CompiledRuleSet.evaluateMany (worker thread, objects)', sBulk, 'profiles');
+const colCity = traits.map((t) => t.city);
+const colSpent = Float64Array.from(traits, (t) => t.total_spent);
+const colAge = Float64Array.from(traits, (t) => t.age);
+{
+  const r = compiled.evaluateColumns({ city: colCity, total_spent: colSpent, age: colAge }, now);
+  for (let i = 0; i < BULK; i++) assert.equal(r.matches[i] === 1, siyuBulk[i].target, `columns row ${i}`);
+}
+const sCols = measure(() => compiled.evaluateColumns({ city: colCity, total_spent: colSpent, age: colAge }, now), BULK);
+report('siyu CompiledRuleSet.evaluateColumns (columns, sync)', sCols, 'profiles');
 const jBulk = measure(() => {
   const out = new Array(BULK);
   for (let i = 0; i < BULK; i++) out[i] = jlRule(traits[i]);
@@ -214,5 +223,7 @@ const gBulk = measure(() => {
   return out;
 }, BULK);
 report('@growthbook/growthbook evalCondition loop', gBulk, 'profiles');
-ratio('siyu / json-logic-engine bulk (target > 1)', sBulk, jBulk);
-ratio('siyu / growthbook bulk (target > 1)', sBulk, gBulk);
+ratio('siyu evaluateMany / json-logic-engine bulk (target > 1)', sBulk, jBulk);
+ratio('siyu evaluateMany / growthbook bulk (target > 1)', sBulk, gBulk);
+ratio('siyu evaluateColumns / json-logic-engine bulk (target > 1)', sCols, jBulk);
+ratio('siyu evaluateColumns / growthbook bulk (target > 1)', sCols, gBulk);

@@ -132,7 +132,8 @@ impl JourneyEngine {
                     let mut history = subject.events.events().to_vec();
                     history.push(ev.clone());
                     let log = EventLog::new(history);
-                    self.inner.step_owned(st, &subject.profile, &log, &input, now)?
+                    self.inner
+                        .step_owned(st, &subject.profile, &log, &input, now)?
                 }
                 _ => self
                     .inner

@@ -14,6 +14,7 @@
 // napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
 #![allow(unsafe_code)]
 
+mod bulk;
 mod journey;
 mod value_models;
 

@@ -100,3 +100,27 @@ test('a prepared subject steps like the plain profile', () => {
   assert.ok(c.effects.length > 0, 'messages fire by day 18');
   assert.throws(() => engine.subject({ id: 'u1', traits: 5 }), SiyuError);
 });
+
+test('evaluateColumns agrees with evaluate per profile', async () => {
+  const { CompiledRuleSet } = await import('../index.mjs');
+  const s = new Schema({ traits: { city: 'string', total_spent: 'float', age: 'integer' } });
+  const rules = new CompiledRuleSet('segment target: city = "Shanghai" and total_spent >= 500 and age >= 25\nsegment unknown_age: age is missing', s);
+  const cities = ['Shanghai', 'Beijing', null];
+  const n = 30;
+  const city = Array.from({ length: n }, (_, i) => cities[i % 3]);
+  const spent = Float64Array.from({ length: n }, (_, i) => (i * 97) % 1000);
+  const age = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? NaN : 18 + i));
+  const r = rules.evaluateColumns({ city, total_spent: spent, age }, '2026-03-01T00:00:00Z');
+  assert.deepEqual(r.rules, ['target', 'unknown_age']);
+  assert.equal(r.matches.length, n * 2);
+  for (let i = 0; i < n; i++) {
+    const traits = { total_spent: spent[i] };
+    if (city[i] !== null) traits.city = city[i];
+    if (!Number.isNaN(age[i])) traits.age = age[i];
+    const one = rules.evaluate({ id: String(i), traits }, [], '2026-03-01T00:00:00Z');
+    assert.equal(r.matches[i * 2] === 1, one.target, `row ${i}`);
+    assert.equal(r.matches[i * 2 + 1] === 1, one.unknown_age, `row ${i}`);
+  }
+  assert.throws(() => rules.evaluateColumns({ age: Float64Array.of(1.5) }, '2026-03-01T00:00:00Z'), (e) => e.code === 'TYPE_MISMATCH' && e.path === 'columns.age[0]');
+  assert.throws(() => rules.evaluateColumns({ nope: [1] }, '2026-03-01T00:00:00Z'), (e) => e.code === 'UNKNOWN_TRAIT');
+});

@@ -8,7 +8,7 @@ use super::{guard, read_now_zone, CompiledRuleSet};
 use napi::bindgen_prelude::{Buffer, Float64Array};
 use napi_derive::napi;
 use siyu_core::rules::EvalInput;
-use siyu_core::value::Value;
+use siyu_core::value::{Value, ValueType};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
 #[napi]
@@ -59,23 +59,38 @@ impl CompiledRuleSet {
             let events = EventLog::default();
             let rules = self.engine.compiled.rule_names().len();
             let mut out = Vec::with_capacity(rows * rules);
+            // One profile reused across rows: trait slots are overwritten in
+            // place, so no per-row key or map allocations.
+            let mut p = Profile::new("");
+            let set = |p: &mut Profile, name: &String, v: Option<Value>| match v {
+                Some(v) => match p.traits.get_mut(name) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        p.traits.insert(name.clone(), v);
+                    }
+                },
+                None => {
+                    p.traits.remove(name);
+                }
+            };
             for i in 0..rows {
-                let mut p = Profile::new(i.to_string());
-                let at =
-                    |name: &str| move |e: Error| e.prefix_path(&format!("columns.{name}[{i}]"));
+                p.id.clear();
+                p.id.push_str(itoa(i, &mut [0u8; 20]));
                 for (name, ty, col) in &num_cols {
                     let cell = serde_json::Value::from(col[i]);
-                    if let Some(v) = Value::from_json(&cell, *ty).map_err(at(name))? {
-                        p.traits.insert((*name).clone(), v);
-                    }
+                    let v = Value::from_json(&cell, *ty).map_err(at(name, i))?;
+                    set(&mut p, name, v);
                 }
                 for (name, ty, col) in &str_cols {
-                    if let Some(s) = &col[i] {
-                        let cell = serde_json::Value::String(s.clone());
-                        if let Some(v) = Value::from_json(&cell, *ty).map_err(at(name))? {
-                            p.traits.insert((*name).clone(), v);
+                    let v = match (&col[i], ty) {
+                        (None, _) => None,
+                        (Some(s), ValueType::String) => Some(Value::String(s.clone())),
+                        (Some(s), _) => {
+                            Value::from_json(&serde_json::Value::String(s.clone()), *ty)
+                                .map_err(at(name, i))?
                         }
-                    }
+                    };
+                    set(&mut p, name, v);
                 }
                 let input = EvalInput::new(&p, &events, now).with_default_zone(zone);
                 let verdicts = self
@@ -88,4 +103,23 @@ impl CompiledRuleSet {
             Ok(out.into())
         })
     }
+}
+
+/// Decimal digits of `n` in `buf` (the row id, without a per-row allocation).
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("")
+}
+
+/// Prefixes a cell's path to an error (built only when there is one).
+fn at(name: &str, i: usize) -> impl FnOnce(Error) -> Error + '_ {
+    move |e: Error| e.prefix_path(&format!("columns.{name}[{i}]"))
 }

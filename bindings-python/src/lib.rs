@@ -18,7 +18,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Converts a core error into the Python exception of its kind.
 fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let position = err.position().map(|p| (p.line, p.column));
+        let position = err.position().map(|p| (p.line, p.column, p.offset));
         let exc = py.import("siyu._errors")?.getattr("from_native")?.call1((
             err.code(),
             err.message(),
@@ -48,10 +48,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
 }
 
 /// Runs `f` without the GIL and with panics caught, mapping errors to Python.
-fn detached<T: Send>(
-    py: Python<'_>,
-    f: impl FnOnce() -> Result<T, Error> + Send,
-) -> PyResult<T> {
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
     py.detach(|| guarded(f)).map_err(|e| to_py_err(py, &e))
 }
 
@@ -231,10 +228,9 @@ impl CompiledRuleSet {
             };
             let events = match events_held {
                 Ok(h) => h,
-                Err(text) => Held::Owned(CoreEventLog::from_json_value(
-                    &parse_json(text)?,
-                    schema,
-                )?),
+                Err(text) => {
+                    Held::Owned(CoreEventLog::from_json_value(&parse_json(text)?, schema)?)
+                }
             };
             let now = parse_timestamp(now)?;
             let mut input = EvalInput::new(profile.get(), events.get(), now);
@@ -317,7 +313,9 @@ fn normalize_timestamp(py: Python<'_>, text: &str) -> PyResult<String> {
 /// Raises a panic inside a guarded call; lets the tests prove no panic reaches Python.
 #[pyfunction]
 fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
-    detached(py, || -> Result<(), Error> { panic!("deliberate test panic") })
+    detached(py, || -> Result<(), Error> {
+        panic!("deliberate test panic")
+    })
 }
 
 /// Every error code, in `ErrorKind::ALL` order.

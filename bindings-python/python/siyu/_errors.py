@@ -22,6 +22,7 @@ class SiyuError(Exception):
         position: ``(line, column)`` (1-based) in the source text, or ``None``.
         path: where in a document the error is (e.g. ``"rules[0].expr"``), or ``None``.
         suggestion: a "did you mean" correction, or ``None``.
+        offset: the 0-based byte offset of ``position`` in the source, or ``None``.
     """
 
     code: str = "INTERNAL"
@@ -34,6 +35,7 @@ class SiyuError(Exception):
         position: Optional[Tuple[int, int]] = None,
         path: Optional[str] = None,
         suggestion: Optional[str] = None,
+        offset: Optional[int] = None,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -42,6 +44,7 @@ class SiyuError(Exception):
         self.position = position
         self.path = path
         self.suggestion = suggestion
+        self.offset = offset
 
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}"
@@ -57,7 +60,10 @@ class SiyuError(Exception):
         """The error's JSON form, as the conformance suite matches it."""
         out: Dict[str, object] = {"code": self.code, "message": self.message}
         if self.position is not None:
-            out["position"] = {"line": self.position[0], "column": self.position[1]}
+            pos: Dict[str, int] = {"line": self.position[0], "column": self.position[1]}
+            if self.offset is not None:
+                pos["offset"] = self.offset
+            out["position"] = pos
         if self.path is not None:
             out["path"] = self.path
         if self.suggestion is not None:
@@ -220,6 +226,10 @@ ERROR_CLASSES: Dict[str, Type[SiyuError]] = {
 }
 
 
+STATIC_CODES = frozenset(ERROR_CLASSES)
+"""Codes with a class written out above (the drift check compares it to the core's)."""
+
+
 def _sync_with_native() -> None:
     for code in _native.ERROR_CODES:
         if code not in ERROR_CLASSES:
@@ -234,10 +244,17 @@ _sync_with_native()
 def from_native(
     code: str,
     message: str,
-    position: Optional[Tuple[int, int]],
+    position: Optional[Tuple[int, int, int]],
     path: Optional[str],
     suggestion: Optional[str],
 ) -> SiyuError:
-    """Builds the exception for a core error (called by the native module)."""
+    """Builds the exception for a core error (called by the native module).
+
+    ``position`` is ``(line, column, offset)`` from the core.
+    """
     cls = ERROR_CLASSES.get(code, SiyuError)
-    return cls(message, code=code, position=position, path=path, suggestion=suggestion)
+    line_col = None if position is None else (position[0], position[1])
+    offset = None if position is None else position[2]
+    return cls(
+        message, code=code, position=line_col, path=path, suggestion=suggestion, offset=offset
+    )

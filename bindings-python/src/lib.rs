@@ -7,8 +7,11 @@
 //! Evaluation releases the GIL, and a panic inside the core is caught and
 //! reported as `InternalError` instead of crashing the interpreter.
 
+mod bulk;
+
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use pyo3_arrow::{PyRecordBatchReader, PyTable};
 use siyu_core::error::{Error, ErrorKind};
 use siyu_core::rules::{CompiledRuleSet as CoreCompiled, EvalInput, RuleSet as CoreRuleSet};
 use siyu_core::value::parse_timestamp;
@@ -296,6 +299,115 @@ impl CompiledRuleSet {
                 .map_err(|e| Error::new(ErrorKind::Internal, format!("explanation: {e}")))
         })
     }
+
+    /// Bulk evaluation over Arrow streams (anything with `__arrow_c_stream__`).
+    /// Returns `(pyarrow.Table, unmatched_event_count)`; the table has the id
+    /// column then one bool column per rule, rows in profile input order.
+    #[pyo3(signature = (profiles, events, now, default_zone=None, id_column="id".to_string(), traits=None, time_zone_column=None, user_id_column="user_id".to_string(), event_name_column="name".to_string(), timestamp_column="timestamp".to_string(), event_id_column=None, properties=None, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: PyRecordBatchReader,
+        events: Option<PyRecordBatchReader>,
+        now: &str,
+        default_zone: Option<&str>,
+        id_column: String,
+        traits: Option<Vec<(String, String)>>,
+        time_zone_column: Option<String>,
+        user_id_column: String,
+        event_name_column: String,
+        timestamp_column: String,
+        event_id_column: Option<String>,
+        properties: Option<Vec<(String, String)>>,
+        threads: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
+        let profile_cols = bulk::ProfileColumns {
+            traits: mapping(
+                traits,
+                &column_names(&profiles)?,
+                &[Some(&id_column), time_zone_column.as_deref()],
+            ),
+            id: id_column,
+            time_zone: time_zone_column,
+        };
+        let event_names = match &events {
+            Some(e) => column_names(e)?,
+            None => Vec::new(),
+        };
+        let event_cols = bulk::EventColumns {
+            properties: mapping(
+                properties,
+                &event_names,
+                &[
+                    Some(&user_id_column),
+                    Some(&event_name_column),
+                    Some(&timestamp_column),
+                    event_id_column.as_deref(),
+                ],
+            ),
+            user_id: user_id_column,
+            name: event_name_column,
+            timestamp: timestamp_column,
+            id: event_id_column,
+        };
+        let profiles = profiles.into_reader()?;
+        let events = events.map(|e| e.into_reader()).transpose()?;
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let (compiled, schema) = (&self.inner, &self.schema);
+        let id_name = profile_cols.id.clone();
+        let (batch, unmatched) = detached(py, move || {
+            let now = parse_timestamp(now)?;
+            let zone = match default_zone {
+                Some(z) => Zone::parse(z)?,
+                None => Zone::utc(),
+            };
+            let result = bulk::run(
+                compiled,
+                schema,
+                profiles,
+                events,
+                &profile_cols,
+                &event_cols,
+                now,
+                zone,
+                threads,
+            )?;
+            let batch = bulk::to_batch(&id_name, compiled.rule_names(), &result)?;
+            Ok((batch, result.unmatched_events))
+        })?;
+        let schema = batch.schema();
+        let table = PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)?;
+        Ok((table, unmatched))
+    }
+}
+
+/// Column names of a table's schema, in order.
+fn column_names(reader: &PyRecordBatchReader) -> PyResult<Vec<String>> {
+    Ok(reader
+        .schema_ref()?
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+/// `(column, name)` pairs: the given mapping, else every column not in `taken`.
+fn mapping(
+    given: Option<Vec<(String, String)>>,
+    all: &[String],
+    taken: &[Option<&str>],
+) -> Vec<(String, String)> {
+    given.unwrap_or_else(|| {
+        all.iter()
+            .filter(|c| !taken.contains(&Some(c.as_str())))
+            .map(|c| (c.clone(), c.clone()))
+            .collect()
+    })
 }
 
 /// Canonical name of a time zone (IANA name or fixed offset such as `+08:00`).

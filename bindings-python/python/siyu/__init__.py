@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import html as _html
 import json as _json
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._errors import *  # noqa: F401,F403  (the exception classes)
@@ -310,8 +310,87 @@ class CompiledRuleSet:
         )
         return Explanation(_json.loads(text))
 
+    def evaluate_table(
+        self,
+        profiles: Any,
+        events: Any = None,
+        *,
+        now: Instant,
+        default_zone: Optional[str] = None,
+        id_column: str = "id",
+        traits: Union[Mapping[str, str], Sequence[str], None] = None,
+        time_zone_column: Optional[str] = None,
+        user_id_column: str = "user_id",
+        event_name_column: str = "name",
+        timestamp_column: str = "timestamp",
+        event_id_column: Optional[str] = None,
+        properties: Union[Mapping[str, str], Sequence[str], None] = None,
+        threads: Optional[int] = None,
+    ) -> Any:
+        """Evaluates every profile of an Arrow table at once; returns a ``pyarrow.Table``.
+
+        ``profiles`` and ``events`` are any Arrow-compatible tables (pyarrow Table or
+        RecordBatchReader, polars DataFrame, anything with ``__arrow_c_stream__``;
+        pandas DataFrames go through pyarrow). Profiles have one row per user:
+        ``id_column`` and trait columns (``traits``: a list of column names equal to
+        trait names, a ``{column: trait}`` mapping, or ``None`` for every other
+        column). Events have one row per event: ``user_id_column``,
+        ``event_name_column``, ``timestamp_column`` (Arrow timestamps; naive ones
+        are read as UTC; or RFC 3339 text), optional ``event_id_column`` and
+        property columns (``properties``, like ``traits``). Nulls mean "missing".
+        Events of users not in ``profiles`` are ignored (their count is in
+        ``table.schema.metadata[b"siyu.unmatched_events"]``).
+
+        The result has ``id_column`` and one bool column per rule, rows in the
+        order of ``profiles``. Runs without the GIL on ``threads`` threads (default:
+        all cores); the output does not depend on the thread count.
+        """
+        now_text = _instant(now)
+        table, unmatched = self._inner.evaluate_arrow(
+            _arrow_stream(profiles, "profiles"),
+            None if events is None else _arrow_stream(events, "events"),
+            now_text,
+            default_zone,
+            id_column,
+            _pairs(traits),
+            time_zone_column,
+            user_id_column,
+            event_name_column,
+            timestamp_column,
+            event_id_column,
+            _pairs(properties),
+            threads,
+        )
+        metadata = {b"siyu.unmatched_events": str(unmatched).encode(), b"siyu.now": now_text.encode()}
+        return table.replace_schema_metadata(metadata)
+
     def __repr__(self) -> str:
         return f"CompiledRuleSet(rules={self._names!r})"
+
+
+def _pairs(spec: Union[Mapping[str, str], Sequence[str], None]) -> Optional[List[Tuple[str, str]]]:
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping):
+        return [(str(k), str(v)) for k, v in spec.items()]
+    if isinstance(spec, str):
+        return [(spec, spec)]
+    return [(str(c), str(c)) for c in spec]
+
+
+def _arrow_stream(data: Any, what: str) -> Any:
+    """Anything the Arrow PyCapsule stream interface accepts; pandas through pyarrow."""
+    if hasattr(data, "__arrow_c_stream__"):
+        return data
+    module = type(data).__module__ or ""
+    if module.startswith("pandas"):
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(data, preserve_index=False)
+    raise InvalidArgumentError(
+        f"{what}: expected an Arrow table (pyarrow, polars, pandas or any object with "
+        f"__arrow_c_stream__), got {type(data).__name__}"
+    )
 
 
 def parse_zone(name: str) -> str:

@@ -1,6 +1,6 @@
 # Type stubs of the native module; checked against the built module by
 # `python -m mypy.stubtest siyu._native` in `make test`.
-from typing import Optional, Tuple, Union, final
+from typing import Any, Optional, Sequence, Tuple, Union, final
 
 __all__ = [
     "CompiledRuleSet",
@@ -66,6 +66,22 @@ class CompiledRuleSet:
         rule: str,
         default_zone: Optional[str] = None,
     ) -> str: ...
+    def evaluate_arrow(
+        self,
+        profiles: Any,
+        events: Any,
+        now: str,
+        default_zone: Optional[str] = None,
+        id_column: str = "id",
+        traits: Optional[Sequence[Tuple[str, str]]] = None,
+        time_zone_column: Optional[str] = None,
+        user_id_column: str = "user_id",
+        event_name_column: str = "name",
+        timestamp_column: str = "timestamp",
+        event_id_column: Optional[str] = None,
+        properties: Optional[Sequence[Tuple[str, str]]] = None,
+        threads: Optional[int] = None,
+    ) -> Tuple[Any, int]: ...
 
 def parse_zone(name: str) -> str: ...
 def normalize_timestamp(text: str) -> str: ...

@@ -1,17 +1,27 @@
 //! Compilation: type-checks a [`RuleSet`] against a [`Schema`], resolves names
 //! (with "did you mean"), orders segment references (rejecting cycles), checks
 //! limits, and builds the evaluation plan.
+//!
+//! Errors carry the path `rules.NAME`; [`CompiledRuleSet::compile_text`] also
+//! attaches the line/column of the offending node.
 
-use super::ast::RuleSet;
-use super::explain::Explanation;
+use super::ast::{
+    AggFn, ArithOp, CmpOp, Expr, ExprKind, Function, Literal, Rule, RuleSet, Span, TextTest, Window,
+};
+use super::eval::{
+    self, AggPlan, ArithKind, Const, Ctx, Node, Pattern, StreakPlan, Ty, WindowPlan,
+};
+use super::explain::{self, Explanation, Truth};
 use super::EvalInput;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{suggest, Error, ErrorKind, Position, Result};
 use crate::schema::Schema;
+use std::collections::HashMap;
 
 /// Size limits checked at parse and compile time (`LIMIT_EXCEEDED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Maximum nesting depth of an expression.
+    /// Maximum nesting depth of an expression (at most [`Limits::HARD_MAX_DEPTH`]
+    /// is ever accepted, whatever this says, so evaluation cannot overflow the stack).
     pub max_depth: usize,
     /// Maximum number of nodes in one rule.
     pub max_nodes: usize,
@@ -19,6 +29,11 @@ pub struct Limits {
     pub max_rules: usize,
     /// Maximum compiled size of one regular expression, in bytes.
     pub max_regex_size: usize,
+}
+
+impl Limits {
+    /// The deepest expression ever compiled.
+    pub const HARD_MAX_DEPTH: usize = 256;
 }
 
 impl Default for Limits {
@@ -36,6 +51,37 @@ impl Default for Limits {
 #[derive(Debug)]
 pub struct CompiledRuleSet {
     names: Vec<String>,
+    /// The source rules (for explanations' clause text).
+    rules: Vec<Rule>,
+    /// One plan per rule, mirroring its expression.
+    plans: Vec<Node>,
+    /// Rule indexes, each after every rule it references.
+    order: Vec<usize>,
+    /// Segment references of each rule.
+    deps: Vec<Vec<usize>>,
+}
+
+/// A compile error and the span of the node that caused it.
+struct CErr {
+    err: Error,
+    span: Span,
+}
+
+type CResult<T> = std::result::Result<T, CErr>;
+
+fn fail<T>(kind: ErrorKind, msg: impl Into<String>, span: Span) -> CResult<T> {
+    Err(CErr {
+        err: Error::new(kind, msg),
+        span,
+    })
+}
+
+fn at(span: Span) -> impl Fn(Error) -> CErr {
+    move |err| CErr { err, span }
+}
+
+fn mismatch<T>(msg: impl Into<String>, span: Span) -> CResult<T> {
+    fail(ErrorKind::TypeMismatch, msg, span)
 }
 
 impl CompiledRuleSet {
@@ -50,13 +96,30 @@ impl CompiledRuleSet {
         schema: &Schema,
         limits: Limits,
     ) -> Result<CompiledRuleSet> {
-        let _ = (schema, limits);
-        let _ = rules
-            .rules
-            .iter()
-            .map(|r| r.name.clone())
-            .collect::<Vec<_>>();
-        Err(Error::new(ErrorKind::Internal, "compiler not built yet"))
+        compile_set(rules, schema, limits).map_err(|e| e.err)
+    }
+
+    /// Parses DSL text and compiles it; compile errors carry the line and column
+    /// of the offending node.
+    pub fn compile_text(text: &str, schema: &Schema) -> Result<CompiledRuleSet> {
+        CompiledRuleSet::compile_text_with_limits(text, schema, Limits::default())
+    }
+
+    /// As [`CompiledRuleSet::compile_text`] with explicit limits.
+    pub fn compile_text_with_limits(
+        text: &str,
+        schema: &Schema,
+        limits: Limits,
+    ) -> Result<CompiledRuleSet> {
+        let rules = RuleSet::parse(text)?;
+        compile_set(&rules, schema, limits).map_err(|e| {
+            if e.span.end > 0 && e.err.position().is_none() {
+                e.err
+                    .with_position(Position::from_offset(text, e.span.start as usize))
+            } else {
+                e.err
+            }
+        })
     }
 
     /// Rule names in declaration order (the order of [`CompiledRuleSet::evaluate`]'s result).
@@ -66,13 +129,861 @@ impl CompiledRuleSet {
 
     /// Evaluates every rule: `result[i]` is whether the profile is a member of rule `i`.
     pub fn evaluate(&self, input: &EvalInput<'_>) -> Result<Vec<bool>> {
-        let _ = input;
-        Err(Error::new(ErrorKind::Internal, "evaluator not built yet"))
+        Ok(self
+            .evaluate_truth(input)?
+            .into_iter()
+            .map(Truth::is_true)
+            .collect())
+    }
+
+    /// Evaluates every rule to its three-valued truth (unknown means "not a member").
+    pub fn evaluate_truth(&self, input: &EvalInput<'_>) -> Result<Vec<Truth>> {
+        let mut memo = vec![Truth::Unknown; self.plans.len()];
+        for &i in &self.order {
+            let t = {
+                let cx = self.ctx(input, &memo);
+                eval::eval(&self.plans[i], &cx, None)?.truth()
+            };
+            memo[i] = t;
+        }
+        Ok(memo)
+    }
+
+    /// Evaluates every rule, paired with its name.
+    pub fn evaluate_named(&self, input: &EvalInput<'_>) -> Result<Vec<(String, bool)>> {
+        Ok(self
+            .names
+            .iter()
+            .cloned()
+            .zip(self.evaluate(input)?)
+            .collect())
+    }
+
+    /// Evaluates one rule (and only the rules it references).
+    pub fn evaluate_rule(&self, input: &EvalInput<'_>, rule: &str) -> Result<bool> {
+        let i = self.index_of(rule)?;
+        let memo = self.evaluate_closure(input, i)?;
+        Ok(memo[i].is_true())
     }
 
     /// Explains one rule's verdict.
     pub fn explain(&self, input: &EvalInput<'_>, rule: &str) -> Result<Explanation> {
-        let _ = (input, rule);
-        Err(Error::new(ErrorKind::Internal, "explain not built yet"))
+        let i = self.index_of(rule)?;
+        let memo = self.evaluate_closure(input, i)?;
+        let cx = self.ctx(input, &memo);
+        explain::explain_rule(self, &cx, i)
+    }
+
+    /// Explains every rule, in declaration order.
+    pub fn explain_all(&self, input: &EvalInput<'_>) -> Result<Vec<Explanation>> {
+        let memo = self.evaluate_truth(input)?;
+        let cx = self.ctx(input, &memo);
+        (0..self.plans.len())
+            .map(|i| explain::explain_rule(self, &cx, i))
+            .collect()
+    }
+
+    fn ctx<'a, 'm>(&'a self, input: &EvalInput<'a>, memo: &'m [Truth]) -> Ctx<'a, 'm> {
+        Ctx {
+            profile: input.profile,
+            events: input.events.events(),
+            now: input.now,
+            zone: input.zone(),
+            memo,
+        }
+    }
+
+    fn index_of(&self, rule: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == rule).ok_or_else(|| {
+            let e = Error::new(
+                ErrorKind::InvalidArgument,
+                format!("no rule named `{rule}`"),
+            );
+            match suggest(rule, self.names.iter().map(String::as_str)) {
+                Some(s) => e.with_suggestion(s),
+                None => e,
+            }
+        })
+    }
+
+    /// Truths of rule `i` and everything it references (others stay unknown).
+    fn evaluate_closure(&self, input: &EvalInput<'_>, i: usize) -> Result<Vec<Truth>> {
+        let mut needed = vec![false; self.plans.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !needed[j] {
+                needed[j] = true;
+                stack.extend(self.deps[j].iter().copied());
+            }
+        }
+        let mut memo = vec![Truth::Unknown; self.plans.len()];
+        for &j in self.order.iter().filter(|&&j| needed[j]) {
+            let t = {
+                let cx = self.ctx(input, &memo);
+                eval::eval(&self.plans[j], &cx, None)?.truth()
+            };
+            memo[j] = t;
+        }
+        Ok(memo)
+    }
+
+    pub(crate) fn rule(&self, i: usize) -> (&Rule, &Node) {
+        (&self.rules[i], &self.plans[i])
+    }
+}
+
+fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<CompiledRuleSet> {
+    if rules.rules.len() > limits.max_rules {
+        return fail(
+            ErrorKind::LimitExceeded,
+            format!(
+                "the rule set has {} rules; the limit is {}",
+                rules.rules.len(),
+                limits.max_rules
+            ),
+            Span::default(),
+        );
+    }
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(rules.rules.len());
+    for (i, r) in rules.rules.iter().enumerate() {
+        if index.insert(r.name.as_str(), i).is_some() {
+            return Err(CErr {
+                err: Error::new(
+                    ErrorKind::DuplicateName,
+                    format!("rule `{}` is defined twice", r.name),
+                )
+                .with_path(format!("rules.{}", r.name)),
+                span: r.span,
+            });
+        }
+    }
+    let max_depth = limits.max_depth.min(Limits::HARD_MAX_DEPTH);
+    let mut plans = Vec::with_capacity(rules.rules.len());
+    let mut deps = Vec::with_capacity(rules.rules.len());
+    let mut ref_spans = Vec::with_capacity(rules.rules.len());
+    for r in &rules.rules {
+        let path = format!("rules.{}", r.name);
+        let with_path = |e: CErr| CErr {
+            err: e.err.with_path(path.clone()),
+            span: e.span,
+        };
+        check_size(&r.expr, max_depth, limits.max_nodes).map_err(with_path)?;
+        let mut c = Compiler {
+            schema,
+            limits,
+            index: &index,
+            refs: Vec::new(),
+        };
+        let (node, ty) = c.expr(&r.expr, None).map_err(with_path)?;
+        if ty != Ty::Bool {
+            return Err(with_path(CErr {
+                err: Error::new(
+                    ErrorKind::TypeMismatch,
+                    format!(
+                        "rule `{}` must be a condition, but its expression is a {}",
+                        r.name,
+                        ty.name()
+                    ),
+                ),
+                span: r.expr.span,
+            }));
+        }
+        plans.push(node);
+        let mut d: Vec<usize> = c.refs.iter().map(|(i, _)| *i).collect();
+        d.sort_unstable();
+        d.dedup();
+        deps.push(d);
+        ref_spans.push(c.refs);
+    }
+    let order = topo_order(rules, &deps, &ref_spans)?;
+    Ok(CompiledRuleSet {
+        names: rules.rules.iter().map(|r| r.name.clone()).collect(),
+        rules: rules.rules.clone(),
+        plans,
+        order,
+        deps,
+    })
+}
+
+/// The children of an AST node.
+fn children(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::And { args } | ExprKind::Or { args } | ExprKind::Call { args, .. } => {
+            args.iter().collect()
+        }
+        ExprKind::Not { arg } => vec![arg],
+        ExprKind::Arith { left, right, .. } | ExprKind::Compare { left, right, .. } => {
+            vec![left, right]
+        }
+        ExprKind::In { expr, values, .. } => {
+            let mut v: Vec<&Expr> = vec![expr];
+            v.extend(values.iter());
+            v
+        }
+        ExprKind::TextMatch { expr, pattern, .. } => vec![expr, pattern],
+        ExprKind::Between { expr, low, high } => vec![expr, low, high],
+        ExprKind::Exists { expr, .. } | ExprKind::Within { expr, .. } => vec![expr],
+        ExprKind::Aggregate { filter, .. } | ExprKind::Streak { filter, .. } => {
+            filter.iter().map(|f| &**f).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Checks depth and node count without recursion.
+fn check_size(root: &Expr, max_depth: usize, max_nodes: usize) -> CResult<()> {
+    let mut stack = vec![(root, 1usize)];
+    let mut nodes = 0usize;
+    while let Some((e, depth)) = stack.pop() {
+        nodes += 1;
+        if depth > max_depth {
+            return fail(
+                ErrorKind::LimitExceeded,
+                format!("expression nested deeper than {max_depth} levels"),
+                e.span,
+            );
+        }
+        if nodes > max_nodes {
+            return fail(
+                ErrorKind::LimitExceeded,
+                format!("rule has more than {max_nodes} nodes"),
+                e.span,
+            );
+        }
+        stack.extend(children(e).into_iter().map(|c| (c, depth + 1)));
+    }
+    Ok(())
+}
+
+/// Orders rules so that referenced rules come first; rejects cycles.
+fn topo_order(
+    rules: &RuleSet,
+    deps: &[Vec<usize>],
+    ref_spans: &[Vec<(usize, Span)>],
+) -> CResult<Vec<usize>> {
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let n = deps.len();
+    let mut state = vec![NEW; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if state[root] != NEW {
+            continue;
+        }
+        // (rule, next dependency to visit)
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = OPEN;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&dep) = deps[node].get(*next) {
+                *next += 1;
+                match state[dep] {
+                    NEW => {
+                        state[dep] = OPEN;
+                        stack.push((dep, 0));
+                    }
+                    OPEN => {
+                        let from = stack.iter().position(|(r, _)| *r == dep).unwrap_or(0);
+                        let mut names: Vec<&str> = stack[from..]
+                            .iter()
+                            .map(|(r, _)| rules.rules[*r].name.as_str())
+                            .collect();
+                        names.push(rules.rules[dep].name.as_str());
+                        let span = ref_spans[node]
+                            .iter()
+                            .find(|(d, _)| *d == dep)
+                            .map_or(rules.rules[node].span, |(_, s)| *s);
+                        let name = &rules.rules[node].name;
+                        return Err(CErr {
+                            err: Error::new(
+                                ErrorKind::SegmentCycle,
+                                format!("segment references form a cycle: {}", names.join(" -> ")),
+                            )
+                            .with_path(format!("rules.{name}")),
+                            span,
+                        });
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = DONE;
+                order.push(node);
+                stack.pop();
+            }
+        }
+    }
+    Ok(order)
+}
+
+struct Compiler<'s> {
+    schema: &'s Schema,
+    limits: Limits,
+    index: &'s HashMap<&'s str, usize>,
+    /// Segment references found (rule index, span of the reference).
+    refs: Vec<(usize, Span)>,
+}
+
+fn literal_const(l: &Literal, span: Span) -> CResult<(Const, Ty)> {
+    Ok(match l {
+        Literal::String(s) => (Const::Str(s.clone()), Ty::Str),
+        Literal::Integer(i) => (Const::Int(*i), Ty::Int),
+        Literal::Float(f) if f.is_finite() => (Const::Float(*f), Ty::Float),
+        Literal::Float(_) => return mismatch("float literals must be finite", span),
+        Literal::Boolean(b) => (Const::Bool(*b), Ty::Bool),
+        Literal::Timestamp(t) => (
+            Const::Ts(crate::value::parse_timestamp(t).map_err(at(span))?),
+            Ty::Ts,
+        ),
+        Literal::Date(d) => (
+            Const::Date(crate::value::parse_date(d).map_err(at(span))?),
+            Ty::Date,
+        ),
+        Literal::Duration(d) => (Const::Dur(d.seconds()), Ty::Dur),
+        Literal::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for i in items {
+                match i {
+                    Literal::String(s) => out.push(s.clone()),
+                    _ => return mismatch(
+                        "list literals hold strings only (use `x in [...]` to test other values)",
+                        span,
+                    ),
+                }
+            }
+            (Const::List(out), Ty::List)
+        }
+    })
+}
+
+/// Whether values of the two types can be compared with `cmp`.
+fn comparable(a: Ty, b: Ty, cmp: Option<CmpOp>) -> bool {
+    if a.is_numeric() && b.is_numeric() {
+        return true;
+    }
+    if a != b || a == Ty::Dur {
+        return false;
+    }
+    a != Ty::List || matches!(cmp, Some(CmpOp::Eq | CmpOp::Ne))
+}
+
+fn cannot_compare(a: Ty, b: Ty) -> String {
+    let hint = match (a, b) {
+        (Ty::Ts, Ty::Date) | (Ty::Date, Ty::Ts) => {
+            " (timestamps and dates do not mix: compare a date with today or a date literal)"
+        }
+        (Ty::List, Ty::List) => " (lists support only = and !=)",
+        (Ty::List, Ty::Str) => " (use `contains` to test membership)",
+        _ => "",
+    };
+    format!("cannot compare a {} with a {}{hint}", a.name(), b.name())
+}
+
+impl Compiler<'_> {
+    fn condition(&mut self, e: &Expr, scope: Option<&str>, what: &str) -> CResult<Node> {
+        let (n, ty) = self.expr(e, scope)?;
+        if ty != Ty::Bool {
+            return mismatch(
+                format!("{what} needs a condition, found a {}", ty.name()),
+                e.span,
+            );
+        }
+        Ok(n)
+    }
+
+    fn boxed(&mut self, e: &Expr, scope: Option<&str>) -> CResult<(Box<Node>, Ty)> {
+        let (n, t) = self.expr(e, scope)?;
+        Ok((Box::new(n), t))
+    }
+
+    /// Compiles one node; `scope` is the event whose properties are visible.
+    fn expr(&mut self, e: &Expr, scope: Option<&str>) -> CResult<(Node, Ty)> {
+        let span = e.span;
+        Ok(match &e.kind {
+            ExprKind::And { args } | ExprKind::Or { args } => {
+                let is_and = matches!(e.kind, ExprKind::And { .. });
+                let word = if is_and { "`and`" } else { "`or`" };
+                let nodes = args
+                    .iter()
+                    .map(|a| self.condition(a, scope, word))
+                    .collect::<CResult<Vec<_>>>()?;
+                let n = if is_and {
+                    Node::And(nodes)
+                } else {
+                    Node::Or(nodes)
+                };
+                (n, Ty::Bool)
+            }
+            ExprKind::Not { arg } => (
+                Node::Not(Box::new(self.condition(arg, scope, "`not`")?)),
+                Ty::Bool,
+            ),
+            ExprKind::Literal { value } => {
+                let (c, t) = literal_const(value, span)?;
+                (Node::Const(c), t)
+            }
+            ExprKind::Trait { name } => {
+                let def = self.schema.trait_def(name).map_err(at(span))?;
+                (
+                    Node::Trait {
+                        name: name.clone(),
+                        ty: def.ty,
+                    },
+                    Ty::of(def.ty),
+                )
+            }
+            ExprKind::Prop { name } => {
+                let Some(event) = scope else {
+                    return mismatch(
+                        format!("property `{name}` can only be used inside an aggregate's `where` filter"),
+                        span,
+                    );
+                };
+                let def = self.schema.property_def(event, name).map_err(at(span))?;
+                (
+                    Node::Prop {
+                        name: name.clone(),
+                        ty: def.ty,
+                    },
+                    Ty::of(def.ty),
+                )
+            }
+            ExprKind::Now => (Node::Now, Ty::Ts),
+            ExprKind::Today => (Node::Today, Ty::Date),
+            ExprKind::Score { name } => (Node::Score(name.clone()), Ty::Float),
+            ExprKind::Arith { arith, left, right } => {
+                self.arith(*arith, left, right, scope, span)?
+            }
+            ExprKind::Call { function, args } => self.call(*function, args, scope, span)?,
+            ExprKind::Compare { cmp, left, right } => {
+                let (l, lt) = self.boxed(left, scope)?;
+                let (r, rt) = self.boxed(right, scope)?;
+                if !comparable(lt, rt, Some(*cmp)) {
+                    return mismatch(cannot_compare(lt, rt), span);
+                }
+                (
+                    Node::Compare {
+                        cmp: *cmp,
+                        left: l,
+                        right: r,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::In {
+                expr,
+                values,
+                negated,
+            } => {
+                let (x, xt) = self.boxed(expr, scope)?;
+                if xt == Ty::List {
+                    return mismatch("`in` tests a single value; use `contains` on a list", span);
+                }
+                let mut consts = Vec::with_capacity(values.len());
+                for v in values {
+                    let ExprKind::Literal { value } = &v.kind else {
+                        return mismatch("`in` takes a list of literal values", v.span);
+                    };
+                    let items: Vec<&Literal> = match value {
+                        Literal::List(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
+                    for item in items {
+                        let (c, ct) = literal_const(item, v.span)?;
+                        if !comparable(xt, ct, Some(CmpOp::Eq)) {
+                            return mismatch(cannot_compare(xt, ct), v.span);
+                        }
+                        consts.push(c);
+                    }
+                }
+                (
+                    Node::In {
+                        expr: x,
+                        values: consts,
+                        negated: *negated,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::TextMatch {
+                test,
+                expr,
+                pattern,
+            } => {
+                let (x, xt) = self.boxed(expr, scope)?;
+                let ok = xt == Ty::Str || (xt == Ty::List && *test == TextTest::Contains);
+                if !ok {
+                    return mismatch(
+                        format!(
+                            "`{}` needs a string{}, found a {}",
+                            test.keyword(),
+                            if *test == TextTest::Contains {
+                                " or a string list"
+                            } else {
+                                ""
+                            },
+                            xt.name()
+                        ),
+                        span,
+                    );
+                }
+                let ExprKind::Literal {
+                    value: Literal::String(p),
+                } = &pattern.kind
+                else {
+                    return mismatch(
+                        format!("`{}` needs a string literal pattern", test.keyword()),
+                        pattern.span,
+                    );
+                };
+                let pat = if *test == TextTest::Matches {
+                    let re = regex::RegexBuilder::new(p)
+                        .size_limit(self.limits.max_regex_size)
+                        .build()
+                        .map_err(|e| CErr {
+                            err: Error::new(
+                                ErrorKind::InvalidRegex,
+                                format!("invalid regular expression {p:?}: {e}"),
+                            ),
+                            span: pattern.span,
+                        })?;
+                    Pattern::Regex(re)
+                } else {
+                    Pattern::Text(p.clone())
+                };
+                (
+                    Node::Text {
+                        test: *test,
+                        expr: x,
+                        pattern: pat,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::Between { expr, low, high } => {
+                let (x, xt) = self.boxed(expr, scope)?;
+                let (lo, lt) = self.boxed(low, scope)?;
+                let (hi, ht) = self.boxed(high, scope)?;
+                for t in [lt, ht] {
+                    if !comparable(xt, t, Some(CmpOp::Lt)) {
+                        return mismatch(cannot_compare(xt, t), span);
+                    }
+                }
+                (
+                    Node::Between {
+                        expr: x,
+                        low: lo,
+                        high: hi,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::Exists { expr, negated } => {
+                let (x, _) = self.boxed(expr, scope)?;
+                (
+                    Node::Exists {
+                        expr: x,
+                        negated: *negated,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::Within {
+                expr,
+                direction,
+                duration,
+            } => {
+                let (x, xt) = self.boxed(expr, scope)?;
+                let seconds = duration.seconds();
+                match xt {
+                    Ty::Ts => {}
+                    Ty::Date if seconds % 86_400 == 0 => {}
+                    Ty::Date => {
+                        return mismatch(
+                            format!("`within` on a date needs whole days, found {duration}"),
+                            span,
+                        )
+                    }
+                    other => {
+                        return mismatch(
+                            format!(
+                                "`within` needs a timestamp or a date, found a {}",
+                                other.name()
+                            ),
+                            span,
+                        )
+                    }
+                }
+                (
+                    Node::Within {
+                        expr: x,
+                        direction: *direction,
+                        seconds,
+                        days: seconds / 86_400,
+                    },
+                    Ty::Bool,
+                )
+            }
+            ExprKind::HasTag { tags, mode } => (
+                Node::HasTag {
+                    tags: tags.clone(),
+                    all: *mode == super::ast::TagMode::All,
+                },
+                Ty::Bool,
+            ),
+            ExprKind::HasTagInGroup { group } => {
+                self.schema.tag_group(group).map_err(at(span))?;
+                (Node::HasTagInGroup(group.clone()), Ty::Bool)
+            }
+            ExprKind::HasConsent { channel, purpose } => (
+                Node::HasConsent {
+                    channel: channel.clone(),
+                    purpose: purpose.clone(),
+                },
+                Ty::Bool,
+            ),
+            ExprKind::HasIdentity { namespace } => (Node::HasIdentity(namespace.clone()), Ty::Bool),
+            ExprKind::Segment { name } => {
+                let Some(&i) = self.index.get(name.as_str()) else {
+                    let e = Error::new(
+                        ErrorKind::UnknownSegment,
+                        format!("unknown segment `{name}`"),
+                    );
+                    let e = match suggest(name, self.index.keys().copied()) {
+                        Some(s) => e.with_suggestion(s),
+                        None => e,
+                    };
+                    return Err(CErr { err: e, span });
+                };
+                self.refs.push((i, span));
+                (Node::Segment(i), Ty::Bool)
+            }
+            ExprKind::Aggregate {
+                agg,
+                event,
+                property,
+                filter,
+                window,
+            } => self.aggregate(
+                *agg,
+                event,
+                property.as_deref(),
+                filter.as_deref(),
+                window,
+                span,
+            )?,
+            ExprKind::Streak {
+                mode,
+                unit,
+                event,
+                filter,
+            } => {
+                self.schema.event_def(event).map_err(at(span))?;
+                let filter = match filter {
+                    Some(f) => Some(self.condition(f, Some(event), "`where`")?),
+                    None => None,
+                };
+                (
+                    Node::Streak(Box::new(StreakPlan {
+                        mode: *mode,
+                        unit: *unit,
+                        event: event.clone(),
+                        filter,
+                    })),
+                    Ty::Int,
+                )
+            }
+        })
+    }
+
+    fn arith(
+        &mut self,
+        op: ArithOp,
+        left: &Expr,
+        right: &Expr,
+        scope: Option<&str>,
+        span: Span,
+    ) -> CResult<(Node, Ty)> {
+        let (l, lt) = self.boxed(left, scope)?;
+        let (r, rt) = self.boxed(right, scope)?;
+        let additive = matches!(op, ArithOp::Add | ArithOp::Sub);
+        let whole_days = |n: &Node| matches!(n, Node::Const(Const::Dur(s)) if s % 86_400 == 0);
+        let (kind, ty) = match (lt, rt) {
+            (Ty::Int, Ty::Int) if op == ArithOp::Div => (ArithKind::Int, Ty::Float),
+            (Ty::Int, Ty::Int) => (ArithKind::Int, Ty::Int),
+            (a, b) if a.is_numeric() && b.is_numeric() => (ArithKind::Float, Ty::Float),
+            (Ty::Ts, Ty::Dur) if additive => (ArithKind::TsDur { swapped: false }, Ty::Ts),
+            (Ty::Dur, Ty::Ts) if op == ArithOp::Add => (ArithKind::TsDur { swapped: true }, Ty::Ts),
+            (Ty::Date, Ty::Dur) if additive && whole_days(&r) => {
+                (ArithKind::DateDur { swapped: false }, Ty::Date)
+            }
+            (Ty::Dur, Ty::Date) if op == ArithOp::Add && whole_days(&l) => {
+                (ArithKind::DateDur { swapped: true }, Ty::Date)
+            }
+            (Ty::Date, Ty::Dur) | (Ty::Dur, Ty::Date) if additive => {
+                return mismatch(
+                    "date arithmetic takes whole days (e.g. `today - 30d`)",
+                    span,
+                )
+            }
+            (Ty::Ts, Ty::Ts) | (Ty::Date, Ty::Date) if op == ArithOp::Sub => {
+                return mismatch(
+                    "subtracting two timestamps or dates is not allowed; use days_since(x)",
+                    span,
+                )
+            }
+            (a, b) => {
+                return mismatch(
+                    format!(
+                        "cannot apply `{}` to a {} and a {}",
+                        op.symbol(),
+                        a.name(),
+                        b.name()
+                    ),
+                    span,
+                )
+            }
+        };
+        Ok((
+            Node::Arith {
+                op,
+                kind,
+                left: l,
+                right: r,
+            },
+            ty,
+        ))
+    }
+
+    fn call(
+        &mut self,
+        f: Function,
+        args: &[Expr],
+        scope: Option<&str>,
+        span: Span,
+    ) -> CResult<(Node, Ty)> {
+        let [arg] = args else {
+            return mismatch(
+                format!("`{}` takes 1 argument, found {}", f.name(), args.len()),
+                span,
+            );
+        };
+        let (a, at_) = self.boxed(arg, scope)?;
+        let ty = match (f, at_) {
+            (Function::DaysSince | Function::HoursSince, Ty::Ts | Ty::Date) => Ty::Int,
+            (Function::Anniversary, Ty::Date) => Ty::Date,
+            (Function::Lower, Ty::Str) => Ty::Str,
+            (Function::Length, Ty::Str | Ty::List) => Ty::Int,
+            (Function::Abs, t) if t.is_numeric() => t,
+            (_, t) => {
+                let wanted = match f {
+                    Function::DaysSince | Function::HoursSince => "a timestamp or a date",
+                    Function::Anniversary => "a date",
+                    Function::Lower => "a string",
+                    Function::Length => "a string or a string list",
+                    Function::Abs => "a number",
+                };
+                return mismatch(
+                    format!("`{}` needs {wanted}, found a {}", f.name(), t.name()),
+                    span,
+                );
+            }
+        };
+        Ok((
+            Node::Call {
+                function: f,
+                arg: a,
+            },
+            ty,
+        ))
+    }
+
+    fn aggregate(
+        &mut self,
+        agg: AggFn,
+        event: &str,
+        property: Option<&str>,
+        filter: Option<&Expr>,
+        window: &Window,
+        span: Span,
+    ) -> CResult<(Node, Ty)> {
+        self.schema.event_def(event).map_err(at(span))?;
+        let prop = match (agg.needs_property(), property) {
+            (true, None) => {
+                return mismatch(
+                    format!(
+                        "`{}` needs a property, e.g. {}({event}.amount)",
+                        agg.name(),
+                        agg.name()
+                    ),
+                    span,
+                )
+            }
+            (false, Some(p)) => {
+                return mismatch(
+                    format!("`{}` takes no property (found `{event}.{p}`)", agg.name()),
+                    span,
+                )
+            }
+            (_, None) => None,
+            (_, Some(p)) => {
+                let def = self.schema.property_def(event, p).map_err(at(span))?;
+                Some((p.to_string(), def.ty))
+            }
+        };
+        let pty = prop.as_ref().map(|(_, t)| Ty::of(*t));
+        let ty = match (agg, pty) {
+            (AggFn::Count | AggFn::DistinctCount, _) => Ty::Int,
+            (AggFn::Sum, Some(t)) if t.is_numeric() => t,
+            (AggFn::Avg, Some(t)) if t.is_numeric() => Ty::Float,
+            (AggFn::Min | AggFn::Max, Some(t)) if !matches!(t, Ty::List | Ty::Bool) => t,
+            (AggFn::FirstTime | AggFn::LastTime, _) => Ty::Ts,
+            (AggFn::Any | AggFn::None, _) => Ty::Bool,
+            (_, t) => {
+                return mismatch(
+                    format!(
+                        "`{}` cannot aggregate a {} property",
+                        agg.name(),
+                        t.map_or("missing", Ty::name)
+                    ),
+                    span,
+                )
+            }
+        };
+        let filter = match filter {
+            Some(f) => Some(self.condition(f, Some(event), "`where`")?),
+            None => None,
+        };
+        let window = match window {
+            Window::All => WindowPlan::All,
+            Window::Rolling { duration } => WindowPlan::Rolling(duration.seconds()),
+            Window::Calendar { unit, back, count } => {
+                if *count == 0 {
+                    return fail(
+                        ErrorKind::InvalidTime,
+                        "a calendar window spans at least 1 unit",
+                        span,
+                    );
+                }
+                WindowPlan::Calendar {
+                    unit: *unit,
+                    back: *back,
+                    count: *count,
+                }
+            }
+            Window::Range { start, end } => WindowPlan::Range(
+                crate::value::parse_timestamp(start).map_err(at(span))?,
+                crate::value::parse_timestamp(end).map_err(at(span))?,
+            ),
+        };
+        Ok((
+            Node::Agg(Box::new(AggPlan {
+                agg,
+                event: event.to_string(),
+                prop,
+                filter,
+                window,
+            })),
+            ty,
+        ))
     }
 }

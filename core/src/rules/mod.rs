@@ -17,9 +17,13 @@
 //! ```
 
 pub mod ast;
+mod calendar;
 pub mod compile;
 mod eval;
+#[cfg(test)]
+mod eval_tests;
 pub mod explain;
+mod lexer;
 pub mod parser;
 pub mod printer;
 

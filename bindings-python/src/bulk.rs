@@ -69,6 +69,9 @@ fn column_error(kind: ErrorKind, table: &str, column: &str, msg: String) -> Erro
 enum Col {
     Str(StringArray),
     Int(arrow_array::Int64Array),
+    /// Integers stored as floats (pandas turns nullable integer columns into
+    /// float64); integral values are accepted, as the core accepts `3.0` for integers.
+    IntFromFloat(arrow_array::Float64Array),
     Float(arrow_array::Float64Array),
     Bool(BooleanArray),
     Ts(arrow_array::TimestampMicrosecondArray),
@@ -95,6 +98,7 @@ fn convert(table: &str, column: &str, array: &ArrayRef, ty: ValueType) -> Result
     let target = match ty {
         ValueType::String if is_string(dt) => DataType::Utf8,
         ValueType::Integer if is_integer(dt) => DataType::Int64,
+        ValueType::Integer if dt.is_floating() => DataType::Float64,
         ValueType::Float if is_integer(dt) || dt.is_floating() => DataType::Float64,
         ValueType::Boolean if *dt == DataType::Boolean => DataType::Boolean,
         ValueType::Timestamp if matches!(dt, DataType::Timestamp(_, _)) => {
@@ -129,6 +133,9 @@ fn convert(table: &str, column: &str, array: &ArrayRef, ty: ValueType) -> Result
     })?;
     Ok(match ty {
         ValueType::String => Col::Str(cast.as_string::<i32>().clone()),
+        ValueType::Integer if dt.is_floating() => {
+            Col::IntFromFloat(cast.as_primitive::<Float64Type>().clone())
+        }
         ValueType::Integer => Col::Int(cast.as_primitive::<Int64Type>().clone()),
         ValueType::Float => Col::Float(cast.as_primitive::<Float64Type>().clone()),
         ValueType::Boolean => Col::Bool(cast.as_boolean().clone()),
@@ -152,6 +159,7 @@ impl Col {
         let null = match self {
             Col::Str(a) => a.is_null(row),
             Col::Int(a) => a.is_null(row),
+            Col::IntFromFloat(a) => a.is_null(row),
             Col::Float(a) => a.is_null(row),
             Col::Bool(a) => a.is_null(row),
             Col::Ts(a) => a.is_null(row),
@@ -164,6 +172,13 @@ impl Col {
         Ok(Some(match self {
             Col::Str(a) => Value::String(a.value(row).to_string()),
             Col::Int(a) => Value::Integer(a.value(row)),
+            Col::IntFromFloat(a) => {
+                let f = a.value(row);
+                if f.fract() != 0.0 || f.abs() >= 9.007_199_254_740_992e15 {
+                    return Err(format!("{f} is not an integer"));
+                }
+                Value::Integer(f as i64)
+            }
             Col::Float(a) => {
                 let f = a.value(row);
                 if !f.is_finite() {
@@ -254,6 +269,15 @@ pub fn read_profiles(
     cols: &ProfileColumns,
     schema: &Schema,
 ) -> Result<Vec<Profile>> {
+    let header = RecordBatch::new_empty(reader.schema());
+    require("profiles", &header, &cols.id)?;
+    for c in cols
+        .time_zone
+        .iter()
+        .chain(cols.traits.iter().map(|(c, _)| c))
+    {
+        require("profiles", &header, c)?;
+    }
     let trait_types: Vec<(String, String, ValueType)> = cols
         .traits
         .iter()
@@ -272,10 +296,24 @@ pub fn read_profiles(
         let ids = id_column("profiles", &batch, &cols.id)?;
         let traits = trait_types
             .iter()
-            .map(|(c, t, ty)| Ok((c, t, convert("profiles", c, require("profiles", &batch, c)?, *ty)?)))
+            .map(|(c, t, ty)| {
+                Ok((
+                    c,
+                    t,
+                    convert("profiles", c, require("profiles", &batch, c)?, *ty)?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let zone_col = match &cols.time_zone {
-            Some(c) => Some((c, convert("profiles", c, require("profiles", &batch, c)?, ValueType::String)?)),
+            Some(c) => Some((
+                c,
+                convert(
+                    "profiles",
+                    c,
+                    require("profiles", &batch, c)?,
+                    ValueType::String,
+                )?,
+            )),
             None => None,
         };
         for row in 0..batch.num_rows() {
@@ -285,16 +323,23 @@ pub fn read_profiles(
             }
             let mut profile = Profile::new(ids.value(row));
             for (c, t, col) in &traits {
-                if let Some(v) = col.value(row).map_err(|m| row_error("profiles", c, at, m))? {
+                if let Some(v) = col
+                    .value(row)
+                    .map_err(|m| row_error("profiles", c, at, m))?
+                {
                     profile.traits.insert((*t).clone(), v);
                 }
             }
             if let Some((c, col)) = &zone_col {
-                if let Some(Value::String(z)) = col.value(row).map_err(|m| row_error("profiles", c, at, m))? {
+                if let Some(Value::String(z)) = col
+                    .value(row)
+                    .map_err(|m| row_error("profiles", c, at, m))?
+                {
                     let zone = match zones.get(&z) {
                         Some(zone) => *zone,
                         None => {
-                            let zone = Zone::parse(&z).map_err(|e| row_error("profiles", c, at, e.message()))?;
+                            let zone = Zone::parse(&z)
+                                .map_err(|e| row_error("profiles", c, at, e.message()))?;
                             zones.insert(z, zone);
                             zone
                         }
@@ -330,6 +375,14 @@ pub fn read_events(
     schema: &Schema,
     profiles: &[Profile],
 ) -> Result<(Vec<Vec<Event>>, u64)> {
+    let header = RecordBatch::new_empty(reader.schema());
+    for c in [&cols.user_id, &cols.name, &cols.timestamp]
+        .into_iter()
+        .chain(cols.id.iter())
+        .chain(cols.properties.iter().map(|(c, _)| c))
+    {
+        require("events", &header, c)?;
+    }
     // One declared type per property column, so a column converts once.
     let mut prop_types: Vec<(String, String, ValueType)> = Vec::new();
     for (c, p) in &cols.properties {
@@ -364,7 +417,11 @@ pub fn read_events(
         }
         prop_types.push((c.clone(), p.clone(), ty));
     }
-    let index: HashMap<&str, usize> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
     let mut grouped: Vec<Vec<Event>> = (0..profiles.len()).map(|_| Vec::new()).collect();
     let mut unmatched = 0u64;
     let mut known_events: HashMap<String, bool> = HashMap::new();
@@ -372,7 +429,12 @@ pub fn read_events(
     for batch in reader {
         let batch = batch.map_err(|e| arrow_err("reading the events table", e))?;
         let users = id_column("events", &batch, &cols.user_id)?;
-        let names = convert("events", &cols.name, require("events", &batch, &cols.name)?, ValueType::String)?;
+        let names = convert(
+            "events",
+            &cols.name,
+            require("events", &batch, &cols.name)?,
+            ValueType::String,
+        )?;
         let ts_array = require("events", &batch, &cols.timestamp)?;
         let ts_col = if is_string(ts_array.data_type()) {
             convert("events", &cols.timestamp, ts_array, ValueType::String)?
@@ -385,36 +447,76 @@ pub fn read_events(
         };
         let props = prop_types
             .iter()
-            .map(|(c, p, ty)| Ok((c, p, convert("events", c, require("events", &batch, c)?, *ty)?)))
+            .map(|(c, p, ty)| {
+                Ok((
+                    c,
+                    p,
+                    convert("events", c, require("events", &batch, c)?, *ty)?,
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         for row in 0..batch.num_rows() {
             let at = row0 + row as u64;
             if users.is_null(row) {
-                return Err(row_error("events", &cols.user_id, at, "the user id is null"));
+                return Err(row_error(
+                    "events",
+                    &cols.user_id,
+                    at,
+                    "the user id is null",
+                ));
             }
             let Some(&owner) = index.get(users.value(row)) else {
                 unmatched += 1;
                 continue;
             };
-            let name = match names.value(row).map_err(|m| row_error("events", &cols.name, at, m))? {
+            let name = match names
+                .value(row)
+                .map_err(|m| row_error("events", &cols.name, at, m))?
+            {
                 Some(Value::String(s)) => s,
-                _ => return Err(row_error("events", &cols.name, at, "the event name is null")),
+                _ => {
+                    return Err(row_error(
+                        "events",
+                        &cols.name,
+                        at,
+                        "the event name is null",
+                    ))
+                }
             };
-            if !*known_events.entry(name.clone()).or_insert_with(|| schema.events.contains_key(&name)) {
+            if !*known_events
+                .entry(name.clone())
+                .or_insert_with(|| schema.events.contains_key(&name))
+            {
                 return Err(schema
                     .event_def(&name)
                     .err()
                     .unwrap_or_else(|| Error::new(ErrorKind::InvalidEvent, "unknown event"))
                     .prefix_path(&format!("events[{at}].{}", cols.name)));
             }
-            let timestamp = match ts_col.value(row).map_err(|m| row_error("events", &cols.timestamp, at, m))? {
+            let timestamp = match ts_col
+                .value(row)
+                .map_err(|m| row_error("events", &cols.timestamp, at, m))?
+            {
                 Some(Value::Timestamp(t)) => t,
-                Some(Value::String(s)) => parse_timestamp(&s).map_err(|e| row_error("events", &cols.timestamp, at, e.message()))?,
-                _ => return Err(row_error("events", &cols.timestamp, at, "the timestamp is null")),
+                Some(Value::String(s)) => parse_timestamp(&s)
+                    .map_err(|e| row_error("events", &cols.timestamp, at, e.message()))?,
+                _ => {
+                    return Err(row_error(
+                        "events",
+                        &cols.timestamp,
+                        at,
+                        "the timestamp is null",
+                    ))
+                }
             };
             let id = match &ids {
                 Some(a) if a.is_null(row) => {
-                    return Err(row_error("events", cols.id.as_deref().unwrap_or("id"), at, "the event id is null"))
+                    return Err(row_error(
+                        "events",
+                        cols.id.as_deref().unwrap_or("id"),
+                        at,
+                        "the event id is null",
+                    ))
                 }
                 Some(a) => a.value(row).to_string(),
                 None => format!("row{at}"),
@@ -486,7 +588,10 @@ pub fn evaluate_all(
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        Err(Error::new(ErrorKind::Internal, "an evaluation thread panicked"))
+                        Err(Error::new(
+                            ErrorKind::Internal,
+                            "an evaluation thread panicked",
+                        ))
                     })
                 })
                 .collect()
@@ -527,15 +632,24 @@ pub fn run(
 }
 
 /// The result as one record batch: the id column, then one boolean column per rule.
-pub fn to_batch(id_column: &str, rule_names: &[String], result: &BulkResult) -> Result<RecordBatch> {
+pub fn to_batch(
+    id_column: &str,
+    rule_names: &[String],
+    result: &BulkResult,
+) -> Result<RecordBatch> {
     let mut fields = vec![Field::new(id_column, DataType::Utf8, false)];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(result.ids.iter()))];
+    let mut columns: Vec<ArrayRef> =
+        vec![Arc::new(StringArray::from_iter_values(result.ids.iter()))];
     for (r, name) in rule_names.iter().enumerate() {
         fields.push(Field::new(name, DataType::Boolean, false));
         columns.push(Arc::new(BooleanArray::from(
             result.flags.iter().map(|f| f[r]).collect::<Vec<bool>>(),
         )));
     }
-    RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("building the result table: {e}")))
+    RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("building the result table: {e}"),
+        )
+    })
 }

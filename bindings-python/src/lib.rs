@@ -260,6 +260,19 @@ impl CompiledRuleSet {
         })
     }
 
+    /// Parses DSL text and compiles it; compile errors then carry line and column.
+    #[staticmethod]
+    fn from_text(py: Python<'_>, text: &str, schema: &Schema) -> PyResult<CompiledRuleSet> {
+        let schema = &schema.inner;
+        detached(py, || {
+            let inner = CoreCompiled::compile_text(text, schema)?;
+            Ok(CompiledRuleSet {
+                inner,
+                schema: schema.clone(),
+            })
+        })
+    }
+
     /// Rule names in declaration order (the order of `evaluate`'s result).
     #[getter]
     fn rule_names(&self) -> Vec<String> {

@@ -61,17 +61,24 @@ def _segment_expected(file: Any, case: Any) -> Any:
 
 
 def run_rules_text(file: Any, case: Any) -> Any:
-    """Parses ``text`` (or reads ``json``) and reports the AST JSON and canonical text."""
+    """Parses ``text`` (or reads ``json``) and reports the AST JSON and canonical text,
+    checking on the way that printing is lossless and stable (as the Rust runner does)."""
     text = field(file, case, "text")
     if text is not None:
         rules = siyu.RuleSet.parse(text)
     else:
         rules = siyu.RuleSet.from_json(field(file, case, "json"))
     printed = rules.to_text()
-    # Printing and parsing must round-trip losslessly.
     again = siyu.RuleSet.parse(printed)
     if again.to_dict() != rules.to_dict():
-        raise AssertionError(f"printed text does not round-trip: {printed!r}")
+        raise AssertionError(f"printed text parses to a different tree: {printed!r}")
+    if again.to_text() != printed:
+        raise AssertionError(f"printing is not stable: {printed!r}")
+    expected_json = (case.get("expect") or {}).get("json")
+    if expected_json is not None:
+        described = siyu.RuleSet.from_json(expected_json)
+        if described.to_dict() != rules.to_dict():
+            raise AssertionError("expected json describes a different tree than the parsed one")
     return {"json": rules.to_dict(), "text": printed}
 
 

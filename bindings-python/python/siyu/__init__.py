@@ -86,15 +86,17 @@ class Schema:
 class RuleSet:
     """Named segmentation rules, in DSL text or JSON form (not yet checked against a schema)."""
 
-    __slots__ = ("_inner",)
+    __slots__ = ("_inner", "_source")
 
-    def __init__(self, inner: _native.RuleSet) -> None:
+    def __init__(self, inner: _native.RuleSet, source: Optional[str] = None) -> None:
         self._inner = inner
+        # The DSL text it was parsed from, so compile errors can point into it.
+        self._source = source
 
     @classmethod
     def parse(cls, text: str) -> "RuleSet":
         """Parses rule DSL text (``segment name: expr``…); raises ``RuleSyntaxError`` with a position."""
-        return cls(_native.RuleSet.parse(text))
+        return cls(_native.RuleSet.parse(text), text)
 
     @classmethod
     def from_json(cls, doc: JsonDoc) -> "RuleSet":
@@ -263,13 +265,17 @@ class CompiledRuleSet:
     __slots__ = ("_inner", "_names")
 
     def __init__(self, ruleset: Union[RuleSet, str, Mapping[str, Any]], schema: Union[Schema, JsonDoc]) -> None:
+        if not isinstance(schema, Schema):
+            schema = Schema.from_json(schema)
         if isinstance(ruleset, str):
             ruleset = RuleSet.parse(ruleset)
         elif not isinstance(ruleset, RuleSet):
             ruleset = RuleSet.from_json(ruleset)
-        if not isinstance(schema, Schema):
-            schema = Schema.from_json(schema)
-        self._inner = _native.CompiledRuleSet(ruleset._inner, schema._inner)
+        if ruleset._source is not None:
+            # Compile from the text so errors carry line and column.
+            self._inner = _native.CompiledRuleSet.from_text(ruleset._source, schema._inner)
+        else:
+            self._inner = _native.CompiledRuleSet(ruleset._inner, schema._inner)
         self._names: List[str] = self._inner.rule_names
 
     @property

@@ -1,7 +1,7 @@
 //! Profiles (one person, many identities) and their events.
 //!
 //! Profiles and events are typed by a [`Schema`]: build them from JSON with
-//! [`Profile::from_json`] / [`Event::from_json`], which validate every field and
+//! [`Profile::from_json`] / [`Event::from_json_value`], which validate every field and
 //! report the first problem as `INVALID_PROFILE` / `INVALID_EVENT` with a path.
 
 use crate::error::{suggest, Error, ErrorKind, Result};

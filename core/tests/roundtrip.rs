@@ -321,3 +321,132 @@ fn text_and_json_agree_on_examples() {
     assert_eq!(from_json, parsed);
     assert_eq!(from_json.to_text(), format!("{text}\n"));
 }
+
+/// Every ```text example in docs/rules.md parses: blocks with `segment` as rule
+/// sets, other blocks line by line as expressions; and the JSON example reads.
+#[test]
+fn docs_examples_parse() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md"))
+        .expect("docs/rules.md");
+    let mut checked = 0;
+    for (i, block) in doc.split("```").enumerate() {
+        // Odd pieces are inside fences; the first line names the language.
+        if i % 2 == 0 {
+            continue;
+        }
+        let (lang, body) = block.split_once('\n').unwrap_or((block, ""));
+        match lang.trim() {
+            "text" if body.contains("segment ") => {
+                RuleSet::parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+                checked += 1;
+            }
+            "text" => {
+                for line in body.lines().filter(|l| !l.trim().is_empty()) {
+                    parser::parse_expr(line).unwrap_or_else(|e| panic!("{e}\n{line}"));
+                    checked += 1;
+                }
+            }
+            "json" => {
+                RuleSet::from_json(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+                checked += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(checked >= 10, "only {checked} examples found");
+}
+
+/// The DSL's trees are what the compiler and evaluator expect: the layered
+/// example of docs/rules.md compiles and evaluates, and so does its printed form.
+#[test]
+fn parsed_rules_compile_and_evaluate() {
+    use siyu_core::rules::{CompiledRuleSet, EvalInput};
+    use siyu_core::{EventLog, Profile, Schema};
+    let schema = Schema::from_json(
+        r#"{"traits": {"first_seen": "timestamp"},
+            "events": {"purchase": {"properties": {"amount": "float", "category": "string"}},
+                       "message_replied": {}, "message_opened": {}, "page_viewed": {}}}"#,
+    )
+    .unwrap();
+    let text = r#"
+/// High-value loyal customers.
+segment loyal:
+    count(purchase where category = "milk_powder", within 30d) >= 3
+    and not has_tag("churn_warning")
+/// Churn warning: 30 days without interaction, 72 h unread, 3 weeks without browsing.
+segment churn_warning:
+    none(message_replied, within 30d)
+    and none(message_opened, within 72h)
+    and weeks_without(page_viewed) >= 3
+segment potential_repeat: count(purchase) = 1 and last_time(purchase) within last 30d
+segment new_user: first_seen within last 7d and not in_segment(loyal)
+"#;
+    let rules = RuleSet::parse(text).unwrap();
+    let reprinted = RuleSet::parse(&rules.to_text()).unwrap();
+    let profile = Profile::from_json_value(
+        &serde_json::json!({"id": "u1", "traits": {"first_seen": "2026-03-15T00:00:00Z"}}),
+        &schema,
+    )
+    .unwrap();
+    let events = EventLog::from_json_value(
+        &serde_json::json!([
+            {"id": "e1", "name": "page_viewed", "timestamp": "2026-02-19T10:00:00Z"},
+            {"id": "e2", "name": "purchase", "timestamp": "2026-03-01T10:00:00Z",
+             "properties": {"amount": 199.0, "category": "milk_powder"}}
+        ]),
+        &schema,
+    )
+    .unwrap();
+    let now = siyu_core::value::parse_timestamp("2026-03-18T10:00:00Z").unwrap();
+    for rs in [&rules, &reprinted] {
+        let compiled = CompiledRuleSet::compile(rs, &schema).unwrap();
+        let input = EvalInput::new(&profile, &events, now);
+        // Weeks of 23 Feb, 2 Mar and 9 Mar had no page view: churn warning.
+        assert_eq!(
+            compiled.evaluate(&input).unwrap(),
+            vec![false, true, true, true]
+        );
+    }
+}
+
+/// Token soup: fragments of the language in random order, plus arbitrary text.
+fn soup() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(vec![
+            "segment", "s", ":", "and", "or", "not", "(", ")", "[", "]", ",", ".", "=", "!=",
+            "<", ">=", "+", "-", "*", "/", "in", "between", "exists", "is", "missing",
+            "within", "last", "next", "during", "this", "month", "3", "2.5", "30d", "\"a\"",
+            "where", "count(", "sum(", "purchase", "amount", "trait", "prop", "now", "today",
+            "has_tag(", "calendar(", "timestamp(", "date(", "\"2026-03-01\"", "weeks_without(",
+            "///", "#", "\n", "matches", "contains", "before", "-9223372036854775808",
+        ])
+        .prop_map(String::from),
+        1 => any_text(),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Any input gives a tree or a typed error with a position — never a panic —
+    /// and whatever parses prints back to an equal tree.
+    #[test]
+    fn arbitrary_text_never_panics(text in soup()) {
+        for parsed in [RuleSet::parse(&text), parser::parse_expr(&text).map(|e| RuleSet {
+            rules: vec![Rule { name: "r".into(), description: None, expr: e, span: Span::default() }],
+        })] {
+            match parsed {
+                Ok(rs) => {
+                    let printed = rs.to_text();
+                    let back = RuleSet::parse(&printed)
+                        .map_err(|err| TestCaseError::fail(format!("{err}\n{printed}")))?;
+                    prop_assert_eq!(back, rs);
+                }
+                Err(err) => {
+                    prop_assert!(err.position().is_some(), "no position: {}", err);
+                }
+            }
+        }
+    }
+}

@@ -8,15 +8,45 @@ use chrono::{Datelike, NaiveDate};
 pub(crate) fn unit_start(d: NaiveDate, unit: CalendarUnit) -> NaiveDate {
     match unit {
         CalendarUnit::Day => d,
-        CalendarUnit::Week => {
-            d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()))
-        }
+        CalendarUnit::Week => d
+            .checked_sub_signed(chrono::Duration::days(i64::from(
+                d.weekday().num_days_from_monday(),
+            )))
+            .unwrap_or(d),
         CalendarUnit::Month => d.with_day(1).unwrap_or(d),
         CalendarUnit::Quarter => {
             let m0 = (d.month0() / 3) * 3;
             NaiveDate::from_ymd_opt(d.year(), m0 + 1, 1).unwrap_or(d)
         }
         CalendarUnit::Year => NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d),
+    }
+}
+
+/// The instant local `d` begins in `zone`; `None` within a few days of the ends
+/// of chrono's date range, where the zone conversion could leave it (such a bound
+/// is treated as unbounded by callers).
+pub(crate) fn start_of(
+    zone: &crate::zone::Zone,
+    d: NaiveDate,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let margin = chrono::Duration::days(3);
+    let lo = NaiveDate::MIN.checked_add_signed(margin)?;
+    let hi = NaiveDate::MAX.checked_sub_signed(margin)?;
+    (lo..=hi).contains(&d).then(|| zone.start_of_day(d))
+}
+
+/// The local date of `t` in `zone`. Instants within two days of the ends of
+/// chrono's range are read in UTC, where a zone offset could leave the range.
+pub(crate) fn local_date(zone: &crate::zone::Zone, t: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    let margin = chrono::Duration::days(2);
+    let safe = chrono::DateTime::<chrono::Utc>::MIN_UTC
+        .checked_add_signed(margin)
+        .zip(chrono::DateTime::<chrono::Utc>::MAX_UTC.checked_sub_signed(margin))
+        .is_some_and(|(lo, hi)| (lo..=hi).contains(&t));
+    if safe {
+        zone.date_at(t)
+    } else {
+        t.date_naive()
     }
 }
 

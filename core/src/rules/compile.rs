@@ -9,12 +9,13 @@ use super::ast::{
     AggFn, ArithOp, CmpOp, Expr, ExprKind, Function, Literal, Rule, RuleSet, Span, TextTest, Window,
 };
 use super::eval::{
-    self, AggPlan, ArithKind, Const, Ctx, Node, Pattern, StreakPlan, Ty, WindowPlan,
+    self, unbox, AggPlan, ArithKind, Const, Ctx, Node, Pattern, StreakPlan, Ty, WindowPlan,
 };
 use super::explain::{self, Explanation, Truth};
 use super::EvalInput;
 use crate::error::{suggest, Error, ErrorKind, Position, Result};
 use crate::schema::Schema;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// Size limits checked at parse and compile time (`LIMIT_EXCEEDED`).
@@ -129,24 +130,38 @@ impl CompiledRuleSet {
 
     /// Evaluates every rule: `result[i]` is whether the profile is a member of rule `i`.
     pub fn evaluate(&self, input: &EvalInput<'_>) -> Result<Vec<bool>> {
-        Ok(self
-            .evaluate_truth(input)?
-            .into_iter()
-            .map(Truth::is_true)
-            .collect())
+        let n = self.plans.len();
+        // Small sets keep their per-rule truths on the stack.
+        let stack: [Cell<Truth>; 16] = std::array::from_fn(|_| Cell::new(Truth::Unknown));
+        let heap: Vec<Cell<Truth>>;
+        let memo: &[Cell<Truth>] = if n <= stack.len() {
+            &stack[..n]
+        } else {
+            heap = vec![Cell::new(Truth::Unknown); n];
+            &heap
+        };
+        self.fill(&self.ctx(input, memo), None)?;
+        Ok(memo.iter().map(|t| t.get().is_true()).collect())
     }
 
     /// Evaluates every rule to its three-valued truth (unknown means "not a member").
     pub fn evaluate_truth(&self, input: &EvalInput<'_>) -> Result<Vec<Truth>> {
-        let mut memo = vec![Truth::Unknown; self.plans.len()];
+        let memo = self.fresh_memo();
+        self.fill(&self.ctx(input, &memo), None)?;
+        Ok(memo.iter().map(Cell::get).collect())
+    }
+
+    /// Evaluates the rules in dependency order into `cx.memo` (only those marked
+    /// in `needed`, when given).
+    fn fill(&self, cx: &Ctx<'_, '_>, needed: Option<&[bool]>) -> Result<()> {
         for &i in &self.order {
-            let t = {
-                let cx = self.ctx(input, &memo);
-                eval::eval(&self.plans[i], &cx, None)?.truth()
-            };
-            memo[i] = t;
+            if needed.is_some_and(|n| !n[i]) {
+                continue;
+            }
+            let t = unbox(eval::eval(&self.plans[i], cx, None))?.truth();
+            cx.memo[i].set(t);
         }
-        Ok(memo)
+        Ok(())
     }
 
     /// Evaluates every rule, paired with its name.
@@ -162,35 +177,57 @@ impl CompiledRuleSet {
     /// Evaluates one rule (and only the rules it references).
     pub fn evaluate_rule(&self, input: &EvalInput<'_>, rule: &str) -> Result<bool> {
         let i = self.index_of(rule)?;
-        let memo = self.evaluate_closure(input, i)?;
-        Ok(memo[i].is_true())
+        let memo = self.fresh_memo();
+        let cx = self.ctx(input, &memo);
+        self.fill(&cx, Some(&self.closure(i)))?;
+        Ok(memo[i].get().is_true())
     }
 
     /// Explains one rule's verdict.
     pub fn explain(&self, input: &EvalInput<'_>, rule: &str) -> Result<Explanation> {
         let i = self.index_of(rule)?;
-        let memo = self.evaluate_closure(input, i)?;
+        let memo = self.fresh_memo();
         let cx = self.ctx(input, &memo);
+        self.fill(&cx, Some(&self.closure(i)))?;
         explain::explain_rule(self, &cx, i)
     }
 
     /// Explains every rule, in declaration order.
     pub fn explain_all(&self, input: &EvalInput<'_>) -> Result<Vec<Explanation>> {
-        let memo = self.evaluate_truth(input)?;
+        let memo = self.fresh_memo();
         let cx = self.ctx(input, &memo);
+        self.fill(&cx, None)?;
         (0..self.plans.len())
             .map(|i| explain::explain_rule(self, &cx, i))
             .collect()
     }
 
-    fn ctx<'a, 'm>(&'a self, input: &EvalInput<'a>, memo: &'m [Truth]) -> Ctx<'a, 'm> {
+    fn ctx<'a, 'm>(&'a self, input: &EvalInput<'a>, memo: &'m [Cell<Truth>]) -> Ctx<'a, 'm> {
         Ctx {
             profile: input.profile,
             events: input.events.events(),
             now: input.now,
             zone: input.zone(),
             memo,
+            today: Cell::new(None),
         }
+    }
+
+    fn fresh_memo(&self) -> Vec<Cell<Truth>> {
+        vec![Cell::new(Truth::Unknown); self.plans.len()]
+    }
+
+    /// Rule `i` and every rule it references, directly or not.
+    fn closure(&self, i: usize) -> Vec<bool> {
+        let mut needed = vec![false; self.plans.len()];
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !needed[j] {
+                needed[j] = true;
+                stack.extend(self.deps[j].iter().copied());
+            }
+        }
+        needed
     }
 
     fn index_of(&self, rule: &str) -> Result<usize> {
@@ -204,27 +241,6 @@ impl CompiledRuleSet {
                 None => e,
             }
         })
-    }
-
-    /// Truths of rule `i` and everything it references (others stay unknown).
-    fn evaluate_closure(&self, input: &EvalInput<'_>, i: usize) -> Result<Vec<Truth>> {
-        let mut needed = vec![false; self.plans.len()];
-        let mut stack = vec![i];
-        while let Some(j) = stack.pop() {
-            if !needed[j] {
-                needed[j] = true;
-                stack.extend(self.deps[j].iter().copied());
-            }
-        }
-        let mut memo = vec![Truth::Unknown; self.plans.len()];
-        for &j in self.order.iter().filter(|&&j| needed[j]) {
-            let t = {
-                let cx = self.ctx(input, &memo);
-                eval::eval(&self.plans[j], &cx, None)?.truth()
-            };
-            memo[j] = t;
-        }
-        Ok(memo)
     }
 
     pub(crate) fn rule(&self, i: usize) -> (&Rule, &Node) {
@@ -559,6 +575,18 @@ impl Compiler<'_> {
                 let (r, rt) = self.boxed(right, scope)?;
                 if !comparable(lt, rt, Some(*cmp)) {
                     return mismatch(cannot_compare(lt, rt), span);
+                }
+                // Filters are evaluated per event: fold `prop OP literal` into one node.
+                if let (Node::Prop { name, ty }, Node::Const(c)) = (&*l, &*r) {
+                    return Ok((
+                        Node::PropCompare {
+                            name: name.clone(),
+                            ty: *ty,
+                            cmp: *cmp,
+                            value: c.clone(),
+                        },
+                        Ty::Bool,
+                    ));
                 }
                 (
                     Node::Compare {

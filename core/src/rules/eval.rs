@@ -20,13 +20,22 @@ use super::ast::{
 };
 use super::calendar;
 use super::explain::Truth;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind};
 use crate::profile::{Event, Profile};
 use crate::value::{Value, ValueType};
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cmp::Ordering;
+
+/// Evaluation results box their error so the hot `Ok` path stays small.
+pub(crate) type EvalResult<T> = std::result::Result<T, Box<Error>>;
+
+/// Moves an evaluation error out of its box at the API boundary.
+pub(crate) fn unbox<T>(r: EvalResult<T>) -> crate::error::Result<T> {
+    r.map_err(|e| *e)
+}
 
 /// A static type of a plan node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +285,13 @@ pub(crate) enum Node {
         left: Box<Node>,
         right: Box<Node>,
     },
+    /// `prop OP literal` inside a filter, evaluated without recursion.
+    PropCompare {
+        name: String,
+        ty: ValueType,
+        cmp: CmpOp,
+        value: Const,
+    },
     In {
         expr: Box<Node>,
         values: Vec<Const>,
@@ -324,12 +340,21 @@ pub(crate) struct Ctx<'a, 'm> {
     pub now: DateTime<Utc>,
     pub zone: Zone,
     /// Truths of already evaluated rules (segment references).
-    pub memo: &'m [Truth],
+    pub memo: &'m [Cell<Truth>],
+    /// The local date at `now`, computed on first use.
+    pub today: Cell<Option<NaiveDate>>,
 }
 
 impl Ctx<'_, '_> {
     pub(crate) fn today(&self) -> NaiveDate {
-        self.zone.date_at(self.now)
+        match self.today.get() {
+            Some(d) => d,
+            None => {
+                let d = calendar::local_date(&self.zone, self.now);
+                self.today.set(Some(d));
+                d
+            }
+        }
     }
 
     /// Index one past the last event at or before `now`.
@@ -357,10 +382,12 @@ impl Ctx<'_, '_> {
                 let ahead = back + i64::from(count);
                 // A bound outside the representable dates is unbounded on its side;
                 // a window ending before representable time is empty.
+                let at = |d: NaiveDate| calendar::start_of(&self.zone, d);
                 let lo = calendar::shift(cur, unit, back)
-                    .map_or(0, |d| lower(self.zone.start_of_day(d)));
-                let hi = match calendar::shift(cur, unit, ahead) {
-                    Some(d) => upper(self.zone.start_of_day(d)).min(end),
+                    .and_then(at)
+                    .map_or(0, lower);
+                let hi = match calendar::shift(cur, unit, ahead).and_then(at) {
+                    Some(t) => upper(t).min(end),
                     None if ahead < 0 => 0,
                     None => end,
                 };
@@ -372,15 +399,17 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn invalid_trait(name: &str, ty: ValueType, v: &Value) -> Error {
-    Error::new(
-        ErrorKind::InvalidProfile,
-        format!(
-            "trait `{name}` is declared {ty} but the profile holds a {} value",
-            v.value_type()
-        ),
+fn invalid_trait(name: &str, ty: ValueType, v: &Value) -> Box<Error> {
+    Box::new(
+        Error::new(
+            ErrorKind::InvalidProfile,
+            format!(
+                "trait `{name}` is declared {ty} but the profile holds a {} value",
+                v.value_type()
+            ),
+        )
+        .with_path(format!("traits.{name}")),
     )
-    .with_path(format!("traits.{name}"))
 }
 
 /// Reads a typed field, checking its runtime type against the declaration.
@@ -400,7 +429,11 @@ fn typed<'a>(v: &'a Value, ty: ValueType) -> Option<Val<'a>> {
 }
 
 /// Evaluates a node. `ev` is the event under an aggregate filter.
-pub(crate) fn eval<'a>(n: &'a Node, cx: &Ctx<'a, '_>, ev: Option<&'a Event>) -> Result<Val<'a>> {
+pub(crate) fn eval<'a>(
+    n: &'a Node,
+    cx: &Ctx<'a, '_>,
+    ev: Option<&'a Event>,
+) -> EvalResult<Val<'a>> {
     Ok(match n {
         Node::And(args) => {
             let mut unknown = false;
@@ -467,6 +500,15 @@ pub(crate) fn eval<'a>(n: &'a Node, cx: &Ctx<'a, '_>, ev: Option<&'a Event>) -> 
             let r = eval(right, cx, ev)?;
             compare_op(*cmp, &l, &r)
         }
+        Node::PropCompare {
+            name,
+            ty,
+            cmp,
+            value,
+        } => match ev {
+            None => Val::Missing,
+            Some(e) => compare_op(*cmp, &prop_val(e, name, *ty)?, &value.val()),
+        },
         Node::In {
             expr,
             values,
@@ -538,7 +580,7 @@ pub(crate) fn eval<'a>(n: &'a Node, cx: &Ctx<'a, '_>, ev: Option<&'a Event>) -> 
         Node::HasIdentity(ns) => {
             Val::Bool(cx.profile.identities.get(ns).is_some_and(|v| !v.is_empty()))
         }
-        Node::Segment(i) => Val::from_truth(cx.memo.get(*i).copied().unwrap_or(Truth::Unknown)),
+        Node::Segment(i) => Val::from_truth(cx.memo.get(*i).map_or(Truth::Unknown, Cell::get)),
         Node::Agg(p) => aggregate(p, cx)?,
         Node::Streak(p) => Val::Int(streak(p, cx)?),
     })
@@ -566,6 +608,7 @@ fn finite(f: f64) -> Val<'static> {
     }
 }
 
+#[inline(never)]
 fn arith(op: ArithOp, kind: ArithKind, l: &Val<'_>, r: &Val<'_>) -> Val<'static> {
     if l.is_missing() || r.is_missing() {
         return Val::Missing;
@@ -635,6 +678,7 @@ fn elapsed_seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     s
 }
 
+#[inline(never)]
 fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     match (f, a) {
         (_, Val::Missing) => Val::Missing,
@@ -645,9 +689,10 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
         (Function::HoursSince, Val::Ts(t)) => {
             Val::Int(elapsed_seconds(t, cx.now).div_euclid(3_600))
         }
-        (Function::HoursSince, Val::Date(d)) => {
-            Val::Int(elapsed_seconds(cx.zone.start_of_day(d), cx.now).div_euclid(3_600))
-        }
+        (Function::HoursSince, Val::Date(d)) => calendar::start_of(&cx.zone, d)
+            .map_or(Val::Missing, |t| {
+                Val::Int(elapsed_seconds(t, cx.now).div_euclid(3_600))
+            }),
         (Function::Anniversary, Val::Date(d)) => {
             calendar::anniversary(d, cx.today()).map_or(Val::Missing, Val::Date)
         }
@@ -666,6 +711,7 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
     }
 }
 
+#[inline(never)]
 fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>) -> Val<'static> {
     let inside = |lo: Option<Ordering>, hi: Option<Ordering>| match (lo, hi) {
         // lo: bound vs x (bound <= x); hi: x vs bound (x <= bound).
@@ -704,41 +750,36 @@ fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>
     }
 }
 
-/// Whether `e` is a matching event of the plan (name and filter).
-fn matches_event<'a>(
-    e: &'a Event,
-    event: &str,
-    filter: Option<&'a Node>,
-    cx: &Ctx<'a, '_>,
-) -> Result<bool> {
-    if e.name != event {
-        return Ok(false);
-    }
+/// Whether `e` passes the filter (callers check the event name).
+fn passes<'a>(e: &'a Event, filter: Option<&'a Node>, cx: &Ctx<'a, '_>) -> EvalResult<bool> {
     match filter {
         None => Ok(true),
         Some(f) => Ok(eval(f, cx, Some(e))?.truth() == Truth::True),
     }
 }
 
-fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> Result<Val<'a>> {
+fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> EvalResult<Val<'a>> {
     match e.properties.get(name) {
         None => Ok(Val::Missing),
         Some(v) => typed(v, ty).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidEvent,
-                format!(
-                    "property `{name}` of event `{}` is declared {ty} but holds a {} value",
-                    e.id,
-                    v.value_type()
-                ),
+            Box::new(
+                Error::new(
+                    ErrorKind::InvalidEvent,
+                    format!(
+                        "property `{name}` of event `{}` is declared {ty} but holds a {} value",
+                        e.id,
+                        v.value_type()
+                    ),
+                )
+                .with_path(format!("events.{}.properties.{name}", e.id)),
             )
-            .with_path(format!("events.{}.properties.{name}", e.id))
         }),
     }
 }
 
 /// Evaluates an aggregate.
-pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> Result<Val<'a>> {
+#[inline(never)]
+pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
     let (lo, hi) = cx.window_range(&p.window);
     let events = &cx.events[lo..hi];
     let filter = p.filter.as_ref();
@@ -747,7 +788,7 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> Result<Val<'a>>
         AggFn::Any | AggFn::None => {
             let mut found = false;
             for e in matching {
-                if matches_event(e, &p.event, filter, cx)? {
+                if passes(e, filter, cx)? {
                     found = true;
                     break;
                 }
@@ -757,7 +798,7 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> Result<Val<'a>>
         AggFn::Count => {
             let mut n = 0i64;
             for e in matching {
-                if matches_event(e, &p.event, filter, cx)? {
+                if passes(e, filter, cx)? {
                     n += 1;
                 }
             }
@@ -765,15 +806,15 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> Result<Val<'a>>
         }
         AggFn::FirstTime => {
             for e in matching {
-                if matches_event(e, &p.event, filter, cx)? {
+                if passes(e, filter, cx)? {
                     return Ok(Val::Ts(e.timestamp));
                 }
             }
             return Ok(Val::Missing);
         }
         AggFn::LastTime => {
-            for e in events.iter().rev() {
-                if matches_event(e, &p.event, filter, cx)? {
+            for e in events.iter().rev().filter(|e| e.name == p.event) {
+                if passes(e, filter, cx)? {
                     return Ok(Val::Ts(e.timestamp));
                 }
             }
@@ -791,7 +832,7 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> Result<Val<'a>>
     let mut best: Option<Val<'a>> = None;
     let mut distinct: Vec<Val<'a>> = Vec::new();
     for e in matching.by_ref() {
-        if !matches_event(e, &p.event, filter, cx)? {
+        if !passes(e, filter, cx)? {
             continue;
         }
         let v = prop_val(e, prop, *ty)?;
@@ -851,22 +892,29 @@ fn total_order(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 }
 
 /// Evaluates a streak (see [`super::ast::ExprKind::Streak`]).
-pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> Result<i64> {
+#[inline(never)]
+pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> EvalResult<i64> {
     let unit = calendar::streak_calendar_unit(p.unit);
     let today = cx.today();
-    let cur_start = cx.zone.start_of_day(calendar::unit_start(today, unit));
+    let Some(cur_start) = calendar::start_of(&cx.zone, calendar::unit_start(today, unit)) else {
+        return Ok(0);
+    };
     let cur = calendar::unit_index(today, p.unit);
     // Matching events strictly before the current unit (and so before `now`).
     let before = cx
         .events
         .partition_point(|e| e.timestamp < cur_start)
         .min(cx.visible_end());
-    let idx = |e: &Event| calendar::unit_index(cx.zone.date_at(e.timestamp), p.unit);
+    let idx = |e: &Event| calendar::unit_index(calendar::local_date(&cx.zone, e.timestamp), p.unit);
     let filter = p.filter.as_ref();
     match p.mode {
         StreakMode::Without => {
-            for e in cx.events[..before].iter().rev() {
-                if matches_event(e, &p.event, filter, cx)? {
+            for e in cx.events[..before]
+                .iter()
+                .rev()
+                .filter(|e| e.name == p.event)
+            {
+                if passes(e, filter, cx)? {
                     return Ok((cur - idx(e) - 1).max(0));
                 }
             }
@@ -878,8 +926,12 @@ pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> Result<i64> {
         StreakMode::With => {
             let mut expected = cur - 1;
             let mut n = 0i64;
-            for e in cx.events[..before].iter().rev() {
-                if !matches_event(e, &p.event, filter, cx)? {
+            for e in cx.events[..before]
+                .iter()
+                .rev()
+                .filter(|e| e.name == p.event)
+            {
+                if !passes(e, filter, cx)? {
                     continue;
                 }
                 let u = idx(e);

@@ -1184,19 +1184,33 @@ fn explanations_show_observed_numbers() {
 }
 
 #[test]
-fn compile_text_reports_positions_when_the_parser_is_available() {
-    let text = "segment a: ciyt = \"x\"";
-    match CompiledRuleSet::compile_text(text, &schema()) {
-        Err(e) if e.kind() == ErrorKind::UnknownTrait => {
-            let pos = e.position().expect("position");
-            assert_eq!((pos.line, pos.column), (1, 12));
-        }
-        Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Internal | ErrorKind::RuleSyntax),
-            "{e}"
-        ),
-        Ok(_) => panic!("an unknown trait must not compile"),
-    }
+fn compile_text_reports_positions() {
+    let text = "segment a: age > 1\nsegment b:\n  ciyt = \"x\"";
+    let e = CompiledRuleSet::compile_text(text, &schema()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownTrait);
+    assert_eq!(e.path(), Some("rules.b"));
+    let pos = e.position().expect("position");
+    assert_eq!((pos.line, pos.column), (3, 3));
+    // The same rules compiled from the AST carry a path but no position.
+    let rs = RuleSet::parse(text).unwrap();
+    let rs = RuleSet::from_json(&rs.to_json()).unwrap();
+    let e = CompiledRuleSet::compile(&rs, &schema()).unwrap_err();
+    assert_eq!((e.path(), e.position()), (Some("rules.b"), None));
+}
+
+#[test]
+fn dsl_text_and_json_ast_evaluate_alike() {
+    let text = "segment churn: days_since(first_seen) >= 30 and none(message_opened, within 72h) and weeks_without(page_viewed) >= 3";
+    let from_text = CompiledRuleSet::compile_text(text, &schema()).unwrap();
+    let rs = RuleSet::from_json(&RuleSet::parse(text).unwrap().to_json()).unwrap();
+    let from_json = CompiledRuleSet::compile(&rs, &schema()).unwrap();
+    let p = profile(json!({"traits":{"first_seen":"2026-02-01T00:00:00Z"}}));
+    let log = events(json!([ev("page_viewed", "2026-02-10T00:00:00Z")]));
+    let input = EvalInput::new(&p, &log, t(NOW));
+    assert_eq!(from_text.evaluate(&input).unwrap(), vec![true]);
+    assert_eq!(from_json.evaluate(&input).unwrap(), vec![true]);
+    let ex = from_text.explain(&input, "churn").unwrap();
+    assert_eq!(ex.root.children[0].clause, "days_since(first_seen) >= 30");
 }
 
 // ----- properties -------------------------------------------------------------------------
@@ -1262,6 +1276,57 @@ mod props {
             let lhs = on_traits(and(vec![a.clone(), b.clone()]), traits.clone());
             let rhs = on_traits(not(or(vec![not(a), not(b)])), traits);
             prop_assert_eq!(lhs, rhs);
+        }
+    }
+}
+
+#[test]
+fn large_sets_agree_with_three_valued_results() {
+    // More than 16 rules: the memo lives on the heap; references cross it.
+    let mut text = String::from("segment r0: age > 0\n");
+    for i in 1..40 {
+        let prev = i - 1;
+        text.push_str(&format!(
+            "segment r{i}: in_segment(r{prev}) and age > {i}\n"
+        ));
+    }
+    let c = CompiledRuleSet::compile_text(&text, &schema()).unwrap();
+    let p = profile(json!({"traits":{"age":20}}));
+    let log = EventLog::default();
+    let input = EvalInput::new(&p, &log, t(NOW));
+    let members = c.evaluate(&input).unwrap();
+    let truths = c.evaluate_truth(&input).unwrap();
+    assert_eq!(members.len(), 40);
+    for (i, (m, t)) in members.iter().zip(&truths).enumerate() {
+        assert_eq!(*m, i < 20, "r{i}");
+        assert_eq!(*m, t.is_true());
+    }
+    assert!(c.evaluate_rule(&input, "r19").unwrap());
+    assert!(!c.evaluate_rule(&input, "r20").unwrap());
+    let missing = profile(json!({}));
+    let input = EvalInput::new(&missing, &log, t(NOW));
+    assert!(c.evaluate_truth(&input).unwrap().iter().all(|t| *t == U));
+}
+
+#[test]
+fn extreme_instants_do_not_panic() {
+    let c = CompiledRuleSet::compile_text(
+        "segment a: count(check_in, during calendar(week, 100000000, 3)) >= 0 and weeks_without(check_in) >= 0\n\
+         segment b: any(check_in, during last year) or days_since(first_seen) > 0 or hours_since(birthday) > 0",
+        &schema(),
+    )
+    .unwrap();
+    let log = events(json!([ev("check_in", "2026-01-01T00:00:00Z")]));
+    for zone in ["UTC", "Asia/Shanghai", "-05:00"] {
+        let p = profile(json!({"time_zone": zone,
+            "traits":{"first_seen":"2026-01-01T00:00:00Z","birthday":"2000-01-01"}}));
+        for now in [
+            chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        ] {
+            let input = EvalInput::new(&p, &log, now);
+            assert_eq!(c.evaluate(&input).unwrap().len(), 2);
+            assert!(c.explain_all(&input).is_ok());
         }
     }
 }

@@ -69,7 +69,7 @@ pub struct ExplainNode {
 
 use super::ast::{Expr, ExprKind, StreakMode, StreakUnit, TagMode};
 use super::compile::CompiledRuleSet;
-use super::eval::{self, Ctx, Node, Val};
+use super::eval::{self, unbox, Ctx, Node, Val};
 use crate::error::Result;
 
 /// Builds the explanation of rule `i`; `cx.memo` holds the truths of the rules it
@@ -97,7 +97,7 @@ fn node(
     plan: &Node,
     expanded: &mut [bool],
 ) -> Result<ExplainNode> {
-    let truth = eval::eval(plan, cx, None)?.truth();
+    let truth = unbox(eval::eval(plan, cx, None))?.truth();
     let mut children = Vec::new();
     let observed = match (&ast.kind, plan) {
         (ExprKind::And { args } | ExprKind::Or { args }, Node::And(ps) | Node::Or(ps)) => {
@@ -181,7 +181,7 @@ fn shown(ast: &Expr, v: &Val<'_>) -> String {
 
 /// The observed numbers of a leaf clause.
 fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<String>> {
-    let ev = |n: &'a Node| eval::eval(n, cx, None);
+    let ev = |n: &'a Node| unbox(eval::eval(n, cx, None));
     Ok(Some(match (&ast.kind, plan) {
         (
             ExprKind::Compare { cmp, left, right },
@@ -274,7 +274,7 @@ fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<St
                 agg: super::ast::AggFn::Count,
                 ..(**p).clone()
             };
-            let n = eval::aggregate(&count, cx)?.show();
+            let n = unbox(eval::aggregate(&count, cx))?.show();
             format!("count = {n}")
         }
         (ExprKind::Trait { .. }, _) => shown(ast, &ev(plan)?),

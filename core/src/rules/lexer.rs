@@ -90,6 +90,14 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>> {
                         "`//` is not a comment; write `#` for a comment or `///` for a segment description",
                     ));
                 }
+                let line_start = src[..i].rfind('\n').map_or(0, |n| n + 1);
+                if !src[line_start..i].trim().is_empty() {
+                    return Err(syntax(
+                        src,
+                        i,
+                        "a `///` description must be on its own line(s) directly before `segment`; use `#` for a comment after code",
+                    ));
+                }
                 let end = line_end(bytes, i);
                 let mut text = &src[i + 3..end];
                 text = text.strip_suffix('\r').unwrap_or(text);
@@ -407,6 +415,8 @@ mod tests {
             ]
         );
         assert!(lex("// x").is_err());
+        let e = lex("x = 1 /// trailing").unwrap_err();
+        assert_eq!(e.position().unwrap().column, 7);
     }
 
     #[test]

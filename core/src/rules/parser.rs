@@ -1,8 +1,9 @@
 //! The DSL parser: text → [`RuleSet`] / [`Expr`] with byte spans.
 //!
-//! A hand-written recursive-descent parser over the tokens of the lexer, with one
-//! function per precedence level (low → high): `or`, `and`, `not`, predicates
-//! (non-associative), `+ -`, `* /`, unary minus on number literals, primaries.
+//! A hand-written recursive-descent parser over the tokens of the lexer, using
+//! precedence climbing for the operator levels (low → high): `or`, `and`, `not`,
+//! predicates (non-associative), `+ -`, `* /`, unary minus on number literals,
+//! primaries.
 //! The grammar is documented as EBNF in `docs/rules.md`.
 //!
 //! Nesting (parentheses, `not`, call arguments, lists, filters, operator chains)
@@ -16,6 +17,10 @@ use super::ast::{
 use super::lexer::{lex, Tok, Token};
 use super::Limits;
 use crate::error::{suggest, Error, ErrorKind, Position, Result};
+
+/// Internal result: the error is boxed so that the recursive parse functions'
+/// frames stay small (a nesting level costs less stack, debug builds included).
+type PResult<T> = std::result::Result<T, Box<Error>>;
 
 /// The largest DSL text accepted (1 MiB).
 pub const MAX_INPUT_BYTES: usize = 1 << 20;
@@ -105,6 +110,10 @@ fn all_callables() -> impl Iterator<Item = &'static str> {
 
 /// Parses a whole rule set (`segment name: expr` …).
 pub fn parse_rule_set(text: &str) -> Result<RuleSet> {
+    rule_set(text).map_err(|e| *e)
+}
+
+fn rule_set(text: &str) -> PResult<RuleSet> {
     let mut p = Parser::new(text)?;
     let mut rules = Vec::new();
     loop {
@@ -127,7 +136,7 @@ pub fn parse_rule_set(text: &str) -> Result<RuleSet> {
             );
             if t.tok == Tok::Ident {
                 if let Some(s) = suggest(p.text(&t), ["segment"]) {
-                    e = e.with_suggestion(s);
+                    e = Box::new(e.with_suggestion(s));
                 }
             }
             return Err(e);
@@ -156,6 +165,10 @@ pub fn parse_rule_set(text: &str) -> Result<RuleSet> {
 
 /// Parses one expression.
 pub fn parse_expr(text: &str) -> Result<Expr> {
+    expression(text).map_err(|e| *e)
+}
+
+fn expression(text: &str) -> PResult<Expr> {
     let mut p = Parser::new(text)?;
     let e = p.parse_top()?;
     let after = p.peek().clone();
@@ -194,15 +207,15 @@ fn lit(value: Literal, start: usize, end: usize) -> Expr {
 }
 
 impl<'a> Parser<'a> {
-    fn new(src: &'a str) -> Result<Parser<'a>> {
+    fn new(src: &'a str) -> PResult<Parser<'a>> {
         if src.len() > MAX_INPUT_BYTES {
-            return Err(Error::new(
+            return Err(Box::new(Error::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "rule text is {} bytes; at most {MAX_INPUT_BYTES} bytes are accepted",
                     src.len()
                 ),
-            ));
+            )));
         }
         Ok(Parser {
             src,
@@ -258,6 +271,12 @@ impl<'a> Parser<'a> {
     }
 
     fn describe(&self, t: &Token) -> String {
+        // Long tokens (a 1 MiB string) are cut so that messages stay readable.
+        let text = self.text(t);
+        if text.chars().count() > 40 {
+            let head: String = text.chars().take(37).collect();
+            return format!("`{head}...`");
+        }
         match &t.tok {
             Tok::Eof => "the end of the input".into(),
             Tok::Str(_) => format!("string {}", self.text(t)),
@@ -268,16 +287,18 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn err_at(&self, offset: usize, msg: impl Into<String>) -> Error {
-        Error::new(ErrorKind::RuleSyntax, msg)
-            .with_position(Position::from_offset(self.src, offset))
+    fn err_at(&self, offset: usize, msg: impl Into<String>) -> Box<Error> {
+        Box::new(
+            Error::new(ErrorKind::RuleSyntax, msg)
+                .with_position(Position::from_offset(self.src, offset)),
+        )
     }
 
-    fn err_here(&self, msg: impl Into<String>) -> Error {
+    fn err_here(&self, msg: impl Into<String>) -> Box<Error> {
         self.err_at(self.peek().start, msg)
     }
 
-    fn expected(&self, what: &str) -> Error {
+    fn expected(&self, what: &str) -> Box<Error> {
         let t = self.peek();
         self.err_at(
             t.start,
@@ -285,7 +306,7 @@ impl<'a> Parser<'a> {
         )
     }
 
-    fn expect(&mut self, tok: &Tok, context: &str) -> Result<Token> {
+    fn expect(&mut self, tok: &Tok, context: &str) -> PResult<Token> {
         if &self.peek().tok == tok {
             return Ok(self.bump());
         }
@@ -302,7 +323,7 @@ impl<'a> Parser<'a> {
         Err(self.expected(&format!("`{sym}` {context}")))
     }
 
-    fn expect_word(&mut self, w: &str, context: &str) -> Result<()> {
+    fn expect_word(&mut self, w: &str, context: &str) -> PResult<()> {
         if self.eat_word(w) {
             Ok(())
         } else {
@@ -311,11 +332,11 @@ impl<'a> Parser<'a> {
     }
 
     /// The error for a token left over after a complete expression.
-    fn trailing_error(&self, t: &Token, next: &str) -> Error {
+    fn trailing_error(&self, t: &Token, next: &str) -> Box<Error> {
         let mut e = self.err_at(
             t.start,
             format!(
-                "expected an operator, `and`, `or` or {next} after the expression, found {}",
+                "unexpected {} after a complete expression; expected an operator, `and`, `or` or {next}",
                 self.describe(t)
             ),
         );
@@ -324,13 +345,13 @@ impl<'a> Parser<'a> {
         } else if t.tok == Tok::Ident {
             let words = RESERVED.iter().copied().filter(|w| *w != "segment");
             if let Some(s) = suggest(self.text(t), words) {
-                e = e.with_suggestion(s);
+                e = Box::new(e.with_suggestion(s));
             }
         }
         e
     }
 
-    fn enter(&mut self) -> Result<()> {
+    fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
             // Report at the token that opened the level (`(`, `[`, `not` …).
@@ -344,19 +365,21 @@ impl<'a> Parser<'a> {
         self.depth -= 1;
     }
 
-    fn depth_error(&self, at: usize) -> Error {
-        Error::new(
-            ErrorKind::LimitExceeded,
-            format!(
-                "expression nested deeper than {} levels; split it into several segments",
-                self.max_depth
-            ),
+    fn depth_error(&self, at: usize) -> Box<Error> {
+        Box::new(
+            Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "expression nested deeper than {} levels; split it into several segments",
+                    self.max_depth
+                ),
+            )
+            .with_position(Position::from_offset(self.src, at)),
         )
-        .with_position(Position::from_offset(self.src, at))
     }
 
     /// A name: an identifier that is not reserved, or a string literal.
-    fn name(&mut self, what: &str) -> Result<(String, Span)> {
+    fn name(&mut self, what: &str) -> PResult<(String, Span)> {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Str(s) => {
@@ -380,7 +403,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A name after `trait.`, `prop.` or `event.`: any identifier (reserved words too) or a string.
-    fn member_name(&mut self, what: &str) -> Result<String> {
+    fn member_name(&mut self, what: &str) -> PResult<String> {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Str(s) => {
@@ -395,7 +418,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string_arg(&mut self, what: &str) -> Result<String> {
+    fn string_arg(&mut self, what: &str) -> PResult<String> {
         match self.peek().tok.clone() {
             Tok::Str(s) => {
                 self.pos += 1;
@@ -406,7 +429,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A non-negative integer literal that fits `u32`.
-    fn small_int(&mut self, what: &str) -> Result<u32> {
+    fn small_int(&mut self, what: &str) -> PResult<u32> {
         let t = self.peek().clone();
         match t.tok {
             Tok::Int(n) => {
@@ -421,62 +444,113 @@ impl<'a> Parser<'a> {
     // ----- expressions ---------------------------------------------------
 
     /// A complete expression, checked against the depth limit.
-    fn parse_top(&mut self) -> Result<Expr> {
-        let e = self.parse_or()?;
+    fn parse_top(&mut self) -> PResult<Expr> {
+        let e = self.parse_bp(1)?;
         if let Some(at) = exceeds_depth(&e, self.max_depth) {
             return Err(self.depth_error(at));
         }
         Ok(e)
     }
 
-    fn parse_or(&mut self) -> Result<Expr> {
-        let first = self.parse_and()?;
-        if !self.at_word("or") {
-            return Ok(first);
+    /// Precedence climbing over the binding levels: 1 `or`, 2 `and`, 3 `not`,
+    /// 4 predicates (non-associative), 5 `+ -`, 6 `* /`, 7 unary minus and
+    /// primaries. Parses an expression whose operators bind at least as tightly
+    /// as `min`. One function for every level keeps each nesting level (a
+    /// parenthesis, a call) at three stack frames.
+    fn parse_bp(&mut self, min: u8) -> PResult<Expr> {
+        let (mut left, mut level) = if min <= 3 && self.at_word("not") {
+            (self.not_prefix()?, 3)
+        } else {
+            (self.parse_unary()?, 7)
+        };
+        let mut chain = 0;
+        while let Some(op) = self.op_level() {
+            // Left-associative operators apply to an operand of the same or a
+            // tighter level; anything else belongs to an enclosing call.
+            if op < min || op > level {
+                break;
+            }
+            left = match op {
+                1 => self.or_tail(left)?,
+                2 => self.and_tail(left)?,
+                4 => self.predicate_tail(left)?,
+                _ => {
+                    chain += 1;
+                    if self.depth + chain > self.max_depth {
+                        return Err(self.depth_error(self.peek().start));
+                    }
+                    self.arith_step(left, op)?
+                }
+            };
+            level = op;
         }
-        self.or_tail(first)
+        Ok(left)
+    }
+
+    /// The binding level of the operator at the current token, if it is one.
+    fn op_level(&self) -> Option<u8> {
+        match self.peek().tok {
+            Tok::Plus | Tok::Minus => Some(5),
+            Tok::Star | Tok::Slash => Some(6),
+            Tok::Ident if self.at_word("or") => Some(1),
+            Tok::Ident if self.at_word("and") => Some(2),
+            _ if self.cmp_op().is_some() || self.predicate_word().is_some() => Some(4),
+            _ => None,
+        }
     }
 
     // The `*_tail` functions hold the operator loops out of the recursive path,
     // so that each nesting level takes little stack (debug builds included).
     #[inline(never)]
-    fn or_tail(&mut self, first: Expr) -> Result<Expr> {
+    fn or_tail(&mut self, first: Expr) -> PResult<Expr> {
         let start = first.span.start as usize;
         let mut args = vec![first];
         while self.eat_word("or") {
-            args.push(self.parse_and()?);
+            args.push(self.parse_bp(2)?);
         }
         Ok(node(ExprKind::Or { args }, start, self.prev_end()))
     }
 
-    fn parse_and(&mut self) -> Result<Expr> {
-        let first = self.parse_not()?;
-        if !self.at_word("and") {
-            return Ok(first);
-        }
-        self.and_tail(first)
-    }
-
     #[inline(never)]
-    fn and_tail(&mut self, first: Expr) -> Result<Expr> {
+    fn and_tail(&mut self, first: Expr) -> PResult<Expr> {
         let start = first.span.start as usize;
         let mut args = vec![first];
         while self.eat_word("and") {
-            args.push(self.parse_not()?);
+            args.push(self.parse_bp(3)?);
         }
         Ok(node(ExprKind::And { args }, start, self.prev_end()))
     }
 
-    fn parse_not(&mut self) -> Result<Expr> {
-        if !self.at_word("not") {
-            return self.parse_predicate();
-        }
+    #[inline(never)]
+    fn not_prefix(&mut self) -> PResult<Expr> {
         let start = self.bump().start;
         self.enter()?;
-        let arg = self.parse_not()?;
+        let arg = self.parse_bp(3)?;
         self.leave();
         Ok(node(
             ExprKind::Not { arg: Box::new(arg) },
+            start,
+            self.prev_end(),
+        ))
+    }
+
+    /// One `+ - * /` step: the operator and its right operand.
+    #[inline(never)]
+    fn arith_step(&mut self, left: Expr, level: u8) -> PResult<Expr> {
+        let arith = match self.bump().tok {
+            Tok::Plus => ArithOp::Add,
+            Tok::Minus => ArithOp::Sub,
+            Tok::Star => ArithOp::Mul,
+            _ => ArithOp::Div,
+        };
+        let right = self.parse_bp(level + 1)?;
+        let start = left.span.start as usize;
+        Ok(node(
+            ExprKind::Arith {
+                arith,
+                left: Box::new(left),
+                right: Box::new(right),
+            },
             start,
             self.prev_end(),
         ))
@@ -523,22 +597,14 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_predicate(&mut self) -> Result<Expr> {
-        let left = self.parse_additive()?;
-        if self.cmp_op().is_none() && self.predicate_word().is_none() {
-            return Ok(left);
-        }
-        self.predicate_tail(left)
-    }
-
     /// The operator and right side of a predicate (kept out of the recursive
     /// path so that nested parentheses use little stack in debug builds).
     #[inline(never)]
-    fn predicate_tail(&mut self, left: Expr) -> Result<Expr> {
+    fn predicate_tail(&mut self, left: Expr) -> PResult<Expr> {
         let start = left.span.start as usize;
         let kind = if let Some(cmp) = self.cmp_op() {
             self.bump();
-            let right = self.parse_additive()?;
+            let right = self.parse_bp(5)?;
             ExprKind::Compare {
                 cmp,
                 left: Box::new(left),
@@ -569,7 +635,7 @@ impl<'a> Parser<'a> {
                         "ends_with" => TextTest::EndsWith,
                         _ => TextTest::Matches,
                     };
-                    let pattern = self.parse_additive()?;
+                    let pattern = self.parse_bp(5)?;
                     ExprKind::TextMatch {
                         test,
                         expr: Box::new(left),
@@ -578,9 +644,9 @@ impl<'a> Parser<'a> {
                 }
                 Some("between") => {
                     self.bump();
-                    let low = self.parse_additive()?;
+                    let low = self.parse_bp(5)?;
                     self.expect_word("and", "between the bounds of `between`")?;
-                    let high = self.parse_additive()?;
+                    let high = self.parse_bp(5)?;
                     ExprKind::Between {
                         expr: Box::new(left),
                         low: Box::new(low),
@@ -644,13 +710,13 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn parse_in(&mut self, left: Expr, negated: bool) -> Result<ExprKind> {
+    fn parse_in(&mut self, left: Expr, negated: bool) -> PResult<ExprKind> {
         self.expect(&Tok::LBracket, "after `in` (a list such as [\"a\", \"b\"])")?;
         self.enter()?;
         let mut values = Vec::new();
         if self.peek().tok != Tok::RBracket {
             loop {
-                values.push(self.parse_or()?);
+                values.push(self.parse_bp(1)?);
                 if self.peek().tok != Tok::Comma {
                     break;
                 }
@@ -666,79 +732,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_additive(&mut self) -> Result<Expr> {
-        let left = self.parse_multiplicative()?;
-        if !matches!(self.peek().tok, Tok::Plus | Tok::Minus) {
-            return Ok(left);
-        }
-        self.additive_tail(left)
-    }
-
-    #[inline(never)]
-    fn additive_tail(&mut self, mut left: Expr) -> Result<Expr> {
-        let mut chain = 0;
-        loop {
-            let arith = match self.peek().tok {
-                Tok::Plus => ArithOp::Add,
-                Tok::Minus => ArithOp::Sub,
-                _ => return Ok(left),
-            };
-            let at = self.bump().start;
-            chain += 1;
-            if self.depth + chain > self.max_depth {
-                return Err(self.depth_error(at));
-            }
-            let right = self.parse_multiplicative()?;
-            let start = left.span.start as usize;
-            left = node(
-                ExprKind::Arith {
-                    arith,
-                    left: Box::new(left),
-                    right: Box::new(right),
-                },
-                start,
-                self.prev_end(),
-            );
-        }
-    }
-
-    fn parse_multiplicative(&mut self) -> Result<Expr> {
-        let left = self.parse_unary()?;
-        if !matches!(self.peek().tok, Tok::Star | Tok::Slash) {
-            return Ok(left);
-        }
-        self.multiplicative_tail(left)
-    }
-
-    #[inline(never)]
-    fn multiplicative_tail(&mut self, mut left: Expr) -> Result<Expr> {
-        let mut chain = 0;
-        loop {
-            let arith = match self.peek().tok {
-                Tok::Star => ArithOp::Mul,
-                Tok::Slash => ArithOp::Div,
-                _ => return Ok(left),
-            };
-            let at = self.bump().start;
-            chain += 1;
-            if self.depth + chain > self.max_depth {
-                return Err(self.depth_error(at));
-            }
-            let right = self.parse_unary()?;
-            let start = left.span.start as usize;
-            left = node(
-                ExprKind::Arith {
-                    arith,
-                    left: Box::new(left),
-                    right: Box::new(right),
-                },
-                start,
-                self.prev_end(),
-            );
-        }
-    }
-
-    fn parse_unary(&mut self) -> Result<Expr> {
+    fn parse_unary(&mut self) -> PResult<Expr> {
         if self.peek().tok == Tok::Minus {
             let start = self.peek().start;
             let value = self.literal()?;
@@ -748,7 +742,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A number literal with an optional leading minus.
-    fn number(&mut self) -> Result<Literal> {
+    fn number(&mut self) -> PResult<Literal> {
         let minus = if self.peek().tok == Tok::Minus {
             self.bump();
             true
@@ -784,7 +778,7 @@ impl<'a> Parser<'a> {
 
     /// A constant: string, number, boolean, duration, `timestamp("…")`,
     /// `date("…")` or a list of constants.
-    fn literal(&mut self) -> Result<Literal> {
+    fn literal(&mut self) -> PResult<Literal> {
         let t = self.peek().clone();
         match &t.tok {
             Tok::Str(s) => {
@@ -842,13 +836,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_primary(&mut self) -> Result<Expr> {
+    fn parse_primary(&mut self) -> PResult<Expr> {
         let t = self.peek();
         let start = t.start;
         if t.tok == Tok::LParen {
             self.bump();
             self.enter()?;
-            let e = self.parse_or()?;
+            let e = self.parse_bp(1)?;
             if self.peek().tok != Tok::RParen {
                 return Err(self.expected("`)` to close the parenthesised expression"));
             }
@@ -865,7 +859,7 @@ impl<'a> Parser<'a> {
 
     /// Primaries that do not nest: literals, names, `now`, `today`.
     #[inline(never)]
-    fn primary_leaf(&mut self) -> Result<Expr> {
+    fn primary_leaf(&mut self) -> PResult<Expr> {
         let t = self.peek().clone();
         let start = t.start;
         match &t.tok {
@@ -926,7 +920,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `NAME(...)`: every call form. The current token is the name.
-    fn parse_call(&mut self, name: &'a str, start: usize) -> Result<Expr> {
+    fn parse_call(&mut self, name: &'a str, start: usize) -> PResult<Expr> {
         if matches!(name, "timestamp" | "date") || !is_callable(name) {
             return self.leaf_call(name, start);
         }
@@ -942,13 +936,13 @@ impl<'a> Parser<'a> {
     }
 
     #[inline(never)]
-    fn unclosed_call(&self, name: &str) -> Error {
+    fn unclosed_call(&self, name: &str) -> Box<Error> {
         self.expected(&format!("`)` to close `{name}(`"))
     }
 
     /// `timestamp("…")`, `date("…")`, or an unknown function.
     #[inline(never)]
-    fn leaf_call(&mut self, name: &str, start: usize) -> Result<Expr> {
+    fn leaf_call(&mut self, name: &str, start: usize) -> PResult<Expr> {
         if matches!(name, "timestamp" | "date") {
             let value = self.literal()?;
             return Ok(lit(value, start, self.prev_end()));
@@ -962,11 +956,11 @@ impl<'a> Parser<'a> {
             if let Some(s) = suggest(name, all_callables()) {
                 e = e.with_suggestion(s);
             }
-            Err(e)
+            Err(Box::new(e))
         }
     }
 
-    fn call_body(&mut self, name: &str) -> Result<ExprKind> {
+    fn call_body(&mut self, name: &str) -> PResult<ExprKind> {
         if let Some(function) = Function::from_name(name) {
             return self.function_call(function);
         }
@@ -987,7 +981,7 @@ impl<'a> Parser<'a> {
         self.fact_call(name)
     }
 
-    fn function_call(&mut self, function: Function) -> Result<ExprKind> {
+    fn function_call(&mut self, function: Function) -> PResult<ExprKind> {
         let at = self.peek().start;
         let args = self.expr_list()?;
         if args.len() != 1 {
@@ -997,14 +991,14 @@ impl<'a> Parser<'a> {
     }
 
     #[inline(never)]
-    fn arity_error(&self, at: usize, function: Function, found: usize) -> Error {
+    fn arity_error(&self, at: usize, function: Function, found: usize) -> Box<Error> {
         self.err_at(
             at,
             format!("`{}` takes 1 argument, found {found}", function.name()),
         )
     }
 
-    fn streak(&mut self, mode: StreakMode, unit: StreakUnit) -> Result<ExprKind> {
+    fn streak(&mut self, mode: StreakMode, unit: StreakUnit) -> PResult<ExprKind> {
         let event = self.name("event name")?.0;
         let filter = self.filter()?;
         Ok(ExprKind::Streak {
@@ -1017,7 +1011,7 @@ impl<'a> Parser<'a> {
 
     /// The call forms without sub-expressions: tags, consent, identity, score, segment.
     #[inline(never)]
-    fn fact_call(&mut self, name: &str) -> Result<ExprKind> {
+    fn fact_call(&mut self, name: &str) -> PResult<ExprKind> {
         Ok(match name {
             "score" => ExprKind::Score {
                 name: self.string_arg("score name, e.g. score(\"p_alive\")")?,
@@ -1062,20 +1056,20 @@ impl<'a> Parser<'a> {
                 name: self.name("segment name")?.0,
             },
             _ => {
-                return Err(Error::new(
+                return Err(Box::new(Error::new(
                     ErrorKind::Internal,
                     format!("call form `{name}` has no parser"),
-                ))
+                )))
             }
         })
     }
 
     /// Comma-separated expressions up to (not including) `)`.
-    fn expr_list(&mut self) -> Result<Vec<Expr>> {
+    fn expr_list(&mut self) -> PResult<Vec<Expr>> {
         let mut args = Vec::new();
         if self.peek().tok != Tok::RParen {
             loop {
-                args.push(self.parse_or()?);
+                args.push(self.parse_bp(1)?);
                 if self.peek().tok != Tok::Comma {
                     break;
                 }
@@ -1086,17 +1080,17 @@ impl<'a> Parser<'a> {
     }
 
     /// An optional `where` filter; bare names inside it are event properties.
-    fn filter(&mut self) -> Result<Option<Box<Expr>>> {
+    fn filter(&mut self) -> PResult<Option<Box<Expr>>> {
         if !self.eat_word("where") {
             return Ok(None);
         }
         let outer = std::mem::replace(&mut self.in_filter, true);
-        let e = self.parse_or();
+        let e = self.parse_bp(1);
         self.in_filter = outer;
         Ok(Some(Box::new(e?)))
     }
 
-    fn aggregate(&mut self, agg: AggFn) -> Result<ExprKind> {
+    fn aggregate(&mut self, agg: AggFn) -> PResult<ExprKind> {
         let (event, _) = self.name("event name")?;
         let property = if self.peek().tok == Tok::Dot {
             let dot = self.bump().start;
@@ -1123,6 +1117,16 @@ impl<'a> Parser<'a> {
             None
         };
         let filter = self.filter()?;
+        if ["within", "during", "between"]
+            .iter()
+            .any(|w| self.at_word(w))
+        {
+            return Err(self.err_here(format!(
+                "a window follows a comma: `{}({event}, {} ...)`",
+                agg.name(),
+                self.text(self.peek())
+            )));
+        }
         let window = if self.peek().tok == Tok::Comma {
             self.bump();
             self.window()?
@@ -1138,7 +1142,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn window(&mut self) -> Result<Window> {
+    fn window(&mut self) -> PResult<Window> {
         if self.eat_word("within") {
             return match self.peek().tok {
                 Tok::Dur(duration) => {
@@ -1160,7 +1164,7 @@ impl<'a> Parser<'a> {
         Err(self.expected("a window: `within 30d`, `during last month` or `between timestamp(...) and timestamp(...)`"))
     }
 
-    fn timestamp_arg(&mut self) -> Result<String> {
+    fn timestamp_arg(&mut self) -> PResult<String> {
         if !(self.at_word("timestamp") && self.peek_at(1).tok == Tok::LParen) {
             return Err(self.expected("`timestamp(\"...\")`"));
         }
@@ -1170,7 +1174,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn unit_word(&mut self, plural: bool) -> Result<CalendarUnit> {
+    fn unit_word(&mut self, plural: bool) -> PResult<CalendarUnit> {
         let t = self.peek().clone();
         let w = if t.tok == Tok::Ident {
             self.text(&t)
@@ -1200,7 +1204,7 @@ impl<'a> Parser<'a> {
         Ok(unit)
     }
 
-    fn calendar(&mut self) -> Result<Window> {
+    fn calendar(&mut self) -> PResult<Window> {
         let cal = |unit, back, count| Window::Calendar { unit, back, count };
         if self.eat_word("today") {
             return Ok(cal(CalendarUnit::Day, 0, 1));
@@ -1691,6 +1695,8 @@ mod tests {
         err_at("trait", ErrorKind::RuleSyntax, 1, 6);
         let e = err_at("x betwen 1 and 2", ErrorKind::RuleSyntax, 1, 3);
         assert_eq!(e.suggestion(), Some("between"));
+        let long = format!("x = 1 \"{}\"", "y".repeat(500));
+        assert!(err(&long).message().len() < 200);
     }
 
     #[test]
@@ -1763,6 +1769,21 @@ mod tests {
         assert_eq!(p(&ok), tr("x"));
         let flat = vec!["x = 1"; 5000].join(" and ");
         assert!(matches!(p(&flat).kind, ExprKind::And { args } if args.len() == 5000));
+        // The deepest accepted nesting of the heaviest forms parses on a 1 MiB stack
+        // even unoptimised (release builds need about a tenth of that).
+        for deep in [
+            format!("{}x{}", "abs(".repeat(63), ")".repeat(63)),
+            format!("{}x{}", "count(e where ".repeat(63), ")".repeat(63)),
+            format!("{}x{}", "(".repeat(63), ")".repeat(63)),
+        ] {
+            let ok = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn(move || parse_expr(&deep).is_ok())
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(ok);
+        }
         let big = format!("x = \"{}\"", "a".repeat(MAX_INPUT_BYTES));
         assert_eq!(err(&big).kind(), ErrorKind::LimitExceeded);
         assert_eq!(

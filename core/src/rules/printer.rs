@@ -5,8 +5,8 @@
 //! single spaces around operators, the fewest parentheses the precedence needs,
 //! bare names where they are unambiguous (`trait.NAME` / `prop.NAME` or a quoted
 //! string otherwise), floats in Rust's shortest round-trip form (always with `.`
-//! or an exponent). Non-finite floats have no DSL (or JSON) form and print as
-//! `nan` / `inf`, which do not parse.
+//! or an exponent). Non-finite floats have no DSL (or JSON) form; they print as
+//! `float("nan")` / `float("inf")`, which parsing rejects (`UNKNOWN_FUNCTION`).
 
 use super::ast::{
     AggFn, ArithOp, CalendarUnit, Expr, ExprKind, Literal, Rule, RuleSet, TagMode, Window,
@@ -135,7 +135,15 @@ fn literal(l: &Literal, out: &mut String) {
             // contains `.` or `e` (`1.0`, `1e-7`), so it re-parses as a float.
             let _ = write!(out, "{f:?}");
         }
-        Literal::Float(f) => out.push_str(if f.is_nan() { "nan" } else { "inf" }),
+        // No syntax reads these back; print a call that fails loudly when parsed
+        // rather than a bare word that would read as a trait.
+        Literal::Float(f) => out.push_str(if f.is_nan() {
+            "float(\"nan\")"
+        } else if *f > 0.0 {
+            "float(\"inf\")"
+        } else {
+            "float(\"-inf\")"
+        }),
         Literal::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
         Literal::Timestamp(t) => {
             out.push_str("timestamp(");
@@ -399,5 +407,65 @@ fn calendar(unit: CalendarUnit, back: u32, count: u32, out: &mut String) {
         (_, b, c) => {
             let _ = write!(out, "calendar({u}, {b}, {c})");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::rules::parser::{parse_expr, parse_rule_set};
+
+    fn lit(value: Literal) -> Expr {
+        Expr::new(ExprKind::Literal { value })
+    }
+
+    #[test]
+    fn names_are_bare_only_where_unambiguous() {
+        let t = |n: &str| Expr::new(ExprKind::Trait { name: n.into() });
+        assert_eq!(print_expr(&t("city")), "city");
+        assert_eq!(print_expr(&t("count")), "trait.count");
+        assert_eq!(print_expr(&t("and")), "trait.and");
+        assert_eq!(print_expr(&t("会员")), "trait.\"会员\"");
+        assert_eq!(print_expr(&t("")), "trait.\"\"");
+        let p = Expr::new(ExprKind::Prop {
+            name: "amount".into(),
+        });
+        assert_eq!(print_expr(&p), "prop.amount");
+        let agg = Expr::new(ExprKind::Aggregate {
+            agg: AggFn::Count,
+            event: "where".into(),
+            property: None,
+            filter: Some(Box::new(Expr::new(ExprKind::Compare {
+                cmp: super::super::ast::CmpOp::Eq,
+                left: Box::new(p),
+                right: Box::new(t("city")),
+            }))),
+            window: Window::All,
+        });
+        assert_eq!(
+            print_expr(&agg),
+            "count(\"where\" where amount = trait.city)"
+        );
+    }
+
+    #[test]
+    fn non_finite_floats_fail_loudly() {
+        for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let text = print_expr(&lit(Literal::Float(f)));
+            let err = parse_expr(&text).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnknownFunction, "{text}");
+        }
+    }
+
+    #[test]
+    fn rule_set_layout() {
+        let rs = parse_rule_set("segment a: x = 1\n\t/// documents b\nsegment b: y").unwrap();
+        assert_eq!(rs.rules[1].description.as_deref(), Some("documents b"));
+        assert_eq!(
+            print_rule_set(&rs),
+            "segment a: x = 1\n\n/// documents b\nsegment b: y\n"
+        );
+        assert_eq!(print_rule_set(&RuleSet::default()), "");
     }
 }

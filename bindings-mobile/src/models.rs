@@ -1,0 +1,619 @@
+//! Scoring and value models for the device: RFM, points ledgers, customer value
+//! (CLV) and journey utilities. JSON in, JSON out (the core's document forms).
+
+use crate::error::{guard, SiyuError};
+use siyu_core::points::{Ledger, TierState};
+use siyu_core::rfm::{
+    self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap,
+};
+use siyu_core::value::{parse_date, parse_timestamp};
+use siyu_core::{Error, ErrorKind, Event, EventLog, Profile, Schema, Zone};
+use std::sync::Arc;
+
+fn json(text: &str, kind: ErrorKind, what: &str) -> siyu_core::Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::new(kind, format!("{what} is not valid JSON: {e}")))
+}
+
+fn write_json(v: &serde_json::Value) -> siyu_core::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+fn to_json_text<T: serde::Serialize>(v: &T) -> siyu_core::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+fn schema_or_default(schema_json: Option<&str>) -> siyu_core::Result<Schema> {
+    match schema_json {
+        None | Some("default") | Some("\"default\"") => Ok(siyu_core::lifecycle::default_schema()),
+        Some(t) => Schema::from_json(t),
+    }
+}
+
+fn events_of(schema: &Schema, t: &str) -> siyu_core::Result<EventLog> {
+    EventLog::from_json_value(&json(t, ErrorKind::InvalidEvent, "events")?, schema)
+}
+
+fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> siyu_core::Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
+}
+
+fn rfm_config(config: Option<&str>) -> siyu_core::Result<RfmConfig> {
+    config.map_or_else(|| Ok(RfmConfig::default()), |c| from_text(c, "config"))
+}
+
+fn rfm_map(map: Option<&str>) -> siyu_core::Result<SegmentMap> {
+    match map {
+        None | Some("standard_11") => Ok(SegmentMap::standard_11()),
+        Some("four_layer") => Ok(SegmentMap::four_layer()),
+        Some(text) if text.trim_start().starts_with('{') => SegmentMap::from_json(text),
+        Some(other) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("unknown built-in map {other:?} (standard_11, four_layer or a map document)"),
+        )),
+    }
+}
+
+fn scores_value(s: &RfmScores) -> serde_json::Value {
+    serde_json::json!([s.r, s.f, s.m])
+}
+
+/// RFM values of an event log at `now` (JSON, or `null` without a qualifying purchase).
+#[uniffi::export]
+pub fn rfm_values(
+    schema_json: Option<String>,
+    events_json: String,
+    now: String,
+    config_json: Option<String>,
+) -> Result<String, SiyuError> {
+    guard(|| {
+        let schema = schema_or_default(schema_json.as_deref())?;
+        let e = events_of(&schema, &events_json)?;
+        let config = rfm_config(config_json.as_deref())?;
+        let now = parse_timestamp(&now)?;
+        to_json_text(&config.values(&e, now))
+    })
+}
+
+/// Fits RFM thresholds to a population; JSON `{"thresholds", "scores": [[r, f, m], ...]}`.
+#[uniffi::export]
+pub fn rfm_fit(method: String, population_json: String) -> Result<String, SiyuError> {
+    guard(|| {
+        let method: ScoreMethod =
+            from_text(&serde_json::Value::String(method).to_string(), "method")?;
+        let population: Vec<RfmValues> = from_text(&population_json, "population")?;
+        let (t, scores) = rfm::score_population(method, &population)?;
+        let t =
+            serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        write_json(&serde_json::json!({
+            "thresholds": t,
+            "scores": scores.iter().map(scores_value).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+/// Scores RFM values with stored thresholds; JSON `[r, f, m]`.
+#[uniffi::export]
+pub fn rfm_score(thresholds_json: String, values_json: String) -> Result<String, SiyuError> {
+    guard(|| {
+        let t = RfmThresholds::from_json(&thresholds_json)?;
+        let v: RfmValues = from_text(&values_json, "values")?;
+        write_json(&scores_value(&t.score(&v)))
+    })
+}
+
+/// The segment of `[r, f, m]` in a map (`standard_11` (default), `four_layer` or a map document); JSON id or `null`.
+#[uniffi::export]
+pub fn rfm_segment(map: Option<String>, scores_json: String) -> Result<String, SiyuError> {
+    guard(|| {
+        let m = rfm_map(map.as_deref())?;
+        let a: [u8; 3] = from_text(&scores_json, "scores")?;
+        to_json_text(&m.segment(&RfmScores {
+            r: a[0],
+            f: a[1],
+            m: a[2],
+        }))
+    })
+}
+
+/// Computes RFM values, scores and segment and writes them into the profile; JSON
+/// `{"values", "scores", "segment", "profile"}` or `{"values": null}`.
+#[uniffi::export]
+#[allow(clippy::too_many_arguments)]
+pub fn rfm_apply(
+    schema_json: Option<String>,
+    profile_json: String,
+    events_json: String,
+    now: String,
+    thresholds_json: String,
+    config_json: Option<String>,
+    map: Option<String>,
+    group: Option<String>,
+) -> Result<String, SiyuError> {
+    guard(|| {
+        let schema = schema_or_default(schema_json.as_deref())?;
+        let mut p = Profile::from_json_value(
+            &json(&profile_json, ErrorKind::InvalidProfile, "profile")?,
+            &schema,
+        )?;
+        let e = events_of(&schema, &events_json)?;
+        let now = parse_timestamp(&now)?;
+        let config = rfm_config(config_json.as_deref())?;
+        let t = RfmThresholds::from_json(&thresholds_json)?;
+        let m = rfm_map(map.as_deref())?;
+        let group = group.as_deref().unwrap_or("rfm_segment");
+        let Some(values) = config.values(&e, now) else {
+            return write_json(&serde_json::json!({"values": null}));
+        };
+        let scores = t.score(&values);
+        let segment = m.segment(&scores).unwrap_or_default().to_string();
+        rfm::write_to_profile(&mut p, &scores, &segment, group, now);
+        let values = serde_json::to_value(values)
+            .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+        write_json(&serde_json::json!({
+            "values": values, "scores": scores_value(&scores), "segment": segment, "profile": p.to_json(),
+        }))
+    })
+}
+
+fn read_ledger(ledger: Option<&str>) -> siyu_core::Result<Ledger> {
+    match ledger {
+        None | Some("null") => Ok(Ledger::new()),
+        Some(t) => Ledger::from_json(t),
+    }
+}
+
+fn read_zone(zone: Option<&str>) -> siyu_core::Result<Zone> {
+    zone.map_or_else(|| Ok(Zone::utc()), Zone::parse)
+}
+
+fn ledger_value(l: &Ledger) -> siyu_core::Result<serde_json::Value> {
+    json(&l.to_json(), ErrorKind::Internal, "ledger")
+}
+
+/// A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers are
+/// JSON documents: each method takes one and returns the new one.
+#[derive(uniffi::Object)]
+pub struct PointsEngine {
+    model: siyu_core::points::PointsModel,
+    schema: Schema,
+}
+
+#[uniffi::export]
+impl PointsEngine {
+    /// Reads a points model (`None` = the shipped model) against a schema (`None` = the sample schema).
+    #[uniffi::constructor]
+    pub fn new(
+        schema_json: Option<String>,
+        model_json: Option<String>,
+    ) -> Result<Arc<PointsEngine>, SiyuError> {
+        guard(|| {
+            let schema = schema_or_default(schema_json.as_deref())?;
+            let text = model_json
+                .as_deref()
+                .unwrap_or(siyu_core::points::PointsModel::default_model_json());
+            let model = siyu_core::points::PointsModel::from_json(text, &schema)?;
+            Ok(Arc::new(PointsEngine { model, schema }))
+        })
+    }
+
+    /// Earns points for one event; JSON `{"ledger", "entries"}`.
+    pub fn apply_event(
+        &self,
+        ledger_json: Option<String>,
+        event_json: String,
+        zone: Option<String>,
+    ) -> Result<String, SiyuError> {
+        guard(|| {
+            let mut l = read_ledger(ledger_json.as_deref())?;
+            let e = Event::from_json_value(
+                &json(&event_json, ErrorKind::InvalidEvent, "event")?,
+                &self.schema,
+            )?;
+            let entries = l.apply_event(&self.model, &e, read_zone(zone.as_deref())?)?;
+            let entries = serde_json::to_value(entries)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"ledger": ledger_value(&l)?, "entries": entries}))
+        })
+    }
+
+    /// Earns points for the events at or before `now` not yet applied, then expires lots; JSON ledger.
+    pub fn apply_events(
+        &self,
+        ledger_json: Option<String>,
+        events_json: String,
+        now: String,
+        zone: Option<String>,
+    ) -> Result<String, SiyuError> {
+        guard(|| {
+            let mut l = read_ledger(ledger_json.as_deref())?;
+            let e = events_of(&self.schema, &events_json)?;
+            let now = parse_timestamp(&now)?;
+            l.apply_events(&self.model, &e, read_zone(zone.as_deref())?, now)?;
+            write_json(&ledger_value(&l)?)
+        })
+    }
+
+    /// Redeems points; JSON `{"ledger", "entry"}`.
+    pub fn redeem(
+        &self,
+        ledger_json: Option<String>,
+        points: i64,
+        at: String,
+        reference: String,
+    ) -> Result<String, SiyuError> {
+        guard(|| {
+            let mut l = read_ledger(ledger_json.as_deref())?;
+            let entry = l.redeem(points, parse_timestamp(&at)?, &reference)?;
+            let entry = serde_json::to_value(entry)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({"ledger": ledger_value(&l)?, "entry": entry}))
+        })
+    }
+
+    /// Expires lots due at or before `now`; JSON ledger.
+    pub fn expire(&self, ledger_json: Option<String>, now: String) -> Result<String, SiyuError> {
+        guard(|| {
+            let mut l = read_ledger(ledger_json.as_deref())?;
+            l.expire(parse_timestamp(&now)?);
+            write_json(&ledger_value(&l)?)
+        })
+    }
+
+    /// JSON `{"balance", "lifetime", "level", "benefits", "entries", "lots"}` at `now`.
+    pub fn summary(&self, ledger_json: Option<String>, now: String) -> Result<String, SiyuError> {
+        guard(|| {
+            let l = read_ledger(ledger_json.as_deref())?;
+            let now = parse_timestamp(&now)?;
+            let level = self.model.level(l.lifetime);
+            let entries = serde_json::to_value(&l.entries)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            let lots = serde_json::to_value(&l.lots)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            write_json(&serde_json::json!({
+                "balance": l.balance(now),
+                "lifetime": l.lifetime,
+                "level": level.map(|x| x.name.clone()),
+                "benefits": level.map(|x| x.benefits.clone()).unwrap_or_default(),
+                "entries": entries,
+                "lots": lots,
+            }))
+        })
+    }
+
+    /// Evaluates the tier at `now`; JSON of the core's outcome plus `tier` and `benefits`.
+    pub fn evaluate_tier(
+        &self,
+        ledger_json: Option<String>,
+        events_json: String,
+        state_json: Option<String>,
+        now: String,
+    ) -> Result<String, SiyuError> {
+        guard(|| {
+            let tiers = self
+                .model
+                .tiers
+                .as_ref()
+                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "model has no tiers"))?;
+            let l = read_ledger(ledger_json.as_deref())?;
+            let e = events_of(&self.schema, &events_json)?;
+            let state: TierState = match state_json.as_deref() {
+                None | Some("null") => TierState::default(),
+                Some(t) => serde_json::from_str(t)
+                    .map_err(|x| Error::new(ErrorKind::InvalidState, x.to_string()))?,
+            };
+            let now = parse_timestamp(&now)?;
+            let o = tiers.evaluate(&l, &e, &state, now)?;
+            let mut j = serde_json::to_value(&o)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
+            j["tier"] = serde_json::json!(o.state.tier);
+            j["benefits"] = serde_json::json!(o
+                .state
+                .tier
+                .as_deref()
+                .map(|t| tiers.benefits(t))
+                .unwrap_or(&[]));
+            write_json(&j)
+        })
+    }
+
+    /// The engagement score of an event history at `now`.
+    pub fn engagement(&self, events_json: String, now: String) -> Result<f64, SiyuError> {
+        guard(|| {
+            let model =
+                self.model.engagement.as_ref().ok_or_else(|| {
+                    Error::new(ErrorKind::InvalidArgument, "model has no engagement")
+                })?;
+            let e = events_of(&self.schema, &events_json)?;
+            Ok(model.score(&e, parse_timestamp(&now)?))
+        })
+    }
+}
+
+/// Validates one journey definition (and against a schema when given); JSON report.
+#[uniffi::export]
+pub fn validate_journey(
+    definition_json: String,
+    schema_json: Option<String>,
+) -> Result<String, SiyuError> {
+    guard(|| {
+        let d = siyu_core::journey::JourneyDefinition::from_json_value(&json(
+            &definition_json,
+            ErrorKind::InvalidJson,
+            "journey",
+        )?)?;
+        if let Some(s) = schema_json {
+            siyu_core::journey::validate::check_schema(&d, &Schema::from_json(&s)?)?;
+        }
+        to_json_text(&siyu_core::journey::validate::analyze(&d))
+    })
+}
+
+fn user_state(t: &str) -> siyu_core::Result<siyu_core::journey::UserState> {
+    siyu_core::journey::UserState::from_json_value(&json(t, ErrorKind::InvalidState, "state")?)
+}
+
+/// The versioned binary form of a journey user state (JSON).
+#[uniffi::export]
+pub fn encode_journey_state(state_json: String) -> Result<Vec<u8>, SiyuError> {
+    guard(|| Ok(user_state(&state_json)?.to_bytes()))
+}
+
+/// The binary form of each instance of a journey user state (JSON).
+#[uniffi::export]
+pub fn encode_journey_instances(state_json: String) -> Result<Vec<Vec<u8>>, SiyuError> {
+    guard(|| {
+        Ok(user_state(&state_json)?
+            .instances
+            .iter()
+            .map(|i| i.to_bytes())
+            .collect())
+    })
+}
+
+/// Reads a journey user state from its binary form; JSON.
+#[uniffi::export]
+pub fn decode_journey_state(bytes: Vec<u8>) -> Result<String, SiyuError> {
+    guard(|| write_json(&siyu_core::journey::UserState::from_bytes(&bytes)?.to_json()))
+}
+
+/// Deterministic bucketing hash in [0, 1) (GrowthBook-compatible); `None` for an unsupported version.
+#[uniffi::export]
+pub fn bucket_hash(seed: String, value: String, version: u32) -> Option<f64> {
+    siyu_core::hashing::hash(&seed, &value, version)
+}
+
+/// CLV requests arrive as one JSON object; these read its fields (`INVALID_JSON` when malformed).
+mod clv_req {
+    use serde_json::Value;
+    use siyu_core::{Error, ErrorKind};
+
+    pub fn bad(msg: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidJson, msg)
+    }
+
+    pub fn get<'a>(r: &'a Value, key: &str) -> Result<&'a Value, Error> {
+        r.get(key)
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| bad(format!("missing field {key:?}")))
+    }
+
+    pub fn parse<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, Error> {
+        serde_json::from_value(v.clone()).map_err(|e| bad(format!("invalid {what}: {e}")))
+    }
+
+    pub fn num(r: &Value, key: &str) -> Result<f64, Error> {
+        get(r, key)?
+            .as_f64()
+            .ok_or_else(|| bad(format!("{key} must be a number")))
+    }
+
+    pub fn rft(c: &Value) -> Result<(f64, f64, f64), Error> {
+        let g = |k: &str| {
+            c.get(k)
+                .and_then(Value::as_f64)
+                .ok_or_else(|| bad(format!("customer needs a numeric {k:?}")))
+        };
+        Ok((g("frequency")?, g("recency")?, g("T")?))
+    }
+
+    pub fn customers(r: &Value) -> Result<Vec<Value>, Error> {
+        Ok(get(r, "customers")?.as_array().cloned().unwrap_or_default())
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> siyu_core::Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
+}
+
+/// Customer summaries (frequency, recency, T, monetary value) from transactions:
+/// request JSON `{"transactions", "observation_end", "calibration_end"?, "unit"?,
+/// "zone"?, "decimals"?}`; with `calibration_end` the calibration/holdout split.
+/// Returns JSON text of the rows.
+#[uniffi::export]
+pub fn clv_summarize(request: String) -> Result<String, SiyuError> {
+    use clv_req::{get, parse};
+    use siyu_core::clv::{
+        calibration_and_holdout, summarize, SummaryOptions, TimeUnit, Transaction,
+    };
+    guard(|| {
+        let r = json(&request, ErrorKind::InvalidJson, "request")?;
+        let txns: Vec<Transaction> = parse(get(&r, "transactions")?, "transactions")?;
+        let end = parse_date(get(&r, "observation_end")?.as_str().unwrap_or_default())?;
+        let unit: TimeUnit = match r.get("unit").filter(|v| !v.is_null()) {
+            Some(u) => parse(u, "unit")?,
+            None => TimeUnit::Weeks,
+        };
+        let zone = match r.get("zone").and_then(serde_json::Value::as_str) {
+            Some(z) => Zone::parse(z)?,
+            None => Zone::utc(),
+        };
+        let decimals = r
+            .get("decimals")
+            .and_then(serde_json::Value::as_u64)
+            .map(|d| d as u32);
+        let opts = SummaryOptions {
+            unit,
+            zone,
+            decimals,
+        };
+        let rows = match r.get("calibration_end").filter(|v| !v.is_null()) {
+            None => to_value(summarize(&txns, end, &opts)?)?,
+            Some(c) => {
+                let cal = parse_date(c.as_str().unwrap_or_default())?;
+                to_value(calibration_and_holdout(&txns, cal, end, &opts)?)?
+            }
+        };
+        write_json(&rows)
+    })
+}
+
+/// Fits a model (`bgnbd`, `mbgnbd`, `paretonbd`, `gammagamma`): request JSON
+/// `{"model", "frequency", "recency"?, "T"?, "monetary_value"?, "penalizer"?}` (columns
+/// as arrays). Returns JSON text of `{"params", "log_likelihood", "customers"}`.
+#[uniffi::export]
+pub fn clv_fit(request: String) -> Result<String, SiyuError> {
+    use clv_req::{bad, get, parse};
+    use siyu_core::clv::{BgNbd, FitInfo, FitOptions, GammaGamma, MbgNbd, ParetoNbd, RfColumns};
+    fn fit_json(params: serde_json::Value, info: &FitInfo) -> serde_json::Value {
+        serde_json::json!({"params": params, "log_likelihood": info.log_likelihood, "customers": info.customers})
+    }
+    guard(|| {
+        let r = json(&request, ErrorKind::InvalidJson, "request")?;
+        let opts = FitOptions {
+            penalizer: r
+                .get("penalizer")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0),
+            ..Default::default()
+        };
+        let model = get(&r, "model")?.as_str().unwrap_or_default().to_string();
+        let x: Vec<f64> = parse(get(&r, "frequency")?, "frequency")?;
+        let out =
+            if model == "gammagamma" {
+                let m: Vec<f64> = parse(get(&r, "monetary_value")?, "monetary_value")?;
+                let (p, info) = GammaGamma::fit(&x, &m, &opts)?;
+                fit_json(to_value(p)?, &info)
+            } else {
+                let tx: Vec<f64> = parse(get(&r, "recency")?, "recency")?;
+                let t: Vec<f64> = parse(get(&r, "T")?, "T")?;
+                let data = RfColumns::new(&x, &tx, &t);
+                match model.as_str() {
+                    "bgnbd" => BgNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    "mbgnbd" => MbgNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    "paretonbd" => ParetoNbd::fit(&data, &opts)
+                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
+                    other => return Err(bad(format!("unknown model {other:?}"))),
+                }
+            };
+        write_json(&out)
+    })
+}
+
+/// Purchase-model predictions: request JSON `{"params", "t", "customers": [{"frequency",
+/// "recency", "T"}]}`. Returns JSON text of `{"expected_purchases", "rows": [{"p_alive",
+/// "conditional_expected_purchases", "log_likelihood"}]}`.
+#[uniffi::export]
+pub fn clv_predict(request: String) -> Result<String, SiyuError> {
+    use clv_req::{customers, get, num, parse, rft};
+    use siyu_core::clv::PurchaseParams;
+    guard(|| {
+        let r = json(&request, ErrorKind::InvalidJson, "request")?;
+        let params: PurchaseParams = parse(get(&r, "params")?, "params")?;
+        params.validate()?;
+        let m = params.model();
+        let t = num(&r, "t")?;
+        let mut rows = Vec::new();
+        for c in &customers(&r)? {
+            let (x, tx, big_t) = rft(c)?;
+            rows.push(serde_json::json!({
+                "p_alive": m.p_alive(x, tx, big_t)?,
+                "conditional_expected_purchases": m.conditional_expected_purchases(t, x, tx, big_t)?,
+                "log_likelihood": m.log_likelihood(x, tx, big_t)?,
+            }));
+        }
+        write_json(
+            &serde_json::json!({"expected_purchases": m.expected_purchases(t)?, "rows": rows}),
+        )
+    })
+}
+
+/// Spend-model predictions: request JSON `{"params", "customers": [{"frequency",
+/// "monetary_value"}]}`. Returns JSON text of `{"mean_spend", "rows": [{"expected_average_value"}]}`.
+#[uniffi::export]
+pub fn clv_spend(request: String) -> Result<String, SiyuError> {
+    use clv_req::{customers, get, parse};
+    use siyu_core::clv::GammaGamma;
+    guard(|| {
+        let r = json(&request, ErrorKind::InvalidJson, "request")?;
+        let g: GammaGamma = parse(get(&r, "params")?, "params")?;
+        g.validate()?;
+        let mut rows = Vec::new();
+        for c in &customers(&r)? {
+            let x = c
+                .get("frequency")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
+            let mv = c
+                .get("monetary_value")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
+            rows.push(serde_json::json!({"expected_average_value": g.conditional_expected_average_value(x, mv)?}));
+        }
+        write_json(&serde_json::json!({"mean_spend": g.mean_spend()?, "rows": rows}))
+    })
+}
+
+/// Customer lifetime value: request JSON `{"model": <value-model document with purchase
+/// and spend>, "months", "discount_rate", "unit", "customers": [{"frequency", "recency",
+/// "T", "monetary_value"}]}`. Returns JSON text of the CLV per customer.
+#[uniffi::export]
+pub fn clv_lifetime_value(request: String) -> Result<String, SiyuError> {
+    use clv_req::{customers, get, num, parse, rft};
+    use siyu_core::clv::{customer_lifetime_value, TimeUnit, ValueModel};
+    guard(|| {
+        let r = json(&request, ErrorKind::InvalidJson, "request")?;
+        let doc = ValueModel::from_json(get(&r, "model")?)?;
+        let (Some(purchase), Some(spend)) = (&doc.purchase, &doc.spend) else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "CLV needs a purchase and a spend model",
+            ));
+        };
+        let months = get(&r, "months")?.as_u64().unwrap_or(0) as u32;
+        let rate = num(&r, "discount_rate")?;
+        let unit: TimeUnit = parse(get(&r, "unit")?, "unit")?;
+        let mut out = Vec::new();
+        for c in &customers(&r)? {
+            let (x, tx, t) = rft(c)?;
+            let mv = c
+                .get("monetary_value")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::NAN);
+            let value = spend.conditional_expected_average_value(x, mv)?;
+            out.push(customer_lifetime_value(
+                purchase.model(),
+                x,
+                tx,
+                t,
+                value,
+                months,
+                rate,
+                unit,
+            )?);
+        }
+        write_json(&to_value(out)?)
+    })
+}
+
+/// Validates and normalises a value-model document (JSON text); returns it as JSON text.
+#[uniffi::export]
+pub fn clv_model_document(document: String) -> Result<String, SiyuError> {
+    guard(|| {
+        let v = json(&document, ErrorKind::InvalidJson, "document")?;
+        write_json(&siyu_core::clv::ValueModel::from_json(&v)?.to_json())
+    })
+}

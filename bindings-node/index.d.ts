@@ -1,0 +1,588 @@
+// TypeScript declarations of the npm package `siyu`. Written by hand and checked
+/// <reference types="node" />
+// against the runtime exports by test/types.test.mjs (which fails on drift).
+
+/** The crate version shared by every siyu binding. */
+export declare const version: string;
+
+/** A JSON document given as JSON text or as a plain value. */
+export type JsonInput<T = unknown> = string | T;
+
+/** An instant: an RFC 3339 string or a Date. */
+export type Instant = string | Date;
+
+/** A source position (1-based line and column, 0-based byte offset). */
+export interface Position {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/** The JSON form of a siyu error. */
+export interface SiyuErrorJson {
+  code: ErrorCode;
+  message: string;
+  position?: Position;
+  path?: string;
+  suggestion?: string;
+}
+
+/** Every stable error code of the core. */
+export type ErrorCode =
+  | 'RULE_SYNTAX'
+  | 'INVALID_JSON'
+  | 'UNKNOWN_TRAIT'
+  | 'UNKNOWN_EVENT'
+  | 'UNKNOWN_PROPERTY'
+  | 'UNKNOWN_SEGMENT'
+  | 'UNKNOWN_TAG_GROUP'
+  | 'UNKNOWN_FUNCTION'
+  | 'TYPE_MISMATCH'
+  | 'SEGMENT_CYCLE'
+  | 'DUPLICATE_NAME'
+  | 'LIMIT_EXCEEDED'
+  | 'INVALID_REGEX'
+  | 'INVALID_TIME_ZONE'
+  | 'INVALID_TIME'
+  | 'INVALID_SCHEMA'
+  | 'INVALID_PROFILE'
+  | 'INVALID_EVENT'
+  | 'INVALID_MERGE'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_MODEL'
+  | 'INVALID_STATE'
+  | 'NUMERIC_DOMAIN'
+  | 'INTERNAL';
+
+/** Base class of every error siyu throws. */
+export declare class SiyuError extends Error {
+  /** The core's stable code, e.g. `RULE_SYNTAX`. */
+  readonly code: ErrorCode;
+  /** Source position for syntax and compile errors. */
+  readonly position?: Position;
+  /** Where in a document the error is, e.g. `rules[0].expr` or `[2].timestamp`. */
+  readonly path?: string;
+  /** A "did you mean" correction for unknown names. */
+  readonly suggestion?: string;
+  toJSON(): SiyuErrorJson;
+}
+
+/** Error with code `RULE_SYNTAX`. */
+export declare class RuleSyntaxError extends SiyuError {
+  static readonly code: 'RULE_SYNTAX';
+  readonly code: 'RULE_SYNTAX';
+}
+
+/** Error with code `INVALID_JSON`. */
+export declare class InvalidJsonError extends SiyuError {
+  static readonly code: 'INVALID_JSON';
+  readonly code: 'INVALID_JSON';
+}
+
+/** Error with code `UNKNOWN_TRAIT`. */
+export declare class UnknownTraitError extends SiyuError {
+  static readonly code: 'UNKNOWN_TRAIT';
+  readonly code: 'UNKNOWN_TRAIT';
+}
+
+/** Error with code `UNKNOWN_EVENT`. */
+export declare class UnknownEventError extends SiyuError {
+  static readonly code: 'UNKNOWN_EVENT';
+  readonly code: 'UNKNOWN_EVENT';
+}
+
+/** Error with code `UNKNOWN_PROPERTY`. */
+export declare class UnknownPropertyError extends SiyuError {
+  static readonly code: 'UNKNOWN_PROPERTY';
+  readonly code: 'UNKNOWN_PROPERTY';
+}
+
+/** Error with code `UNKNOWN_SEGMENT`. */
+export declare class UnknownSegmentError extends SiyuError {
+  static readonly code: 'UNKNOWN_SEGMENT';
+  readonly code: 'UNKNOWN_SEGMENT';
+}
+
+/** Error with code `UNKNOWN_TAG_GROUP`. */
+export declare class UnknownTagGroupError extends SiyuError {
+  static readonly code: 'UNKNOWN_TAG_GROUP';
+  readonly code: 'UNKNOWN_TAG_GROUP';
+}
+
+/** Error with code `UNKNOWN_FUNCTION`. */
+export declare class UnknownFunctionError extends SiyuError {
+  static readonly code: 'UNKNOWN_FUNCTION';
+  readonly code: 'UNKNOWN_FUNCTION';
+}
+
+/** Error with code `TYPE_MISMATCH`. */
+export declare class TypeMismatchError extends SiyuError {
+  static readonly code: 'TYPE_MISMATCH';
+  readonly code: 'TYPE_MISMATCH';
+}
+
+/** Error with code `SEGMENT_CYCLE`. */
+export declare class SegmentCycleError extends SiyuError {
+  static readonly code: 'SEGMENT_CYCLE';
+  readonly code: 'SEGMENT_CYCLE';
+}
+
+/** Error with code `DUPLICATE_NAME`. */
+export declare class DuplicateNameError extends SiyuError {
+  static readonly code: 'DUPLICATE_NAME';
+  readonly code: 'DUPLICATE_NAME';
+}
+
+/** Error with code `LIMIT_EXCEEDED`. */
+export declare class LimitExceededError extends SiyuError {
+  static readonly code: 'LIMIT_EXCEEDED';
+  readonly code: 'LIMIT_EXCEEDED';
+}
+
+/** Error with code `INVALID_REGEX`. */
+export declare class InvalidRegexError extends SiyuError {
+  static readonly code: 'INVALID_REGEX';
+  readonly code: 'INVALID_REGEX';
+}
+
+/** Error with code `INVALID_TIME_ZONE`. */
+export declare class InvalidTimeZoneError extends SiyuError {
+  static readonly code: 'INVALID_TIME_ZONE';
+  readonly code: 'INVALID_TIME_ZONE';
+}
+
+/** Error with code `INVALID_TIME`. */
+export declare class InvalidTimeError extends SiyuError {
+  static readonly code: 'INVALID_TIME';
+  readonly code: 'INVALID_TIME';
+}
+
+/** Error with code `INVALID_SCHEMA`. */
+export declare class InvalidSchemaError extends SiyuError {
+  static readonly code: 'INVALID_SCHEMA';
+  readonly code: 'INVALID_SCHEMA';
+}
+
+/** Error with code `INVALID_PROFILE`. */
+export declare class InvalidProfileError extends SiyuError {
+  static readonly code: 'INVALID_PROFILE';
+  readonly code: 'INVALID_PROFILE';
+}
+
+/** Error with code `INVALID_EVENT`. */
+export declare class InvalidEventError extends SiyuError {
+  static readonly code: 'INVALID_EVENT';
+  readonly code: 'INVALID_EVENT';
+}
+
+/** Error with code `INVALID_MERGE`. */
+export declare class InvalidMergeError extends SiyuError {
+  static readonly code: 'INVALID_MERGE';
+  readonly code: 'INVALID_MERGE';
+}
+
+/** Error with code `INVALID_ARGUMENT`. */
+export declare class InvalidArgumentError extends SiyuError {
+  static readonly code: 'INVALID_ARGUMENT';
+  readonly code: 'INVALID_ARGUMENT';
+}
+
+/** Error with code `INVALID_MODEL`. */
+export declare class InvalidModelError extends SiyuError {
+  static readonly code: 'INVALID_MODEL';
+  readonly code: 'INVALID_MODEL';
+}
+
+/** Error with code `INVALID_STATE`. */
+export declare class InvalidStateError extends SiyuError {
+  static readonly code: 'INVALID_STATE';
+  readonly code: 'INVALID_STATE';
+}
+
+/** Error with code `NUMERIC_DOMAIN`. */
+export declare class NumericDomainError extends SiyuError {
+  static readonly code: 'NUMERIC_DOMAIN';
+  readonly code: 'NUMERIC_DOMAIN';
+}
+
+/** Error with code `INTERNAL`. */
+export declare class InternalError extends SiyuError {
+  static readonly code: 'INTERNAL';
+  readonly code: 'INTERNAL';
+}
+
+/** The error subclass for a stable code. */
+export declare function errorClassForCode(code: string): typeof SiyuError;
+
+/** The stable error codes of the core, in declaration order. */
+export declare function errorCodes(): ErrorCode[];
+
+/** Validates a zone name (IANA such as `Asia/Shanghai`, or a fixed offset such as `+08:00`) and returns its canonical name. */
+export declare function parseZone(name: string): string;
+
+/** A profile document (see the schema docs); validated against the schema on use. */
+export interface ProfileInput {
+  id: string;
+  identities?: Record<string, string | string[]>;
+  traits?: Record<string, unknown>;
+  tags?: unknown[];
+  consents?: unknown[];
+  time_zone?: string;
+  scores?: Record<string, number>;
+}
+
+/** An event document. */
+export interface EventInput {
+  id: string;
+  name: string;
+  timestamp: string;
+  properties?: Record<string, unknown>;
+}
+
+/** A schema: the traits, events and tag groups profiles may hold. */
+export declare class Schema {
+  constructor(definition: JsonInput<object>);
+  static fromJson(definition: JsonInput<object>): Schema;
+  /** The sample schema the default lifecycle model is written against. */
+  static lifecycleDefault(): Schema;
+  /** The schema as JSON text. */
+  toJson(): string;
+  /** The schema as a plain object. */
+  toObject(): Record<string, unknown>;
+  /** Validates a profile; returns its normalised form. */
+  validateProfile(profile: JsonInput<ProfileInput>): Record<string, unknown>;
+  /** Validates events; returns them sorted by (timestamp, id) and de-duplicated by id. */
+  validateEvents(events: JsonInput<EventInput[]>): Record<string, unknown>[];
+  /** Merges `secondary` (and its events) into `primary` (identity resolution). Returns the core's outcome document. */
+  mergeProfiles(request: {
+    primary: JsonInput<ProfileInput>;
+    secondary: JsonInput<ProfileInput>;
+    primaryEvents?: JsonInput<EventInput[]>;
+    secondaryEvents?: JsonInput<EventInput[]>;
+    policy?: JsonInput<object>;
+  }): MergeOutcome;
+  /** Erases personal data (PIPL/GDPR requests). Returns the core's outcome document. */
+  erase(request: { profile: JsonInput<ProfileInput>; events?: JsonInput<EventInput[]>; request?: JsonInput<object> }): ErasureOutcome;
+}
+
+/** The outcome of a merge (the core's JSON form; document keys are the core's snake_case). */
+export interface MergeOutcome {
+  profile: Record<string, unknown>;
+  events: Record<string, unknown>[];
+  changes: Record<string, unknown>;
+}
+
+/** The outcome of an erasure (the core's JSON form). */
+export interface ErasureOutcome {
+  profile: Record<string, unknown>;
+  events: Record<string, unknown>[];
+  erased: Record<string, unknown>;
+}
+
+/** A parsed rule set, not yet compiled. */
+export declare class RuleSet {
+  private constructor(handle: never);
+  /** Parses DSL text (`segment name: expr ...`). */
+  static parse(text: string): RuleSet;
+  /** Reads the JSON form `{"rules": [{"name", "description"?, "expr"}]}` (expr: AST object or DSL text). */
+  static fromJson(definition: JsonInput<object>): RuleSet;
+  /** Rule names in declaration order. */
+  readonly ruleNames: string[];
+  /** Canonical DSL text. */
+  toText(): string;
+  /** The JSON form with AST objects, as JSON text. */
+  toJson(): string;
+  /** The JSON form as a plain object. */
+  toObject(): { rules: Array<{ name: string; description?: string; expr: unknown }> };
+}
+
+/** Three-valued truth of a clause. */
+export type Truth = 'true' | 'false' | 'unknown';
+
+/** One clause of an explanation. */
+export interface ExplainNode {
+  clause: string;
+  truth: Truth;
+  observed?: string;
+  children?: ExplainNode[];
+}
+
+/** Why a rule matched or not. */
+export interface Explanation {
+  rule: string;
+  matched: boolean;
+  root: ExplainNode;
+}
+
+/** One profile with its events, for bulk evaluation. */
+export interface EvaluateItem {
+  profile: ProfileInput;
+  events?: EventInput[];
+}
+
+/** A rule set compiled against a schema. Immutable; evaluates many profiles. */
+export declare class CompiledRuleSet {
+  /** Compiles `rules` (a RuleSet, DSL text, or the JSON form) against `schema`. */
+  constructor(rules: RuleSet | string | object, schema: Schema | JsonInput<object>);
+  static compile(rules: RuleSet | string | object, schema: Schema | JsonInput<object>): CompiledRuleSet;
+  /** Rule names in declaration order. */
+  readonly ruleNames: string[];
+  /** Membership of the profile in every rule at `now`. `defaultZone` applies when the profile has no zone (default UTC). */
+  evaluate(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Record<string, boolean>;
+  /** Explains one rule's verdict. */
+  explain(rule: string, profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Explanation;
+  /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
+  evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
+}
+
+/** A persisted lifecycle state (versioned). */
+export interface StageState {
+  version: number;
+  stage: string;
+  since: string;
+}
+
+/** A stage change. */
+export interface StageTransition {
+  from: string;
+  to: string;
+  at: string;
+  rule: string | null;
+}
+
+/** The result of classifying a profile. */
+export interface StageOutcome {
+  /** The new state: persist it and pass it back as `previous` next time. */
+  state: StageState;
+  /** Stages whose rules hold, in precedence order. */
+  matched: string[];
+  /** The deciding rule. */
+  rule: string | null;
+  /** Why the deciding rule holds. */
+  reason: Explanation | null;
+  /** Why the stage did not change although another stage matched. */
+  held: 'min_dwell' | 'transition_not_allowed' | null;
+  transition: StageTransition | null;
+}
+
+/** One day of a replay. */
+export interface DayStage {
+  date: string;
+  stage: string;
+  transition: StageTransition | null;
+}
+
+/** A lifecycle model compiled against a schema. */
+export declare class Lifecycle {
+  /** `model`: a model document, or `'default'`/undefined for the shipped model; `schema` defaults to `Schema.lifecycleDefault()`. */
+  constructor(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>);
+  static compile(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>): Lifecycle;
+  /** The compiled stage rule names. */
+  readonly ruleNames: string[];
+  /** Classifies the profile at `now`. */
+  evaluate(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    options?: { previous?: JsonInput<StageState> | null; defaultZone?: string },
+  ): StageOutcome;
+  /** The stage of each local day `from..=to` (YYYY-MM-DD). */
+  replay(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    from: string,
+    to: string,
+    options?: { initial?: JsonInput<StageState> | null; defaultZone?: string },
+  ): DayStage[];
+}
+
+/** One tag change of a tag-rule application. */
+export interface TagChange {
+  tag: string;
+  group?: string | null;
+  rule: string;
+  reason: 'rule_holds' | 'rule_stopped' | 'exclusive_group' | 'ttl';
+  expires_at?: string;
+}
+
+/** What one application of tag rules changed. */
+export interface TagDiff {
+  added: TagChange[];
+  removed: TagChange[];
+  expired: TagChange[];
+}
+
+/** Tag rules compiled against a schema. */
+export declare class TagRules {
+  /** `rules`: a tag-rule document `{"rules": [...]}`; `schema` defaults to `Schema.lifecycleDefault()`. */
+  constructor(rules: JsonInput<object>, schema?: Schema | JsonInput<object>);
+  static compile(rules: JsonInput<object>, schema?: Schema | JsonInput<object>): TagRules;
+  /** Applies the rules at `now`; returns the diff and the updated profile (persist it). */
+  apply(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    defaultZone?: string,
+  ): { diff: TagDiff; profile: Record<string, unknown> };
+}
+
+/** RFM values of one customer. */
+export interface RfmValues {
+  recency_days: number;
+  frequency: number;
+  monetary: number;
+}
+
+/** RFM scoring (values, thresholds, scores, segment maps). Thresholds and maps are the core's JSON documents. */
+export declare const rfm: {
+  values(events: JsonInput<EventInput[]> | undefined, now: Instant, options?: { config?: JsonInput<object>; schema?: Schema | JsonInput<object> }): RfmValues | null;
+  fit(method: 'quantile' | 'range' | 'fixed', population: JsonInput<RfmValues[]>): { thresholds: Record<string, unknown>; scores: Array<[number, number, number]> };
+  score(thresholds: JsonInput<object>, values: JsonInput<RfmValues>): [number, number, number];
+  segment(map: 'standard_11' | 'four_layer' | JsonInput<object> | undefined, scores: [number, number, number]): string | null;
+  apply(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    options: { thresholds: JsonInput<object>; config?: JsonInput<object>; map?: 'standard_11' | 'four_layer' | JsonInput<object>; group?: string; schema?: Schema | JsonInput<object> },
+  ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
+};
+
+/** Customer-value models (documents and parameters are the core's JSON forms, snake_case). */
+export declare const clv: {
+  summarize(
+    transactions: Array<{ customer: string; at: string; amount?: number; [key: string]: unknown }>,
+    observationEnd: string,
+    options?: { calibrationEnd?: string; unit?: 'days' | 'weeks' | 'months'; zone?: string; decimals?: number },
+  ): Array<Record<string, unknown>>;
+  fit(
+    model: 'bgnbd' | 'mbgnbd' | 'paretonbd' | 'gammagamma',
+    columns: { frequency: number[]; recency?: number[]; T?: number[]; monetaryValue?: number[] },
+    options?: { penalizer?: number },
+  ): { params: Record<string, unknown>; log_likelihood: number; customers: number };
+  predict(
+    params: Record<string, unknown>,
+    t: number,
+    customers: Array<{ frequency: number; recency: number; T: number }>,
+  ): { expected_purchases: number; rows: Array<{ p_alive: number; conditional_expected_purchases: number; log_likelihood: number }> };
+  spend(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): { mean_spend: number; rows: Array<{ expected_average_value: number }> };
+  lifetimeValue(
+    model: Record<string, unknown>,
+    customers: Array<{ frequency: number; recency: number; T: number; monetary_value: number }>,
+    options: { months: number; discountRate: number; unit: 'days' | 'weeks' | 'months' },
+  ): number[];
+  modelDocument(document: JsonInput<object>): Record<string, unknown>;
+};
+
+/** A points ledger document (persist it as is). */
+export type Ledger = Record<string, unknown>;
+
+/** A points model validated against a schema (default: `Schema.lifecycleDefault()`). Ledgers are JSON documents. */
+export declare class PointsModel {
+  constructor(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>);
+  applyEvent(ledger: JsonInput<Ledger> | null | undefined, event: JsonInput<EventInput>, zone?: string): { ledger: Ledger; entries: Array<Record<string, unknown>> };
+  applyEvents(ledger: JsonInput<Ledger> | null | undefined, events: JsonInput<EventInput[]> | undefined, now: Instant, zone?: string): Ledger;
+  redeem(ledger: JsonInput<Ledger> | null | undefined, points: number, at: Instant, reference?: string): { ledger: Ledger; entry: Record<string, unknown> };
+  expire(ledger: JsonInput<Ledger> | null | undefined, now: Instant): Ledger;
+  summary(ledger: JsonInput<Ledger> | null | undefined, now: Instant): {
+    balance: number;
+    lifetime: number;
+    level: string | null;
+    benefits: string[];
+    entries: Array<Record<string, unknown>>;
+    lots: Array<Record<string, unknown>>;
+  };
+  evaluateTier(
+    ledger: JsonInput<Ledger> | null | undefined,
+    events: JsonInput<EventInput[]> | undefined,
+    state: JsonInput<object> | null | undefined,
+    now: Instant,
+  ): { tier: string | null; benefits: string[]; state: Record<string, unknown>; [key: string]: unknown };
+  engagement(events: JsonInput<EventInput[]> | undefined, now: Instant): number;
+}
+
+/** The result of one journey step (effects and notices are the JSON forms of docs/journeys.md). */
+export interface JourneyStep {
+  effects: Array<Record<string, unknown>>;
+  notices: Array<Record<string, unknown>>;
+  /** Call again with a tick by then at the latest (null: only on inputs). */
+  next_wake: string | null;
+  /** The new user state: persist it (or its binary form, `journeys.encodeState`). */
+  state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
+}
+
+/** A journey input. */
+export type JourneyInput =
+  | { type: 'event'; event: EventInput }
+  | { type: 'tick' }
+  | { type: 'profile_changed' }
+  | { type: 'outcome'; effect: string; status: 'delivered' | 'failed' }
+  | { type: 'enter'; journey: string; key?: string };
+
+/** Journeys compiled against a schema under engine policies. */
+export declare class JourneyEngine {
+  constructor(journeys: JsonInput<object[]>, options?: { schema?: Schema | JsonInput<object>; policies?: JsonInput<object> });
+  /** Validation reports of every definition, by id. */
+  reports(): Record<string, Record<string, unknown>>;
+  /** Processes one input for one user at `now`; the given state is not modified. */
+  step(
+    state: JsonInput<object> | null | undefined,
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    input: JsonInput<JourneyInput> | undefined,
+    now: Instant,
+  ): JourneyStep;
+  /** Moves instances to other versions per a migration map. */
+  migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): { moves: Array<Record<string, unknown>>; state: Record<string, unknown> };
+}
+
+/** Journey helpers. */
+export declare const journeys: {
+  validate(definition: JsonInput<object>, schema?: Schema | JsonInput<object>): Record<string, unknown>;
+  encodeState(state: JsonInput<object>): Buffer;
+  encodeInstances(state: JsonInput<object>): Buffer[];
+  decodeState(bytes: Uint8Array): Record<string, unknown>;
+  hash(seed: string, value: string, version?: number): number | null;
+};
+
+declare const siyu: {
+  version: typeof version;
+  Schema: typeof Schema;
+  RuleSet: typeof RuleSet;
+  CompiledRuleSet: typeof CompiledRuleSet;
+  Lifecycle: typeof Lifecycle;
+  TagRules: typeof TagRules;
+  rfm: typeof rfm;
+  PointsModel: typeof PointsModel;
+  clv: typeof clv;
+  JourneyEngine: typeof JourneyEngine;
+  journeys: typeof journeys;
+  parseZone: typeof parseZone;
+  errorCodes: typeof errorCodes;
+  errorClassForCode: typeof errorClassForCode;
+  SiyuError: typeof SiyuError;
+  RuleSyntaxError: typeof RuleSyntaxError;
+  InvalidJsonError: typeof InvalidJsonError;
+  UnknownTraitError: typeof UnknownTraitError;
+  UnknownEventError: typeof UnknownEventError;
+  UnknownPropertyError: typeof UnknownPropertyError;
+  UnknownSegmentError: typeof UnknownSegmentError;
+  UnknownTagGroupError: typeof UnknownTagGroupError;
+  UnknownFunctionError: typeof UnknownFunctionError;
+  TypeMismatchError: typeof TypeMismatchError;
+  SegmentCycleError: typeof SegmentCycleError;
+  DuplicateNameError: typeof DuplicateNameError;
+  LimitExceededError: typeof LimitExceededError;
+  InvalidRegexError: typeof InvalidRegexError;
+  InvalidTimeZoneError: typeof InvalidTimeZoneError;
+  InvalidTimeError: typeof InvalidTimeError;
+  InvalidSchemaError: typeof InvalidSchemaError;
+  InvalidProfileError: typeof InvalidProfileError;
+  InvalidEventError: typeof InvalidEventError;
+  InvalidMergeError: typeof InvalidMergeError;
+  InvalidArgumentError: typeof InvalidArgumentError;
+  InvalidModelError: typeof InvalidModelError;
+  InvalidStateError: typeof InvalidStateError;
+  NumericDomainError: typeof NumericDomainError;
+  InternalError: typeof InternalError;
+};
+export default siyu;

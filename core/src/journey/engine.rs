@@ -1,0 +1,1577 @@
+//! The engine: a pure `step(state, profile, events, input, now)` over many
+//! journey definitions, returning the new state, effects for the host, notices
+//! (suppressions, deferrals, entries, exits …) and the next wake-up instant.
+//!
+//! Time semantics (normative text in `docs/journeys.md`):
+//! * deadlines are absolute instants; a step processes every due item up to
+//!   `now` in due order — time, then journey priority, key, entry number —,
+//!   carrying each out at its *due* time (effects carry that time as `at`);
+//! * a `now` earlier than the last one seen is clamped to it (never replayed);
+//! * an event is applied at its timestamp clamped into `[last now, now]`: due
+//!   items before it run first, then goals/exits, waits for events, entries;
+//! * rule criteria (goals, exits) are checked on every input and whenever an
+//!   instance wakes, both at the instant concerned.
+
+use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
+use super::policy::{time_or_midnight, Policies, QuietMode};
+use super::state::{Instance, JourneyRecord, SendRecord, UserState};
+use super::validate::{analyze, check_schema, check_structure, ValidationReport};
+use crate::error::{Error, ErrorKind, Result};
+use crate::hashing;
+use crate::profile::{Event, EventLog, Profile};
+use crate::rules::{parser, CompiledRuleSet, EvalInput, Rule, RuleSet};
+use crate::schema::Schema;
+use crate::value::{ts_serde, Value};
+use crate::zone::Zone;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Transitions one instance may make in one wake-up before it is stopped
+/// (`exited`, reason `loop_limit`); validation rules out wait-free cycles, so
+/// only waits that complete at once (a date already past) can get here.
+pub const MAX_TRANSITIONS: u32 = 1_000;
+
+/// An input to [`JourneyEngine::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// A behavioural event (applied at its timestamp, clamped to `[last now, now]`).
+    Event(Event),
+    /// Time passed.
+    Tick,
+    /// The profile or a segment changed (re-checks segment triggers and rule criteria).
+    ProfileChanged,
+    /// The outcome of an earlier effect.
+    Outcome {
+        /// The effect id.
+        effect: String,
+        /// Delivered (`true`) or failed.
+        delivered: bool,
+    },
+    /// Enter the user explicitly.
+    Enter {
+        /// Journey id.
+        journey: String,
+        /// Concurrency key.
+        key: Option<String>,
+    },
+}
+
+impl Input {
+    /// Reads the JSON form: `{"type": "event", "event": {...}}`, `{"type": "tick"}`,
+    /// `{"type": "profile_changed"}`, `{"type": "outcome", "effect": id, "status":
+    /// "delivered"|"failed"}`, `{"type": "enter", "journey": id, "key"?: k}`.
+    pub fn from_json_value(v: &serde_json::Value, schema: &Schema) -> Result<Input> {
+        let bad =
+            |m: &str| Error::new(ErrorKind::InvalidArgument, m.to_string()).with_path("input");
+        let ty = v
+            .get("type")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| bad("an input needs a string \"type\""))?;
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        Ok(match ty {
+            "event" => Input::Event(
+                Event::from_json_value(v.get("event").unwrap_or(&serde_json::Value::Null), schema)
+                    .map_err(|e| e.prefix_path("input.event"))?,
+            ),
+            "tick" => Input::Tick,
+            "profile_changed" => Input::ProfileChanged,
+            "outcome" => Input::Outcome {
+                effect: s("effect").ok_or_else(|| bad("an outcome needs \"effect\""))?,
+                delivered: match s("status").as_deref() {
+                    Some("delivered") => true,
+                    Some("failed") => false,
+                    _ => return Err(bad("outcome status is \"delivered\" or \"failed\"")),
+                },
+            },
+            "enter" => Input::Enter {
+                journey: s("journey").ok_or_else(|| bad("enter needs \"journey\""))?,
+                key: s("key"),
+            },
+            other => return Err(bad(&format!("unknown input type {other:?}"))),
+        })
+    }
+}
+
+/// What the host must carry out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effect {
+    /// Unique, deterministic id; use it as the idempotency key.
+    pub id: String,
+    /// Journey id.
+    pub journey: String,
+    /// Node id.
+    pub node: String,
+    /// Instance key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// Due time (the instant the flow reached the node).
+    #[serde(with = "ts_serde")]
+    pub at: DateTime<Utc>,
+    /// The action.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Effect actions. JSON: `"type"` names the action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Send a message.
+    SendMessage {
+        /// Channel.
+        channel: String,
+        /// Template id.
+        template: String,
+        /// Purpose.
+        purpose: String,
+    },
+    /// Add and remove tags.
+    UpdateTags {
+        /// Added.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        add: Vec<String>,
+        /// Removed.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        remove: Vec<String>,
+    },
+    /// Set traits.
+    SetTraits {
+        /// Values.
+        traits: std::collections::BTreeMap<String, serde_json::Value>,
+    },
+    /// Create a staff task.
+    CreateTask {
+        /// Queue or role.
+        assignee: String,
+        /// Template or title.
+        template: String,
+    },
+    /// Call the host.
+    CallHost {
+        /// Action name.
+        action: String,
+        /// Parameters.
+        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        params: serde_json::Value,
+    },
+}
+
+impl Action {
+    /// Whether this is a message.
+    pub fn is_message(&self) -> bool {
+        matches!(self, Action::SendMessage { .. })
+    }
+}
+
+/// Kinds of [`Notice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A user entered a journey.
+    Entered,
+    /// An entry was refused (reason: `once`, `cooldown`, `active`, `max_entries`, `missing_key`).
+    EntrySkipped,
+    /// The flow reached its end.
+    Completed,
+    /// A goal was reached (reason: the goal's id).
+    Converted,
+    /// The instance ended early (reason: `exit:<id>`, `late`, `missing_trait`, `loop_limit`).
+    Exited,
+    /// A message was not sent (reason: `no_consent`, `quiet_hours`, `frequency_cap`).
+    Suppressed,
+    /// A message was held until `until` (reason: `quiet_hours`).
+    Deferred,
+    /// A node was skipped (reason: `late`).
+    Skipped,
+    /// A random split assigned a branch (detail: the branch).
+    Assigned,
+    /// The event id was seen before; the event was ignored.
+    Duplicate,
+    /// `now` was earlier than the last seen and was clamped.
+    ClockClamped,
+}
+
+/// Something that happened, for reporting and explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notice {
+    /// What.
+    #[serde(rename = "type")]
+    pub kind: NoticeKind,
+    /// Journey id (empty for user-level notices).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub journey: String,
+    /// Instance key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    /// Node id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// When (due time).
+    #[serde(with = "ts_serde")]
+    pub at: DateTime<Utc>,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// More detail (the cap hit, the branch chosen, the effect that was suppressed …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For deferrals: the new due time.
+    #[serde(skip_serializing_if = "Option::is_none", with = "ts_serde::option")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A node visit (for simulation statistics); resolve names with
+/// [`JourneyEngine::visit_names`]. Indices keep the hot path free of allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visit {
+    /// Index of the definition in the engine.
+    pub definition: usize,
+    /// Index of the node in the definition.
+    pub node: usize,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    /// The new state (persist it; the input state is untouched).
+    pub state: UserState,
+    /// Effects for the host, in order.
+    pub effects: Vec<Effect>,
+    /// Notices, in order.
+    pub notices: Vec<Notice>,
+    /// When to call again with a tick at the latest (none: only on inputs).
+    pub next_wake: Option<DateTime<Utc>>,
+    /// Node visits, in order.
+    pub visits: Vec<Visit>,
+}
+
+struct CompiledJourney {
+    def: JourneyDefinition,
+    rules: Option<CompiledRuleSet>,
+    rule_index: HashMap<String, usize>,
+    report: ValidationReport,
+    /// Position of the journey id in priority order.
+    rank: usize,
+    /// Position in `JourneyEngine::journeys`.
+    index: usize,
+}
+
+/// Many journey definitions (all versions), the policies and the schema; steps
+/// one user's state across all journeys. Immutable and `Send + Sync`.
+pub struct JourneyEngine {
+    schema: Schema,
+    policies: Policies,
+    journeys: Vec<CompiledJourney>,
+    /// For each journey id in priority order: the index of its latest version.
+    latest: Vec<usize>,
+}
+
+impl std::fmt::Debug for JourneyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JourneyEngine")
+            .field(
+                "journeys",
+                &self
+                    .journeys
+                    .iter()
+                    .map(|j| (&j.def.id, j.def.version))
+                    .collect::<Vec<_>>(),
+            )
+            .field("policies", &self.policies)
+            .finish()
+    }
+}
+
+fn rule_texts(def: &JourneyDefinition) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if let Trigger::Segment { rule } = &def.trigger {
+        v.push(("trigger.rule".to_string(), rule.clone()));
+    }
+    for (what, list) in [("goals", &def.goals), ("exit", &def.exit)] {
+        for (i, c) in list.iter().enumerate() {
+            if let Some(r) = &c.rule {
+                v.push((format!("{what}[{i}].rule"), r.clone()));
+            }
+        }
+    }
+    for (i, n) in def.nodes.iter().enumerate() {
+        match &n.kind {
+            NodeKind::SplitRule { rule, .. } => v.push((format!("nodes[{i}].rule"), rule.clone())),
+            NodeKind::SplitMulti { branches, .. } => {
+                for (j, b) in branches.iter().enumerate() {
+                    v.push((format!("nodes[{i}].branches[{j}].rule"), b.rule.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+impl JourneyEngine {
+    /// Validates and compiles `definitions` (any number of versions per id) against `schema`.
+    pub fn new(
+        schema: Schema,
+        definitions: Vec<JourneyDefinition>,
+        policies: Policies,
+    ) -> Result<JourneyEngine> {
+        policies.check()?;
+        let mut journeys = Vec::with_capacity(definitions.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for (d, def) in definitions.into_iter().enumerate() {
+            let at = format!("journeys[{d}]");
+            check_structure(&def).map_err(|e| e.prefix_path(&at))?;
+            check_schema(&def, &schema).map_err(|e| e.prefix_path(&at))?;
+            if !seen.insert((def.id.clone(), def.version)) {
+                return Err(Error::new(
+                    ErrorKind::DuplicateName,
+                    format!(
+                        "journey `{}` version {} is given twice",
+                        def.id, def.version
+                    ),
+                )
+                .with_path(at));
+            }
+            let texts = rule_texts(&def);
+            let mut rule_index = HashMap::new();
+            let mut set = RuleSet::default();
+            for (path, text) in texts {
+                if rule_index.contains_key(&text) {
+                    continue;
+                }
+                let expr = parser::parse_expr(&text)
+                    .map_err(|e| e.prefix_path(&format!("{at}.{path}")))?;
+                rule_index.insert(text, set.rules.len());
+                set.rules.push(Rule {
+                    name: format!("r{}", set.rules.len()),
+                    description: None,
+                    expr,
+                    span: Default::default(),
+                });
+            }
+            let rules = if set.rules.is_empty() {
+                None
+            } else {
+                Some(CompiledRuleSet::compile(&set, &schema).map_err(|e| e.prefix_path(&at))?)
+            };
+            let report = analyze(&def);
+            journeys.push(CompiledJourney {
+                def,
+                rules,
+                rule_index,
+                report,
+                rank: 0,
+                index: journeys.len(),
+            });
+        }
+        // Priority order: priority descending, then id.
+        let mut ids: Vec<(i32, String)> = Vec::new();
+        for j in &journeys {
+            let latest = journeys
+                .iter()
+                .filter(|k| k.def.id == j.def.id)
+                .max_by_key(|k| k.def.version)
+                .map(|k| k.def.priority)
+                .unwrap_or(0);
+            if !ids.iter().any(|(_, id)| *id == j.def.id) {
+                ids.push((latest, j.def.id.clone()));
+            }
+        }
+        ids.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for j in &mut journeys {
+            j.rank = ids.iter().position(|(_, id)| *id == j.def.id).unwrap_or(0);
+        }
+        let latest = ids
+            .iter()
+            .filter_map(|(_, id)| {
+                journeys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, j)| j.def.id == *id)
+                    .max_by_key(|(_, j)| j.def.version)
+                    .map(|(i, _)| i)
+            })
+            .collect();
+        Ok(JourneyEngine {
+            schema,
+            policies,
+            journeys,
+            latest,
+        })
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// All loaded definitions.
+    pub fn definitions(&self) -> impl Iterator<Item = &JourneyDefinition> {
+        self.journeys.iter().map(|j| &j.def)
+    }
+
+    /// The definition of `id` at `version` (`None`: the latest).
+    pub fn definition(&self, id: &str, version: Option<u32>) -> Option<&JourneyDefinition> {
+        self.find(id, version).map(|i| &self.journeys[i].def)
+    }
+
+    /// The journey id and node id of a [`Visit`].
+    pub fn visit_names(&self, v: &Visit) -> Option<(&str, &str)> {
+        let def = &self.journeys.get(v.definition)?.def;
+        Some((def.id.as_str(), def.nodes.get(v.node)?.id.as_str()))
+    }
+
+    /// The validation report of `id` (latest version).
+    pub fn report(&self, id: &str) -> Option<&ValidationReport> {
+        self.find(id, None).map(|i| &self.journeys[i].report)
+    }
+
+    fn find(&self, id: &str, version: Option<u32>) -> Option<usize> {
+        match version {
+            None => self
+                .latest
+                .iter()
+                .copied()
+                .find(|&i| self.journeys[i].def.id == id),
+            Some(v) => self
+                .journeys
+                .iter()
+                .position(|j| j.def.id == id && j.def.version == v),
+        }
+    }
+
+    /// Processes one input for one user at `now` across all journeys. Pure: the
+    /// input state is not modified; on error nothing changes.
+    pub fn step(
+        &self,
+        state: &UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        self.step_owned(state.clone(), profile, events, input, now)
+    }
+
+    /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
+    /// host has just restored it, e.g. from bytes). On error the state is dropped;
+    /// the host still holds its persisted form.
+    pub fn step_owned(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        for inst in &state.instances {
+            if self.find(&inst.journey, Some(inst.version)).is_none() {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    format!(
+                        "instance of journey `{}` version {} has no loaded definition",
+                        inst.journey, inst.version
+                    ),
+                ));
+            }
+        }
+        let last_now = state.last_now;
+        let mut run = Run {
+            engine: self,
+            profile,
+            events,
+            zone: profile.time_zone.unwrap_or(self.policies.default_zone),
+            now,
+            start: state.last_now,
+            state,
+            effects: Vec::new(),
+            notices: Vec::new(),
+            visits: Vec::new(),
+        };
+        if let Some(last) = last_now {
+            if now < last {
+                run.now = last;
+                run.notice(
+                    NoticeKind::ClockClamped,
+                    "",
+                    "",
+                    None,
+                    last,
+                    None,
+                    Some(now.to_rfc3339()),
+                );
+            }
+        }
+        let now = run.now;
+        run.start = Some(last_now.unwrap_or(now));
+        let mut input = input;
+        let duplicate;
+        if let Input::Event(e) = input {
+            duplicate = run.state.seen.contains(&e.id);
+            if duplicate {
+                run.notice(
+                    NoticeKind::Duplicate,
+                    "",
+                    "",
+                    None,
+                    now,
+                    None,
+                    Some(e.id.clone()),
+                );
+                input = &Input::Tick;
+            } else {
+                run.state.seen.push(e.id.clone());
+            }
+        }
+        let t_in = match input {
+            Input::Event(e) => e.timestamp.clamp(run.start.unwrap_or(now), now),
+            _ => now,
+        };
+        run.agenda(t_in)?;
+        run.apply(input, t_in)?;
+        run.agenda(now)?;
+        // Bookkeeping: bounded windows.
+        let horizon = now - chrono::Duration::seconds(self.policies.ledger_horizon());
+        run.state.sends.retain(|s| s.at > horizon);
+        let window = self.policies.dedup_window;
+        if run.state.seen.len() > window {
+            let cut = run.state.seen.len() - window;
+            run.state.seen.drain(..cut);
+        }
+        run.state.last_now = Some(now);
+        let next_wake = run.next_wake();
+        Ok(StepResult {
+            state: run.state,
+            effects: run.effects,
+            notices: run.notices,
+            next_wake,
+            visits: run.visits,
+        })
+    }
+}
+
+/// One user's journeys held in memory: the engine's definitions plus the user's
+/// state (instances, cap ledger, records). [`UserJourneys::handle`] steps it and
+/// keeps the new state only when the step succeeds.
+#[derive(Debug)]
+pub struct UserJourneys<'e> {
+    engine: &'e JourneyEngine,
+    state: UserState,
+}
+
+impl<'e> UserJourneys<'e> {
+    /// The current state (persist it with `to_bytes` / `to_json`).
+    pub fn state(&self) -> &UserState {
+        &self.state
+    }
+
+    /// Steps the user with `input` at `now`; on error the state is unchanged.
+    pub fn handle(
+        &mut self,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let r = self.engine.step(&self.state, profile, events, input, now)?;
+        self.state = r.state.clone();
+        Ok(r)
+    }
+
+    /// Gives the state back.
+    pub fn into_state(self) -> UserState {
+        self.state
+    }
+}
+
+impl JourneyEngine {
+    /// Holds `state` (a user's journeys) for repeated [`UserJourneys::handle`] calls.
+    pub fn user(&self, state: UserState) -> UserJourneys<'_> {
+        UserJourneys {
+            engine: self,
+            state,
+        }
+    }
+}
+
+struct Run<'a> {
+    engine: &'a JourneyEngine,
+    profile: &'a Profile,
+    events: &'a EventLog,
+    zone: Zone,
+    /// The clamped real `now` of this step.
+    now: DateTime<Utc>,
+    /// The last `now` before this step (date triggers fire after it).
+    start: Option<DateTime<Utc>>,
+    state: UserState,
+    effects: Vec<Effect>,
+    notices: Vec<Notice>,
+    visits: Vec<Visit>,
+}
+
+/// How a flow continues after a wake-up or input.
+enum Resume<'a> {
+    /// Run from a node (`None`: the flow ends, completed).
+    Goto(Option<&'a str>),
+    /// Re-run the current node (deferred message, migrated instance).
+    Rerun,
+}
+
+fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for b in &buf[i..] {
+        out.push(char::from(*b));
+    }
+}
+
+/// Agenda order: due time, instances before date entries, journey rank, key, entry number.
+type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
+
+enum Agenda {
+    Instance(usize),
+    Date(usize, DateTime<Utc>),
+}
+
+impl<'a> Run<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn notice(
+        &mut self,
+        kind: NoticeKind,
+        journey: &str,
+        key: &str,
+        node: Option<&str>,
+        at: DateTime<Utc>,
+        reason: Option<&str>,
+        detail: Option<String>,
+    ) {
+        self.notices.push(Notice {
+            kind,
+            journey: journey.to_string(),
+            key: key.to_string(),
+            node: node.map(str::to_string),
+            at,
+            reason: reason.map(str::to_string),
+            detail,
+            until: None,
+        });
+    }
+
+    fn cj(&self, inst: &Instance) -> Result<&'a CompiledJourney> {
+        let e = self.engine;
+        e.find(&inst.journey, Some(inst.version))
+            .map(|i| &e.journeys[i])
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidState,
+                    format!("no definition for journey `{}`", inst.journey),
+                )
+            })
+    }
+
+    fn rank(&self, inst: &Instance) -> usize {
+        self.cj(inst).map(|c| c.rank).unwrap_or(usize::MAX)
+    }
+
+    fn record_mut(&mut self, journey: &str) -> &mut JourneyRecord {
+        let pos = match self
+            .state
+            .journeys
+            .iter()
+            .position(|r| r.journey == journey)
+        {
+            Some(p) => p,
+            None => {
+                self.state.journeys.push(JourneyRecord {
+                    journey: journey.to_string(),
+                    ..Default::default()
+                });
+                self.state.journeys.len() - 1
+            }
+        };
+        &mut self.state.journeys[pos]
+    }
+
+    fn rule(&self, cj: &CompiledJourney, text: &str, at: DateTime<Utc>) -> Result<bool> {
+        let (Some(rules), Some(&i)) = (&cj.rules, cj.rule_index.get(text)) else {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "journey rule was not compiled",
+            ));
+        };
+        let input = EvalInput::new(self.profile, self.events, at)
+            .with_default_zone(self.engine.policies.default_zone);
+        Ok(rules.evaluate(&input)?.get(i).copied().unwrap_or(false))
+    }
+
+    /// The next date-trigger instant of journey `j` in `(after, upto]`.
+    fn date_target(
+        &self,
+        j: usize,
+        after: DateTime<Utc>,
+        upto: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let cj = &self.engine.journeys[j];
+        let Trigger::Date {
+            trait_name,
+            offset,
+            time,
+            annual,
+        } = &cj.def.trigger
+        else {
+            return None;
+        };
+        let value = self.profile.traits.get(trait_name)?;
+        let time = time_or_midnight(time.as_deref());
+        let at_date = |d: NaiveDate| {
+            self.zone
+                .from_local(d.and_time(time) + chrono::Duration::seconds(offset.seconds))
+        };
+        let ok = |t: DateTime<Utc>| t > after && t <= upto;
+        match (value, annual) {
+            (Value::Timestamp(ts), false) => {
+                Some(*ts + chrono::Duration::seconds(offset.seconds)).filter(|t| ok(*t))
+            }
+            (Value::Date(d), false) => Some(at_date(*d)).filter(|t| ok(*t)),
+            (Value::Date(_) | Value::Timestamp(_), true) => {
+                let d = match value {
+                    Value::Date(d) => *d,
+                    Value::Timestamp(ts) => self.zone.date_at(*ts),
+                    _ => return None,
+                };
+                let y0 = self.zone.date_at(after).year() - 1;
+                let y1 = self.zone.date_at(upto).year() + 1;
+                (y0..=y1)
+                    .filter_map(|y| {
+                        NaiveDate::from_ymd_opt(y, d.month(), d.day())
+                            .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))
+                    })
+                    .map(at_date)
+                    .filter(|t| ok(*t))
+                    .min()
+            }
+            _ => None,
+        }
+    }
+
+    fn date_cursor(&self, j: usize) -> DateTime<Utc> {
+        let id = &self.engine.journeys[j].def.id;
+        let start = self.start.unwrap_or(self.now);
+        match self.state.record(id).and_then(|r| r.last_date) {
+            Some(l) => l.max(start),
+            None => start,
+        }
+    }
+
+    /// Processes every due item up to `limit`, earliest first.
+    fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
+        loop {
+            // Order: due time, instances before date entries, journey priority, key, entry number.
+            let mut best: Option<(AgendaKey, Agenda)> = None;
+            for (i, inst) in self.state.instances.iter().enumerate() {
+                if let Some(due) = inst.due.filter(|d| *d <= limit) {
+                    let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);
+                    if best.as_ref().is_none_or(|(b, _)| k < *b) {
+                        best = Some((k, Agenda::Instance(i)));
+                    }
+                }
+            }
+            for &j in &self.engine.latest {
+                if let Some(t) = self.date_target(j, self.date_cursor(j), limit) {
+                    let k = (t, 1, self.engine.journeys[j].rank, "", 0);
+                    if best.as_ref().is_none_or(|(b, _)| k < *b) {
+                        best = Some((k, Agenda::Date(j, t)));
+                    }
+                }
+            }
+            let best = best.map(|((t, ..), a)| (t, a));
+            match best {
+                None => return Ok(()),
+                Some((t, Agenda::Instance(i))) => self.wake(i, t)?,
+                Some((_, Agenda::Date(j, t))) => {
+                    let id = self.engine.journeys[j].def.id.clone();
+                    self.record_mut(&id).last_date = Some(t);
+                    self.enter(j, String::new(), t)?;
+                }
+            }
+        }
+    }
+
+    /// Wakes instance `i` at its due time `t`.
+    fn wake(&mut self, i: usize, t: DateTime<Utc>) -> Result<()> {
+        let mut inst = self.state.instances.remove(i);
+        let cj = self.cj(&inst)?;
+        if self.check_criteria(cj, &inst, t, None)? {
+            return Ok(());
+        }
+        let node = cj.def.node(&inst.node).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidState,
+                format!("unknown node `{}`", inst.node),
+            )
+        })?;
+        let resume = if !inst.armed {
+            Resume::Rerun
+        } else {
+            match &node.kind {
+                NodeKind::Wait { next, .. }
+                | NodeKind::WaitUntilTime { next, .. }
+                | NodeKind::WaitUntilDate { next, .. } => Resume::Goto(next.as_deref()),
+                NodeKind::WaitEvent { on_timeout, .. } => Resume::Goto(on_timeout.as_deref()),
+                NodeKind::Call { on_failure, .. } => {
+                    inst.pending = None;
+                    Resume::Goto(on_failure.as_deref())
+                }
+                _ => Resume::Rerun,
+            }
+        };
+        self.advance(cj, inst, resume, t, Some(i))
+    }
+
+    /// Checks goals, then exit criteria; ends the instance (returns true) when one holds.
+    fn check_criteria(
+        &mut self,
+        cj: &CompiledJourney,
+        inst: &Instance,
+        t: DateTime<Utc>,
+        event: Option<&Event>,
+    ) -> Result<bool> {
+        match self.criterion_hit(cj, inst, t, event)? {
+            Some((kind, reason)) => {
+                self.finish(inst, kind, Some(&reason), t);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The first goal (then exit criterion) that holds for `inst` at `t`.
+    fn criterion_hit(
+        &self,
+        cj: &CompiledJourney,
+        inst: &Instance,
+        t: DateTime<Utc>,
+        event: Option<&Event>,
+    ) -> Result<Option<(NoticeKind, String)>> {
+        let hit = |c: &Criterion| -> Result<bool> {
+            if let Some(name) = &c.event {
+                return Ok(event.is_some_and(|e| {
+                    e.name == *name && e.timestamp >= inst.entered_at && c.filter.matches(e)
+                }));
+            }
+            match &c.rule {
+                Some(r) => self.rule(cj, r, t),
+                None => Ok(false),
+            }
+        };
+        for (i, g) in cj.def.goals.iter().enumerate() {
+            if hit(g)? {
+                let id = g.id.clone().unwrap_or_else(|| format!("goals[{i}]"));
+                return Ok(Some((NoticeKind::Converted, id)));
+            }
+        }
+        for (i, x) in cj.def.exit.iter().enumerate() {
+            if hit(x)? {
+                let id =
+                    x.id.as_deref()
+                        .map_or_else(|| format!("exit[{i}]"), str::to_string);
+                return Ok(Some((NoticeKind::Exited, format!("exit:{id}"))));
+            }
+        }
+        Ok(None)
+    }
+
+    fn finish(
+        &mut self,
+        inst: &Instance,
+        kind: NoticeKind,
+        reason: Option<&str>,
+        t: DateTime<Utc>,
+    ) {
+        let (j, k, n) = (inst.journey.clone(), inst.key.clone(), inst.node.clone());
+        self.notice(kind, &j, &k, Some(&n), t, reason, None);
+    }
+
+    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
+        let mut id =
+            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+        id.push_str(&inst.journey);
+        id.push('#');
+        push_u32(&mut id, inst.seq);
+        if !inst.key.is_empty() {
+            id.push('#');
+            id.push_str(&inst.key);
+        }
+        id.push('/');
+        id.push_str(&inst.node);
+        id.push('/');
+        push_u32(&mut id, inst.steps);
+        self.effects.push(Effect {
+            id: id.clone(),
+            journey: inst.journey.clone(),
+            node: inst.node.clone(),
+            key: inst.key.clone(),
+            at: t,
+            action,
+        });
+        id
+    }
+
+    /// Runs the flow of `inst` from `resume` at due time `t` until it waits or ends;
+    /// re-inserts it at `slot` (or appends) while active.
+    fn advance(
+        &mut self,
+        cj: &'a CompiledJourney,
+        mut inst: Instance,
+        resume: Resume<'a>,
+        t: DateTime<Utc>,
+        slot: Option<usize>,
+    ) -> Result<()> {
+        let mut rerun = matches!(resume, Resume::Rerun);
+        let mut cur: Option<&str> = match resume {
+            Resume::Goto(n) => n,
+            Resume::Rerun => Some(cj.def.node(&inst.node).map(|n| n.id.as_str()).unwrap_or("")),
+        };
+        let mut transitions = 0u32;
+        let active = loop {
+            let Some(id) = cur else {
+                self.finish(&inst, NoticeKind::Completed, None, t);
+                break false;
+            };
+            transitions += 1;
+            if transitions > MAX_TRANSITIONS {
+                self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
+                break false;
+            }
+            let node = cj.def.node(id).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
+            })?;
+            if !rerun {
+                // Reuse the buffer: node ids are short and similar in length.
+                inst.node.clear();
+                inst.node.push_str(&node.id);
+                inst.since = t;
+                inst.steps += 1;
+                self.visits.push(Visit {
+                    definition: cj.index,
+                    node: cj.def.node_index(id).unwrap_or(0),
+                });
+            }
+            rerun = false;
+            inst.armed = false;
+            inst.due = None;
+            // Late policy: lateness is the real `now` minus the node's due time.
+            if let Some(late) = node.late {
+                let grace = late.grace.map(|g| g.seconds()).unwrap_or(0);
+                let is_action = !matches!(
+                    node.kind,
+                    NodeKind::SplitRule { .. }
+                        | NodeKind::SplitMulti { .. }
+                        | NodeKind::SplitRandom { .. }
+                        | NodeKind::Goal {}
+                        | NodeKind::End {}
+                );
+                if is_action && (self.now - t).num_seconds() > grace {
+                    match late.policy {
+                        LatePolicy::Fire => {}
+                        LatePolicy::Exit => {
+                            self.finish(&inst, NoticeKind::Exited, Some("late"), t);
+                            break false;
+                        }
+                        LatePolicy::Skip => {
+                            self.finish(&inst, NoticeKind::Skipped, Some("late"), t);
+                            cur = match &node.kind {
+                                NodeKind::WaitEvent { on_timeout, .. } => on_timeout.as_deref(),
+                                k => k.edges().first().and_then(|e| e.1),
+                            };
+                            continue;
+                        }
+                    }
+                }
+            }
+            match &node.kind {
+                NodeKind::Message {
+                    channel,
+                    template,
+                    purpose,
+                    next,
+                } => {
+                    let purpose = purpose.as_deref().unwrap_or("");
+                    let (j, k) = (inst.journey.clone(), inst.key.clone());
+                    let what = || Some(format!("{channel}/{template}"));
+                    if !self.profile.has_consent(channel, purpose, t) {
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("no_consent"),
+                            what(),
+                        );
+                    } else if let Some(until) =
+                        self.engine.policies.quiet_until(channel, t, &self.zone)
+                    {
+                        let mode = self
+                            .engine
+                            .policies
+                            .quiet_hours
+                            .as_ref()
+                            .map(|q| q.mode)
+                            .unwrap_or_default();
+                        if mode == QuietMode::Defer && until > t {
+                            self.notice(
+                                NoticeKind::Deferred,
+                                &j,
+                                &k,
+                                Some(id),
+                                t,
+                                Some("quiet_hours"),
+                                what(),
+                            );
+                            if let Some(n) = self.notices.last_mut() {
+                                n.until = Some(until);
+                            }
+                            inst.due = Some(until);
+                            break true;
+                        }
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("quiet_hours"),
+                            what(),
+                        );
+                    } else if let Some(cap) =
+                        self.engine
+                            .policies
+                            .cap_exceeded(channel, t, &self.zone, &self.state.sends)
+                    {
+                        self.notice(
+                            NoticeKind::Suppressed,
+                            &j,
+                            &k,
+                            Some(id),
+                            t,
+                            Some("frequency_cap"),
+                            Some(cap),
+                        );
+                    } else {
+                        let eid = self.effect(
+                            &inst,
+                            t,
+                            Action::SendMessage {
+                                channel: channel.clone(),
+                                template: template.clone(),
+                                purpose: purpose.to_string(),
+                            },
+                        );
+                        self.state.sends.push(SendRecord {
+                            at: t,
+                            channel: channel.clone(),
+                            effect: eid,
+                        });
+                    }
+                    cur = next.as_deref();
+                }
+                NodeKind::Tags { add, remove, next } => {
+                    self.effect(
+                        &inst,
+                        t,
+                        Action::UpdateTags {
+                            add: add.clone(),
+                            remove: remove.clone(),
+                        },
+                    );
+                    cur = next.as_deref();
+                }
+                NodeKind::SetTraits { traits, next } => {
+                    self.effect(
+                        &inst,
+                        t,
+                        Action::SetTraits {
+                            traits: traits.clone(),
+                        },
+                    );
+                    cur = next.as_deref();
+                }
+                NodeKind::Task {
+                    assignee,
+                    template,
+                    next,
+                } => {
+                    self.effect(
+                        &inst,
+                        t,
+                        Action::CreateTask {
+                            assignee: assignee.clone(),
+                            template: template.clone(),
+                        },
+                    );
+                    cur = next.as_deref();
+                }
+                NodeKind::Call {
+                    action,
+                    params,
+                    next,
+                    on_failure,
+                    timeout,
+                } => {
+                    let eid = self.effect(
+                        &inst,
+                        t,
+                        Action::CallHost {
+                            action: action.clone(),
+                            params: params.clone(),
+                        },
+                    );
+                    if on_failure.is_some() {
+                        let secs = timeout.map(|d| d.seconds()).unwrap_or(86_400);
+                        inst.pending = Some(eid);
+                        inst.armed = true;
+                        inst.due = Some(t + chrono::Duration::seconds(secs));
+                        break true;
+                    }
+                    cur = next.as_deref();
+                }
+                NodeKind::Wait { duration, .. } => {
+                    inst.armed = true;
+                    inst.due = Some(t + duration.to_chrono());
+                    break true;
+                }
+                NodeKind::WaitUntilTime {
+                    time,
+                    weekdays,
+                    fallback_zone,
+                    ..
+                } => {
+                    let zone = match (self.profile.time_zone, fallback_zone) {
+                        (Some(z), _) => z,
+                        (None, Some(f)) => Zone::parse(f)?,
+                        (None, None) => self.engine.policies.default_zone,
+                    };
+                    let time = time_or_midnight(Some(time));
+                    let days: Vec<_> = weekdays
+                        .iter()
+                        .filter_map(|w| super::definition::parse_weekday(w))
+                        .collect();
+                    let local = zone.local(t).date();
+                    let due = (0..=8)
+                        .filter_map(|k| local.checked_add_days(chrono::Days::new(k)))
+                        .filter(|d| days.is_empty() || days.contains(&d.weekday()))
+                        .map(|d| zone.from_local(d.and_time(time)))
+                        .find(|x| *x > t)
+                        .ok_or_else(|| Error::new(ErrorKind::Internal, "no allowed weekday"))?;
+                    inst.armed = true;
+                    inst.due = Some(due);
+                    break true;
+                }
+                NodeKind::WaitUntilDate {
+                    trait_name,
+                    offset,
+                    time,
+                    next,
+                    missing,
+                } => {
+                    let time = time_or_midnight(time.as_deref());
+                    let off = chrono::Duration::seconds(offset.seconds);
+                    let target = match self.profile.traits.get(trait_name) {
+                        Some(Value::Timestamp(ts)) => Some(*ts + off),
+                        Some(Value::Date(d)) => Some(self.zone.from_local(d.and_time(time) + off)),
+                        _ => None,
+                    };
+                    match target {
+                        None => match missing {
+                            Some(m) => cur = Some(m.as_str()),
+                            None => {
+                                self.finish(&inst, NoticeKind::Exited, Some("missing_trait"), t);
+                                break false;
+                            }
+                        },
+                        Some(x) if x <= t => cur = next.as_deref(),
+                        Some(x) => {
+                            inst.armed = true;
+                            inst.due = Some(x);
+                            break true;
+                        }
+                    }
+                }
+                NodeKind::WaitEvent { timeout, .. } => {
+                    inst.armed = true;
+                    inst.due = Some(t + timeout.to_chrono());
+                    break true;
+                }
+                NodeKind::SplitRule {
+                    rule,
+                    on_true,
+                    on_false,
+                } => {
+                    cur = if self.rule(cj, rule, t)? {
+                        on_true.as_deref()
+                    } else {
+                        on_false.as_deref()
+                    };
+                }
+                NodeKind::SplitMulti { branches, default } => {
+                    let mut target = default.as_deref();
+                    for b in branches {
+                        if self.rule(cj, &b.rule, t)? {
+                            target = b.next.as_deref();
+                            break;
+                        }
+                    }
+                    cur = target;
+                }
+                NodeKind::SplitRandom { branches } => {
+                    let jid = inst.journey.clone();
+                    let stored = self
+                        .state
+                        .record(&jid)
+                        .and_then(|r| r.assignments.iter().find(|(n, _)| n == id))
+                        .and_then(|(_, b)| branches.iter().position(|x| x.name == *b));
+                    let choice = match stored {
+                        Some(c) => c,
+                        None => {
+                            let seed = format!("{}:{}", inst.journey, id);
+                            let n = hashing::hash(&seed, &self.profile.id, 2).unwrap_or(0.0);
+                            let weights: Vec<f64> = branches.iter().map(|b| b.weight).collect();
+                            let c = hashing::choose_weighted(n, &weights).unwrap_or(0);
+                            let name = branches[c].name.clone();
+                            let rec = self.record_mut(&jid);
+                            rec.assignments.retain(|(n, _)| n != id);
+                            rec.assignments.push((id.to_string(), name.clone()));
+                            let k = inst.key.clone();
+                            self.notice(
+                                NoticeKind::Assigned,
+                                &jid,
+                                &k,
+                                Some(id),
+                                t,
+                                None,
+                                Some(name),
+                            );
+                            c
+                        }
+                    };
+                    cur = branches[choice].next.as_deref();
+                }
+                NodeKind::Goal {} => {
+                    self.finish(&inst, NoticeKind::Converted, Some(id), t);
+                    break false;
+                }
+                NodeKind::End {} => {
+                    self.finish(&inst, NoticeKind::Completed, None, t);
+                    break false;
+                }
+            }
+        };
+        if active {
+            match slot {
+                Some(i) => self.state.instances.insert(i, inst),
+                None => self.state.instances.push(inst),
+            }
+        }
+        Ok(())
+    }
+
+    /// Enters the user into journey `j` (latest version) at `t`, if its policy allows.
+    fn enter(&mut self, j: usize, key: String, t: DateTime<Utc>) -> Result<()> {
+        let cj: &'a CompiledJourney = &self.engine.journeys[j];
+        let def = &cj.def;
+        let active = |k: Option<&str>| {
+            self.state
+                .instances
+                .iter()
+                .any(|i| i.journey == def.id && k.is_none_or(|k| i.key == k))
+        };
+        let rec = self.state.record(&def.id).cloned().unwrap_or_default();
+        let refuse = if def.max_entries.is_some_and(|m| rec.entries >= m) {
+            Some("max_entries")
+        } else {
+            match &def.reentry {
+                Reentry::Once if rec.entries >= 1 => Some("once"),
+                Reentry::Once => None,
+                Reentry::Cooldown { .. } if active(None) => Some("active"),
+                Reentry::Cooldown { cooldown } => rec
+                    .last_entry
+                    .filter(|l| *l + cooldown.to_chrono() > t)
+                    .map(|_| "cooldown"),
+                Reentry::Concurrent { .. } if active(Some(&key)) => Some("active"),
+                Reentry::Concurrent { .. } => None,
+            }
+        };
+        if let Some(r) = refuse {
+            self.notice(
+                NoticeKind::EntrySkipped,
+                &def.id,
+                &key,
+                None,
+                t,
+                Some(r),
+                None,
+            );
+            return Ok(());
+        }
+        let rec = self.record_mut(&def.id);
+        rec.entries += 1;
+        rec.last_entry = Some(t);
+        let seq = rec.entries;
+        let inst = Instance {
+            journey: def.id.clone(),
+            version: def.version,
+            key,
+            seq,
+            entered_at: t,
+            node: String::new(),
+            since: t,
+            due: None,
+            armed: false,
+            steps: 0,
+            pending: None,
+        };
+        self.notice(NoticeKind::Entered, &def.id, &inst.key, None, t, None, None);
+        self.advance(cj, inst, Resume::Goto(def.start_id()), t, None)
+    }
+
+    /// Applies the input at `t` (after due items up to `t` ran).
+    fn apply(&mut self, input: &Input, t: DateTime<Utc>) -> Result<()> {
+        let event = match input {
+            Input::Event(e) => Some(e),
+            _ => None,
+        };
+        // 1. Goals and exit criteria of every active instance.
+        let mut i = 0;
+        while i < self.state.instances.len() {
+            let cj = self.cj(&self.state.instances[i])?;
+            if cj.def.goals.is_empty() && cj.def.exit.is_empty() {
+                i += 1;
+                continue;
+            }
+            if let Some((kind, reason)) =
+                self.criterion_hit(cj, &self.state.instances[i], t, event)?
+            {
+                let inst = self.state.instances.remove(i);
+                self.finish(&inst, kind, Some(&reason), t);
+            } else {
+                i += 1;
+            }
+        }
+        // 2. Waits for events, outcomes.
+        match input {
+            Input::Event(e) => {
+                let mut order: Vec<usize> = (0..self.state.instances.len()).collect();
+                order.sort_by_key(|&i| {
+                    let inst = &self.state.instances[i];
+                    (self.rank(inst), inst.key.clone(), inst.seq)
+                });
+                let mut targets = Vec::new();
+                for i in order {
+                    let inst = &self.state.instances[i];
+                    let cj = self.cj(inst)?;
+                    if let Some(node) = cj.def.node(&inst.node) {
+                        if let NodeKind::WaitEvent {
+                            event,
+                            filter,
+                            on_event,
+                            ..
+                        } = &node.kind
+                        {
+                            if inst.armed
+                                && *event == e.name
+                                && e.timestamp >= inst.since
+                                && filter.matches(e)
+                            {
+                                targets.push((
+                                    inst.journey.clone(),
+                                    inst.key.clone(),
+                                    inst.seq,
+                                    on_event.as_deref(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                for (j, k, s, next) in targets {
+                    if let Some(pos) = self
+                        .state
+                        .instances
+                        .iter()
+                        .position(|x| x.journey == j && x.key == k && x.seq == s)
+                    {
+                        let inst = self.state.instances.remove(pos);
+                        let cj = self.cj(&inst)?;
+                        self.advance(cj, inst, Resume::Goto(next), t, Some(pos))?;
+                    }
+                }
+            }
+            Input::Outcome { effect, delivered } => {
+                if !delivered {
+                    self.state.sends.retain(|s| s.effect != *effect);
+                }
+                if let Some(pos) = self
+                    .state
+                    .instances
+                    .iter()
+                    .position(|x| x.pending.as_deref() == Some(effect.as_str()))
+                {
+                    let mut inst = self.state.instances.remove(pos);
+                    inst.pending = None;
+                    let cj = self.cj(&inst)?;
+                    let next = match cj.def.node(&inst.node).map(|n| &n.kind) {
+                        Some(NodeKind::Call {
+                            next, on_failure, ..
+                        }) => {
+                            if *delivered {
+                                next.as_deref()
+                            } else {
+                                on_failure.as_deref()
+                            }
+                        }
+                        _ => None,
+                    };
+                    self.advance(cj, inst, Resume::Goto(next), t, Some(pos))?;
+                }
+            }
+            _ => {}
+        }
+        // 3. Entries, in priority order.
+        for idx in 0..self.engine.latest.len() {
+            let j = self.engine.latest[idx];
+            let def = &self.engine.journeys[j].def;
+            match (&def.trigger, input) {
+                (Trigger::Event { event, filter }, Input::Event(e))
+                    if *event == e.name && filter.matches(e) =>
+                {
+                    let key = match &def.reentry {
+                        Reentry::Concurrent { key: Some(p) } => match e.properties.get(p) {
+                            Some(Value::String(s)) => Some(s.clone()),
+                            Some(v) => Some(v.to_string()),
+                            None => None,
+                        },
+                        _ => Some(String::new()),
+                    };
+                    match key {
+                        Some(k) => self.enter(j, k, t)?,
+                        None => {
+                            let id = def.id.clone();
+                            self.notice(
+                                NoticeKind::EntrySkipped,
+                                &id,
+                                "",
+                                None,
+                                t,
+                                Some("missing_key"),
+                                None,
+                            );
+                        }
+                    }
+                }
+                (Trigger::Segment { rule }, _) => {
+                    let member = self.rule(&self.engine.journeys[j], rule, t)?;
+                    let id = def.id.clone();
+                    let was = self.state.record(&id).is_some_and(|r| r.in_segment);
+                    if member != was {
+                        self.record_mut(&id).in_segment = member;
+                    }
+                    if member && !was {
+                        self.enter(j, String::new(), t)?;
+                    }
+                }
+                _ => {}
+            }
+            if let Input::Enter { journey, key } = input {
+                if *journey == self.engine.journeys[j].def.id {
+                    self.enter(j, key.clone().unwrap_or_default(), t)?;
+                }
+            }
+        }
+        if let Input::Enter { journey, .. } = input {
+            if self.engine.find(journey, None).is_none() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown journey `{journey}`"),
+                )
+                .with_path("input.journey"));
+            }
+        }
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Option<DateTime<Utc>> {
+        let far = self.now + chrono::Duration::days(800);
+        let inst = self.state.instances.iter().filter_map(|i| i.due).min();
+        let date = self
+            .engine
+            .latest
+            .iter()
+            .filter_map(|&j| self.date_target(j, self.now.max(self.date_cursor(j)), far))
+            .min();
+        match (inst, date) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::JourneyDefinition;
+    use crate::value::parse_timestamp;
+
+    #[test]
+    fn user_journeys_keep_state_only_on_success() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let p = Profile::new("u1");
+        let log = EventLog::default();
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let mut u = e.user(UserState::new());
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let r = u.handle(&p, &log, &enter, t).unwrap();
+        assert_eq!(r.next_wake, Some(t + chrono::Duration::hours(1)));
+        assert_eq!(u.state().instances.len(), 1);
+        let bad = Input::Enter {
+            journey: "nope".into(),
+            key: None,
+        };
+        assert_eq!(
+            u.handle(&p, &log, &bad, t).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(u.state().instances.len(), 1);
+        assert_eq!(u.into_state().last_now, Some(t));
+    }
+
+    #[test]
+    fn push_u32_writes_decimal() {
+        for n in [0u32, 7, 10, 1234, u32::MAX] {
+            let mut s = String::from("x");
+            push_u32(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+    }
+}

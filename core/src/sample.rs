@@ -1,1 +1,0 @@
-//! Deterministic sample population for the demo, tests and benchmarks.

@@ -14,6 +14,7 @@ import argparse
 import gc
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -108,12 +109,34 @@ def check_same(ref_name: str, ref: dict, name: str, got: dict) -> None:
                              f"{name}={int(b.sum())}, first differing rows {diff}")
 
 
+def phases(profiles: pa.Table, events: pa.Table, threads: int | None) -> None:
+    """Splits siyu's bulk time with the public API only: the same call with a one-clause
+    trait rule (Arrow import, per-event conversion, grouping, event logs, a trivial
+    evaluation), and the full rules without events (profile import + evaluation)."""
+    kw = {} if threads is None else {"threads": threads}
+    schema = sample_schema()
+    trivial = siyu.CompiledRuleSet('segment t: city = "Shanghai"', schema)
+    full = Siyu(threads).compiled
+    runs = [("import+group, trivial rule", trivial, events),
+            ("profiles only, full rules", full, None),
+            ("full (import+group+evaluate)", full, events)]
+    print("siyu phases:")
+    for label, compiled, ev in runs:
+        gc.collect()
+        c, t = time.process_time(), time.perf_counter()
+        compiled.evaluate_table(profiles, ev, now=gen_data.NOW, default_zone=gen_data.ZONE, **kw)
+        print(f"  {label:30s} wall {time.perf_counter() - t:7.2f}s  cpu {time.process_time() - c:7.2f}s",
+              flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per engine (best kept)")
     ap.add_argument("--engines", default="siyu,pandas,polars,duckdb")
     ap.add_argument("--threads", type=int, default=None, help="siyu threads (default: all)")
+    ap.add_argument("--phases", action="store_true",
+                    help="also split siyu's time: Arrow import + grouping vs rule evaluation")
     ap.add_argument("--cache", default=str(HERE / ".data"),
                     help="directory for the generated Arrow files ('' to disable)")
     args = ap.parse_args()
@@ -150,9 +173,13 @@ def main() -> None:
         print(f"  {impl.name:7s} to native {t_conv:6.2f}s  evaluate: wall {t_eval:7.2f}s  "
               f"cpu {t_cpu:7.2f}s  (load {os.getloadavg()[0]:.1f})", flush=True)
         del result
+        if impl.name == "siyu":
+            print(f"  siyu peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB")
     print("members per segment (identical in every engine):")
     for s in SEGMENTS:
         print(f"  {s:26s} {int(np.asarray(ref[s], dtype=bool).sum()):>9,}")
+    if args.phases and "siyu" in times:
+        phases(profiles, events, args.threads)
     if "siyu" in times:
         _, base, base_cpu = times["siyu"]
         for k, (_, t, c) in times.items():

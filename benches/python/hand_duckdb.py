@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from gen_data import DAY_US, NOW_US, ZONE_OFFSET_US
 from semantics import CUR_WEEK, CUR_WEEK_START_US, TODAY, since
@@ -30,7 +31,7 @@ WITH e AS (
 ), f AS (  -- earliest event of any name (the streak's fallback), visible or not
   SELECT user_id, min(epoch_us(timestamp)) AS first_ts FROM events GROUP BY user_id
 ), j AS (
-  SELECT p.rowid AS rn, epoch_us(p.first_seen) AS fs, p.baby_birth_date::INTEGER AS bd,
+  SELECT p.pos AS rn, epoch_us(p.first_seen) AS fs, (p.baby_birth_date - DATE '1970-01-01') AS bd,
     coalesce(a.p90, 0) AS p90, coalesce(a.amt365, 0) AS amt365, coalesce(a.p180, 0) AS p180,
     coalesce(a.p_all, 0) AS p_all, coalesce(a.v14, 0) AS v14, coalesce(a.rep30, 0) AS rep30,
     coalesce(a.open72h, 0) AS open72h, coalesce(a.milk90, 0) AS milk90,
@@ -58,12 +59,13 @@ FROM j ORDER BY rn
 
 def to_native(profiles, events):
     con = duckdb.connect()
-    con.register("profiles", profiles)
+    # DuckDB does not promise row order through joins: carry each profile's position.
+    con.register("profiles", profiles.append_column("pos", pa.array(np.arange(profiles.num_rows))))
     con.register("events", events)
     return con, None
 
 
 def evaluate(con, _unused=None) -> dict[str, np.ndarray]:
-    out = con.execute(SQL).arrow()
+    out = con.sql(SQL).to_arrow_table()
     return {c: out.column(c).to_numpy(zero_copy_only=False).astype(bool)
             for c in out.column_names}

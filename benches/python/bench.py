@@ -10,5 +10,5 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for args in (["bench_per_call.py"], ["bench_segments.py", "--users", "100000", "--phases"]):
+for args in (["check_edges.py"], ["bench_per_call.py"], ["bench_segments.py", "--users", "100000", "--phases"]):
     subprocess.run([sys.executable, str(HERE / args[0]), *args[1:]], check=True)

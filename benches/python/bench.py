@@ -1,4 +1,5 @@
-"""`make bench` entry point: the per-call bench, then the segment bench at 100k users.
+"""`make bench` entry point: the boundary check, the per-call bench, then the segment
+bench at 100k users.
 
 The segment bench's own default is 1M users / 20M events; at that size siyu's bulk path
 needs about 18 GB today (see docs/benchmarks.md, "Python: segments"), so `make bench`

@@ -1,1 +1,465 @@
-//! Binding crate (filled by its issue).
+//! The native half of the Python package `siyu` (module `siyu._native`).
+//!
+//! This layer only converts: JSON text in, plain values or JSON text out, and
+//! every `siyu_core::Error` becomes the matching `siyu.SiyuError` subclass
+//! (built by `siyu._errors.from_native` from the stable code). All behaviour
+//! lives in `siyu-core`; dict/datetime conveniences live in the Python layer.
+//! Evaluation releases the GIL, and a panic inside the core is caught and
+//! reported as `InternalError` instead of crashing the interpreter.
+
+mod bulk;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use pyo3_arrow::{PyRecordBatchReader, PyTable};
+use siyu_core::error::{Error, ErrorKind};
+use siyu_core::rules::{CompiledRuleSet as CoreCompiled, EvalInput, RuleSet as CoreRuleSet};
+use siyu_core::value::parse_timestamp;
+use siyu_core::{EventLog as CoreEventLog, Profile as CoreProfile, Schema as CoreSchema, Zone};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Converts a core error into the Python exception of its kind.
+fn to_py_err(py: Python<'_>, err: &Error) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let position = err.position().map(|p| (p.line, p.column, p.offset));
+        let exc = py.import("siyu._errors")?.getattr("from_native")?.call1((
+            err.code(),
+            err.message(),
+            position,
+            err.path(),
+            err.suggestion(),
+        ))?;
+        Ok(PyErr::from_value(exc))
+    };
+    // If the Python side cannot build the exception, surface why.
+    build().unwrap_or_else(|e| e)
+}
+
+/// Runs `f`, turning a panic into an `INTERNAL` error so none reaches Python.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(Error::new(
+            ErrorKind::Internal,
+            format!("internal error (please report): {what}"),
+        ))
+    })
+}
+
+/// Runs `f` without the GIL and with panics caught, mapping errors to Python.
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    py.detach(|| guarded(f)).map_err(|e| to_py_err(py, &e))
+}
+
+/// With the GIL held (for cheap calls), panics caught, errors mapped.
+fn attached<T>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    guarded(f).map_err(|e| to_py_err(py, &e))
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(text).map_err(Error::from)
+}
+
+/// A validated schema (traits, events and their properties, tag groups).
+#[pyclass(frozen, module = "siyu._native")]
+pub struct Schema {
+    inner: CoreSchema,
+}
+
+#[pymethods]
+impl Schema {
+    /// Reads and validates a schema document given as JSON text.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Schema> {
+        attached(py, || CoreSchema::from_json(text)).map(|inner| Schema { inner })
+    }
+
+    /// The schema as JSON text.
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+}
+
+/// A parsed rule set (not yet checked against a schema).
+#[pyclass(frozen, module = "siyu._native")]
+pub struct RuleSet {
+    inner: CoreRuleSet,
+}
+
+#[pymethods]
+impl RuleSet {
+    /// Parses rule DSL text (`segment name: expr …`).
+    #[staticmethod]
+    fn parse(py: Python<'_>, text: &str) -> PyResult<RuleSet> {
+        attached(py, || CoreRuleSet::parse(text)).map(|inner| RuleSet { inner })
+    }
+
+    /// Reads the JSON form (`{"rules": [...]}`) given as JSON text.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<RuleSet> {
+        attached(py, || CoreRuleSet::from_json(text)).map(|inner| RuleSet { inner })
+    }
+
+    /// The canonical DSL text.
+    fn to_text(&self) -> String {
+        self.inner.to_text()
+    }
+
+    /// The JSON form with AST objects.
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// Rule names in declaration order.
+    fn names(&self) -> Vec<String> {
+        self.inner.rules.iter().map(|r| r.name.clone()).collect()
+    }
+}
+
+/// A profile validated against a schema.
+#[pyclass(frozen, module = "siyu._native")]
+pub struct Profile {
+    inner: CoreProfile,
+}
+
+#[pymethods]
+impl Profile {
+    /// Reads and validates a profile given as JSON text.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str, schema: &Schema) -> PyResult<Profile> {
+        attached(py, || CoreProfile::from_json(text, &schema.inner)).map(|inner| Profile { inner })
+    }
+
+    /// The profile as JSON text (canonical form).
+    fn to_json(&self) -> String {
+        self.inner.to_json().to_string()
+    }
+}
+
+/// A validated, sorted and de-duplicated event log.
+#[pyclass(frozen, module = "siyu._native")]
+pub struct EventLog {
+    inner: CoreEventLog,
+}
+
+#[pymethods]
+impl EventLog {
+    /// Reads and validates a JSON array of events given as text.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str, schema: &Schema) -> PyResult<EventLog> {
+        attached(py, || {
+            CoreEventLog::from_json_value(&parse_json(text)?, &schema.inner)
+        })
+        .map(|inner| EventLog { inner })
+    }
+
+    /// The events as JSON text (a sorted array).
+    fn to_json(&self) -> String {
+        self.inner.to_json().to_string()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// A profile argument: an already validated `Profile` or JSON text.
+#[derive(FromPyObject)]
+enum ProfileArg<'py> {
+    Native(Bound<'py, Profile>),
+    Text(String),
+}
+
+/// An events argument: an already validated `EventLog` or JSON text.
+#[derive(FromPyObject)]
+enum EventsArg<'py> {
+    Native(Bound<'py, EventLog>),
+    Text(String),
+}
+
+/// Either borrowed from a native object or freshly parsed.
+enum Held<'a, T> {
+    Borrowed(&'a T),
+    Owned(T),
+}
+
+impl<T> Held<'_, T> {
+    fn get(&self) -> &T {
+        match self {
+            Held::Borrowed(t) => t,
+            Held::Owned(t) => t,
+        }
+    }
+}
+
+/// A rule set compiled against a schema; immutable and safe to share across threads.
+#[pyclass(frozen, module = "siyu._native")]
+pub struct CompiledRuleSet {
+    inner: CoreCompiled,
+    schema: CoreSchema,
+}
+
+impl CompiledRuleSet {
+    /// Parses the per-call inputs and runs `f` on them without the GIL.
+    fn with_input<T: Send>(
+        &self,
+        py: Python<'_>,
+        profile: &ProfileArg<'_>,
+        events: &EventsArg<'_>,
+        now: &str,
+        default_zone: Option<&str>,
+        f: impl FnOnce(&CoreCompiled, &EvalInput<'_>) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let profile_held = match profile {
+            ProfileArg::Native(p) => Ok(Held::Borrowed(&p.get().inner)),
+            ProfileArg::Text(t) => Err(t.as_str()),
+        };
+        let events_held = match events {
+            EventsArg::Native(e) => Ok(Held::Borrowed(&e.get().inner)),
+            EventsArg::Text(t) => Err(t.as_str()),
+        };
+        let schema = &self.schema;
+        let compiled = &self.inner;
+        detached(py, move || {
+            let profile = match profile_held {
+                Ok(h) => h,
+                Err(text) => Held::Owned(CoreProfile::from_json(text, schema)?),
+            };
+            let events = match events_held {
+                Ok(h) => h,
+                Err(text) => {
+                    Held::Owned(CoreEventLog::from_json_value(&parse_json(text)?, schema)?)
+                }
+            };
+            let now = parse_timestamp(now)?;
+            let mut input = EvalInput::new(profile.get(), events.get(), now);
+            if let Some(z) = default_zone {
+                input = input.with_default_zone(Zone::parse(z)?);
+            }
+            f(compiled, &input)
+        })
+    }
+}
+
+#[pymethods]
+impl CompiledRuleSet {
+    /// Compiles `ruleset` against `schema` (type checks, name resolution, cycle detection).
+    #[new]
+    fn new(py: Python<'_>, ruleset: &RuleSet, schema: &Schema) -> PyResult<CompiledRuleSet> {
+        let (rules, schema) = (&ruleset.inner, &schema.inner);
+        detached(py, || {
+            let inner = CoreCompiled::compile(rules, schema)?;
+            Ok(CompiledRuleSet {
+                inner,
+                schema: schema.clone(),
+            })
+        })
+    }
+
+    /// Parses DSL text and compiles it; compile errors then carry line and column.
+    #[staticmethod]
+    fn from_text(py: Python<'_>, text: &str, schema: &Schema) -> PyResult<CompiledRuleSet> {
+        let schema = &schema.inner;
+        detached(py, || {
+            let inner = CoreCompiled::compile_text(text, schema)?;
+            Ok(CompiledRuleSet {
+                inner,
+                schema: schema.clone(),
+            })
+        })
+    }
+
+    /// Rule names in declaration order (the order of `evaluate`'s result).
+    #[getter]
+    fn rule_names(&self) -> Vec<String> {
+        self.inner.rule_names().to_vec()
+    }
+
+    /// Memberships, one bool per rule in `rule_names` order. `profile` and
+    /// `events` are native objects or JSON text; `now` is RFC 3339 text.
+    #[pyo3(signature = (profile, events, now, default_zone=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        profile: ProfileArg<'_>,
+        events: EventsArg<'_>,
+        now: &str,
+        default_zone: Option<&str>,
+    ) -> PyResult<Vec<bool>> {
+        self.with_input(py, &profile, &events, now, default_zone, |c, input| {
+            c.evaluate(input)
+        })
+    }
+
+    /// The explanation of one rule's verdict, as JSON text.
+    #[pyo3(signature = (profile, events, now, rule, default_zone=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        profile: ProfileArg<'_>,
+        events: EventsArg<'_>,
+        now: &str,
+        rule: &str,
+        default_zone: Option<&str>,
+    ) -> PyResult<String> {
+        self.with_input(py, &profile, &events, now, default_zone, |c, input| {
+            let e = c.explain(input, rule)?;
+            serde_json::to_string(&e)
+                .map_err(|e| Error::new(ErrorKind::Internal, format!("explanation: {e}")))
+        })
+    }
+
+    /// Bulk evaluation over Arrow streams (anything with `__arrow_c_stream__`).
+    /// Returns `(pyarrow.Table, unmatched_event_count)`; the table has the id
+    /// column then one bool column per rule, rows in profile input order.
+    #[pyo3(signature = (profiles, events, now, default_zone=None, id_column="id".to_string(), traits=None, time_zone_column=None, user_id_column="user_id".to_string(), event_name_column="name".to_string(), timestamp_column="timestamp".to_string(), event_id_column=None, properties=None, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        profiles: PyRecordBatchReader,
+        events: Option<PyRecordBatchReader>,
+        now: &str,
+        default_zone: Option<&str>,
+        id_column: String,
+        traits: Option<Vec<(String, String)>>,
+        time_zone_column: Option<String>,
+        user_id_column: String,
+        event_name_column: String,
+        timestamp_column: String,
+        event_id_column: Option<String>,
+        properties: Option<Vec<(String, String)>>,
+        threads: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyAny>, u64)> {
+        let profile_cols = bulk::ProfileColumns {
+            traits: mapping(
+                traits,
+                &column_names(&profiles)?,
+                &[Some(&id_column), time_zone_column.as_deref()],
+            ),
+            id: id_column,
+            time_zone: time_zone_column,
+        };
+        let event_names = match &events {
+            Some(e) => column_names(e)?,
+            None => Vec::new(),
+        };
+        let event_cols = bulk::EventColumns {
+            properties: mapping(
+                properties,
+                &event_names,
+                &[
+                    Some(&user_id_column),
+                    Some(&event_name_column),
+                    Some(&timestamp_column),
+                    event_id_column.as_deref(),
+                ],
+            ),
+            user_id: user_id_column,
+            name: event_name_column,
+            timestamp: timestamp_column,
+            id: event_id_column,
+        };
+        let profiles = profiles.into_reader()?;
+        let events = events.map(|e| e.into_reader()).transpose()?;
+        let threads = threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let (compiled, schema) = (&self.inner, &self.schema);
+        let id_name = profile_cols.id.clone();
+        let (batch, unmatched) = detached(py, move || {
+            let now = parse_timestamp(now)?;
+            let zone = match default_zone {
+                Some(z) => Zone::parse(z)?,
+                None => Zone::utc(),
+            };
+            let result = bulk::run(
+                compiled,
+                schema,
+                profiles,
+                events,
+                &profile_cols,
+                &event_cols,
+                now,
+                zone,
+                threads,
+            )?;
+            let batch = bulk::to_batch(&id_name, compiled.rule_names(), &result)?;
+            Ok((batch, result.unmatched_events))
+        })?;
+        let schema = batch.schema();
+        let table = PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)?;
+        Ok((table, unmatched))
+    }
+}
+
+/// Column names of a table's schema, in order.
+fn column_names(reader: &PyRecordBatchReader) -> PyResult<Vec<String>> {
+    Ok(reader
+        .schema_ref()?
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+/// `(column, name)` pairs: the given mapping, else every column not in `taken`.
+fn mapping(
+    given: Option<Vec<(String, String)>>,
+    all: &[String],
+    taken: &[Option<&str>],
+) -> Vec<(String, String)> {
+    given.unwrap_or_else(|| {
+        all.iter()
+            .filter(|c| !taken.contains(&Some(c.as_str())))
+            .map(|c| (c.clone(), c.clone()))
+            .collect()
+    })
+}
+
+/// Canonical name of a time zone (IANA name or fixed offset such as `+08:00`).
+#[pyfunction]
+fn parse_zone(py: Python<'_>, name: &str) -> PyResult<String> {
+    attached(py, || Zone::parse(name)).map(|z| z.name())
+}
+
+/// A timestamp in canonical form (UTC, `Z`), from RFC 3339 text.
+#[pyfunction]
+fn normalize_timestamp(py: Python<'_>, text: &str) -> PyResult<String> {
+    attached(py, || parse_timestamp(text)).map(|t| siyu_core::value::format_timestamp(&t))
+}
+
+/// Raises a panic inside a guarded call; lets the tests prove no panic reaches Python.
+#[pyfunction]
+fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
+    detached(py, || -> Result<(), Error> {
+        panic!("deliberate test panic")
+    })
+}
+
+/// Every error code, in `ErrorKind::ALL` order.
+fn error_codes() -> Vec<&'static str> {
+    ErrorKind::ALL.iter().map(|k| k.code()).collect()
+}
+
+/// The native module `siyu._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", siyu_core::VERSION)?;
+    m.add("ERROR_CODES", PyTuple::new(m.py(), error_codes())?)?;
+    m.add_class::<Schema>()?;
+    m.add_class::<RuleSet>()?;
+    m.add_class::<Profile>()?;
+    m.add_class::<EventLog>()?;
+    m.add_class::<CompiledRuleSet>()?;
+    m.add_function(wrap_pyfunction!(parse_zone, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_timestamp, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    Ok(())
+}

@@ -68,8 +68,10 @@ def column(table: pa.Table, name: str, role: str) -> pa.Array:
 def timestamps(col: pa.Array, fmt: Union[str, None] = None) -> pa.Array:
     """Text parsed with ``fmt`` (strptime codes) when given; other types pass through
     (the core reads dates, timestamps and RFC 3339 text; naive values are UTC)."""
-    if fmt is not None and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        return pc.strptime(col, format=fmt, unit="us")
+    texty = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+    texty = texty or col.type == pa.string_view()
+    if fmt is not None and texty:
+        return pc.strptime(col.cast(pa.string()), format=fmt, unit="us")
     return col
 
 

@@ -65,8 +65,9 @@ impl Args {
     fn strings(&self, key: &str) -> Result<Vec<String>, Error> {
         match self.get(key) {
             None => Ok(Vec::new()),
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|_| Args::bad(key, "a list of strings")),
+            Some(v) => {
+                serde_json::from_value(v.clone()).map_err(|_| Args::bad(key, "a list of strings"))
+            }
         }
     }
 
@@ -153,7 +154,9 @@ fn analytics_call(
                 };
                 let end = match a.get("end") {
                     None => None,
-                    Some(_) => Some(parse_timestamp(a.str("end")?).map_err(|e| e.with_path("end"))?),
+                    Some(_) => {
+                        Some(parse_timestamp(a.str("end")?).map_err(|e| e.with_path("end"))?)
+                    }
                 };
                 let spec = RetentionSpec {
                     cohort_event: a.str("cohort_event")?.to_string(),
@@ -218,7 +221,10 @@ fn analytics_call(
                 let (u, c, t) = need(rows.as_ref(), "a touches table")?;
                 let users = str_column(u.array(), "user_id")?;
                 let channels = str_column(c.array(), "channel")?;
-                let times = time_column(need(t.as_ref(), "a touch timestamp column")?.array(), "timestamp")?;
+                let times = time_column(
+                    need(t.as_ref(), "a touch timestamp column")?.array(),
+                    "timestamp",
+                )?;
                 if users.len() != channels.len() || users.len() != times.len() {
                     return Err(Error::new(
                         ErrorKind::InvalidArgument,

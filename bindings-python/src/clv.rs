@@ -6,8 +6,8 @@
 
 use crate::detached;
 use arrow_array::cast::AsArray;
-use arrow_array::Array;
 use arrow_array::types::{Float64Type, TimestampMicrosecondType};
+use arrow_array::Array;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_cast::{cast_with_options, CastOptions};
 use arrow_schema::{DataType, Field, Schema, TimeUnit as ArrowUnit};
@@ -33,7 +33,10 @@ fn cast_no_nulls(array: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayR
     let out = cast_with_options(array, to, &CastOptions::default()).map_err(|e| {
         invalid(
             column,
-            format!("column {column:?} ({}) cannot be read as {to}: {e}", array.data_type()),
+            format!(
+                "column {column:?} ({}) cannot be read as {to}: {e}",
+                array.data_type()
+            ),
         )
     })?;
     if out.null_count() > 0 {
@@ -68,9 +71,8 @@ pub(crate) fn time_column(array: &ArrayRef, column: &str) -> Result<Vec<DateTime
         .iter()
         .enumerate()
         .map(|(i, &us)| {
-            DateTime::from_timestamp_micros(us).ok_or_else(|| {
-                invalid(column, format!("timestamp out of range at row {i}"))
-            })
+            DateTime::from_timestamp_micros(us)
+                .ok_or_else(|| invalid(column, format!("timestamp out of range at row {i}")))
         })
         .collect()
 }
@@ -89,8 +91,7 @@ fn unit(text: &str) -> Result<TimeUnit, Error> {
 /// Serialises a core result (a macro: the binding does not depend on serde itself).
 macro_rules! to_json {
     ($v:expr) => {
-        serde_json::to_string($v)
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("json: {e}")))
+        serde_json::to_string($v).map_err(|e| Error::new(ErrorKind::Internal, format!("json: {e}")))
     };
 }
 pub(crate) use to_json;

@@ -3,6 +3,15 @@
 from typing import Any, Optional, Sequence, Tuple, Union, final
 
 __all__ = [
+    "analytics_call",
+    "clv_expected_average_value",
+    "clv_expected_purchases",
+    "clv_fit_gamma_gamma",
+    "clv_fit_purchase",
+    "clv_lifetime_value",
+    "clv_predict",
+    "clv_summary",
+    "clv_value_model",
     "CompiledRuleSet",
     "ERROR_CODES",
     "EventLog",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json as _json
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
 import pyarrow as pa
@@ -172,7 +172,7 @@ def _is_scalar(*values: Any) -> bool:
     return all(isinstance(v, (int, float, np.integer, np.floating)) for v in values)
 
 
-def _arrays(*cols: Any) -> Tuple[bool, list]:
+def _arrays(*cols: Any) -> Tuple[bool, List[Any]]:
     """Columns as pyarrow arrays; scalars become one-element arrays (and say so)."""
     scalar = _is_scalar(*cols)
     if scalar:
@@ -389,11 +389,14 @@ class GammaGamma(_Model):
     ) -> Prediction:
         """Discounted CLV over ``time`` months at a monthly ``discount_rate``;
         ``freq`` is the purchase model's time unit (``"D"`` or ``"W"``)."""
-        scalar, cols = _arrays(frequency, recency, T, monetary_value)
+        scalar, (x, tx, t, m) = _arrays(frequency, recency, T, monetary_value)
         out = _native.clv_lifetime_value(
             transaction_prediction_model._params_json(),
             self._params_json(),
-            *cols,
+            x,
+            tx,
+            t,
+            m,
             int(time),
             float(discount_rate),
             freq,

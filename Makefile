@@ -46,7 +46,7 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy: $(PIP_STAMP)
-	cargo clippy -j $(JOBS) -p siyu-core -p siyu-benches -p siyu-python --all-targets -- -D warnings
+	cargo clippy -j $(JOBS) --workspace --all-targets -- -D warnings
 
 # Default members (core, benches): unit, doc and conformance tests.
 rust-test:

@@ -473,6 +473,27 @@ export declare const clv: {
   modelDocument(document: JsonInput<object>): Record<string, unknown>;
 };
 
+/** The analytics operations. */
+export type AnalyticsOp =
+  | 'retention'
+  | 'active_users'
+  | 'repeat_purchase_rate'
+  | 'funnel'
+  | 'k_factor'
+  | 'channel_conversion'
+  | 'z_test'
+  | 'chi_square'
+  | 'bayes'
+  | 'sample_size'
+  | 'frequent_pairs'
+  | 'sequential_rules'
+  | 'send_time';
+
+/** Analytics over event exports (request fields as in conformance/README.md, kind `analytics`; snake_case). */
+export declare const analytics: {
+  run(op: AnalyticsOp, request: JsonInput<Record<string, unknown>>): Record<string, unknown>;
+};
+
 /** A points ledger document (persist it as is). */
 export type Ledger = Record<string, unknown>;
 
@@ -554,6 +575,7 @@ declare const siyu: {
   rfm: typeof rfm;
   PointsModel: typeof PointsModel;
   clv: typeof clv;
+  analytics: typeof analytics;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
   parseZone: typeof parseZone;

@@ -399,6 +399,20 @@ const clv = Object.freeze({
 });
 
 /**
+ * Analytics over event exports: retention, active users, repeat purchase rate,
+ * funnels, K-factor, channel conversion, A/B tests (z, chi-square, Bayesian,
+ * sample size), association rules and best send times.
+ */
+const analytics = Object.freeze({
+  /** Runs `op` on a request object (fields as in conformance/README.md, kind `analytics`). */
+  run(op, request) {
+    if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
+    const text = jsonText(request, 'request');
+    return JSON.parse(call(() => native.analyticsRun(op, text)));
+  },
+});
+
+/**
  * A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers
  * are plain JSON documents you persist: each method takes one and returns the
  * new one; a failed call throws and changes nothing.
@@ -548,6 +562,7 @@ module.exports = {
   rfm,
   PointsModel,
   clv,
+  analytics,
   JourneyEngine,
   journeys,
   parseZone,

@@ -14,6 +14,7 @@ export const {
   rfm,
   PointsModel,
   clv,
+  analytics,
   JourneyEngine,
   journeys,
   parseZone,

@@ -29,7 +29,9 @@ rm -rf "$gen"
 echo "bindings: Kotlin in ${gen#"$root"/}/kotlin, Swift in ${gen#"$root"/}/swift"
 
 status=0
-(cd "$here/kotlin-tests" && mvn -B -q -Dstyle.color=never test -Dsiyu.lib="$lib") || status=1
+# Maven may prefix lines with ANSI resets; strip them so the conformance line is
+# printed exactly (pipefail keeps Maven's exit status).
+(cd "$here/kotlin-tests" && mvn -B -q -Dstyle.color=never test -Dsiyu.lib="$lib" 2>&1 | sed 's/\x1b\[[0-9;]*m//g') || status=1
 
 if command -v swiftc >/dev/null 2>&1; then
   out="$here/build/swift-smoke"

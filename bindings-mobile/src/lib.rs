@@ -31,7 +31,7 @@ pub use engines::{
 pub use error::SiyuError;
 pub use journey::{JourneyRunner, JourneyStep};
 pub use models::{
-    bucket_hash, clv_fit, clv_lifetime_value, clv_model_document, clv_predict, clv_spend,
-    clv_summarize, decode_journey_state, encode_journey_instances, encode_journey_state, rfm_apply,
-    rfm_fit, rfm_score, rfm_segment, rfm_values, validate_journey, PointsEngine,
+    analytics_run, bucket_hash, clv_fit, clv_lifetime_value, clv_model_document, clv_predict,
+    clv_spend, clv_summarize, decode_journey_state, encode_journey_instances, encode_journey_state,
+    rfm_apply, rfm_fit, rfm_score, rfm_segment, rfm_values, validate_journey, PointsEngine,
 };

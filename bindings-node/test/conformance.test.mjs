@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, PointsModel, clv, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
+import { Schema, RuleSet, CompiledRuleSet, Lifecycle, TagRules, rfm, PointsModel, clv, analytics, JourneyEngine, journeys, SiyuError, parseZone } from '../index.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..', 'conformance');
@@ -254,6 +254,14 @@ const kinds = {
         return out;
       }
       throw new Error(`unknown rfm op ${op}`);
+    });
+  },
+  analytics(file, c) {
+    expectOutcome(file, c, () => {
+      // The request is the file's shared fields overlaid with the case's.
+      const { cases: _cases, kind: _kind, ...shared } = file;
+      const request = { ...shared, ...c };
+      return analytics.run(field(file, c, 'op'), doc(request));
     });
   },
   clv(file, c) {

@@ -31,7 +31,7 @@ def _check_error(expected: Any, err: siyu.SiyuError) -> Optional[str]:
 def run_segment(file: Any, case: Any) -> Any:
     """Compiles the rules, evaluates the profile; returns memberships and requested explanations."""
     compiled = siyu.CompiledRuleSet(_rules(field(file, case, "rules")), _schema(file, case))
-    profile = field(file, case, "profile")
+    profile = field(file, case, "profile") or {"id": "p"}
     events = field(file, case, "events") or []
     now = field(file, case, "now")
     zone = field(file, case, "default_zone")
@@ -45,17 +45,15 @@ def run_segment(file: Any, case: Any) -> Any:
 
 
 def _explain_spec(file: Any, case: Any) -> Dict[str, Any]:
-    spec = field(file, case, "explain")
-    expect = case.get("expect")
-    if spec is None and isinstance(expect, dict) and isinstance(expect.get("explain"), dict):
-        spec = expect["explain"]
-    return dict(spec or {})
+    # As the Rust runner: a case-level "explain" maps rule names to expected explanations.
+    spec = case.get("explain")
+    return dict(spec) if isinstance(spec, dict) else {}
 
 
 def _segment_expected(file: Any, case: Any) -> Any:
     expect = dict(case["expect"])
-    spec = field(file, case, "explain")
-    if spec is not None and "explain" not in expect:
+    spec = _explain_spec(file, case)
+    if spec:
         expect["explain"] = spec
     return expect
 
@@ -105,6 +103,10 @@ def run_error(file: Any, case: Any) -> Any:
         return siyu.EventLog.from_json(field(file, case, "events"), _schema(file, case)).to_list()
     if op == "zone":
         return siyu.parse_zone(_first(file, case, "zone", "name"))
+    if op == "explain":
+        compiled = siyu.CompiledRuleSet(_rules(field(file, case, "rules")), _schema(file, case))
+        rule = field(file, case, "rule") or ""
+        return dict(compiled.explain({"id": "p"}, [], "2026-01-01T00:00:00Z", rule))
     if op == "schema":
         return siyu.Schema.from_json(field(file, case, "schema")).to_dict()
     raise AssertionError(f"unknown error op {op!r}")

@@ -503,6 +503,13 @@ impl CompiledLifecycle {
     }
 }
 
+/// Writes the stage as the rule tag `stage:<name>` of the exclusive `group`
+/// (e.g. `lifecycle`), so other rules can read it with `has_tag("stage:loyal")`;
+/// see [`crate::tagging::set_exclusive_tag`] for how the group is kept exclusive.
+pub fn write_stage_tag(profile: &mut Profile, state: &StageState, group: &str, now: DateTime<Utc>) {
+    crate::tagging::set_exclusive_tag(profile, &format!("stage:{}", state.stage), group, now);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,5 +567,16 @@ mod tests {
         assert_eq!(stages, ["prospect", "first_purchase", "first_purchase"]);
         assert_eq!(days[1].transition.as_ref().unwrap().from, "prospect");
         assert!(m.replay(&p, &log, to, from, Zone::utc(), None).is_err());
+    }
+
+    #[test]
+    fn the_stage_tag_replaces_the_previous_one() {
+        let now = crate::value::parse_timestamp("2026-03-03T00:00:00Z").unwrap();
+        let mut p = Profile::new("u");
+        write_stage_tag(&mut p, &StageState::new("new", now), "lifecycle", now);
+        write_stage_tag(&mut p, &StageState::new("repeat", now), "lifecycle", now);
+        let names: Vec<&str> = p.tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["stage:repeat"]);
+        assert_eq!(p.tags[0].group.as_deref(), Some("lifecycle"));
     }
 }

@@ -60,9 +60,11 @@ impl Period {
     fn key(self, date: NaiveDate) -> NaiveDate {
         match self {
             Period::Day => date,
-            Period::Week => {
-                date - chrono::Duration::days(i64::from(date.weekday().num_days_from_monday()))
-            }
+            Period::Week => date
+                .checked_sub_signed(chrono::Duration::days(i64::from(
+                    date.weekday().num_days_from_monday(),
+                )))
+                .unwrap_or(date),
             Period::Month => date.with_day(1).unwrap_or(date),
         }
     }

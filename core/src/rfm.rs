@@ -18,7 +18,7 @@
 //! value with `5 · L(t_s) ≥ (s − 1) · n` and a value scores `1 + #{s : v reaches t_s}`.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::profile::{EventLog, Profile, Tag, TagSource};
+use crate::profile::{EventLog, Profile};
 use crate::rules::ast::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -503,9 +503,7 @@ impl SegmentMap {
 }
 
 /// Writes scores into `profile.scores` as `rfm_r`, `rfm_f`, `rfm_m` and the
-/// segment as a rule tag of `group` (added at `now`), removing any other
-/// rule-sourced tag of that group. Tags of other sources in the group are kept,
-/// and then the segment tag is not added (they take precedence).
+/// segment as a rule tag of `group` (see [`crate::tagging::set_exclusive_tag`]).
 pub fn write_to_profile(
     profile: &mut Profile,
     scores: &RfmScores,
@@ -516,22 +514,7 @@ pub fn write_to_profile(
     profile.scores.insert("rfm_r".into(), f64::from(scores.r));
     profile.scores.insert("rfm_f".into(), f64::from(scores.f));
     profile.scores.insert("rfm_m".into(), f64::from(scores.m));
-    profile.tags.retain(|t| {
-        t.group.as_deref() != Some(group) || t.source != TagSource::Rule || t.name == segment
-    });
-    let occupied = profile
-        .tags
-        .iter()
-        .any(|t| t.group.as_deref() == Some(group) || t.name == segment);
-    if !occupied {
-        profile.tags.push(Tag {
-            name: segment.to_string(),
-            group: Some(group.to_string()),
-            source: TagSource::Rule,
-            added_at: now,
-            expires_at: None,
-        });
-    }
+    crate::tagging::set_exclusive_tag(profile, segment, group, now);
 }
 
 #[cfg(test)]

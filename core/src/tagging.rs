@@ -406,9 +406,21 @@ impl CompiledTagRules {
                 gone.insert(t.name.clone());
             }
         }
-        // Exclusive groups: keep one desired tag per group, or none if occupied.
-        let mut winners: Vec<(String, String)> = Vec::new(); // (group, winner)
-                                                             // An empty winner means the group is held by a non-rule tag.
+        // Exclusive groups: (group, winner). An empty winner means the group is
+        // held by a live non-rule tag: no rule tag of it may stay or be added.
+        let mut winners: Vec<(String, String)> = Vec::new();
+        for (i, prep) in self.prepared.iter().enumerate() {
+            let Some(g) = self.set.rules[i].group.as_ref().filter(|_| prep.exclusive) else {
+                continue;
+            };
+            let occupied = profile.tags.iter().any(|t| {
+                t.source != TagSource::Rule && t.group.as_ref() == Some(g) && t.is_live(now)
+            });
+            if occupied && !winners.iter().any(|(wg, _)| wg == g) {
+                winners.push((g.clone(), String::new()));
+            }
+        }
+        // Then the first desired tag of each free group wins.
         desired.retain(|(name, i)| {
             if !self.prepared[*i].exclusive {
                 return true;
@@ -417,18 +429,8 @@ impl CompiledTagRules {
             if winners.iter().any(|(wg, _)| *wg == g) {
                 return false;
             }
-            let occupied = profile.tags.iter().any(|t| {
-                t.source != TagSource::Rule && t.group.as_deref() == Some(&g) && t.is_live(now)
-            });
-            winners.push((
-                g,
-                if occupied {
-                    String::new()
-                } else {
-                    name.clone()
-                },
-            ));
-            !occupied
+            winners.push((g, name.clone()));
+            true
         });
         for t in &profile.tags {
             if t.source != TagSource::Rule || gone.contains(&t.name) {
@@ -519,6 +521,29 @@ pub fn apply_diff(profile: &mut Profile, diff: &TagDiff, now: DateTime<Utc>) {
             source: TagSource::Rule,
             added_at: now,
             expires_at: a.expires_at,
+        });
+    }
+}
+
+/// Puts `name` as the one rule tag of the exclusive `group` (added at `now`, no
+/// expiry): other rule tags of the group are removed; a live tag of another source
+/// in the group (or a tag already named `name`) takes precedence, and then nothing
+/// is added. Used for the RFM segment and the lifecycle stage.
+pub fn set_exclusive_tag(profile: &mut Profile, name: &str, group: &str, now: DateTime<Utc>) {
+    profile.tags.retain(|t| {
+        t.source != TagSource::Rule || t.group.as_deref() != Some(group) || t.name == name
+    });
+    let occupied = profile
+        .tags
+        .iter()
+        .any(|t| (t.group.as_deref() == Some(group) && t.is_live(now)) || t.name == name);
+    if !occupied {
+        profile.tags.push(Tag {
+            name: name.to_string(),
+            group: Some(group.to_string()),
+            source: TagSource::Rule,
+            added_at: now,
+            expires_at: None,
         });
     }
 }

@@ -82,7 +82,11 @@ impl Zone {
 
     /// The local wall-clock time at `t`.
     pub fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        t.naive_utc() + self.offset_at(t)
+        // Saturate at the ends of chrono's range instead of overflowing.
+        let offset = chrono::Duration::seconds(i64::from(self.offset_at(t).local_minus_utc()));
+        t.naive_utc()
+            .checked_add_signed(offset)
+            .unwrap_or(t.naive_utc())
     }
 
     /// The local date at `t`.
@@ -98,7 +102,10 @@ impl Zone {
             Zone::Fixed(o) => resolve(o.from_local_datetime(&local), local, *o),
             #[cfg(feature = "tz")]
             Zone::Iana(tz) => {
-                let before = self.offset_at((local - chrono::Duration::days(1)).and_utc());
+                let day_before = local
+                    .checked_sub_signed(chrono::Duration::days(1))
+                    .unwrap_or(local);
+                let before = self.offset_at(day_before.and_utc());
                 resolve(tz.from_local_datetime(&local), local, before)
             }
         }
@@ -121,7 +128,10 @@ fn resolve<Tz: TimeZone>(
         LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
         // Inside a DST gap: read the wall time with the offset in force before the
         // gap, i.e. move it later by the gap's length (java.time's rule).
-        LocalResult::None => (local - before).and_utc(),
+        LocalResult::None => {
+            let shift = chrono::Duration::seconds(i64::from(before.local_minus_utc()));
+            local.checked_sub_signed(shift).unwrap_or(local).and_utc()
+        }
     }
 }
 
@@ -170,6 +180,18 @@ mod tests {
         assert_eq!(Zone::parse("-05:30").unwrap().name(), "-05:30");
         let e = Zone::parse("Mars/Olympus").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidTimeZone);
+    }
+
+    #[test]
+    fn extremes_do_not_panic() {
+        let z = Zone::parse("+14:00").unwrap();
+        let max = chrono::DateTime::<Utc>::MAX_UTC;
+        assert_eq!(z.local(max), max.naive_utc());
+        let w = Zone::parse("-12:00").unwrap();
+        let min = chrono::DateTime::<Utc>::MIN_UTC;
+        assert_eq!(w.local(min), min.naive_utc());
+        let _ = z.from_local(max.naive_utc());
+        let _ = w.from_local(min.naive_utc());
     }
 
     #[cfg(feature = "tz")]

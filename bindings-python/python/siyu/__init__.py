@@ -391,7 +391,7 @@ def _arrow_stream(data: Any, what: str) -> Any:
         return data
     module = type(data).__module__ or ""
     if module.startswith("pandas"):
-        import pyarrow as pa
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         return pa.Table.from_pandas(data, preserve_index=False)
     raise InvalidArgumentError(

@@ -481,6 +481,12 @@ impl JourneyEngine {
                 ));
             }
         }
+        if !(1..=9999).contains(&now.year()) {
+            return Err(Error::new(
+                ErrorKind::InvalidTime,
+                format!("now {now} is outside years 1..=9999"),
+            ));
+        }
         let last_now = state.last_now;
         let mut run = Run {
             engine: self,
@@ -537,7 +543,9 @@ impl JourneyEngine {
         run.apply(input, t_in)?;
         run.agenda(now)?;
         // Bookkeeping: bounded windows.
-        let horizon = now - chrono::Duration::seconds(self.policies.ledger_horizon());
+        let horizon = now
+            .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
         run.state.sends.retain(|s| s.at > horizon);
         let window = self.policies.dedup_window;
         if run.state.seen.len() > window {
@@ -621,6 +629,18 @@ enum Resume<'a> {
     Goto(Option<&'a str>),
     /// Re-run the current node (deferred message, migrated instance).
     Rerun,
+}
+
+/// `t + secs`, or `INVALID_TIME` when the instant leaves chrono's range.
+fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
+    chrono::Duration::try_seconds(secs)
+        .and_then(|d| t.checked_add_signed(d))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidTime,
+                format!("{t} + {secs}s is out of range"),
+            )
+        })
 }
 
 fn push_u32(out: &mut String, mut n: u32) {
@@ -737,20 +757,28 @@ impl<'a> Run<'a> {
         };
         let value = self.profile.traits.get(trait_name)?;
         let time = time_or_midnight(time.as_deref());
+        // Dates outside years 1..=9999 are ignored: zone arithmetic near chrono's
+        // limits would overflow.
         let at_date = |d: NaiveDate| {
-            self.zone
-                .from_local(d.and_time(time) + chrono::Duration::seconds(offset.seconds))
+            if !(1..=9999).contains(&d.year()) {
+                return None;
+            }
+            d.and_time(time)
+                .checked_add_signed(chrono::Duration::seconds(offset.seconds))
+                .map(|l| self.zone.from_local(l))
         };
         let ok = |t: DateTime<Utc>| t > after && t <= upto;
         match (value, annual) {
-            (Value::Timestamp(ts), false) => {
-                Some(*ts + chrono::Duration::seconds(offset.seconds)).filter(|t| ok(*t))
-            }
-            (Value::Date(d), false) => Some(at_date(*d)).filter(|t| ok(*t)),
+            (Value::Timestamp(ts), false) => ts
+                .checked_add_signed(chrono::Duration::seconds(offset.seconds))
+                .filter(|t| ok(*t)),
+            (Value::Date(d), false) => at_date(*d).filter(|t| ok(*t)),
             (Value::Date(_) | Value::Timestamp(_), true) => {
                 let d = match value {
                     Value::Date(d) => *d,
-                    Value::Timestamp(ts) => self.zone.date_at(*ts),
+                    Value::Timestamp(ts) if (1..=9999).contains(&ts.year()) => {
+                        self.zone.date_at(*ts)
+                    }
                     _ => return None,
                 };
                 let y0 = self.zone.date_at(after).year() - 1;
@@ -760,7 +788,7 @@ impl<'a> Run<'a> {
                         NaiveDate::from_ymd_opt(y, d.month(), d.day())
                             .or_else(|| NaiveDate::from_ymd_opt(y, d.month(), d.day() - 1))
                     })
-                    .map(at_date)
+                    .filter_map(at_date)
                     .filter(|t| ok(*t))
                     .min()
             }
@@ -1146,14 +1174,14 @@ impl<'a> Run<'a> {
                         let secs = timeout.map(|d| d.seconds()).unwrap_or(86_400);
                         inst.pending = Some(eid);
                         inst.armed = true;
-                        inst.due = Some(t + chrono::Duration::seconds(secs));
+                        inst.due = Some(add_secs(t, secs)?);
                         break true;
                     }
                     cur = next.as_deref();
                 }
                 NodeKind::Wait { duration, .. } => {
                     inst.armed = true;
-                    inst.due = Some(t + duration.to_chrono());
+                    inst.due = Some(add_secs(t, duration.seconds())?);
                     break true;
                 }
                 NodeKind::WaitUntilTime {
@@ -1192,9 +1220,17 @@ impl<'a> Run<'a> {
                 } => {
                     let time = time_or_midnight(time.as_deref());
                     let off = chrono::Duration::seconds(offset.seconds);
+                    let time_of = |d: NaiveDate| {
+                        if !(1..=9999).contains(&d.year()) {
+                            return None;
+                        }
+                        d.and_time(time)
+                            .checked_add_signed(off)
+                            .map(|l| self.zone.from_local(l))
+                    };
                     let target = match self.profile.traits.get(trait_name) {
-                        Some(Value::Timestamp(ts)) => Some(*ts + off),
-                        Some(Value::Date(d)) => Some(self.zone.from_local(d.and_time(time) + off)),
+                        Some(Value::Timestamp(ts)) => ts.checked_add_signed(off),
+                        Some(Value::Date(d)) => time_of(*d),
                         _ => None,
                     };
                     match target {
@@ -1215,7 +1251,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::WaitEvent { timeout, .. } => {
                     inst.armed = true;
-                    inst.due = Some(t + timeout.to_chrono());
+                    inst.due = Some(add_secs(t, timeout.seconds())?);
                     break true;
                 }
                 NodeKind::SplitRule {
@@ -1311,7 +1347,10 @@ impl<'a> Run<'a> {
                 Reentry::Cooldown { .. } if active(None) => Some("active"),
                 Reentry::Cooldown { cooldown } => rec
                     .last_entry
-                    .filter(|l| *l + cooldown.to_chrono() > t)
+                    .filter(|l| {
+                        l.checked_add_signed(cooldown.to_chrono())
+                            .is_none_or(|e| e > t)
+                    })
                     .map(|_| "cooldown"),
                 Reentry::Concurrent { .. } if active(Some(&key)) => Some("active"),
                 Reentry::Concurrent { .. } => None,
@@ -1515,7 +1554,10 @@ impl<'a> Run<'a> {
     }
 
     fn next_wake(&self) -> Option<DateTime<Utc>> {
-        let far = self.now + chrono::Duration::days(800);
+        let far = self
+            .now
+            .checked_add_signed(chrono::Duration::days(800))
+            .unwrap_or(self.now);
         let inst = self.state.instances.iter().filter_map(|i| i.due).min();
         let date = self
             .engine
@@ -1535,6 +1577,56 @@ mod tests {
     use super::*;
     use crate::journey::JourneyDefinition;
     use crate::value::parse_timestamp;
+
+    #[test]
+    fn extreme_instants_are_errors_or_ignored_never_panics() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"date","trait":"d","annual":true},
+                "nodes":[{"id":"w","type":"wait_until_date","trait":"d","next":"x"},{"id":"x","type":"wait","duration":"5000w"}]}"#,
+        )
+        .unwrap();
+        let schema = Schema::from_json(r#"{"traits":{"d":"date"}}"#).unwrap();
+        let e = JourneyEngine::new(schema.clone(), vec![def], Policies::default()).unwrap();
+        let log = EventLog::default();
+        let p = Profile::new("u1");
+        let r = e.step(
+            &UserState::new(),
+            &p,
+            &log,
+            &Input::Tick,
+            DateTime::<Utc>::MAX_UTC,
+        );
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidTime);
+        let p = Profile::from_json_value(
+            &serde_json::json!({"id": "u1", "traits": {"d": "+200000-01-01"}}),
+            &schema,
+        );
+        if let Ok(p) = p {
+            let t = parse_timestamp("9999-12-31T00:00:00Z").unwrap();
+            let enter = Input::Enter {
+                journey: "j".into(),
+                key: None,
+            };
+            let r = e.step(&UserState::new(), &p, &log, &enter, t).unwrap();
+            // The far date is ignored (treated as missing): the instance exits.
+            assert!(r
+                .notices
+                .iter()
+                .any(|n| n.reason.as_deref() == Some("missing_trait")));
+        }
+        // A deadline 5000 weeks after year 9999 is still inside chrono's range.
+        let t = parse_timestamp("9999-12-31T00:00:00Z").unwrap();
+        let p = Profile::from_json_value(
+            &serde_json::json!({"id": "u1", "traits": {"d": "2000-01-01"}}),
+            &schema,
+        )
+        .unwrap();
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        assert!(e.step(&UserState::new(), &p, &log, &enter, t).is_ok());
+    }
 
     #[test]
     fn user_journeys_keep_state_only_on_success() {

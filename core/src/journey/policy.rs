@@ -121,6 +121,14 @@ impl Policies {
                     "a rolling cap needs both \"window\" and \"max\"",
                 ));
             }
+            if c.window
+                .is_some_and(|w| w.seconds() > super::validate::MAX_DURATION_SECS)
+            {
+                return Err(bad(
+                    format!("policies.caps[{i}].window"),
+                    "window is limited to 100 years",
+                ));
+            }
             if c.window.is_some_and(|w| w.seconds() == 0) {
                 return Err(bad(
                     format!("policies.caps[{i}].window"),
@@ -220,7 +228,9 @@ impl Policies {
                 }
             }
             if let (Some(w), Some(max)) = (c.window, c.max) {
-                let from = at - w.to_chrono();
+                let from = at
+                    .checked_sub_signed(w.to_chrono())
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
                 let n = ledger
                     .iter()
                     .filter(|s| applies(&s.channel) && s.at > from && s.at <= at)

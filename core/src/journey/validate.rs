@@ -212,7 +212,49 @@ fn check_criteria(list: &[Criterion], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The longest duration or offset a definition may use (100 years of 365.25
+/// days): keeps every deadline inside chrono's range.
+pub const MAX_DURATION_SECS: i64 = 3_155_760_000;
+
+fn check_span(path: String, secs: i64) -> Result<()> {
+    if secs.abs() > MAX_DURATION_SECS {
+        return Err(err(
+            "invalid_field",
+            path,
+            "durations and offsets are limited to 100 years",
+        ));
+    }
+    Ok(())
+}
+
+fn check_spans(def: &JourneyDefinition) -> Result<()> {
+    use super::definition::Reentry;
+    if let Trigger::Date { offset, .. } = &def.trigger {
+        check_span("trigger.offset".into(), offset.seconds)?;
+    }
+    if let Reentry::Cooldown { cooldown } = &def.reentry {
+        check_span("reentry.cooldown".into(), cooldown.seconds())?;
+    }
+    for (i, n) in def.nodes.iter().enumerate() {
+        let p = |f: &str| format!("nodes[{i}].{f}");
+        if let Some(g) = n.late.and_then(|l| l.grace) {
+            check_span(p("late.grace"), g.seconds())?;
+        }
+        match &n.kind {
+            NodeKind::Wait { duration, .. } => check_span(p("duration"), duration.seconds())?,
+            NodeKind::WaitEvent { timeout, .. } => check_span(p("timeout"), timeout.seconds())?,
+            NodeKind::Call {
+                timeout: Some(t), ..
+            } => check_span(p("timeout"), t.seconds())?,
+            NodeKind::WaitUntilDate { offset, .. } => check_span(p("offset"), offset.seconds)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_fields(def: &JourneyDefinition) -> Result<()> {
+    check_spans(def)?;
     match &def.trigger {
         Trigger::Event { filter, .. } => filter
             .check()

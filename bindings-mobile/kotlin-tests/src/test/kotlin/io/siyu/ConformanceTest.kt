@@ -386,6 +386,14 @@ class ConformanceTest {
         }
     }
 
+    private fun analytics(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
+        // The request is the file's shared fields overlaid with the case's.
+        val request = LinkedHashMap<Any?, Any?>()
+        for ((k, v) in file) if (k != "cases" && k != "kind") request[k] = v
+        request.putAll(case)
+        parseJson(analyticsRun(field(file, case, "op") as String, writeJson(request)))
+    }
+
     private fun clv(file: Map<*, *>, case: Map<*, *>) = outcome(file, case) {
         val f = { k: String -> field(file, case, k) }
         fun request(vararg pairs: Pair<String, Any?>) = writeJson(pairs.filter { it.second != null }.toMap())
@@ -496,6 +504,7 @@ class ConformanceTest {
                         "rfm" -> rfm(file, case)
                         "points" -> points(file, case)
                         "clv" -> clv(file, case)
+                        "analytics" -> analytics(file, case)
                         else -> throw AssertionError("vector kind \"$kind\" is not supported by the kotlin runner")
                     }
                     passed += 1

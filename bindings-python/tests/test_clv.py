@@ -191,13 +191,32 @@ def test_degenerate_inputs_raise_typed_errors() -> None:
         _ = clv.BGNBD().params
     with pytest.raises(siyu.InvalidStateError):
         clv.BGNBD.from_json({"version": 2, "purchase": {"model": "bgnbd", "r": 1, "alpha": 1, "a": 1, "b": 1}})
-    with pytest.raises(siyu.InvalidArgumentError):
+    with pytest.raises(siyu.InvalidArgumentError) as err:
         clv.summary_from_transactions(
             {"c": ["a"], "d": ["2024-01-01T00:00:00Z"], "v": [1.0]},
             "c", "d", "v", observation_period_end="2024-02-01", freq="M",
         )
-    with pytest.raises(siyu.InvalidArgumentError):
+    assert err.value.path == "freq"
+    with pytest.raises(siyu.InvalidArgumentError) as err:
         clv.summary_from_transactions({"c": ["a"]}, "c", "missing", observation_period_end="2024-02-01")
+    assert err.value.path == "datetime_col"
+    with pytest.raises(siyu.InvalidArgumentError) as err:  # negative spend
+        clv.summary_from_transactions(
+            {"c": ["a"], "d": ["2024-01-01"], "v": [-1.0]}, "c", "d", "v", observation_period_end="2024-02-01"
+        )
+    with pytest.raises(siyu.NumericDomainError):  # nothing before the end
+        clv.summary_from_transactions(
+            {"c": ["a"], "d": ["2024-03-01"], "v": [1.0]}, "c", "d", "v", observation_period_end="2024-02-01"
+        )
+
+
+def test_summary_reads_text_dates_and_integer_ids() -> None:
+    t = {"c": [1, 1, 2], "d": ["2024-01-01T00:00:00Z", "2024-01-05T10:00:00+08:00", "2024-01-02"], "v": [1.0, 2.0, 3.0]}
+    rows = clv.summary_from_transactions(t, "c", "d", "v", observation_period_end="2024-02-01").to_pylist()
+    assert rows == [
+        {"c": "1", "frequency": 1, "recency": 4.0, "T": 31.0, "monetary_value": 2.0},
+        {"c": "2", "frequency": 0, "recency": 0.0, "T": 30.0, "monetary_value": 0.0},
+    ]
 
 
 def test_summary_calibration_holdout_small() -> None:

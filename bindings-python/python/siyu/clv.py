@@ -100,8 +100,8 @@ def summary_from_transactions(
     ``monetary_value`` is the mean value of the repeat days. ``datetime_format``
     parses text dates (strptime codes, e.g. ``"%Y%m%d"``); naive timestamps are
     UTC. ``decimals`` rounds recency, T and values (the published CDNOW summary
-    uses 2). Returns a ``pyarrow.Table`` ordered by customer id, whose first
-    column is named ``customer_id_col``.
+    uses 2). Returns a ``pyarrow.Table`` ordered by customer id (as text), whose
+    first column is named ``customer_id_col``.
     """
     return _summary(
         transactions,

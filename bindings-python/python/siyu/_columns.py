@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping, Sequence, Union
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ._errors import InvalidArgumentError
 

@@ -14,7 +14,7 @@ import json as _json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from . import _native
 from ._columns import TableLike, column, date_text, to_table

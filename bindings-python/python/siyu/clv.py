@@ -16,7 +16,7 @@ import json as _json
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from . import _native
 from ._columns import ColumnLike, TableLike, column, date_text, timestamps, to_array, to_table

@@ -331,6 +331,12 @@ export declare class CompiledRuleSet {
   evaluate(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Record<string, boolean>;
   /** Explains one rule's verdict. */
   explain(rule: string, profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Explanation;
+  /** Evaluates profiles given as trait columns (no events; NaN / null = missing); `matches[row * rules.length + r]` is 1 when rule r matched. */
+  evaluateColumns(
+    columns: Record<string, Float64Array | number[] | Array<string | null>>,
+    now: Instant,
+    defaultZone?: string,
+  ): { rules: string[]; rows: number; matches: Uint8Array };
   /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
   evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
 }
@@ -473,27 +479,6 @@ export declare const clv: {
   modelDocument(document: JsonInput<object>): Record<string, unknown>;
 };
 
-/** The analytics operations. */
-export type AnalyticsOp =
-  | 'retention'
-  | 'active_users'
-  | 'repeat_purchase_rate'
-  | 'funnel'
-  | 'k_factor'
-  | 'channel_conversion'
-  | 'z_test'
-  | 'chi_square'
-  | 'bayes'
-  | 'sample_size'
-  | 'frequent_pairs'
-  | 'sequential_rules'
-  | 'send_time';
-
-/** Analytics over event exports (request fields as in conformance/README.md, kind `analytics`; snake_case). */
-export declare const analytics: {
-  run(op: AnalyticsOp, request: JsonInput<Record<string, unknown>>): Record<string, unknown>;
-};
-
 /** A points ledger document (persist it as is). */
 export type Ledger = Record<string, unknown>;
 
@@ -531,6 +516,21 @@ export interface JourneyStep {
   state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
 }
 
+/** A profile and event history parsed for one engine (opaque; from `JourneyEngine.subject`). */
+export interface JourneySubject {
+  readonly __journeySubject: unique symbol;
+}
+
+/** The result of `JourneyEngine.stepBytes`. */
+export interface JourneyStepBytes {
+  /** The new user state in its versioned binary form: persist it as is. */
+  state: Buffer;
+  effects: Array<Record<string, unknown>>;
+  notices: Array<Record<string, unknown>>;
+  /** Call again with a tick by then at the latest (null: only on inputs). */
+  nextWake: string | null;
+}
+
 /** A journey input. */
 export type JourneyInput =
   | { type: 'event'; event: EventInput }
@@ -552,6 +552,24 @@ export declare class JourneyEngine {
     input: JsonInput<JourneyInput> | undefined,
     now: Instant,
   ): JourneyStep;
+  /**
+   * As `step`, with the user state in its versioned binary form both ways
+   * (restore + step + persist in one call): pass the stored bytes (null for a
+   * new user) and persist the returned `state`.
+   */
+  stepBytes(
+    state: Uint8Array | null | undefined,
+    profile: JsonInput<ProfileInput> | JourneySubject,
+    events: JsonInput<EventInput[]> | undefined,
+    input: JsonInput<JourneyInput> | undefined,
+    now: Instant,
+  ): JourneyStepBytes;
+  /** Parses a profile and event history once, for repeated `stepBytes` calls (in place of the profile). */
+  subject(profile: JsonInput<ProfileInput>, events?: JsonInput<EventInput[]>): JourneySubject;
+  /** The Mermaid flowchart of a loaded journey (latest version unless given). */
+  mermaid(id: string, version?: number): string;
+  /** The loaded definitions. */
+  definitions(): Array<{ id: string; version: number }>;
   /** Moves instances to other versions per a migration map. */
   migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): { moves: Array<Record<string, unknown>>; state: Record<string, unknown> };
 }
@@ -563,6 +581,82 @@ export declare const journeys: {
   encodeInstances(state: JsonInput<object>): Buffer[];
   decodeState(bytes: Uint8Array): Record<string, unknown>;
   hash(seed: string, value: string, version?: number): number | null;
+  /** The Mermaid flowchart of one definition. */
+  mermaid(definition: JsonInput<object>): string;
+};
+
+/** Value-model score options (defaults: horizon 4.345, months 12, monthly_discount_rate 0.01, unit 'weeks'). */
+export interface ScoreOptions {
+  horizon?: number;
+  months?: number;
+  monthly_discount_rate?: number;
+  unit?: string;
+}
+
+/** One customer's scores (`expected_value` and `clv` need a spend model). */
+export interface CustomerScores {
+  p_alive: number;
+  expected_purchases: number;
+  expected_value: number | null;
+  clv: number | null;
+}
+
+/** A fitted value-model document (`{ version: 1, purchase?, spend? }`): scores customers. */
+export declare class ValueModel {
+  constructor(document: JsonInput<object>);
+  /** The normalised document. */
+  toJson(): Record<string, unknown>;
+  /** Scores customers one by one. */
+  score(customers: JsonInput<Array<{ frequency: number; recency: number; T: number; monetary_value?: number }>>, options?: JsonInput<ScoreOptions>): CustomerScores[];
+  /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
+  scoreColumns(
+    columns: { frequency: number[] | Float64Array; recency: number[] | Float64Array; T: number[] | Float64Array },
+    horizon?: number,
+  ): { p_alive: number[]; expected_purchases: number[] };
+  /** Scores one customer and writes the scores into the profile's score map; returns the profile. */
+  scoreProfile(
+    profile: JsonInput<ProfileInput>,
+    customer: JsonInput<{ frequency: number; recency: number; T: number; monetary_value?: number }>,
+    options?: { schema?: Schema | JsonInput<object>; options?: JsonInput<ScoreOptions> },
+  ): Record<string, unknown>;
+}
+
+/** An analytics request: the fields of conformance/README.md (`analytics`) for the operation. */
+export type AnalyticsRequest = Record<string, unknown>;
+/** An analytics report (the core's JSON form). */
+export type AnalyticsReport = Record<string, unknown>;
+/** The analytics operation names `analytics.run` accepts. */
+export type AnalyticsOp =
+  | 'retention'
+  | 'active_users'
+  | 'repeat_purchase_rate'
+  | 'funnel'
+  | 'k_factor'
+  | 'channel_conversion'
+  | 'z_test'
+  | 'chi_square'
+  | 'bayes'
+  | 'sample_size'
+  | 'frequent_pairs'
+  | 'sequential_rules'
+  | 'send_time';
+
+/** Analytics reports: retention, activity, funnels, growth, A/B tests, association rules, send time. */
+export declare const analytics: {
+  run(op: AnalyticsOp, request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  retention(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  activeUsers(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  repeatPurchaseRate(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  funnel(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  kFactor(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  channelConversion(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  zTest(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  chiSquare(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  bayes(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sampleSize(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  frequentPairs(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sequentialRules(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  sendTime(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
 };
 
 declare const siyu: {
@@ -578,6 +672,7 @@ declare const siyu: {
   analytics: typeof analytics;
   JourneyEngine: typeof JourneyEngine;
   journeys: typeof journeys;
+  ValueModel: typeof ValueModel;
   parseZone: typeof parseZone;
   errorCodes: typeof errorCodes;
   errorClassForCode: typeof errorClassForCode;

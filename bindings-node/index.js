@@ -234,6 +234,37 @@ class CompiledRuleSet {
     return JSON.parse(call(() => this[NATIVE].explain(...args)));
   }
 
+  /**
+   * Evaluates profiles given as trait columns (no events): `{ name: Float64Array
+   * | number[] | string[] }`, all of one length (NaN / null = missing). Returns
+   * `{ rules, rows, matches: Uint8Array }` with `matches[row * rules.length + r]`
+   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path.
+   */
+  evaluateColumns(columns, now, defaultZone) {
+    if (columns === null || typeof columns !== 'object') throw invalidArgument('evaluateColumns takes an object of columns', 'columns');
+    const numNames = [];
+    const nums = [];
+    const strNames = [];
+    const strs = [];
+    let rows;
+    for (const [name, col] of Object.entries(columns)) {
+      if (!(col instanceof Float64Array) && !Array.isArray(col)) throw invalidArgument(`column ${name} must be an array or Float64Array`, `columns.${name}`);
+      if (rows === undefined) rows = col.length;
+      if (col.length !== rows) throw invalidArgument(`column ${name} has ${col.length} rows, expected ${rows}`, `columns.${name}`);
+      if (col instanceof Float64Array || (col.length > 0 && col.every((v) => typeof v === 'number'))) {
+        numNames.push(name);
+        nums.push(col instanceof Float64Array ? col : Float64Array.from(col));
+      } else {
+        strNames.push(name);
+        strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+      }
+    }
+    rows = rows ?? 0;
+    const args = [rows, numNames, nums, strNames, strs, instantText(now), zoneText(defaultZone)];
+    const bytes = call(() => this[NATIVE].evaluateColumns(...args));
+    return { rules: this.ruleNames, rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  }
+
   async evaluateMany(items, now, defaultZone) {
     if (!Array.isArray(items)) throw invalidArgument('evaluateMany takes an array of {profile, events}', 'items');
     const args = [JSON.stringify(items), instantText(now), zoneText(defaultZone)];
@@ -399,20 +430,6 @@ const clv = Object.freeze({
 });
 
 /**
- * Analytics over event exports: retention, active users, repeat purchase rate,
- * funnels, K-factor, channel conversion, A/B tests (z, chi-square, Bayesian,
- * sample size), association rules and best send times.
- */
-const analytics = Object.freeze({
-  /** Runs `op` on a request object (fields as in conformance/README.md, kind `analytics`). */
-  run(op, request) {
-    if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
-    const text = jsonText(request, 'request');
-    return JSON.parse(call(() => native.analyticsRun(op, text)));
-  },
-});
-
-/**
  * A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers
  * are plain JSON documents you persist: each method takes one and returns the
  * new one; a failed call throws and changes nothing.
@@ -468,6 +485,13 @@ class PointsModel {
   }
 }
 
+/** A profile and event history parsed for one engine (from `JourneyEngine.subject`). */
+class JourneySubject {
+  constructor(handle) {
+    this[NATIVE] = handle;
+  }
+}
+
 /** Journeys compiled against a schema: step a user's instances on inputs, get effects back. */
 class JourneyEngine {
   constructor(journeys, { schema, policies } = {}) {
@@ -498,10 +522,101 @@ class JourneyEngine {
     return JSON.parse(call(() => this[NATIVE].step(...args)));
   }
 
+  /**
+   * As `step`, with the user state in its versioned binary form both ways: pass
+   * the stored Buffer (null/undefined for a new user), persist the returned
+   * `state` Buffer. Returns `{ state, effects, notices, nextWake }`.
+   */
+  stepBytes(state, profile, events, input, now) {
+    const bytes = state === undefined || state === null ? undefined : toBuffer(state);
+    let r;
+    if (profile instanceof JourneySubject) {
+      // A prepared subject: profile and history are already parsed (`events` is ignored).
+      const args = [bytes, profile[NATIVE], jsonText(input ?? { type: 'tick' }, 'input'), instantText(now)];
+      r = call(() => this[NATIVE].stepSubject(...args));
+    } else {
+      const args = [
+        bytes,
+        jsonText(profile, 'profile'),
+        jsonText(events ?? [], 'events'),
+        jsonText(input ?? { type: 'tick' }, 'input'),
+        instantText(now),
+      ];
+      r = call(() => this[NATIVE].stepBytes(...args));
+    }
+    return {
+      state: r.state,
+      effects: r.effects === '[]' ? [] : JSON.parse(r.effects),
+      notices: r.notices === '[]' ? [] : JSON.parse(r.notices),
+      nextWake: r.nextWake ?? null,
+    };
+  }
+
+  /**
+   * Parses a user's profile and event history once, for repeated `stepBytes`
+   * calls (pass the result in place of the profile; `events` is then ignored).
+   */
+  subject(profile, events) {
+    const args = [jsonText(profile, 'profile'), jsonText(events ?? [], 'events')];
+    return new JourneySubject(call(() => this[NATIVE].subject(...args)));
+  }
+
+  /** The Mermaid flowchart of a loaded journey (latest version unless `version` is given). */
+  mermaid(id, version) {
+    if (typeof id !== 'string') throw invalidArgument('mermaid takes a journey id', 'id');
+    return call(() => this[NATIVE].mermaid(id, version ?? undefined));
+  }
+
+  /** The loaded definitions: `[{ id, version }]`. */
+  definitions() {
+    return JSON.parse(call(() => this[NATIVE].definitions()));
+  }
+
   /** Moves instances to other versions per a migration map; `dryRun` only plans. Returns `{ moves, state }`. */
   migrate(state, map, now, { dryRun = false } = {}) {
     const args = [jsonText(state, 'state'), jsonText(map, 'map'), instantText(now), Boolean(dryRun)];
     return JSON.parse(call(() => this[NATIVE].migrate(...args)));
+  }
+}
+
+const toFloat64 = (v, what) => {
+  if (v instanceof Float64Array) return v;
+  if (!Array.isArray(v)) throw invalidArgument(`${what} must be an array of numbers or a Float64Array`, what);
+  return Float64Array.from(v);
+};
+
+/** A fitted value-model document (purchase model, optional spend model): scores customers. */
+class ValueModel {
+  constructor(document) {
+    const text = jsonText(document, 'document');
+    this[NATIVE] = call(() => native.ValueModel.create(text));
+  }
+
+  /** The normalised document. */
+  toJson() {
+    return JSON.parse(call(() => this[NATIVE].toJson()));
+  }
+
+  /**
+   * Scores customers `[{ frequency, recency, T, monetary_value? }]`: per customer
+   * `{ p_alive, expected_purchases, expected_value, clv }` (the last two need a spend model).
+   */
+  score(customers, options) {
+    const args = [jsonText(customers, 'customers'), optText(options, 'options')];
+    return JSON.parse(call(() => this[NATIVE].score(...args)));
+  }
+
+  /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
+  scoreColumns({ frequency, recency, T } = {}, horizon = 4.345) {
+    const args = [toFloat64(frequency, 'frequency'), toFloat64(recency, 'recency'), toFloat64(T, 'T'), Number(horizon)];
+    return JSON.parse(call(() => this[NATIVE].scoreColumns(...args)));
+  }
+
+  /** Scores one customer and writes the scores into the profile's score map; returns the profile. */
+  scoreProfile(profile, customer, { schema, options } = {}) {
+    const s = schema === undefined || schema === null ? new Schema({}) : asSchema(schema);
+    const args = [jsonText(profile, 'profile'), s[NATIVE], jsonText(customer, 'customer'), optText(options, 'options')];
+    return JSON.parse(call(() => this[NATIVE].scoreProfile(...args)));
   }
 }
 
@@ -534,11 +649,48 @@ const journeys = Object.freeze({
     const b = toBuffer(bytes);
     return JSON.parse(call(() => native.decodeJourneyState(b)));
   },
+  /** The Mermaid flowchart of one definition. */
+  mermaid(definition) {
+    const text = jsonText(definition, 'journey');
+    return call(() => native.journeyMermaid(text));
+  },
   /** Deterministic bucketing hash in [0, 1) (GrowthBook-compatible); null for an unsupported version. */
   hash(seed, value, version = 2) {
     if (typeof seed !== 'string' || typeof value !== 'string') throw invalidArgument('hash takes string seed and value', 'seed');
     return call(() => native.bucketHash(seed, value, version)) ?? null;
   },
+});
+
+const ANALYTICS_OPS = {
+  retention: 'retention',
+  activeUsers: 'active_users',
+  repeatPurchaseRate: 'repeat_purchase_rate',
+  funnel: 'funnel',
+  kFactor: 'k_factor',
+  channelConversion: 'channel_conversion',
+  zTest: 'z_test',
+  chiSquare: 'chi_square',
+  bayes: 'bayes',
+  sampleSize: 'sample_size',
+  frequentPairs: 'frequent_pairs',
+  sequentialRules: 'sequential_rules',
+  sendTime: 'send_time',
+};
+
+function analyticsRun(op, request) {
+  if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
+  const text = jsonText(request ?? {}, 'request');
+  return JSON.parse(call(() => native.analyticsRun(op, text)));
+}
+
+/**
+ * Analytics reports (retention, active users, funnels, growth, A/B tests,
+ * association rules, send time). Each takes one request object with the
+ * fields of conformance/README.md (`analytics`) and returns the core's report.
+ */
+const analytics = Object.freeze({
+  run: analyticsRun,
+  ...Object.fromEntries(Object.entries(ANALYTICS_OPS).map(([name, op]) => [name, (request) => analyticsRun(op, request)])),
 });
 
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
@@ -565,6 +717,7 @@ module.exports = {
   analytics,
   JourneyEngine,
   journeys,
+  ValueModel,
   parseZone,
   errorCodes,
   errorClassForCode,

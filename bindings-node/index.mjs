@@ -17,6 +17,7 @@ export const {
   analytics,
   JourneyEngine,
   journeys,
+  ValueModel,
   parseZone,
   errorCodes,
   errorClassForCode,

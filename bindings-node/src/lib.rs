@@ -14,6 +14,10 @@
 // napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
 #![allow(unsafe_code)]
 
+mod bulk;
+mod journey;
+mod value_models;
+
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;
 use napi::bindgen_prelude::{AsyncTask, Status};

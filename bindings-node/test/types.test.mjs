@@ -76,7 +76,7 @@ test('the default export lists the same names', () => {
 });
 
 test('class members match the runtime prototypes', () => {
-  for (const name of ['Schema', 'RuleSet', 'CompiledRuleSet', 'Lifecycle', 'TagRules', 'JourneyEngine', 'PointsModel']) {
+  for (const name of ['Schema', 'RuleSet', 'CompiledRuleSet', 'Lifecycle', 'TagRules', 'JourneyEngine', 'PointsModel', 'ValueModel']) {
     const d = decl.classes.get(name);
     assert.deepEqual([...d.members].sort(), [...runtimeMembers(siyu[name])].sort(), `${name} members`);
     assert.deepEqual([...d.statics].sort(), [...runtimeStatics(siyu[name])].sort(), `${name} statics`);

@@ -60,6 +60,8 @@ pub struct CompiledRuleSet {
     order: Vec<usize>,
     /// Segment references of each rule.
     deps: Vec<Vec<usize>>,
+    /// Number of shared aggregate result slots (see [`AggPlan::slot`]).
+    shared_slots: usize,
 }
 
 /// A compile error and the span of the node that caused it.
@@ -203,14 +205,14 @@ impl CompiledRuleSet {
     }
 
     fn ctx<'a, 'm>(&'a self, input: &EvalInput<'a>, memo: &'m [Cell<Truth>]) -> Ctx<'a, 'm> {
-        Ctx {
-            profile: input.profile,
-            events: input.events.events(),
-            now: input.now,
-            zone: input.zone(),
+        Ctx::new(
+            input.profile,
+            input.events.events(),
+            input.now,
+            input.zone(),
             memo,
-            today: Cell::new(None),
-        }
+            self.shared_slots,
+        )
     }
 
     fn fresh_memo(&self) -> Vec<Cell<Truth>> {
@@ -312,13 +314,91 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
         ref_spans.push(c.refs);
     }
     let order = topo_order(rules, &deps, &ref_spans)?;
+    let shared_slots = share_aggregates(&mut plans);
     Ok(CompiledRuleSet {
         names: rules.rules.iter().map(|r| r.name.clone()).collect(),
         rules: rules.rules.clone(),
         plans,
         order,
         deps,
+        shared_slots,
     })
+}
+
+/// Gives every aggregate that occurs more than once in the set (same function,
+/// event, property, filter and window) a common result slot, so one evaluation
+/// computes it once. Returns the number of slots.
+fn share_aggregates(plans: &mut [Node]) -> usize {
+    // Plans hold no addresses or interior state, so equal Debug text (floats
+    // print exactly, regexes as their pattern) means identical results.
+    // Keys in visiting order (both passes visit in the same order; slots set in
+    // the second pass must not change the keys of enclosing aggregates).
+    let mut keys: Vec<String> = Vec::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for plan in plans.iter_mut() {
+        visit_aggs(plan, &mut |p| {
+            let key = format!("{p:?}");
+            *counts.entry(key.clone()).or_insert(0) += 1;
+            keys.push(key);
+        });
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut next = 0;
+    for plan in plans.iter_mut() {
+        visit_aggs(plan, &mut |p| {
+            let key = keys[next].as_str();
+            next += 1;
+            if counts.get(key).is_some_and(|&n| n > 1) {
+                let fresh = ids.len();
+                p.slot = Some(*ids.entry(key).or_insert(fresh));
+            }
+        });
+    }
+    ids.len()
+}
+
+/// Calls `f` on every aggregate of a plan, children first.
+fn visit_aggs(n: &mut Node, f: &mut impl FnMut(&mut AggPlan)) {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter_mut().for_each(|a| visit_aggs(a, f)),
+        Node::Not(a) | Node::Call { arg: a, .. } => visit_aggs(a, f),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            visit_aggs(left, f);
+            visit_aggs(right, f);
+        }
+        Node::In { expr, .. }
+        | Node::Text { expr, .. }
+        | Node::Exists { expr, .. }
+        | Node::Within { expr, .. } => visit_aggs(expr, f),
+        Node::Between { expr, low, high } => {
+            visit_aggs(expr, f);
+            visit_aggs(low, f);
+            visit_aggs(high, f);
+        }
+        Node::Agg(p) => {
+            if let Some(filter) = &mut p.filter {
+                visit_aggs(filter, f);
+            }
+            f(p);
+        }
+        Node::Streak(p) => {
+            if let Some(filter) = &mut p.filter {
+                visit_aggs(filter, f);
+            }
+        }
+        Node::Const(_)
+        | Node::Trait { .. }
+        | Node::Prop { .. }
+        | Node::Now
+        | Node::Today
+        | Node::Score(_)
+        | Node::PropCompare { .. }
+        | Node::HasTag { .. }
+        | Node::HasTagInGroup(_)
+        | Node::HasConsent { .. }
+        | Node::HasIdentity(_)
+        | Node::Segment(_) => {}
+    }
 }
 
 /// The children of an AST node.
@@ -1010,6 +1090,7 @@ impl Compiler<'_> {
                 prop,
                 filter,
                 window,
+                slot: None,
             })),
             ty,
         ))

@@ -26,7 +26,7 @@ use crate::value::{Value, ValueType};
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 
 /// Evaluation results box their error so the hot `Ok` path stays small.
@@ -221,7 +221,7 @@ pub(crate) enum Pattern {
 }
 
 /// A window, resolved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum WindowPlan {
     All,
     Rolling(i64),
@@ -241,6 +241,9 @@ pub(crate) struct AggPlan {
     pub prop: Option<(String, ValueType)>,
     pub filter: Option<Node>,
     pub window: WindowPlan,
+    /// Slot of this aggregate's result in [`Ctx::shared`] when an identical
+    /// aggregate occurs elsewhere in the set (computed once per evaluation).
+    pub slot: Option<usize>,
 }
 
 /// A streak, resolved.
@@ -343,6 +346,50 @@ pub(crate) struct Ctx<'a, 'm> {
     pub memo: &'m [Cell<Truth>],
     /// The local date at `now`, computed on first use.
     pub today: Cell<Option<NaiveDate>>,
+    /// Index one past the last event at or before `now`, computed on first use.
+    end: Cell<Option<usize>>,
+    /// Windows already resolved in this evaluation (rule sets reuse a few windows;
+    /// a calendar window costs several zone conversions).
+    ranges: [Cell<Option<CachedRange>>; RANGE_CACHE],
+    /// Results of the aggregates that have a slot (see [`AggPlan::slot`]).
+    /// Only values that borrow nothing are kept (a `RefCell` of borrowed values
+    /// would make the context invariant in `'a`).
+    shared: RefCell<Vec<Option<Val<'static>>>>,
+}
+
+/// A resolved window and its event index range.
+type CachedRange = (WindowPlan, (usize, usize));
+
+/// How many distinct windows one evaluation remembers.
+const RANGE_CACHE: usize = 8;
+
+impl<'a, 'm> Ctx<'a, 'm> {
+    /// A context for one evaluation; `shared_slots` is the number of shared
+    /// aggregate slots of the plan.
+    pub(crate) fn new(
+        profile: &'a Profile,
+        events: &'a [Event],
+        now: DateTime<Utc>,
+        zone: Zone,
+        memo: &'m [Cell<Truth>],
+        shared_slots: usize,
+    ) -> Ctx<'a, 'm> {
+        Ctx {
+            profile,
+            events,
+            now,
+            zone,
+            memo,
+            today: Cell::new(None),
+            end: Cell::new(None),
+            ranges: std::array::from_fn(|_| Cell::new(None)),
+            shared: RefCell::new(if shared_slots == 0 {
+                Vec::new()
+            } else {
+                vec![None; shared_slots]
+            }),
+        }
+    }
 }
 
 impl Ctx<'_, '_> {
@@ -359,12 +406,35 @@ impl Ctx<'_, '_> {
 
     /// Index one past the last event at or before `now`.
     fn visible_end(&self) -> usize {
-        let now = self.now;
-        self.events.partition_point(|e| e.timestamp <= now)
+        match self.end.get() {
+            Some(end) => end,
+            None => {
+                let now = self.now;
+                let end = self.events.partition_point(|e| e.timestamp <= now);
+                self.end.set(Some(end));
+                end
+            }
+        }
     }
 
-    /// The events of the window, as an index range into `events`.
+    /// The events of the window, as an index range into `events` (remembered
+    /// for the rest of the evaluation).
     pub(crate) fn window_range(&self, w: &WindowPlan) -> (usize, usize) {
+        for c in &self.ranges {
+            match c.get() {
+                Some((k, r)) if k == *w => return r,
+                Some(_) => {}
+                None => {
+                    let r = self.compute_range(w);
+                    c.set(Some((*w, r)));
+                    return r;
+                }
+            }
+        }
+        self.compute_range(w)
+    }
+
+    fn compute_range(&self, w: &WindowPlan) -> (usize, usize) {
         let end = self.visible_end();
         let lower = |start: DateTime<Utc>| self.events.partition_point(|e| e.timestamp < start);
         let upper = |stop: DateTime<Utc>| self.events.partition_point(|e| e.timestamp < stop);
@@ -581,7 +651,10 @@ pub(crate) fn eval<'a>(
             Val::Bool(cx.profile.identities.get(ns).is_some_and(|v| !v.is_empty()))
         }
         Node::Segment(i) => Val::from_truth(cx.memo.get(*i).map_or(Truth::Unknown, Cell::get)),
-        Node::Agg(p) => aggregate(p, cx)?,
+        Node::Agg(p) => match p.slot {
+            None => aggregate(p, cx)?,
+            Some(slot) => shared_aggregate(p, slot, cx)?,
+        },
         Node::Streak(p) => Val::Int(streak(p, cx)?),
     })
 }
@@ -775,6 +848,29 @@ fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> EvalResult<Val<'a>> 
             )
         }),
     }
+}
+
+/// Evaluates an aggregate that occurs more than once in the set, once per evaluation.
+fn shared_aggregate<'a>(p: &'a AggPlan, slot: usize, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
+    if let Some(Some(v)) = cx.shared.borrow().get(slot) {
+        return Ok(v.clone());
+    }
+    let v = aggregate(p, cx)?;
+    let owned = match v {
+        Val::Missing => Some(Val::Missing),
+        Val::Bool(b) => Some(Val::Bool(b)),
+        Val::Int(i) => Some(Val::Int(i)),
+        Val::Float(f) => Some(Val::Float(f)),
+        Val::Ts(t) => Some(Val::Ts(t)),
+        Val::Date(d) => Some(Val::Date(d)),
+        Val::Dur(d) => Some(Val::Dur(d)),
+        // Strings and lists borrow from the events: recomputed each time.
+        Val::Str(_) | Val::List(_) => None,
+    };
+    if let (Some(o), Some(s)) = (owned, cx.shared.borrow_mut().get_mut(slot)) {
+        *s = Some(o);
+    }
+    Ok(v)
 }
 
 /// Evaluates an aggregate.

@@ -1330,3 +1330,97 @@ fn extreme_instants_do_not_panic() {
         }
     }
 }
+
+/// Repeated aggregates share one result and repeated windows one resolution per
+/// evaluation: a set full of repeats must agree with each rule compiled alone.
+#[test]
+fn shared_aggregates_and_windows_match_rules_evaluated_alone() {
+    let milk = || Some(cmp("eq", prop("category"), lit(json!("milk"))));
+    let last_buy = || agg("last_time", "purchase", None, None, all());
+    let items: Vec<(&str, J)> = vec![
+        ("recent", cmp("gt", last_buy(), ts("2026-03-01T00:00:00Z"))),
+        ("older", cmp("lt", last_buy(), ts("2026-03-20T00:00:00Z"))),
+        (
+            "milk_month",
+            cmp(
+                "ge",
+                agg("count", "purchase", None, milk(), calendar("month", 0, 1)),
+                lit(json!(2)),
+            ),
+        ),
+        (
+            "milk_month_again",
+            cmp(
+                "eq",
+                agg("count", "purchase", None, milk(), calendar("month", 0, 1)),
+                lit(json!(3)),
+            ),
+        ),
+        (
+            "any_month",
+            cmp(
+                "ge",
+                agg("count", "purchase", None, None, calendar("month", 0, 1)),
+                lit(json!(1)),
+            ),
+        ),
+        // String results borrow from events and are recomputed, not cached.
+        (
+            "max_cat",
+            cmp(
+                "eq",
+                agg("max", "purchase", Some("category"), None, all()),
+                lit(json!("toys")),
+            ),
+        ),
+        (
+            "max_cat_again",
+            cmp(
+                "eq",
+                agg("max", "purchase", Some("category"), None, all()),
+                lit(json!("milk")),
+            ),
+        ),
+        (
+            "sum_30d",
+            cmp(
+                "gt",
+                agg("sum", "purchase", Some("amount"), None, rolling("30d")),
+                lit(json!(10.0)),
+            ),
+        ),
+        (
+            "sum_30d_again",
+            cmp(
+                "lt",
+                agg("sum", "purchase", Some("amount"), None, rolling("30d")),
+                lit(json!(10.0)),
+            ),
+        ),
+    ];
+    let set = compile(&items);
+    let p = profile(json!({"time_zone": "Asia/Shanghai"}));
+    let log = purchases();
+    for now in [
+        "2026-03-10T00:00:00Z",
+        "2026-03-12T00:00:00Z",
+        "2026-04-02T00:00:00Z",
+    ] {
+        let input = EvalInput::new(&p, &log, t(now));
+        let together = set.evaluate_truth(&input).unwrap();
+        let alone: Vec<Truth> = items
+            .iter()
+            .map(|(n, e)| compile(&[(n, e.clone())]).evaluate_truth(&input).unwrap()[0])
+            .collect();
+        assert_eq!(together, alone, "at {now}");
+        // Evaluating again with the same compiled set gives the same answer.
+        assert_eq!(set.evaluate_truth(&input).unwrap(), together);
+    }
+    // Not trivially all-equal: the repeats disagree where their comparisons do.
+    let input = EvalInput::new(&p, &log, t("2026-03-10T00:00:00Z"));
+    let r = set.evaluate_truth(&input).unwrap();
+    assert_eq!(r[0], Truth::True);
+    assert_eq!(r[5], Truth::True);
+    assert_eq!(r[6], Truth::False);
+    assert_ne!(r[7], r[8]);
+}

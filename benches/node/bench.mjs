@@ -1,0 +1,229 @@
+// Node bench of the npm package `siyu`, in one run:
+//   1. journeys: restore + step + persist cycles/s (the firing cycle of the
+//      6-node replenishment journey, core/journeys/replenishment.json) against
+//      XState 5 on the equivalent 6-state machine;
+//   2. single-rule evaluation against json-logic-engine (compiled) and
+//      @growthbook/growthbook (`evalCondition`) on an equivalent rule, per call
+//      and in bulk.
+// Usage: (cd benches/node && npm install) && SIYU_PROFILE=release bash
+// bindings-node/scripts/test.sh (builds the addon) && node benches/node/bench.mjs
+// Options (environment): BENCH_MS (time per measurement, default 1500),
+// BENCH_BULK (profiles per bulk call, default 10000).
+import fs from 'node:fs';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { setup, assign, createActor } from 'xstate';
+import { LogicEngine } from 'json-logic-engine';
+import { evalCondition } from '@growthbook/growthbook';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const require = createRequire(import.meta.url);
+const siyu = require(path.join(root, 'bindings-node', 'index.js'));
+const { JourneyEngine, Schema, CompiledRuleSet, journeys } = siyu;
+
+const MS = Number(process.env.BENCH_MS || 1500);
+const BULK = Number(process.env.BENCH_BULK || 10000);
+
+/** Runs `fn` repeatedly for about MS milliseconds (after a warm-up); ops/s. */
+function measure(fn, opsPerCall = 1) {
+  const warm = performance.now() + Math.min(300, MS / 4);
+  while (performance.now() < warm) fn();
+  let calls = 0;
+  const start = performance.now();
+  let t = start;
+  while (t - start < MS) {
+    for (let i = 0; i < 64; i++) fn();
+    calls += 64;
+    t = performance.now();
+  }
+  return (calls * opsPerCall * 1000) / (t - start);
+}
+
+/** As `measure` for an async function (one call at a time). */
+async function measureAsync(fn, opsPerCall = 1) {
+  await fn();
+  let calls = 0;
+  const start = performance.now();
+  let t = start;
+  while (t - start < MS) {
+    await fn();
+    calls += 1;
+    t = performance.now();
+  }
+  return (calls * opsPerCall * 1000) / (t - start);
+}
+
+const fmt = (x) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : x.toFixed(0));
+const results = [];
+function report(name, opsPerSec, unit) {
+  results.push({ name, opsPerSec });
+  console.log(`${name.padEnd(58)} ${fmt(opsPerSec).padStart(10)} ${unit}/s`);
+}
+function ratio(label, a, b) {
+  console.log(`  ratio ${label}: ${(a / b).toFixed(2)}x`);
+}
+
+// ---------------------------------------------------------------- journeys
+const load = (name) => fs.readFileSync(path.join(root, 'core', 'journeys', `${name}.json`), 'utf8');
+const schema = new Schema(load('schema'));
+const engine = new JourneyEngine([JSON.parse(load('replenishment'))], {
+  schema,
+  policies: {
+    default_zone: 'Asia/Shanghai',
+    caps: [{ channel: '*', per_day: 3 }],
+    quiet_hours: { start: '22:00', end: '08:00' },
+  },
+});
+const profileText = JSON.stringify({
+  id: 'u1',
+  time_zone: 'Asia/Shanghai',
+  consents: [{ channel: 'wechat', purpose: 'marketing', status: 'granted', at: '2026-01-01T00:00:00Z' }],
+});
+const purchase = {
+  id: 'p1',
+  name: 'purchase',
+  timestamp: '2026-03-02T02:00:00Z',
+  properties: { order_id: 'o1', category: 'milk_powder' },
+};
+// Bring one instance to the day-7 wait (the probiotics message fires next).
+const s1 = engine.stepBytes(null, profileText, '[]', { type: 'event', event: purchase }, '2026-03-02T02:00:00Z');
+const s2 = engine.stepBytes(s1.state, profileText, '[]', { type: 'tick' }, '2026-03-05T04:00:00Z');
+const blob = s2.state;
+const due = journeys.decodeState(blob).instances[0].due;
+const tickText = '{"type":"tick"}';
+const probe = engine.stepBytes(blob, profileText, '[]', tickText, due);
+assert.equal(probe.effects.length, 1, 'the firing cycle sends one message');
+assert.equal(probe.effects[0].template, 'probiotics_cross_sell');
+
+console.log(`siyu ${siyu.version}, node ${process.version}; ${MS} ms per measurement; state ${blob.length} bytes`);
+console.log('\n# journeys: restore + step + persist (firing cycle, 6-node replenishment journey)');
+let persisted = blob;
+const siyuJourney = measure(() => {
+  const r = engine.stepBytes(blob, profileText, '[]', tickText, due);
+  persisted = r.state;
+});
+assert.ok(Buffer.isBuffer(persisted));
+report('siyu JourneyEngine.stepBytes (Buffer state, profile JSON text)', siyuJourney, 'cycles');
+const subject = engine.subject(profileText, []);
+const siyuSubject = measure(() => {
+  persisted = engine.stepBytes(blob, subject, undefined, tickText, due).state;
+});
+report('siyu JourneyEngine.stepBytes (Buffer state, prepared subject)', siyuSubject, 'cycles');
+
+// The equivalent XState 5 machine: six states (wait 3d, wait until noon, wait
+// to day 7, wait to day 15, consultant task, done); a TICK at or after the due
+// time moves on, emitting the node's effect and arming the next due time.
+const DAY = 86400000;
+const effect = (kind, template) =>
+  assign(({ context, event }) => ({
+    effects: [{ id: `${context.key}:${template}`, type: kind, template, at: event.now }],
+  }));
+const machine = setup({
+  guards: { due: ({ context, event }) => event.now >= context.due },
+}).createMachine({
+  id: 'replenishment',
+  initial: 'wait3d',
+  context: ({ input }) => ({ key: input.key, due: input.at + 3 * DAY, effects: [] }),
+  states: {
+    wait3d: { on: { TICK: { guard: 'due', target: 'noon', actions: assign({ due: ({ event }) => event.now + DAY / 2, effects: [] }) } } },
+    noon: {
+      on: { TICK: { guard: 'due', target: 'wait7', actions: [effect('send_message', 'bottle_cleaning_tips'), assign({ due: ({ event }) => event.now + 4 * DAY })] } },
+    },
+    wait7: {
+      on: { TICK: { guard: 'due', target: 'wait15', actions: [effect('send_message', 'probiotics_cross_sell'), assign({ due: ({ event }) => event.now + 8 * DAY })] } },
+    },
+    wait15: { on: { TICK: { guard: 'due', target: 'consultant', actions: effect('create_task', 'replenishment_follow_up') } } },
+    consultant: { always: 'done' },
+    done: { type: 'final' },
+  },
+});
+// Bring the XState actor to the same point: the day-7 wait.
+const t0 = Date.parse('2026-03-02T02:00:00Z');
+let actor = createActor(machine, { input: { key: 'o1', at: t0 } }).start();
+actor.send({ type: 'TICK', now: t0 + 3 * DAY });
+actor.send({ type: 'TICK', now: t0 + 3.5 * DAY });
+const xsText = JSON.stringify(actor.getPersistedSnapshot());
+actor.stop();
+const xsDue = JSON.parse(xsText).context.due;
+{
+  const a = createActor(machine, { snapshot: JSON.parse(xsText) }).start();
+  a.send({ type: 'TICK', now: xsDue });
+  const snap = a.getPersistedSnapshot();
+  assert.equal(snap.value, 'wait15');
+  assert.equal(snap.context.effects[0].template, 'probiotics_cross_sell');
+  a.stop();
+}
+let xsOut = '';
+const xstate = measure(() => {
+  const a = createActor(machine, { snapshot: JSON.parse(xsText) }).start();
+  a.send({ type: 'TICK', now: xsDue });
+  xsOut = JSON.stringify(a.getPersistedSnapshot());
+  a.stop();
+});
+assert.ok(xsOut.length > 0);
+report('XState 5 restore (JSON) + send + getPersistedSnapshot', xstate, 'cycles');
+ratio('siyu (profile JSON text) / XState (target >= 10)', siyuJourney, xstate);
+ratio('siyu (prepared subject) / XState (target >= 10)', siyuSubject, xstate);
+
+// ---------------------------------------------------------------- rules
+console.log('\n# single-rule evaluation: city = "Shanghai" and total_spent >= 500 and age >= 25');
+const ruleSchema = new Schema({ traits: { city: 'string', total_spent: 'float', age: 'integer' } });
+const compiled = new CompiledRuleSet('segment target: city = "Shanghai" and total_spent >= 500 and age >= 25', ruleSchema);
+const jl = new LogicEngine();
+const jlRule = jl.build({ and: [{ '==': [{ var: 'city' }, 'Shanghai'] }, { '>=': [{ var: 'total_spent' }, 500] }, { '>=': [{ var: 'age' }, 25] }] });
+const gbCondition = { city: 'Shanghai', total_spent: { $gte: 500 }, age: { $gte: 25 } };
+const now = '2026-03-01T00:00:00Z';
+const cities = ['Shanghai', 'Beijing', 'Shenzhen', 'Hangzhou'];
+const traits = Array.from({ length: BULK }, (_, i) => ({ city: cities[i % 4], total_spent: (i * 37) % 1200, age: 18 + (i % 50) }));
+const people = traits.map((t, i) => ({ id: `u${i}`, traits: t }));
+// The three agree on every profile.
+const siyuBulk = await compiled.evaluateMany(people.map((p) => ({ profile: p })), now);
+for (let i = 0; i < BULK; i++) {
+  const want = jlRule(traits[i]);
+  assert.equal(siyuBulk[i].target, want, `siyu vs json-logic on ${i}`);
+  assert.equal(evalCondition(traits[i], gbCondition), want, `growthbook vs json-logic on ${i}`);
+}
+
+let k = 0;
+const one = () => people[k++ % BULK];
+const sPer = measure(() => compiled.evaluate(one(), undefined, now));
+report('siyu CompiledRuleSet.evaluate (object in)', sPer, 'calls');
+const jPer = measure(() => jlRule(traits[k++ % BULK]));
+report('json-logic-engine (compiled)', jPer, 'calls');
+const gPer = measure(() => evalCondition(traits[k++ % BULK], gbCondition));
+report('@growthbook/growthbook evalCondition', gPer, 'calls');
+ratio('siyu / json-logic-engine per call', sPer, jPer);
+ratio('siyu / growthbook per call', sPer, gPer);
+
+console.log(`\n# bulk: ${BULK} profiles per call`);
+const items = people.map((p) => ({ profile: p }));
+const sBulk = await measureAsync(() => compiled.evaluateMany(items, now), BULK);
+report('siyu CompiledRuleSet.evaluateMany (worker thread, objects)', sBulk, 'profiles');
+const colCity = traits.map((t) => t.city);
+const colSpent = Float64Array.from(traits, (t) => t.total_spent);
+const colAge = Float64Array.from(traits, (t) => t.age);
+{
+  const r = compiled.evaluateColumns({ city: colCity, total_spent: colSpent, age: colAge }, now);
+  for (let i = 0; i < BULK; i++) assert.equal(r.matches[i] === 1, siyuBulk[i].target, `columns row ${i}`);
+}
+const sCols = measure(() => compiled.evaluateColumns({ city: colCity, total_spent: colSpent, age: colAge }, now), BULK);
+report('siyu CompiledRuleSet.evaluateColumns (columns, sync)', sCols, 'profiles');
+const jBulk = measure(() => {
+  const out = new Array(BULK);
+  for (let i = 0; i < BULK; i++) out[i] = jlRule(traits[i]);
+  return out;
+}, BULK);
+report('json-logic-engine (compiled) loop', jBulk, 'profiles');
+const gBulk = measure(() => {
+  const out = new Array(BULK);
+  for (let i = 0; i < BULK; i++) out[i] = evalCondition(traits[i], gbCondition);
+  return out;
+}, BULK);
+report('@growthbook/growthbook evalCondition loop', gBulk, 'profiles');
+ratio('siyu evaluateMany / json-logic-engine bulk (target > 1)', sBulk, jBulk);
+ratio('siyu evaluateMany / growthbook bulk (target > 1)', sBulk, gBulk);
+ratio('siyu evaluateColumns / json-logic-engine bulk (target > 1)', sCols, jBulk);
+ratio('siyu evaluateColumns / growthbook bulk (target > 1)', sCols, gBulk);

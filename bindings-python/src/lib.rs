@@ -7,7 +7,9 @@
 //! Evaluation releases the GIL, and a panic inside the core is caught and
 //! reported as `InternalError` instead of crashing the interpreter.
 
+mod analytics;
 mod bulk;
+mod clv;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -461,5 +463,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_zone, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_timestamp, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
+    clv::register(m)?;
+    analytics::register(m)?;
     Ok(())
 }

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from . import _native
 from ._errors import *  # noqa: F401,F403  (the exception classes)
 from ._errors import ERROR_CLASSES, InvalidArgumentError, InvalidTimeError, SiyuError, class_name
+from . import analytics, clv  # noqa: E402  (value models and analytics: tables in, tables out)
 
 __version__: str = _native.__version__
 

@@ -3,6 +3,15 @@
 from typing import Any, Optional, Sequence, Tuple, Union, final
 
 __all__ = [
+    "analytics_call",
+    "clv_expected_average_value",
+    "clv_expected_purchases",
+    "clv_fit_gamma_gamma",
+    "clv_fit_purchase",
+    "clv_lifetime_value",
+    "clv_predict",
+    "clv_summary",
+    "clv_value_model",
     "CompiledRuleSet",
     "ERROR_CODES",
     "EventLog",
@@ -88,3 +97,49 @@ class CompiledRuleSet:
 def parse_zone(name: str) -> str: ...
 def normalize_timestamp(text: str) -> str: ...
 def _panic_for_test() -> None: ...
+
+# Value models (src/clv.rs): Arrow columns in, pyarrow arrays/tables or JSON out.
+def clv_summary(
+    customer_id: Any,
+    timestamp: Any,
+    value: Any,
+    observation_end: str,
+    freq: str,
+    zone: str,
+    decimals: Optional[int] = None,
+    calibration_end: Optional[str] = None,
+) -> Any: ...
+def clv_fit_purchase(
+    model: str,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    penalizer: float = 0.0,
+    max_evaluations: int = 20000,
+) -> Tuple[str, float, int, int, bool]: ...
+def clv_predict(params: str, what: str, t: float, frequency: Any, recency: Any, T: Any) -> Any: ...
+def clv_expected_purchases(params: str, t: Any) -> Any: ...
+def clv_fit_gamma_gamma(
+    frequency: Any, monetary_value: Any, penalizer: float = 0.0, max_evaluations: int = 20000
+) -> Tuple[str, float, int, int, bool]: ...
+def clv_expected_average_value(params: str, frequency: Any, monetary_value: Any) -> Any: ...
+def clv_lifetime_value(
+    purchase: str,
+    spend: str,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    monetary_value: Any,
+    months: int,
+    monthly_discount_rate: float,
+    freq: str,
+) -> Any: ...
+def clv_value_model(text: str) -> str: ...
+
+# Analytics (src/analytics.rs): one entry point, JSON arguments and result.
+def analytics_call(
+    name: str,
+    args: str,
+    events: Optional[Tuple[Any, Any, Any]] = None,
+    rows: Optional[Tuple[Any, Any, Optional[Any]]] = None,
+) -> str: ...

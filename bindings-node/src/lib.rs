@@ -14,9 +14,9 @@
 // napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
 #![allow(unsafe_code)]
 
-mod bulk;
-mod journey;
-mod value_models;
+pub mod bulk;
+pub mod journey;
+pub mod value_models;
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod association;
 pub mod funnel;
 pub mod growth;
+pub mod request;
 pub mod retention;
 pub mod sendtime;
 

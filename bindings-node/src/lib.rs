@@ -1181,88 +1181,15 @@ impl PointsModel {
     }
 }
 
-/// CLV requests arrive as one JSON object; these read its fields (`INVALID_JSON` when malformed).
-mod clv_req {
-    use serde_json::Value;
-    use siyu_core::{Error, ErrorKind};
-
-    pub fn bad(msg: impl Into<String>) -> Error {
-        Error::new(ErrorKind::InvalidJson, msg)
-    }
-
-    pub fn get<'a>(r: &'a Value, key: &str) -> Result<&'a Value, Error> {
-        r.get(key)
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| bad(format!("missing field {key:?}")))
-    }
-
-    pub fn parse<T: serde::de::DeserializeOwned>(v: &Value, what: &str) -> Result<T, Error> {
-        serde_json::from_value(v.clone()).map_err(|e| bad(format!("invalid {what}: {e}")))
-    }
-
-    pub fn num(r: &Value, key: &str) -> Result<f64, Error> {
-        get(r, key)?
-            .as_f64()
-            .ok_or_else(|| bad(format!("{key} must be a number")))
-    }
-
-    pub fn rft(c: &Value) -> Result<(f64, f64, f64), Error> {
-        let g = |k: &str| {
-            c.get(k)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| bad(format!("customer needs a numeric {k:?}")))
-        };
-        Ok((g("frequency")?, g("recency")?, g("T")?))
-    }
-
-    pub fn customers(r: &Value) -> Result<Vec<Value>, Error> {
-        Ok(get(r, "customers")?.as_array().cloned().unwrap_or_default())
-    }
-}
-
-fn to_value<T: serde::Serialize>(v: T) -> siyu_core::Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
-}
-
 /// Customer summaries (frequency, recency, T, monetary value) from transactions:
 /// request JSON `{"transactions", "observation_end", "calibration_end"?, "unit"?,
 /// "zone"?, "decimals"?}`; with `calibration_end` the calibration/holdout split.
 /// Returns JSON text of the rows.
 #[napi]
 pub fn clv_summarize(request: String) -> napi::Result<String> {
-    use clv_req::{get, parse};
-    use siyu_core::clv::{
-        calibration_and_holdout, summarize, SummaryOptions, TimeUnit, Transaction,
-    };
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
-        let txns: Vec<Transaction> = parse(get(&r, "transactions")?, "transactions")?;
-        let end = parse_date(get(&r, "observation_end")?.as_str().unwrap_or_default())?;
-        let unit: TimeUnit = match r.get("unit").filter(|v| !v.is_null()) {
-            Some(u) => parse(u, "unit")?,
-            None => TimeUnit::Weeks,
-        };
-        let zone = match r.get("zone").and_then(serde_json::Value::as_str) {
-            Some(z) => Zone::parse(z)?,
-            None => Zone::utc(),
-        };
-        let decimals = r
-            .get("decimals")
-            .and_then(serde_json::Value::as_u64)
-            .map(|d| d as u32);
-        let opts = SummaryOptions {
-            unit,
-            zone,
-            decimals,
-        };
-        let rows = match r.get("calibration_end").filter(|v| !v.is_null()) {
-            None => to_value(summarize(&txns, end, &opts)?)?,
-            Some(c) => {
-                let cal = parse_date(c.as_str().unwrap_or_default())?;
-                to_value(calibration_and_holdout(&txns, cal, end, &opts)?)?
-            }
-        };
-        write_json(&rows)
+        write_json(&siyu_core::clv::request::summarize(&r)?)
     })
 }
 
@@ -1271,42 +1198,9 @@ pub fn clv_summarize(request: String) -> napi::Result<String> {
 /// as arrays). Returns JSON text of `{"params", "log_likelihood", "customers"}`.
 #[napi]
 pub fn clv_fit(request: String) -> napi::Result<String> {
-    use clv_req::{bad, get, parse};
-    use siyu_core::clv::{BgNbd, FitInfo, FitOptions, GammaGamma, MbgNbd, ParetoNbd, RfColumns};
-    fn fit_json(params: serde_json::Value, info: &FitInfo) -> serde_json::Value {
-        serde_json::json!({"params": params, "log_likelihood": info.log_likelihood, "customers": info.customers})
-    }
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
-        let opts = FitOptions {
-            penalizer: r
-                .get("penalizer")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(0.0),
-            ..Default::default()
-        };
-        let model = get(&r, "model")?.as_str().unwrap_or_default().to_string();
-        let x: Vec<f64> = parse(get(&r, "frequency")?, "frequency")?;
-        let out =
-            if model == "gammagamma" {
-                let m: Vec<f64> = parse(get(&r, "monetary_value")?, "monetary_value")?;
-                let (p, info) = GammaGamma::fit(&x, &m, &opts)?;
-                fit_json(to_value(p)?, &info)
-            } else {
-                let tx: Vec<f64> = parse(get(&r, "recency")?, "recency")?;
-                let t: Vec<f64> = parse(get(&r, "T")?, "T")?;
-                let data = RfColumns::new(&x, &tx, &t);
-                match model.as_str() {
-                    "bgnbd" => BgNbd::fit(&data, &opts)
-                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
-                    "mbgnbd" => MbgNbd::fit(&data, &opts)
-                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
-                    "paretonbd" => ParetoNbd::fit(&data, &opts)
-                        .and_then(|(p, i)| Ok(fit_json(to_value(p)?, &i)))?,
-                    other => return Err(bad(format!("unknown model {other:?}"))),
-                }
-            };
-        write_json(&out)
+        write_json(&siyu_core::clv::request::fit(&r)?)
     })
 }
 
@@ -1315,26 +1209,9 @@ pub fn clv_fit(request: String) -> napi::Result<String> {
 /// "conditional_expected_purchases", "log_likelihood"}]}`.
 #[napi]
 pub fn clv_predict(request: String) -> napi::Result<String> {
-    use clv_req::{customers, get, num, parse, rft};
-    use siyu_core::clv::PurchaseParams;
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
-        let params: PurchaseParams = parse(get(&r, "params")?, "params")?;
-        params.validate()?;
-        let m = params.model();
-        let t = num(&r, "t")?;
-        let mut rows = Vec::new();
-        for c in &customers(&r)? {
-            let (x, tx, big_t) = rft(c)?;
-            rows.push(serde_json::json!({
-                "p_alive": m.p_alive(x, tx, big_t)?,
-                "conditional_expected_purchases": m.conditional_expected_purchases(t, x, tx, big_t)?,
-                "log_likelihood": m.log_likelihood(x, tx, big_t)?,
-            }));
-        }
-        write_json(
-            &serde_json::json!({"expected_purchases": m.expected_purchases(t)?, "rows": rows}),
-        )
+        write_json(&siyu_core::clv::request::predict(&r)?)
     })
 }
 
@@ -1342,25 +1219,9 @@ pub fn clv_predict(request: String) -> napi::Result<String> {
 /// "monetary_value"}]}`. Returns JSON text of `{"mean_spend", "rows": [{"expected_average_value"}]}`.
 #[napi]
 pub fn clv_spend(request: String) -> napi::Result<String> {
-    use clv_req::{customers, get, parse};
-    use siyu_core::clv::GammaGamma;
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
-        let g: GammaGamma = parse(get(&r, "params")?, "params")?;
-        g.validate()?;
-        let mut rows = Vec::new();
-        for c in &customers(&r)? {
-            let x = c
-                .get("frequency")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(f64::NAN);
-            let mv = c
-                .get("monetary_value")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(f64::NAN);
-            rows.push(serde_json::json!({"expected_average_value": g.conditional_expected_average_value(x, mv)?}));
-        }
-        write_json(&serde_json::json!({"mean_spend": g.mean_spend()?, "rows": rows}))
+        write_json(&siyu_core::clv::request::spend(&r)?)
     })
 }
 
@@ -1369,40 +1230,9 @@ pub fn clv_spend(request: String) -> napi::Result<String> {
 /// "T", "monetary_value"}]}`. Returns JSON text of the CLV per customer.
 #[napi]
 pub fn clv_lifetime_value(request: String) -> napi::Result<String> {
-    use clv_req::{customers, get, num, parse, rft};
-    use siyu_core::clv::{customer_lifetime_value, TimeUnit, ValueModel};
     guard(|| {
         let r = parse_json(&request, ErrorKind::InvalidJson, "request")?;
-        let doc = ValueModel::from_json(get(&r, "model")?)?;
-        let (Some(purchase), Some(spend)) = (&doc.purchase, &doc.spend) else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "CLV needs a purchase and a spend model",
-            ));
-        };
-        let months = get(&r, "months")?.as_u64().unwrap_or(0) as u32;
-        let rate = num(&r, "discount_rate")?;
-        let unit: TimeUnit = parse(get(&r, "unit")?, "unit")?;
-        let mut out = Vec::new();
-        for c in &customers(&r)? {
-            let (x, tx, t) = rft(c)?;
-            let mv = c
-                .get("monetary_value")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(f64::NAN);
-            let value = spend.conditional_expected_average_value(x, mv)?;
-            out.push(customer_lifetime_value(
-                purchase.model(),
-                x,
-                tx,
-                t,
-                value,
-                months,
-                rate,
-                unit,
-            )?);
-        }
-        write_json(&to_value(out)?)
+        write_json(&siyu_core::clv::request::lifetime_value(&r)?)
     })
 }
 

@@ -17,6 +17,7 @@ pub mod gammagamma;
 pub mod mbgnbd;
 pub mod optimize;
 pub mod paretonbd;
+pub mod request;
 pub mod special;
 pub mod summary;
 

@@ -553,6 +553,29 @@ class JourneyEngine {
   }
 
   /**
+   * The lean restore + step + persist cycle: `state` is the stored Buffer
+   * (null/undefined for a new user), `subject` a prepared `subject(...)`, `input`
+   * null/undefined for a tick, `now` a time value in milliseconds (number) or a
+   * Date. Returns `{ state, effects, notices, nextWake }` with `nextWake` in
+   * milliseconds (null: only on inputs); effects and notices are decoded only
+   * when there are any. Same semantics as `stepBytes`.
+   */
+  stepState(state, subject, input, now) {
+    if (!(subject instanceof JourneySubject)) throw invalidArgument('stepState takes a prepared subject (JourneyEngine.subject)', 'subject');
+    const bytes = state === undefined || state === null ? undefined : toBuffer(state);
+    const text = input === undefined || input === null ? undefined : jsonText(input, 'input');
+    if (typeof now !== 'number' && !(now instanceof Date)) throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
+    const ms = typeof now === 'number' ? now : now.getTime();
+    const r = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms));
+    return {
+      state: r.state,
+      effects: r.effects === undefined || r.effects === null ? [] : JSON.parse(r.effects),
+      notices: r.notices === undefined || r.notices === null ? [] : JSON.parse(r.notices),
+      nextWake: r.nextWake ?? null,
+    };
+  }
+
+  /**
    * Parses a user's profile and event history once, for repeated `stepBytes`
    * calls (pass the result in place of the profile; `events` is then ignored).
    */

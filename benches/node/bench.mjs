@@ -1,7 +1,8 @@
 // Node bench of the npm package `siyu`, in one run:
 //   1. journeys: restore + step + persist cycles/s (the firing cycle of the
 //      6-node replenishment journey, core/journeys/replenishment.json) against
-//      XState 5 on the equivalent 6-state machine;
+//      XState 5 on the equivalent 6-state machine (`stepBytes` with JSON text,
+//      and the lean `stepState`: Buffer state, tick, time in ms, as XState gets);
 //   2. single-rule evaluation against json-logic-engine (compiled) and
 //      @growthbook/growthbook (`evalCondition`) on an equivalent rule, per call
 //      and in bulk.
@@ -112,6 +113,19 @@ const siyuSubject = measure(() => {
   persisted = engine.stepBytes(blob, subject, undefined, tickText, due).state;
 });
 report('siyu JourneyEngine.stepBytes (Buffer state, prepared subject)', siyuSubject, 'cycles');
+// The lean cycle: the same step with a tick given as nothing and `now` as a
+// time value in ms (as XState gets it below); effects decoded only when present.
+const dueMs = Date.parse(due);
+{
+  const lean = engine.stepState(blob, subject, null, dueMs);
+  assert.ok(lean.state.equals(probe.state), 'stepState persists the same bytes as stepBytes');
+  assert.deepEqual(lean.effects, probe.effects);
+  assert.equal(lean.nextWake, Date.parse(probe.nextWake));
+}
+const siyuLean = measure(() => {
+  persisted = engine.stepState(blob, subject, null, dueMs).state;
+});
+report('siyu JourneyEngine.stepState (Buffer state, subject, ms time)', siyuLean, 'cycles');
 
 // The equivalent XState 5 machine: six states (wait 3d, wait until noon, wait
 // to day 7, wait to day 15, consultant task, done); a TICK at or after the due
@@ -167,6 +181,7 @@ assert.ok(xsOut.length > 0);
 report('XState 5 restore (JSON) + send + getPersistedSnapshot', xstate, 'cycles');
 ratio('siyu (profile JSON text) / XState (target >= 10)', siyuJourney, xstate);
 ratio('siyu (prepared subject) / XState (target >= 10)', siyuSubject, xstate);
+ratio('siyu stepState (lean cycle) / XState (target >= 10)', siyuLean, xstate);
 
 // ---------------------------------------------------------------- rules
 console.log('\n# single-rule evaluation: city = "Shanghai" and total_spent >= 500 and age >= 25');

@@ -5,6 +5,8 @@ use super::{guard, parse_json, JourneyEngine};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use siyu_core::journey::{Input, JourneyDefinition, UserState};
+use chrono::{DateTime, Utc};
+use siyu_core::journey::StepResult;
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
@@ -20,6 +22,56 @@ pub struct StepBytesResult {
     pub notices: String,
     /// When to tick next (RFC 3339), if anything is waiting.
     pub next_wake: Option<String>,
+}
+
+/// The result of [`JourneyEngine::step_state`], the lean cycle: the new state
+/// in its binary form; effects and notices only when there are any.
+#[napi(object)]
+pub struct StepStateResult {
+    /// The new user state (binary form; persist it as is).
+    pub state: Buffer,
+    /// JSON text of the effects array; absent when there are none.
+    pub effects: Option<String>,
+    /// JSON text of the notices array; absent when there are none.
+    pub notices: Option<String>,
+    /// When to tick next, milliseconds since the epoch (rounded up), if anything waits.
+    pub next_wake: Option<f64>,
+}
+
+/// JSON text of `items`, or `None` when there are none.
+fn json_list<T: serde::Serialize>(items: &[T]) -> siyu_core::Result<Option<String>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(items).map(Some).map_err(internal)
+}
+
+/// Milliseconds since the epoch (a JS time value) as an instant.
+fn instant_ms(ms: f64) -> siyu_core::Result<DateTime<Utc>> {
+    let bad = || {
+        Error::new(
+            ErrorKind::InvalidTime,
+            format!("now {ms} is not a time in milliseconds since the epoch"),
+        )
+        .with_path("now")
+    };
+    // ±8.64e15 ms is the range of a JS Date.
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return Err(bad());
+    }
+    let whole = ms.floor();
+    let nanos = (((ms - whole) * 1e6).round() as i64).min(999_999);
+    DateTime::from_timestamp_millis(whole as i64)
+        .and_then(|t| t.checked_add_signed(chrono::Duration::nanoseconds(nanos)))
+        .ok_or_else(bad)
+}
+
+/// An instant as milliseconds since the epoch, rounded up (a host waking at
+/// that millisecond finds the item due).
+fn ms_ceil(t: DateTime<Utc>) -> f64 {
+    let ms = t.timestamp_millis();
+    let sub = t.timestamp_subsec_nanos() % 1_000_000;
+    (ms + i64::from(sub != 0)) as f64
 }
 
 /// A user's profile and event history parsed against an engine's schema
@@ -127,23 +179,47 @@ impl JourneyEngine {
                 &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
                 self.inner.schema(),
             )?;
-            let r = match &input {
-                Input::Event(ev) => {
-                    let mut history = subject.events.events().to_vec();
-                    history.push(ev.clone());
-                    let log = EventLog::new(history);
-                    self.inner
-                        .step_owned(st, &subject.profile, &log, &input, now)?
-                }
-                _ => self
-                    .inner
-                    .step_owned(st, &subject.profile, &subject.events, &input, now)?,
-            };
+            let r = self.step_for(st, subject, &input, now)?;
             Ok(StepBytesResult {
                 state: r.state.to_bytes().into(),
                 effects: serde_json::to_string(&r.effects).map_err(internal)?,
                 notices: serde_json::to_string(&r.notices).map_err(internal)?,
                 next_wake: r.next_wake.map(|t| format_timestamp(&t)),
+            })
+        })
+    }
+
+    /// The lean restore + step + persist cycle for a prepared subject: the
+    /// state as bytes both ways, the input as JSON text (`None`: a tick), `now`
+    /// in milliseconds since the epoch; effects and notices as JSON text only
+    /// when there are any. Same semantics as [`JourneyEngine::step_subject`].
+    #[napi]
+    pub fn step_state(
+        &self,
+        state: Option<Buffer>,
+        subject: &JourneySubject,
+        input: Option<String>,
+        now_ms: f64,
+    ) -> napi::Result<StepStateResult> {
+        guard(|| {
+            let st = match &state {
+                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+                _ => UserState::new(),
+            };
+            let now = instant_ms(now_ms)?;
+            let input = match &input {
+                None => Input::Tick,
+                Some(text) => Input::from_json_value(
+                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
+                    self.inner.schema(),
+                )?,
+            };
+            let r = self.step_for(st, subject, &input, now)?;
+            Ok(StepStateResult {
+                state: r.state.to_bytes().into(),
+                effects: json_list(&r.effects)?,
+                notices: json_list(&r.notices)?,
+                next_wake: r.next_wake.map(ms_ceil),
             })
         })
     }
@@ -174,6 +250,31 @@ impl JourneyEngine {
                 .collect();
             serde_json::to_string(&list).map_err(internal)
         })
+    }
+}
+
+impl JourneyEngine {
+    /// Steps `st` for a prepared subject; an event input is added to a copy of
+    /// the subject's history.
+    fn step_for(
+        &self,
+        st: UserState,
+        subject: &JourneySubject,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> siyu_core::Result<StepResult> {
+        match input {
+            Input::Event(ev) => {
+                let mut history = subject.events.events().to_vec();
+                history.push(ev.clone());
+                let log = EventLog::new(history);
+                self.inner
+                    .step_owned(st, &subject.profile, &log, input, now)
+            }
+            _ => self
+                .inner
+                .step_owned(st, &subject.profile, &subject.events, input, now),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
+// A journey engine's reused output buffer for `stepState`.
+const SCRATCH = Symbol('siyu.scratch');
 
 /** Base class of every error siyu throws. */
 class SiyuError extends Error {
@@ -566,12 +568,24 @@ class JourneyEngine {
     const text = input === undefined || input === null ? undefined : jsonText(input, 'input');
     if (typeof now !== 'number' && !(now instanceof Date)) throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
     const ms = typeof now === 'number' ? now : now.getTime();
-    const r = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms));
+    // The native side writes header + state + effects/notices JSON into a
+    // reused scratch buffer (no Buffer is created per call on that side).
+    let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
+    let n = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms, out));
+    if (n < 0) {
+      out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
+      n = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms, out));
+    }
+    const stateLen = out.readUInt32LE(0);
+    const effectsLen = out.readUInt32LE(4);
+    const noticesLen = out.readUInt32LE(8);
+    const wake = out.readDoubleLE(16);
+    const at = 24 + stateLen;
     return {
-      state: r.state,
-      effects: r.effects === undefined || r.effects === null ? [] : JSON.parse(r.effects),
-      notices: r.notices === undefined || r.notices === null ? [] : JSON.parse(r.notices),
-      nextWake: r.nextWake ?? null,
+      state: Buffer.from(out.subarray(24, at)),
+      effects: effectsLen === 0 ? [] : JSON.parse(out.toString('utf8', at, at + effectsLen)),
+      notices: noticesLen === 0 ? [] : JSON.parse(out.toString('utf8', at + effectsLen, at + effectsLen + noticesLen)),
+      nextWake: Number.isNaN(wake) ? null : wake,
     };
   }
 

@@ -2,7 +2,7 @@
 //! call, the cycle a backend runs per wake-up) and Mermaid diagrams.
 
 use super::{guard, parse_json, JourneyEngine};
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
 use siyu_core::journey::{Input, JourneyDefinition, UserState};
 use chrono::{DateTime, Utc};
@@ -24,27 +24,10 @@ pub struct StepBytesResult {
     pub next_wake: Option<String>,
 }
 
-/// The result of [`JourneyEngine::step_state`], the lean cycle: the new state
-/// in its binary form; effects and notices only when there are any.
-#[napi(object)]
-pub struct StepStateResult {
-    /// The new user state (binary form; persist it as is).
-    pub state: Buffer,
-    /// JSON text of the effects array; absent when there are none.
-    pub effects: Option<String>,
-    /// JSON text of the notices array; absent when there are none.
-    pub notices: Option<String>,
-    /// When to tick next, milliseconds since the epoch (rounded up), if anything waits.
-    pub next_wake: Option<f64>,
-}
-
-/// JSON text of `items`, or `None` when there are none.
-fn json_list<T: serde::Serialize>(items: &[T]) -> siyu_core::Result<Option<String>> {
-    if items.is_empty() {
-        return Ok(None);
-    }
-    serde_json::to_string(items).map(Some).map_err(internal)
-}
+/// Size of the header [`JourneyEngine::step_state`] writes before the state:
+/// state length, effects JSON length, notices JSON length (u32 LE each), four
+/// zero bytes, next wake-up in ms (f64 LE, NaN: none).
+const STEP_STATE_HEADER: usize = 24;
 
 /// Milliseconds since the epoch (a JS time value) as an instant.
 fn instant_ms(ms: f64) -> siyu_core::Result<DateTime<Utc>> {
@@ -190,17 +173,25 @@ impl JourneyEngine {
     }
 
     /// The lean restore + step + persist cycle for a prepared subject: the
-    /// state as bytes both ways, the input as JSON text (`None`: a tick), `now`
-    /// in milliseconds since the epoch; effects and notices as JSON text only
-    /// when there are any. Same semantics as [`JourneyEngine::step_subject`].
+    /// state as bytes (borrowed, `None` = a new user), the input as JSON text
+    /// (`None`: a tick), `now` in milliseconds since the epoch. Writes into `out`
+    /// (a scratch buffer the caller reuses) a 24-byte header — state length,
+    /// effects JSON length, notices JSON length (u32 LE), 4 zero bytes, next
+    /// wake-up in ms rounded up (f64 LE, NaN: none) — then the state bytes, the
+    /// effects JSON and the notices JSON (each absent when empty). Returns the
+    /// number of bytes written, or minus the size needed when `out` is too small
+    /// (nothing is kept: calling again with a larger buffer gives the same
+    /// result). Same semantics as [`JourneyEngine::step_subject`]; no buffer is
+    /// created per call.
     #[napi]
     pub fn step_state(
         &self,
-        state: Option<Buffer>,
+        state: Option<BufferSlice>,
         subject: &JourneySubject,
         input: Option<String>,
         now_ms: f64,
-    ) -> napi::Result<StepStateResult> {
+        mut out: BufferSlice,
+    ) -> napi::Result<f64> {
         guard(|| {
             let st = match &state {
                 Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
@@ -215,12 +206,31 @@ impl JourneyEngine {
                 )?,
             };
             let r = self.step_for(st, subject, &input, now)?;
-            Ok(StepStateResult {
-                state: r.state.to_bytes().into(),
-                effects: json_list(&r.effects)?,
-                notices: json_list(&r.notices)?,
-                next_wake: r.next_wake.map(ms_ceil),
-            })
+            let mut packed = Vec::with_capacity(STEP_STATE_HEADER + 128);
+            packed.resize(STEP_STATE_HEADER, 0);
+            r.state.write_bytes(&mut packed);
+            let state_len = packed.len() - STEP_STATE_HEADER;
+            if !r.effects.is_empty() {
+                serde_json::to_writer(&mut packed, &r.effects).map_err(internal)?;
+            }
+            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
+            if !r.notices.is_empty() {
+                serde_json::to_writer(&mut packed, &r.notices).map_err(internal)?;
+            }
+            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
+            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
+            for (i, n) in [state_len, effects_len, notices_len].into_iter().enumerate() {
+                let n = u32::try_from(n)
+                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
+                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
+            }
+            packed[16..24].copy_from_slice(&wake.to_le_bytes());
+            let dst: &mut [u8] = &mut out;
+            if packed.len() > dst.len() {
+                return Ok(-(packed.len() as f64));
+            }
+            dst[..packed.len()].copy_from_slice(&packed);
+            Ok(packed.len() as f64)
         })
     }
 

@@ -560,10 +560,12 @@ impl JourneyEngine {
         run.apply(input, t_in)?;
         run.agenda(now)?;
         // Bookkeeping: bounded windows.
-        let horizon = now
-            .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        run.state.sends.retain(|s| s.at > horizon);
+        if !run.state.sends.is_empty() {
+            let horizon = now
+                .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            run.state.sends.retain(|s| s.at > horizon);
+        }
         let window = self.policies.dedup_window;
         if run.state.seen.len() > window {
             let cut = run.state.seen.len() - window;

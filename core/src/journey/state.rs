@@ -12,7 +12,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ts_serde;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The current state format version (JSON `format` and the binary version byte).
@@ -186,7 +186,7 @@ impl UserState {
     /// can reuse one buffer: `out.clear()` between users).
     pub fn write_bytes(&self, out: &mut Vec<u8>) {
         out.reserve(self.size_hint());
-        let mut w = Writer(std::mem::take(out));
+        let mut w = Writer(std::mem::take(out), None);
         w.0.push(b'U');
         w.0.push(STATE_FORMAT_VERSION as u8);
         w.opt_ts(self.last_now);
@@ -220,39 +220,12 @@ impl UserState {
         *out = w.0;
     }
 
-    /// An upper estimate of the binary size (strings plus room for numbers),
-    /// so encoding allocates once.
+    /// A size estimate (ids are short; a longer state grows the buffer once).
     fn size_hint(&self) -> usize {
-        let strs = |v: &[String]| v.iter().map(|s| s.len() + 2).sum::<usize>();
-        16 + strs(&self.seen)
-            + self
-                .journeys
-                .iter()
-                .map(|r| {
-                    r.journey.len()
-                        + 40
-                        + r.assignments
-                            .iter()
-                            .map(|(a, b)| a.len() + b.len() + 4)
-                            .sum::<usize>()
-                })
-                .sum::<usize>()
-            + self
-                .instances
-                .iter()
-                .map(|i| {
-                    i.journey.len()
-                        + i.key.len()
-                        + i.node.len()
-                        + i.pending.as_ref().map_or(0, |p| p.len() + 2)
-                        + 64
-                })
-                .sum::<usize>()
-            + self
-                .sends
-                .iter()
-                .map(|s| s.channel.len() + s.effect.len() + 20)
-                .sum::<usize>()
+        32 + 24 * self.seen.len()
+            + 48 * self.journeys.len()
+            + 96 * self.instances.len()
+            + 64 * self.sends.len()
     }
 
     /// Reads the binary form (any supported version).
@@ -434,7 +407,7 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
 impl Instance {
     /// The compact binary form of one instance.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(48));
+        let mut w = Writer(Vec::with_capacity(48), None);
         w.0.push(b'J');
         w.0.push(STATE_FORMAT_VERSION as u8);
         self.write_body(&mut w);
@@ -474,11 +447,29 @@ impl Instance {
     }
 }
 
-struct Writer(Vec<u8>);
+/// The binary writer: the output and the last year seen, as (year, its first
+/// day since the epoch) — within a year a timestamp is that day plus the
+/// ordinal, cheaper than chrono's calendar arithmetic.
+struct Writer(Vec<u8>, Option<(i32, i64)>);
 
 const NANOS: i64 = 1_000_000_000;
 
 impl Writer {
+    /// Seconds since the epoch of `t` (as `t.timestamp()`).
+    #[inline]
+    fn secs(&mut self, t: DateTime<Utc>) -> i64 {
+        let n = t.naive_utc();
+        let (year, ordinal0) = (n.year(), i64::from(n.ordinal0()));
+        let first = match self.1 {
+            Some((y, first)) if y == year => first,
+            _ => {
+                let first = t.timestamp().div_euclid(86_400) - ordinal0;
+                self.1 = Some((year, first));
+                first
+            }
+        };
+        (first + ordinal0) * 86_400 + i64::from(n.num_seconds_from_midnight())
+    }
     #[inline]
     fn uint(&mut self, mut v: u64) {
         if v < 0x80 {
@@ -510,7 +501,8 @@ impl Writer {
     }
     #[inline]
     fn ts(&mut self, t: DateTime<Utc>) {
-        self.secs_nanos(t.timestamp(), t.timestamp_subsec_nanos());
+        let secs = self.secs(t);
+        self.secs_nanos(secs, t.timestamp_subsec_nanos());
     }
     fn opt_ts(&mut self, t: Option<DateTime<Utc>>) {
         match t {
@@ -529,7 +521,7 @@ impl Writer {
         );
         if bn < NANOS && tn < NANOS {
             // Plain integer arithmetic (no leap second involved).
-            let (mut secs, mut nanos) = (t.timestamp() - base.timestamp(), tn - bn);
+            let (mut secs, mut nanos) = (self.secs(t) - self.secs(base), tn - bn);
             if nanos < 0 {
                 secs -= 1;
                 nanos += NANOS;

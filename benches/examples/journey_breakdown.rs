@@ -4,7 +4,6 @@
 //! --example journey_breakdown [cycles] [only]`
 //! (`only`: run just the parts whose name contains it, e.g. for `perf`).
 
-
 // A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards.
 #![allow(unsafe_code)]
 #[path = "../src/journey_setup.rs"]
@@ -108,7 +107,13 @@ fn main() {
         measure(&format!("{name}: reuse cycle"), cycles, || {
             scratch.read_bytes(black_box(&blob)).unwrap();
             let r = engine
-                .step_owned(std::mem::take(&mut scratch), &profile, &events, &Input::Tick, at)
+                .step_owned(
+                    std::mem::take(&mut scratch),
+                    &profile,
+                    &events,
+                    &Input::Tick,
+                    at,
+                )
                 .unwrap();
             buf.clear();
             r.state.write_bytes(&mut buf);

@@ -64,7 +64,13 @@ fn main() {
     for _ in 0..cycles {
         scratch.read_bytes(black_box(&blob)).unwrap();
         let r = engine
-            .step_owned(std::mem::take(&mut scratch), &profile, &events, &Input::Tick, due)
+            .step_owned(
+                std::mem::take(&mut scratch),
+                &profile,
+                &events,
+                &Input::Tick,
+                due,
+            )
             .unwrap();
         out.clear();
         r.state.write_bytes(&mut out);

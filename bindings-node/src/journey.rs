@@ -2,11 +2,11 @@
 //! call, the cycle a backend runs per wake-up) and Mermaid diagrams.
 
 use super::{guard, parse_json, JourneyEngine};
+use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
-use siyu_core::journey::{Input, JourneyDefinition, UserState};
-use chrono::{DateTime, Utc};
 use siyu_core::journey::StepResult;
+use siyu_core::journey::{Input, JourneyDefinition, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
@@ -219,7 +219,10 @@ impl JourneyEngine {
             }
             let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
             let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
-            for (i, n) in [state_len, effects_len, notices_len].into_iter().enumerate() {
+            for (i, n) in [state_len, effects_len, notices_len]
+                .into_iter()
+                .enumerate()
+            {
                 let n = u32::try_from(n)
                     .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
                 packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());

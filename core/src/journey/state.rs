@@ -657,7 +657,7 @@ impl<'a> Reader<'a> {
     fn ts(&mut self) -> Dec<DateTime<Utc>> {
         let (s, n) = self.secs_nanos()?;
         self.instant(s, n)
-            .ok_or_else(|| Bad::Msg("corrupt journey state: bad timestamp"))
+            .ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
     }
     fn opt_ts(&mut self) -> Dec<Option<DateTime<Utc>>> {
         match self.byte()? {

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod mermaid;
 pub mod migrate;
 pub mod policy;
+pub mod request;
 pub mod simulate;
 pub mod state;
 pub mod validate;

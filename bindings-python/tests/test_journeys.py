@@ -299,6 +299,9 @@ def test_simulation_from_dicts_and_tables_agree() -> None:
     pairs = [(p, [{k: v for k, v in e.items() if k != "user_id"} for e in REPLENISH_EVENTS if e["user_id"] == p["id"]])
              for p in REPLENISH_PROFILES]
     assert engine.simulate(pairs, **span).to_dict() == from_dicts.to_dict()
+    schema = engine.schema
+    natives = [(siyu.Profile.from_json(p, schema), siyu.EventLog.from_json(e, schema)) for p, e in pairs]
+    assert siyu.simulate_journeys(engine, natives, **span).to_dict() == from_dicts.to_dict()
 
     profiles = pa.table({"id": [p["id"] for p in REPLENISH_PROFILES]})
     events = pa.table({

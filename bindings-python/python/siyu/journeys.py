@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import (
+    EventLog,
     EventsLike,
     Instant,
     JsonDoc,
+    Profile,
     ProfileLike,
     Schema,
     _arrow_stream,
@@ -427,14 +429,25 @@ def _users_json(users: Any, events: Any) -> str:
     plus events grouped by ``user_id`` (a list of event dicts with ``user_id``, or
     a mapping user id → events)."""
     out: List[Dict[str, Any]] = []
+
+    def profile_doc(p: Any) -> Any:
+        if isinstance(p, Profile):
+            return p.to_dict()
+        return _json.loads(p) if isinstance(p, str) else p
+
+    def events_doc(e: Any) -> Any:
+        if isinstance(e, EventLog):
+            return e.to_list()
+        return _json.loads(e) if isinstance(e, str) else list(e or [])
+
     if events is None:
         for u in users:
             if isinstance(u, Mapping) and "profile" in u:
-                out.append({"profile": u["profile"], "events": u.get("events") or []})
+                out.append({"profile": profile_doc(u["profile"]), "events": events_doc(u.get("events"))})
             elif isinstance(u, (tuple, list)) and len(u) == 2:
-                out.append({"profile": u[0], "events": list(u[1] or [])})
+                out.append({"profile": profile_doc(u[0]), "events": events_doc(u[1])})
             else:
-                out.append({"profile": u, "events": []})
+                out.append({"profile": profile_doc(u), "events": []})
         return _to_json(out)
     grouped: Dict[str, List[Any]] = {}
     if isinstance(events, Mapping):
@@ -449,7 +462,7 @@ def _users_json(users: Any, events: Any) -> str:
             doc = {k: v for k, v in e.items() if k != "user_id"}
             grouped.setdefault(str(e["user_id"]), []).append(doc)
     for p in users:
-        doc = _json.loads(p) if isinstance(p, str) else p
+        doc = profile_doc(p)
         out.append({"profile": doc, "events": grouped.get(str(doc.get("id")), [])})
     return _to_json(out)
 

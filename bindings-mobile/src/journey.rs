@@ -5,7 +5,7 @@ use crate::device::Device;
 use crate::error::{guard, SiyuError};
 use siyu_core::journey::{request, Input, JourneyEngine, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
-use siyu_core::{Error, ErrorKind, EventLog, Schema};
+use siyu_core::{Error, ErrorKind, Schema};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What one step produced.

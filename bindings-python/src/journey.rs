@@ -15,7 +15,8 @@ use pyo3::types::PyBytes;
 use pyo3_arrow::PyRecordBatchReader;
 use siyu_core::error::{Error, ErrorKind};
 use siyu_core::journey::{
-    mermaid, request, simulate, Input, JourneyDefinition, JourneyEngine as CoreEngine, UserState,
+    mermaid, request, simulate, Input, JourneyDefinition, JourneyEngine as CoreEngine,
+    SimulationReport, UserState,
 };
 use siyu_core::value::parse_timestamp;
 use siyu_core::{EventLog as CoreEventLog, Profile as CoreProfile, Schema as CoreSchema};
@@ -231,8 +232,17 @@ impl JourneyEngine {
     }
 
     /// Replays users (JSON text `[{"profile", "events"?}]`) through the journeys
-    /// over `[start, end)` from empty state; returns the report as JSON text.
-    fn simulate(&self, py: Python<'_>, users: &str, start: &str, end: &str) -> PyResult<String> {
+    /// over `[start, end)` from empty state on `threads` threads (default: all
+    /// cores; the report does not depend on it); returns the report as JSON text.
+    #[pyo3(signature = (users, start, end, threads=None))]
+    fn simulate(
+        &self,
+        py: Python<'_>,
+        users: &str,
+        start: &str,
+        end: &str,
+        threads: Option<usize>,
+    ) -> PyResult<String> {
         let engine = &self.inner;
         detached(py, move || {
             let schema = engine.schema();
@@ -258,14 +268,14 @@ impl JourneyEngine {
                     Ok((profile, events))
                 })
                 .collect::<Result<Vec<_>, Error>>()?;
-            run_simulation(engine, &users, start, end)
+            run_simulation(engine, &users, start, end, threads)
         })
     }
 
     /// As `simulate`, with profiles and events as Arrow streams and the column
     /// mapping of `CompiledRuleSet.evaluate_arrow`. Returns `(report JSON text,
     /// unmatched_event_count)`.
-    #[pyo3(signature = (profiles, events, start, end, id_column="id".to_string(), traits=None, time_zone_column=None, user_id_column="user_id".to_string(), event_name_column="name".to_string(), timestamp_column="timestamp".to_string(), event_id_column=None, properties=None))]
+    #[pyo3(signature = (profiles, events, start, end, id_column="id".to_string(), traits=None, time_zone_column=None, user_id_column="user_id".to_string(), event_name_column="name".to_string(), timestamp_column="timestamp".to_string(), event_id_column=None, properties=None, threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn simulate_arrow(
         &self,
@@ -282,6 +292,7 @@ impl JourneyEngine {
         timestamp_column: String,
         event_id_column: Option<String>,
         properties: Option<Vec<(String, String)>>,
+        threads: Option<usize>,
     ) -> PyResult<(String, u64)> {
         let profile_cols = ProfileColumns {
             traits: mapping(
@@ -327,7 +338,10 @@ impl JourneyEngine {
                 .zip(events)
                 .map(|(p, e)| (p, CoreEventLog::new(e)))
                 .collect();
-            Ok((run_simulation(engine, &users, start, end)?, unmatched))
+            Ok((
+                run_simulation(engine, &users, start, end, threads)?,
+                unmatched,
+            ))
         })
     }
 }
@@ -346,11 +360,15 @@ impl JourneyEngine {
     }
 }
 
+/// Simulates `users` on `threads` scoped threads over contiguous chunks and
+/// merges the chunks' reports in order; the first error in user order wins, so
+/// neither the report nor a failure depends on the thread count.
 fn run_simulation(
     engine: &CoreEngine,
     users: &[(CoreProfile, CoreEventLog)],
     start: &str,
     end: &str,
+    threads: Option<usize>,
 ) -> Result<String, Error> {
     let (from, to) = (instant(start, "start")?, instant(end, "end")?);
     if from >= to {
@@ -358,7 +376,40 @@ fn run_simulation(
             Error::new(ErrorKind::InvalidArgument, "start must be before end").with_path("start"),
         );
     }
-    to_json!(&simulate(engine, users, from, to)?)
+    let threads = threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, users.len().max(1));
+    let parts: Vec<Result<SimulationReport, Error>> = if threads == 1 {
+        vec![simulate(engine, users, from, to)]
+    } else {
+        let chunk = users.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = users
+                .chunks(chunk)
+                .map(|part| s.spawn(move || simulate(engine, part, from, to)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorKind::Internal,
+                            "a simulation thread panicked",
+                        ))
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut report = SimulationReport::default();
+    for part in parts {
+        report.merge(&part?);
+    }
+    to_json!(&report)
 }
 
 /// Validates one journey definition (JSON text), also against `schema` when

@@ -302,6 +302,9 @@ def test_simulation_from_dicts_and_tables_agree() -> None:
     schema = engine.schema
     natives = [(siyu.Profile.from_json(p, schema), siyu.EventLog.from_json(e, schema)) for p, e in pairs]
     assert siyu.simulate_journeys(engine, natives, **span).to_dict() == from_dicts.to_dict()
+    for threads in (1, 4):
+        again = siyu.simulate_journeys(engine, REPLENISH_PROFILES, REPLENISH_EVENTS, threads=threads, **span)
+        assert again.to_dict() == from_dicts.to_dict()
 
     profiles = pa.table({"id": [p["id"] for p in REPLENISH_PROFILES]})
     events = pa.table({

@@ -177,7 +177,7 @@ class JourneyEngine:
     def migrate(
         self, state: Union[bytes, str], map: str, now: str, dry_run: bool = False, binary: bool = False
     ) -> Tuple[str, Optional[bytes]]: ...
-    def simulate(self, users: str, start: str, end: str) -> str: ...
+    def simulate(self, users: str, start: str, end: str, threads: Optional[int] = None) -> str: ...
     def simulate_arrow(
         self,
         profiles: Any,
@@ -192,6 +192,7 @@ class JourneyEngine:
         timestamp_column: str = ...,
         event_id_column: Optional[str] = None,
         properties: Optional[Sequence[Tuple[str, str]]] = None,
+        threads: Optional[int] = None,
     ) -> Tuple[str, int]: ...
 
 def validate_journey(definition: str, schema: Optional[Schema] = None) -> str: ...

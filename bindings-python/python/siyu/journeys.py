@@ -482,6 +482,7 @@ def simulate_journeys(
     timestamp_column: str = "timestamp",
     event_id_column: Optional[str] = None,
     properties: Union[Mapping[str, str], Sequence[str], None] = None,
+    threads: Optional[int] = None,
 ) -> SimulationReport:
     """Replays users' events in ``[start, end)`` through ``engine`` (ticking at
     every wake-up in between, from empty state) and counts what would happen —
@@ -492,7 +493,8 @@ def simulate_journeys(
     :meth:`siyu.CompiledRuleSet.evaluate_table`), or a list of profile dicts with
     ``events`` a list of event dicts carrying ``user_id`` (or a mapping user id →
     events), or a list of ``(profile, events)`` pairs / ``{"profile", "events"}``
-    dicts with ``events=None``. Runs without the GIL.
+    dicts with ``events=None``. Runs without the GIL on ``threads`` threads
+    (default: all cores); the report does not depend on the thread count.
     """
     unmatched = 0
     if _is_table(users):
@@ -509,6 +511,7 @@ def simulate_journeys(
             timestamp_column,
             event_id_column,
             _pairs(properties),
+            threads,
         )
     else:
         if isinstance(users, str) or not isinstance(users, Iterable):
@@ -520,7 +523,9 @@ def simulate_journeys(
             raise InvalidArgumentError(
                 "events is a table, so users must be a table of profiles too", path="users"
             )
-        text = engine._inner.simulate(_users_json(users, events), _instant(start), _instant(end))
+        text = engine._inner.simulate(
+            _users_json(users, events), _instant(start), _instant(end), threads
+        )
     doc = _json.loads(text)
     order = {}
     for jid, _version in engine.definitions:

@@ -164,6 +164,33 @@ def test_step_inputs_and_profiles_as_native_objects(welcome: siyu.JourneyEngine)
     assert [n["type"] for n in entered.notices][0] == "entered"
 
 
+def test_a_user_held_in_memory_follows_its_wake_ups(welcome: siyu.JourneyEngine) -> None:
+    user = welcome.user(PROFILE)
+    assert user.state == {} and user.state_bytes() is None and user.next_wake is None
+    with pytest.raises(siyu.InvalidArgumentError):
+        user.step()  # no wake-up announced yet
+    t0 = "2026-03-02T02:00:00Z"
+    user.step(friend_added(t0), t0)
+    assert user.next_wake == "2026-03-09T02:00:00Z"
+    assert [e["name"] for e in user.events] == ["friend_added"]
+    assert "welcome@wait_7d" in repr(user)
+    # A failed step changes nothing.
+    before = user.state_bytes()
+    with pytest.raises(siyu.InvalidArgumentError):
+        user.step({"type": "outcome", "effect": "x", "status": "lost"}, t0)
+    assert user.state_bytes() == before and len(user.events) == 1
+    templates = []
+    while user.next_wake is not None:
+        templates += [e["template"] for e in user.step().effects]
+    assert templates == ["benefit_reminder", "live_class_invite"]
+    assert "instances" not in user.state
+    # Resume from a persisted state: the same answers.
+    resumed = welcome.user(PROFILE, [friend_added(t0)["event"]], state=before)
+    r = resumed.step("tick", "2026-03-09T02:00:00Z")
+    assert [e["template"] for e in r.effects] == ["benefit_reminder", "live_class_invite"]
+    assert isinstance(r.state, dict)
+
+
 def test_errors_have_classes_codes_and_paths(welcome: siyu.JourneyEngine) -> None:
     with pytest.raises(siyu.InvalidArgumentError) as info:
         welcome.step(None, PROFILE, [], {"type": "teleport"}, "2026-03-02T00:00:00Z")

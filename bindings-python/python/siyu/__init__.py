@@ -427,6 +427,7 @@ from .journeys import (  # noqa: E402
     JourneyDiagram,
     JourneyEngine,
     SimulationReport,
+    UserJourneys,
     bucket_hash,
     decode_journey_state,
     encode_journey_state,
@@ -437,6 +438,7 @@ from .journeys import (  # noqa: E402
 
 __all__ += [
     "JourneyEngine",
+    "UserJourneys",
     "JourneyDiagram",
     "SimulationReport",
     "validate_journey",

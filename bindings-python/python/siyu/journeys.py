@@ -36,6 +36,7 @@ from ._errors import InvalidArgumentError
 
 __all__ = [
     "JourneyEngine",
+    "UserJourneys",
     "StepResult",
     "MigrationResult",
     "ValidationReport",
@@ -403,6 +404,16 @@ class JourneyEngine:
         doc = _json.loads(text)
         return MigrationResult(doc["moves"], _state_out(doc, raw))
 
+    def user(
+        self,
+        profile: ProfileLike,
+        events: Optional[Sequence[Mapping[str, Any]]] = None,
+        state: StateLike = None,
+    ) -> "UserJourneys":
+        """One user's journeys held in memory (profile, event history, state) for
+        repeated :meth:`UserJourneys.step` calls — handy in notebooks and tests."""
+        return UserJourneys(self, profile, events, state)
+
     def simulate(
         self,
         users: Any,
@@ -418,6 +429,66 @@ class JourneyEngine:
     def __repr__(self) -> str:
         ids = ", ".join(f"{i} v{v}" for i, v in self.definitions)
         return f"JourneyEngine({ids})"
+
+
+class UserJourneys:
+    """One user's journeys held in memory: the engine, the user's profile, event
+    history and journey state. :meth:`step` keeps the new state (and adds an
+    event input to the history) only when the step succeeds, as a host would.
+    """
+
+    __slots__ = ("engine", "profile", "events", "_state", "_next_wake")
+
+    def __init__(
+        self,
+        engine: JourneyEngine,
+        profile: ProfileLike,
+        events: Optional[Sequence[Mapping[str, Any]]] = None,
+        state: StateLike = None,
+    ) -> None:
+        self.engine = engine
+        self.profile = profile
+        self.events: List[Mapping[str, Any]] = list(events or [])
+        arg = _state_arg(state)
+        self._state: Optional[bytes] = (
+            None if arg is None else arg if isinstance(arg, bytes) else encode_journey_state(arg)
+        )
+        self._next_wake: Optional[str] = None
+
+    def step(self, input: InputLike = None, now: Optional[Instant] = None) -> StepResult:
+        """Steps the user with ``input`` (default: a tick) at ``now`` (default: the
+        wake-up the previous step announced — an error when there is none)."""
+        if now is None:
+            if self._next_wake is None:
+                raise InvalidArgumentError("now is needed: no wake-up was announced", path="now")
+            now = self._next_wake
+        r = self.engine.step(self._state, self.profile, self.events, input, now, state_format="bytes")
+        assert isinstance(r.state, bytes)
+        self._state = r.state
+        self._next_wake = r.next_wake
+        if isinstance(input, Mapping) and input.get("type") == "event":
+            self.events.append(input["event"])
+        return StepResult(r.effects, r.notices, r.next_wake, self.state)
+
+    @property
+    def state(self) -> Dict[str, Any]:
+        """The journey state (JSON form)."""
+        if self._state is None:
+            return {}
+        return decode_journey_state(self._state)
+
+    def state_bytes(self) -> Optional[bytes]:
+        """The journey state in the binary form (``None`` before the first step)."""
+        return self._state
+
+    @property
+    def next_wake(self) -> Optional[str]:
+        """The wake-up the last step announced (RFC 3339), or ``None``."""
+        return self._next_wake
+
+    def __repr__(self) -> str:
+        nodes = [f"{i['journey']}@{i['node']}" for i in self.state.get("instances", [])]
+        return f"UserJourneys({', '.join(nodes) or 'no instances'})"
 
 
 def _is_table(data: Any) -> bool:

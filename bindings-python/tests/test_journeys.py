@@ -67,6 +67,8 @@ def test_welcome_through_event_wait_tick_split_and_end(welcome: siyu.JourneyEngi
     assert r.next_wake == "2026-03-09T02:00:00Z"
     assert isinstance(r.state, dict)
     assert [(i["journey"], i["node"]) for i in r.instances] == [("welcome", "wait_7d")]
+    html = r._repr_html_()
+    assert "welcome_ebook" in html and "entered" in html and "2026-03-09T02:00:00Z" in html
 
     # The benefit is claimed while waiting; nothing is due yet.
     claimed = {"id": "e2", "name": "benefit_claimed", "timestamp": "2026-03-04T02:00:00Z"}

@@ -139,6 +139,24 @@ class StepResult:
         out: List[Dict[str, Any]] = state.get("instances", [])
         return out
 
+    def _repr_html_(self) -> str:
+        def rows(items: List[Dict[str, Any]], keys: Sequence[str]) -> str:
+            return "".join(
+                "<tr>" + "".join(f"<td>{_html.escape(str(i.get(k, '')))}</td>" for k in keys) + "</tr>"
+                for i in items
+            )
+
+        def head(keys: Sequence[str]) -> str:
+            return "".join(f"<th>{k}</th>" for k in keys)
+
+        effect_keys = ("at", "type", "journey", "node", "template")
+        notice_keys = ("at", "type", "journey", "node", "reason")
+        return (
+            f"<div><b>Effects</b><table><tr>{head(effect_keys)}</tr>{rows(self.effects, effect_keys)}</table>"
+            f"<b>Notices</b><table><tr>{head(notice_keys)}</tr>{rows(self.notices, notice_keys)}</table>"
+            f"next wake: {_html.escape(str(self.next_wake))}</div>"
+        )
+
 
 @dataclass(frozen=True)
 class MigrationResult:

@@ -5,8 +5,7 @@ use super::{guard, parse_json, JourneyEngine};
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
-use siyu_core::journey::StepResult;
-use siyu_core::journey::{Input, JourneyDefinition, UserState};
+use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
@@ -103,15 +102,12 @@ impl JourneyEngine {
                     _ => EventLog::default(),
                 }
             } else {
-                let mut history = EventLog::from_json_value(
+                let history = EventLog::from_json_value(
                     &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                     schema,
                 )?
                 .into_events();
-                if let Input::Event(ev) = &input {
-                    history.push(ev.clone());
-                }
-                EventLog::new(history)
+                request::history(history, &input)
             };
             let r = self.inner.step_owned(st, &p, &log, &input, now)?;
             Ok(StepBytesResult {
@@ -277,10 +273,8 @@ impl JourneyEngine {
         now: DateTime<Utc>,
     ) -> siyu_core::Result<StepResult> {
         match input {
-            Input::Event(ev) => {
-                let mut history = subject.events.events().to_vec();
-                history.push(ev.clone());
-                let log = EventLog::new(history);
+            Input::Event(_) => {
+                let log = request::history(subject.events.events().to_vec(), input);
                 self.inner
                     .step_owned(st, &subject.profile, &log, input, now)
             }

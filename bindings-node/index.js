@@ -571,18 +571,26 @@ class JourneyEngine {
     // The native side writes header + state + effects/notices JSON into a
     // reused scratch buffer (no Buffer is created per call on that side).
     let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
-    let n = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms, out));
-    if (n < 0) {
-      out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
-      n = call(() => this[NATIVE].stepState(bytes, subject[NATIVE], text, ms, out));
+    const native = this[NATIVE];
+    let n;
+    try {
+      n = native.stepState(bytes, subject[NATIVE], text, ms, out);
+      if (n < 0) {
+        out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
+        native.stepState(bytes, subject[NATIVE], text, ms, out);
+      }
+    } catch (e) {
+      throw mapError(e);
     }
     const stateLen = out.readUInt32LE(0);
     const effectsLen = out.readUInt32LE(4);
     const noticesLen = out.readUInt32LE(8);
     const wake = out.readDoubleLE(16);
     const at = 24 + stateLen;
+    const persisted = Buffer.allocUnsafe(stateLen);
+    out.copy(persisted, 0, 24, at);
     return {
-      state: Buffer.from(out.subarray(24, at)),
+      state: persisted,
       effects: effectsLen === 0 ? [] : JSON.parse(out.toString('utf8', at, at + effectsLen)),
       notices: noticesLen === 0 ? [] : JSON.parse(out.toString('utf8', at + effectsLen, at + effectsLen + noticesLen)),
       nextWake: Number.isNaN(wake) ? null : wake,

@@ -57,11 +57,36 @@ pub fn values(events: &EventLog, now: DateTime<Utc>, config_text: Option<&str>) 
     to_value(&config(config_text)?.values(events, now))
 }
 
+/// A score method by name (`quantile`, `range` or `fixed`; else `INVALID_JSON`).
+pub fn method(name: &str) -> Result<ScoreMethod> {
+    from_text(&Value::String(name.into()).to_string(), "method")
+}
+
+/// Scores three equal-length columns with stored thresholds (the batch form
+/// of [`RfmThresholds::score`]; unequal lengths are `INVALID_ARGUMENT`).
+pub fn score_columns(t: &RfmThresholds, r: &[f64], f: &[f64], m: &[f64]) -> Result<Vec<RfmScores>> {
+    if r.len() != f.len() || r.len() != m.len() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "R, F and M columns must have equal lengths",
+        ));
+    }
+    Ok((0..r.len())
+        .map(|i| {
+            t.score(&RfmValues {
+                recency_days: r[i],
+                frequency: f[i],
+                monetary: m[i],
+            })
+        })
+        .collect())
+}
+
 /// Fits thresholds to a population (`method`: `quantile`, `range` or `fixed`;
 /// `population`: JSON text of an array of values objects) and scores every
 /// member: `{"thresholds", "scores": [[r, f, m], ...]}`.
 pub fn fit(method: &str, population: &str) -> Result<Value> {
-    let method: ScoreMethod = from_text(&Value::String(method.into()).to_string(), "method")?;
+    let method = self::method(method)?;
     let population: Vec<RfmValues> = from_text(population, "population")?;
     let (t, scores) = super::score_population(method, &population)?;
     Ok(json!({
@@ -153,6 +178,28 @@ mod tests {
             segment(None, "[1, 2]").unwrap_err().kind(),
             ErrorKind::InvalidJson
         );
+    }
+
+    #[test]
+    fn column_scores_match_single_scores() {
+        let t = fit(
+            "range",
+            r#"[{"recency_days": 0, "frequency": 10, "monetary": 100},
+            {"recency_days": 50, "frequency": 0, "monetary": 0}]"#,
+        )
+        .unwrap()["thresholds"]
+            .to_string();
+        let t = RfmThresholds::from_json(&t).unwrap();
+        let cols = score_columns(&t, &[0.0, 25.0], &[10.0, 5.0], &[100.0, 50.0]).unwrap();
+        let one = t.score(&RfmValues {
+            recency_days: 25.0,
+            frequency: 5.0,
+            monetary: 50.0,
+        });
+        assert_eq!(cols[1], one);
+        assert_eq!(cols[0], RfmScores { r: 5, f: 5, m: 5 });
+        let e = score_columns(&t, &[1.0], &[], &[]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 
     #[test]

@@ -228,7 +228,7 @@ def test_points_model_errors_are_typed() -> None:
 
 SCHEMA = {
     "traits": {"city": {"type": "string"}, "phone": {"type": "string", "personal": True}},
-    "events": {"purchase": {"properties": {"amount": {"type": "number"}}}},
+    "events": {"purchase": {"properties": {"amount": "float"}}},
 }
 
 

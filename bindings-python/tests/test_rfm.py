@@ -110,5 +110,9 @@ def test_score_table_rejects_nulls_and_missing_columns() -> None:
     with pytest.raises(siyu.InvalidArgumentError) as missing:
         rfm.score_table({"r": [1.0]}, recency="r")
     assert "frequency" in str(missing.value)
-    empty = rfm.score_table({"recency_days": pa.array([], pa.float64()), "frequency": pa.array([], pa.float64()), "monetary": pa.array([], pa.float64())}, method="range")
-    assert empty.table.num_rows == 0
+    no_rows = {name: pa.array([], pa.float64()) for name in ("recency_days", "frequency", "monetary")}
+    with pytest.raises(siyu.NumericDomainError):  # nothing to fit thresholds over
+        rfm.score_table(no_rows)
+    thresholds = rfm.fit(population())["thresholds"]
+    empty = rfm.score_table(no_rows, thresholds=thresholds)
+    assert empty.table.num_rows == 0 and empty.thresholds == thresholds

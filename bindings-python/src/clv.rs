@@ -322,8 +322,9 @@ fn clv_predict<'py>(
         let p = purchase_params(params)?;
         let m = p.model();
         let (x, tx, big_t) = rf(&frequency, &recency, &T)?;
+        // Each row is checked by the core call itself (as a scalar call is).
+        equal_lengths(&[x.len(), tx.len(), big_t.len()])?;
         let data = RfColumns::new(x.values(), tx.values(), big_t.values());
-        data.validate()?;
         (0..data.len())
             .map(|i| {
                 let (x, tx, bt) = (data.frequency[i], data.recency[i], data.t[i]);

@@ -13,6 +13,7 @@
 //! server can fit and a phone can score. See `docs/value-models.md`.
 
 pub mod bgnbd;
+mod fit;
 pub mod gammagamma;
 pub mod mbgnbd;
 pub mod optimize;

@@ -8,9 +8,11 @@
 //! - [`customer_lifetime_value`] combines a purchase model and the spend model into
 //!   discounted CLV (the semantics of `lifetimes`' `customer_lifetime_value`).
 //!
-//! Models are fitted by maximum likelihood on log-parameters with a deterministic
-//! Nelder–Mead search ([`optimize`]). Fitted parameters are plain serde data, so a
-//! server can fit and a phone can score. See `docs/value-models.md`.
+//! Models are fitted by maximum likelihood on log-parameters ([`optimize`]):
+//! BFGS with analytic gradients for BG/NBD, MBG/NBD and Gamma-Gamma, and a
+//! deterministic Nelder–Mead search for Pareto/NBD. Fitted parameters are plain
+//! serde data, so a server can fit and a phone can score. See
+//! `docs/value-models.md`.
 
 pub mod bgnbd;
 mod fit;
@@ -443,8 +445,8 @@ pub(crate) fn check_purchase_data(data: &RfColumns<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Minimises the penalised mean negative log-likelihood over log-parameters.
-/// One customer's log-likelihood is `ll_x(params, x) + ll_rest(params, x, t_x, T)`;
+/// Minimises the penalised mean negative log-likelihood over log-parameters
+/// with Nelder–Mead (for models without an analytic gradient). One customer's log-likelihood is `ll_x(params, x) + ll_rest(params, x, t_x, T)`;
 /// the part that depends only on x (the ln Γ terms) is computed once per run of
 /// equal x, as `rows` are sorted by x.
 pub(crate) fn fit_log_params(

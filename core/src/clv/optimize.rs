@@ -389,7 +389,7 @@ pub fn bfgs(
             .map(|i| -(0..n).map(|j| h[i * n + j] * cur.g[j]).sum::<f64>())
             .collect();
         let mut slope = dot(&d, &cur.g);
-        if !(slope < 0.0) {
+        if slope.is_nan() || slope >= 0.0 {
             identity(&mut h, 1.0);
             first = true;
             d = cur.g.iter().map(|v| -v).collect();

@@ -266,4 +266,44 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NumericDomain);
     }
+
+    mod props {
+        use crate::clv::{BgNbd, GammaGamma, MbgNbd, RfColumns};
+        use crate::error::ErrorKind;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+
+            /// Any valid small data set fits to finite positive parameters and
+            /// a finite likelihood, or is a typed NUMERIC_DOMAIN error: never NaN.
+            #[test]
+            fn fits_are_finite_or_typed_errors(
+                rows in prop::collection::vec((0u32..8, 0.0f64..1.0, 0.5f64..60.0, 0.0f64..500.0), 2..25),
+            ) {
+                let x: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+                let t: Vec<f64> = rows.iter().map(|r| r.2).collect();
+                let tx: Vec<f64> = rows
+                    .iter()
+                    .map(|r| if r.0 == 0 { 0.0 } else { r.1 * r.2 })
+                    .collect();
+                let m: Vec<f64> = rows.iter().map(|r| if r.0 == 0 { 0.0 } else { r.3 }).collect();
+                let data = RfColumns::new(&x, &tx, &t);
+                let opts = super::super::FitOptions::default();
+                let check = |res: crate::error::Result<(Vec<f64>, super::super::FitInfo)>| {
+                    match res {
+                        Ok((p, info)) => {
+                            prop_assert!(p.iter().all(|v| v.is_finite() && *v > 0.0), "{p:?}");
+                            prop_assert!(info.log_likelihood.is_finite());
+                        }
+                        Err(e) => prop_assert_eq!(e.kind(), ErrorKind::NumericDomain),
+                    }
+                    Ok(())
+                };
+                check(BgNbd::fit(&data, &opts).map(|(m, i)| (vec![m.r, m.alpha, m.a, m.b], i)))?;
+                check(MbgNbd::fit(&data, &opts).map(|(m, i)| (vec![m.r, m.alpha, m.a, m.b], i)))?;
+                check(GammaGamma::fit(&x, &m, &opts).map(|(g, i)| (vec![g.p, g.q, g.gamma], i)))?;
+            }
+        }
+    }
 }

@@ -395,6 +395,34 @@ mod tests {
     }
 
     #[test]
+    fn penalized_fit_is_a_stationary_point_of_the_penalized_objective() {
+        use crate::clv::fit::testing::numeric_gradient;
+        let (x, tx, t) = sample();
+        let data = RfColumns::new(&x, &tx, &t);
+        let pen = 0.05;
+        let opts = FitOptions {
+            penalizer: pen,
+            ..Default::default()
+        };
+        let (m, info) = BgNbd::fit(&data, &opts).unwrap();
+        let (plain, _) = BgNbd::fit(&data, &FitOptions::default()).unwrap();
+        assert!(info.converged);
+        let objective = |lp: &[f64]| -> f64 {
+            let p: Vec<f64> = lp.iter().map(|v| v.exp()).collect();
+            let total: f64 = (0..x.len())
+                .map(|i| ll(p[0], p[1], p[2], p[3], x[i], tx[i], t[i]))
+                .sum();
+            -total / x.len() as f64 + pen * p.iter().map(|v| v * v).sum::<f64>()
+        };
+        let at = [m.r.ln(), m.alpha.ln(), m.a.ln(), m.b.ln()];
+        let g = numeric_gradient(objective, &at);
+        assert!(g.iter().all(|v| v.abs() < 1e-6), "{g:?}");
+        // The penalty shrinks the parameters' sum of squares.
+        let ss = |m: &BgNbd| m.r * m.r + m.alpha * m.alpha + m.a * m.a + m.b * m.b;
+        assert!(ss(&m) < ss(&plain), "{m:?} vs {plain:?}");
+    }
+
+    #[test]
     fn bad_inputs_are_typed_errors() {
         let m = fhl();
         assert_eq!(

@@ -1,11 +1,12 @@
 //! Deterministic minimisers for the value-model fits (used on log-parameters).
 //!
-//! - [`bfgs`]: quasi-Newton with analytic gradients and a strong-Wolfe line
-//!   search; the fits of BG/NBD, MBG/NBD and Gamma-Gamma use it.
+//! - [`bfgs`]: quasi-Newton with a strong-Wolfe line search; every fit uses
+//!   it (analytic gradients for BG/NBD, MBG/NBD and Gamma-Gamma, central
+//!   differences for Pareto/NBD).
 //! - [`nelder_mead`]: derivative-free, restarted from the best vertex until a
 //!   restart no longer improves the objective (guards against the simplex
-//!   collapsing early); Pareto/NBD uses it, and the gradient fits fall back to
-//!   it if BFGS stops short of its tolerance.
+//!   collapsing early); the fits fall back to it if BFGS stops short of its
+//!   tolerance.
 //!
 //! Both treat non-finite objective values as +∞, so the search steps back
 //! from regions where a likelihood is undefined.

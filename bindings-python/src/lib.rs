@@ -12,6 +12,7 @@ mod bulk;
 mod clv;
 mod docs;
 mod identity;
+mod journey;
 mod lifecycle;
 mod points;
 mod rfm;
@@ -476,5 +477,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     rfm::register(m)?;
     points::register(m)?;
     identity::register(m)?;
+    journey::register(m)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::schema::Schema;
 use crate::value::{ts_serde, Value};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use compact_str::CompactString;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -97,14 +98,14 @@ impl Input {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Effect {
     /// Unique, deterministic id; use it as the idempotency key.
-    pub id: String,
+    pub id: CompactString,
     /// Journey id.
-    pub journey: String,
+    pub journey: CompactString,
     /// Node id.
-    pub node: String,
+    pub node: CompactString,
     /// Instance key.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub key: String,
+    #[serde(skip_serializing_if = "CompactString::is_empty")]
+    pub key: CompactString,
     /// Due time (the instant the flow reached the node).
     #[serde(with = "ts_serde")]
     pub at: DateTime<Utc>,
@@ -120,11 +121,11 @@ pub enum Action {
     /// Send a message.
     SendMessage {
         /// Channel.
-        channel: String,
+        channel: CompactString,
         /// Template id.
-        template: String,
+        template: CompactString,
         /// Purpose.
-        purpose: String,
+        purpose: CompactString,
     },
     /// Add and remove tags.
     UpdateTags {
@@ -662,7 +663,7 @@ fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
         })
 }
 
-fn push_u32(out: &mut String, mut n: u32) {
+fn push_u32(out: &mut CompactString, mut n: u32) {
     let mut buf = [0u8; 10];
     let mut i = buf.len();
     loop {
@@ -673,9 +674,8 @@ fn push_u32(out: &mut String, mut n: u32) {
             break;
         }
     }
-    for b in &buf[i..] {
-        out.push(char::from(*b));
-    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Why a message is not sent now.
@@ -748,7 +748,7 @@ impl<'a> Run<'a> {
             Some(p) => p,
             None => {
                 self.state.journeys.push(JourneyRecord {
-                    journey: journey.to_string(),
+                    journey: journey.into(),
                     ..Default::default()
                 });
                 self.state.journeys.len() - 1
@@ -996,10 +996,12 @@ impl<'a> Run<'a> {
             .map(Hold::Cap)
     }
 
-    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
-        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
-        let mut id =
-            String::with_capacity(inst.journey.len() + inst.key.len() + inst.node.len() + 16);
+    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> CompactString {
+        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery
+        // (hot path); inline, without allocating, up to 24 bytes.
+        let mut id = CompactString::with_capacity(
+            inst.journey.len() + inst.key.len() + inst.node.len() + 16,
+        );
         id.push_str(&inst.journey);
         id.push('#');
         push_u32(&mut id, inst.seq);
@@ -1153,14 +1155,14 @@ impl<'a> Run<'a> {
                                 &inst,
                                 t,
                                 Action::SendMessage {
-                                    channel: channel.clone(),
-                                    template: template.clone(),
-                                    purpose: purpose.to_string(),
+                                    channel: channel.as_str().into(),
+                                    template: template.as_str().into(),
+                                    purpose: purpose.into(),
                                 },
                             );
                             self.state.sends.push(SendRecord {
                                 at: t,
-                                channel: channel.clone(),
+                                channel: channel.as_str().into(),
                                 effect: eid,
                             });
                         }
@@ -1421,12 +1423,12 @@ impl<'a> Run<'a> {
         rec.last_entry = Some(t);
         let seq = rec.entries;
         let inst = Instance {
-            journey: def.id.clone(),
+            journey: def.id.as_str().into(),
             version: def.version,
-            key,
+            key: key.into(),
             seq,
             entered_at: t,
-            node: String::new(),
+            node: CompactString::default(),
             since: t,
             due: None,
             armed: false,
@@ -1712,7 +1714,7 @@ mod tests {
     #[test]
     fn push_u32_writes_decimal() {
         for n in [0u32, 7, 10, 1234, u32::MAX] {
-            let mut s = String::from("x");
+            let mut s = CompactString::from("x");
             push_u32(&mut s, n);
             assert_eq!(s, format!("x{n}"));
         }

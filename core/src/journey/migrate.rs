@@ -107,13 +107,13 @@ impl JourneyEngine {
             .map(|i| {
                 let target = map
                     .nodes
-                    .get(&i.node)
+                    .get(i.node.as_str())
                     .cloned()
                     .or_else(|| to.node(&i.node).map(|n| n.id.clone()));
                 Move {
-                    key: i.key.clone(),
+                    key: i.key.to_string(),
                     seq: i.seq,
-                    from_node: i.node.clone(),
+                    from_node: i.node.to_string(),
                     problem: target.is_none().then(|| {
                         format!(
                             "node `{}` has no counterpart in version {}",
@@ -167,7 +167,7 @@ impl JourneyEngine {
             let same_wait =
                 new_node.is_some_and(|n| n.kind.is_wait() && Some(n.kind.type_name()) == old_kind);
             inst.version = map.to_version;
-            inst.node = target;
+            inst.node = target.into();
             if !(same_wait && inst.armed) {
                 inst.armed = false;
                 inst.pending = None;

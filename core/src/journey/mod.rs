@@ -21,6 +21,10 @@ pub mod simulate;
 pub mod state;
 pub mod validate;
 
+/// Identifier and short-text type of journey state and effects: strings of up
+/// to 24 bytes are stored inline, so decoding and cloning them does not
+/// allocate. Derefs to `str`; serializes as a JSON string.
+pub use compact_str::CompactString;
 pub use definition::{JourneyDefinition, Node, NodeKind, Reentry, Trigger};
 pub use engine::{
     Action, Effect, Input, JourneyEngine, Notice, NoticeKind, StepResult, UserJourneys, Visit,

@@ -199,8 +199,8 @@ pub fn simulate(
             wake = next.filter(|n| *n > w);
         }
         for i in &state.instances {
-            let j = report.journeys.entry(i.journey.clone()).or_default();
-            j.nodes.entry(i.node.clone()).or_default().waiting += 1;
+            let j = report.journeys.entry(i.journey.to_string()).or_default();
+            j.nodes.entry(i.node.to_string()).or_default().waiting += 1;
         }
     }
     Ok(report)

@@ -13,6 +13,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ts_serde;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// The current state format version (JSON `format` and the binary version byte).
@@ -23,19 +24,19 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Instance {
     /// Journey id.
-    pub journey: String,
+    pub journey: CompactString,
     /// Pinned definition version.
     pub version: u32,
     /// Concurrency key (empty when the journey has none).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub key: String,
+    #[serde(default, skip_serializing_if = "CompactString::is_empty")]
+    pub key: CompactString,
     /// Entry number of this user in this journey (1-based).
     pub seq: u32,
     /// When the user entered.
     #[serde(with = "ts_serde")]
     pub entered_at: DateTime<Utc>,
     /// Current node id.
-    pub node: String,
+    pub node: CompactString,
     /// When the flow reached the current node (due time, not processing time).
     #[serde(with = "ts_serde")]
     pub since: DateTime<Utc>,
@@ -54,7 +55,7 @@ pub struct Instance {
     pub steps: u32,
     /// Effect id whose outcome a `call` node awaits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending: Option<String>,
+    pub pending: Option<CompactString>,
 }
 
 /// Per user and journey: entries so far and remembered split assignments.
@@ -62,7 +63,7 @@ pub struct Instance {
 #[serde(deny_unknown_fields)]
 pub struct JourneyRecord {
     /// Journey id.
-    pub journey: String,
+    pub journey: CompactString,
     /// Number of entries so far.
     pub entries: u32,
     /// Time of the last entry.
@@ -95,9 +96,9 @@ pub struct SendRecord {
     #[serde(with = "ts_serde")]
     pub at: DateTime<Utc>,
     /// Channel.
-    pub channel: String,
+    pub channel: CompactString,
     /// The effect id (a `failed` outcome removes the record).
-    pub effect: String,
+    pub effect: CompactString,
 }
 
 /// All journey state of one user.
@@ -257,6 +258,18 @@ fn set(s: &mut String, v: &str) {
     }
 }
 
+/// Sets `s` to `v`: inline (no allocation) up to 24 bytes, else keeping a
+/// heap buffer that is large enough.
+#[inline]
+fn set_id(s: &mut CompactString, v: &str) {
+    if s.is_heap_allocated() && s.capacity() >= v.len() {
+        s.clear();
+        s.push_str(v);
+    } else {
+        *s = CompactString::from(v);
+    }
+}
+
 /// Resizes `v` to `n` items (new ones from `blank`), keeping the items (and
 /// their allocations) that stay.
 #[inline]
@@ -271,12 +284,12 @@ fn fit<T>(v: &mut Vec<T>, n: usize, blank: impl FnMut() -> T) {
 
 fn blank_instance() -> Instance {
     Instance {
-        journey: String::new(),
+        journey: CompactString::default(),
         version: 0,
-        key: String::new(),
+        key: CompactString::default(),
         seq: 0,
         entered_at: DateTime::UNIX_EPOCH,
-        node: String::new(),
+        node: CompactString::default(),
         since: DateTime::UNIX_EPOCH,
         due: None,
         armed: false,
@@ -319,7 +332,7 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         let m = r.len()?;
         let mut rec = out.as_deref_mut().map(|o| &mut o.journeys[i]);
         if let Some(rec) = rec.as_deref_mut() {
-            set(&mut rec.journey, journey);
+            set_id(&mut rec.journey, journey);
             rec.entries = entries;
             rec.last_entry = last_entry;
             rec.in_segment = in_segment;
@@ -345,8 +358,8 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     if let Some(o) = out.as_deref_mut() {
         fit(&mut o.sends, n, || SendRecord {
             at: DateTime::UNIX_EPOCH,
-            channel: String::new(),
-            effect: String::new(),
+            channel: CompactString::default(),
+            effect: CompactString::default(),
         });
     }
     for i in 0..n {
@@ -354,8 +367,8 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         if let Some(o) = out.as_deref_mut() {
             let s = &mut o.sends[i];
             s.at = at;
-            set(&mut s.channel, channel);
-            set(&mut s.effect, effect);
+            set_id(&mut s.channel, channel);
+            set_id(&mut s.effect, effect);
         }
     }
     r.end()
@@ -386,19 +399,19 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
         None
     };
     if let Some(i) = out {
-        set(&mut i.journey, journey);
+        set_id(&mut i.journey, journey);
         i.version = version;
-        set(&mut i.key, key);
+        set_id(&mut i.key, key);
         i.seq = seq;
         i.entered_at = entered_at;
-        set(&mut i.node, node);
+        set_id(&mut i.node, node);
         i.since = since;
         i.due = due;
         i.armed = flags & 1 != 0;
         i.steps = steps;
         match (pending, &mut i.pending) {
-            (Some(p), Some(old)) => set(old, p),
-            (p, old) => *old = p.map(str::to_owned),
+            (Some(p), Some(old)) => set_id(old, p),
+            (p, old) => *old = p.map(CompactString::from),
         }
     }
     Ok(())
@@ -742,7 +755,7 @@ mod tests {
         Instance {
             journey: "welcome".into(),
             version: 1,
-            key: String::new(),
+            key: CompactString::default(),
             seq: 1,
             entered_at: t("2026-03-01T08:00:00Z"),
             node: "wait_7d".into(),
@@ -809,14 +822,14 @@ mod tests {
         let mut big = UserState::new();
         for k in 0..3 {
             let mut i = sample();
-            i.key = format!("order-{k}");
-            i.pending = Some(format!("p{k}"));
+            i.key = format!("order-{k}").into();
+            i.pending = Some(format!("p{k}").into());
             big.instances.push(i);
             big.seen.push(format!("e{k}"));
             big.sends.push(SendRecord {
                 at: sample().since,
                 channel: "sms".into(),
-                effect: format!("x{k}"),
+                effect: format!("x{k}").into(),
             });
         }
         big.journeys.push(JourneyRecord {

@@ -3,7 +3,7 @@
 //! of the sample population through the six example journeys.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use siyu_core::journey::{Input, UserState};
+use siyu_core::journey::{Input, StepResult, UserState};
 use std::hint::black_box;
 
 #[path = "../src/journey_setup.rs"]
@@ -30,23 +30,25 @@ fn bench(c: &mut Criterion) {
         })
     });
     // A host restoring many users in a loop: one scratch state and one output
-    // buffer, reused (`UserState::read_bytes` / `write_bytes`).
+    // buffer, reused (`UserState::read_bytes`, `step_into`, `write_bytes`).
     g.bench_function("restore_step_persist_scratch", |b| {
         let (mut scratch, mut out) = (UserState::new(), Vec::new());
+        let mut res = StepResult::default();
         b.iter(|| {
             scratch.read_bytes(black_box(&blob)).unwrap();
-            let r = engine
-                .step_owned(
+            engine
+                .step_into(
                     std::mem::take(&mut scratch),
                     &profile,
                     &events,
                     &Input::Tick,
                     due,
+                    &mut res,
                 )
                 .unwrap();
             out.clear();
-            r.state.write_bytes(&mut out);
-            scratch = r.state;
+            res.state.write_bytes(&mut out);
+            std::mem::swap(&mut scratch, &mut res.state);
             black_box(&out);
         })
     });

@@ -10,7 +10,7 @@
 #[allow(dead_code)]
 mod setup;
 
-use siyu_core::journey::{Input, UserState};
+use siyu_core::journey::{Input, StepResult, UserState};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -104,20 +104,22 @@ fn main() {
             black_box(r.state.to_bytes());
         });
         let (mut scratch, mut buf) = (UserState::new(), Vec::new());
+        let mut res = StepResult::default();
         measure(&format!("{name}: reuse cycle"), cycles, || {
             scratch.read_bytes(black_box(&blob)).unwrap();
-            let r = engine
-                .step_owned(
+            engine
+                .step_into(
                     std::mem::take(&mut scratch),
                     &profile,
                     &events,
                     &Input::Tick,
                     at,
+                    &mut res,
                 )
                 .unwrap();
             buf.clear();
-            r.state.write_bytes(&mut buf);
-            scratch = r.state;
+            res.state.write_bytes(&mut buf);
+            std::mem::swap(&mut scratch, &mut res.state);
             black_box(&buf);
         });
         assert!(buf.is_empty() || buf == out);

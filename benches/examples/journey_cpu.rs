@@ -8,12 +8,13 @@
 //! first `users` users of the sample population (default 100 000) through the
 //! six example journeys for its year, and prints per-core throughput. The
 //! firing cycle is also run as a host looping over users would: one scratch
-//! state and output buffer reused (`UserState::read_bytes` / `write_bytes`).
+//! state, step result and output buffer reused (`UserState::read_bytes`,
+//! `JourneyEngine::step_into`, `write_bytes`).
 
 #[path = "../src/journey_setup.rs"]
 mod setup;
 
-use siyu_core::journey::{simulate, Input, UserState};
+use siyu_core::journey::{simulate, Input, StepResult, UserState};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -60,21 +61,23 @@ fn main() {
     // The same firing cycle as a host looping over users would run it: one
     // scratch state and one output buffer, reused.
     let (mut scratch, mut out) = (UserState::new(), Vec::new());
+    let mut res = StepResult::default();
     let (c0, w0) = (cpu_ns(), Instant::now());
     for _ in 0..cycles {
         scratch.read_bytes(black_box(&blob)).unwrap();
-        let r = engine
-            .step_owned(
+        engine
+            .step_into(
                 std::mem::take(&mut scratch),
                 &profile,
                 &events,
                 &Input::Tick,
                 due,
+                &mut res,
             )
             .unwrap();
         out.clear();
-        r.state.write_bytes(&mut out);
-        scratch = r.state;
+        res.state.write_bytes(&mut out);
+        std::mem::swap(&mut scratch, &mut res.state);
         black_box(&out);
     }
     let cpu = (cpu_ns() - c0) as f64 / 1e9;

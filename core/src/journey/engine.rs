@@ -232,8 +232,9 @@ pub struct Visit {
     pub node: usize,
 }
 
-/// The result of one step.
-#[derive(Debug, Clone, PartialEq)]
+/// The result of one step (`Default`: an empty one, to reuse with
+/// [`JourneyEngine::step_into`]).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StepResult {
     /// The new state (persist it; the input state is untouched).
     pub state: UserState,
@@ -488,6 +489,44 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
+        self.step_with(state, profile, events, input, now, Buffers::default())
+    }
+
+    /// As [`JourneyEngine::step_owned`], writing the result into `out` and reusing
+    /// its effect, notice and visit vectors (their allocations), for a host that
+    /// steps many users in a loop. `out.state` is replaced by the new state (take
+    /// or swap it out first to reuse it as the next scratch state). On error the
+    /// vectors of `out` are empty and its state and `next_wake` are unchanged.
+    pub fn step_into(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+        out: &mut StepResult,
+    ) -> Result<()> {
+        let mut bufs = Buffers {
+            effects: std::mem::take(&mut out.effects),
+            notices: std::mem::take(&mut out.notices),
+            visits: std::mem::take(&mut out.visits),
+        };
+        bufs.effects.clear();
+        bufs.notices.clear();
+        bufs.visits.clear();
+        *out = self.step_with(state, profile, events, input, now, bufs)?;
+        Ok(())
+    }
+
+    fn step_with(
+        &self,
+        state: UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+        bufs: Buffers,
+    ) -> Result<StepResult> {
         for inst in &state.instances {
             if self.find(&inst.journey, Some(inst.version)).is_none() {
                 return Err(Error::new(
@@ -514,9 +553,9 @@ impl JourneyEngine {
             now,
             start: state.last_now,
             state,
-            effects: Vec::new(),
-            notices: Vec::new(),
-            visits: Vec::new(),
+            effects: bufs.effects,
+            notices: bufs.notices,
+            visits: bufs.visits,
         };
         if let Some(last) = last_now {
             if now < last {
@@ -582,6 +621,14 @@ impl JourneyEngine {
             visits: run.visits,
         })
     }
+}
+
+/// Output vectors of a step (empty; possibly with capacity to reuse).
+#[derive(Default)]
+struct Buffers {
+    effects: Vec<Effect>,
+    notices: Vec<Notice>,
+    visits: Vec<Visit>,
 }
 
 /// One user's journeys held in memory: the engine's definitions plus the user's
@@ -663,8 +710,8 @@ fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
         })
 }
 
-fn push_u32(out: &mut CompactString, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// The decimal digits of `n`, written at the end of `buf`.
+fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &str {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -675,7 +722,30 @@ fn push_u32(out: &mut CompactString, mut n: u32) {
         }
     }
     // ASCII digits only.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// `parts` joined, sized once: inline when short (no allocation), else one
+/// exact heap buffer.
+fn concat(parts: &[&str]) -> CompactString {
+    const INLINE: usize = std::mem::size_of::<CompactString>();
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if len <= INLINE {
+        let mut b = [0u8; INLINE];
+        let mut at = 0;
+        for p in parts {
+            b[at..at + p.len()].copy_from_slice(p.as_bytes());
+            at += p.len();
+        }
+        // Whole `str`s joined: valid UTF-8.
+        CompactString::from(std::str::from_utf8(&b[..len]).unwrap_or_default())
+    } else {
+        let mut s = String::with_capacity(len);
+        for p in parts {
+            s.push_str(p);
+        }
+        CompactString::from(s)
+    }
 }
 
 /// Why a message is not sent now.
@@ -998,21 +1068,27 @@ impl<'a> Run<'a> {
 
     fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> CompactString {
         // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery
-        // (hot path); inline, without allocating, up to 24 bytes.
-        let mut id = CompactString::with_capacity(
-            inst.journey.len() + inst.key.len() + inst.node.len() + 16,
+        // (hot path).
+        let (mut seq, mut step) = ([0u8; 10], [0u8; 10]);
+        let (seq, step) = (
+            u32_digits(inst.seq, &mut seq),
+            u32_digits(inst.steps, &mut step),
         );
-        id.push_str(&inst.journey);
-        id.push('#');
-        push_u32(&mut id, inst.seq);
-        if !inst.key.is_empty() {
-            id.push('#');
-            id.push_str(&inst.key);
-        }
-        id.push('/');
-        id.push_str(&inst.node);
-        id.push('/');
-        push_u32(&mut id, inst.steps);
+        let id = if inst.key.is_empty() {
+            concat(&[&inst.journey, "#", seq, "/", &inst.node, "/", step])
+        } else {
+            concat(&[
+                &inst.journey,
+                "#",
+                seq,
+                "#",
+                &inst.key,
+                "/",
+                &inst.node,
+                "/",
+                step,
+            ])
+        };
         self.effects.push(Effect {
             id: id.clone(),
             journey: inst.journey.clone(),
@@ -1712,11 +1788,19 @@ mod tests {
     }
 
     #[test]
-    fn push_u32_writes_decimal() {
+    fn u32_digits_and_concat_write_ids() {
         for n in [0u32, 7, 10, 1234, u32::MAX] {
-            let mut s = CompactString::from("x");
-            push_u32(&mut s, n);
-            assert_eq!(s, format!("x{n}"));
+            let mut b = [0u8; 10];
+            assert_eq!(concat(&["x", u32_digits(n, &mut b)]), format!("x{n}"));
         }
+        // Inline up to 24 bytes, on the heap beyond.
+        let short = concat(&["abcdefghij", "/", "klmnopqrstuvw"]);
+        assert_eq!(
+            (short.as_str(), short.is_heap_allocated()),
+            ("abcdefghij/klmnopqrstuvw", false)
+        );
+        let long = concat(&["abcdefghij", "/", "klmnopqrstuvwx", "中"]);
+        assert_eq!(long, "abcdefghij/klmnopqrstuvwx中");
+        assert!(long.is_heap_allocated());
     }
 }

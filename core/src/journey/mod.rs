@@ -79,6 +79,63 @@ mod tests {
     }
 
     #[test]
+    fn step_into_reuses_buffers_and_matches_step_owned() {
+        let e = engine();
+        let schema = e.schema().clone();
+        let p = Profile::from_json_value(
+            &serde_json::json!({"id": "u", "consents": [
+                {"channel":"wechat","purpose":"marketing","status":"granted","at":"2026-01-01T00:00:00Z"},
+                {"channel":"wechat","purpose":"service","status":"granted","at":"2026-01-01T00:00:00Z"}]}),
+            &schema,
+        )
+        .unwrap();
+        let log = EventLog::from_json_value(
+            &serde_json::json!([{"id": "p1", "name": "purchase",
+                "timestamp": "2026-03-02T02:00:00Z",
+                "properties": {"order_id": "o1", "category": "milk_powder"}}]),
+            &schema,
+        )
+        .unwrap();
+        let purchase = engine::Input::Event(log.events()[0].clone());
+        let mut now = parse_timestamp("2026-03-02T02:00:00Z").unwrap();
+        let mut out = engine::StepResult::default();
+        let (mut scratch, mut input, mut messages) = (UserState::new(), purchase, 0);
+        for _ in 0..20 {
+            let want = e
+                .step_owned(scratch.clone(), &p, &log, &input, now)
+                .unwrap();
+            e.step_into(
+                std::mem::take(&mut scratch),
+                &p,
+                &log,
+                &input,
+                now,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out, want);
+            messages += out.effects.iter().filter(|f| f.action.is_message()).count();
+            std::mem::swap(&mut scratch, &mut out.state);
+            match out.next_wake {
+                Some(t) => now = t,
+                None => break,
+            }
+            input = engine::Input::Tick;
+        }
+        assert_eq!(messages, 2);
+        assert!(scratch.instances.is_empty());
+        // On error the state and next wake of `out` stay; its vectors are emptied.
+        let before = (out.state.clone(), out.next_wake);
+        let bad = engine::Input::Enter {
+            journey: "nope".into(),
+            key: None,
+        };
+        assert!(e.step_into(scratch, &p, &log, &bad, now, &mut out).is_err());
+        assert_eq!((out.state.clone(), out.next_wake), before);
+        assert!(out.effects.is_empty() && out.visits.is_empty());
+    }
+
+    #[test]
     fn simulation_counts_nodes_messages_and_suppressions() {
         let e = engine();
         let schema = e.schema().clone();

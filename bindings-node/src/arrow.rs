@@ -155,9 +155,13 @@ fn open(what: &str, bytes: Vec<u8>) -> siyu_core::Result<Box<dyn RecordBatchRead
         .with_path(what.to_string())
     };
     if bytes.starts_with(FILE_MAGIC) {
-        Ok(Box::new(FileReader::try_new(Cursor::new(bytes), None).map_err(bad)?))
+        Ok(Box::new(
+            FileReader::try_new(Cursor::new(bytes), None).map_err(bad)?,
+        ))
     } else {
-        Ok(Box::new(StreamReader::try_new(Cursor::new(bytes), None).map_err(bad)?))
+        Ok(Box::new(
+            StreamReader::try_new(Cursor::new(bytes), None).map_err(bad)?,
+        ))
     }
 }
 

@@ -4,9 +4,9 @@
 //! profile's zone; a zone is always an explicit input, never the host's clock.
 
 use crate::error::{Error, ErrorKind, Result};
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 #[cfg(feature = "tz")]
 use chrono::Offset;
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

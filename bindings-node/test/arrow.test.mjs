@@ -14,7 +14,13 @@ import {
   Utf8,
   TimestampMillisecond,
 } from 'apache-arrow';
-import { CompiledRuleSet, TypeMismatchError, InvalidArgumentError, UnknownTraitError } from '../index.mjs';
+import {
+  CompiledRuleSet,
+  TypeMismatchError,
+  InvalidArgumentError,
+  InvalidProfileError,
+  UnknownTraitError,
+} from '../index.mjs';
 
 const schema = {
   traits: { city: 'string', age: 'integer' },
@@ -169,4 +175,34 @@ test('bad inputs reject with typed errors and paths', async () => {
   await assert.rejects(compiled.evaluateArrow('nope', null, now), InvalidArgumentError);
   await assert.rejects(compiled.evaluateArrow(t, null, now, { output: 'csv' }), InvalidArgumentError);
   await assert.rejects(compiled.evaluateArrow(t, null, now, { threads: 0 }), InvalidArgumentError);
+});
+
+test('timeZoneColumn: each profile is evaluated in its own zone; a bad zone names the column', async () => {
+  // 20:00 UTC on 28 Feb is 04:00 on 1 Mar in Shanghai: "today" at `now` there, not in UTC.
+  const c = new CompiledRuleSet('segment bought_today: count(purchase, during today) >= 1', schema);
+  const ids = ['sh', 'utc', 'none'];
+  const zones = ['Asia/Shanghai', 'UTC', null];
+  const at = '2026-02-28T20:00:00Z';
+  const events = makeTable({
+    user_id: vectorFromArray(ids, new Utf8()),
+    name: vectorFromArray(ids.map(() => 'purchase'), new Utf8()),
+    timestamp: vectorFromArray(ids.map(() => at), new Utf8()),
+  });
+  const profiles = makeTable({ id: vectorFromArray(ids, new Utf8()), tz: vectorFromArray(zones, new Utf8()) });
+  const r = await c.evaluateArrow(tableToIPC(profiles), tableToIPC(events), now, {
+    timeZoneColumn: 'tz',
+    defaultZone: 'Asia/Shanghai',
+  });
+  const want = ids.map((id, i) =>
+    c.evaluate({ id, ...(zones[i] ? { time_zone: zones[i] } : {}) }, [{ id: 'x', name: 'purchase', timestamp: at }], now, 'Asia/Shanghai'),
+  );
+  assert.deepEqual(r.results, want);
+  assert.deepEqual(r.results.map((x) => x.bought_today), [true, false, true]);
+
+  const bad = makeTable({ id: vectorFromArray(['a'], new Utf8()), tz: vectorFromArray(['Mars/Olympus'], new Utf8()) });
+  await assert.rejects(c.evaluateArrow(tableToIPC(bad), null, now, { timeZoneColumn: 'tz' }), (e) => {
+    assert.ok(e instanceof InvalidProfileError, String(e));
+    assert.equal(e.path, 'profiles.tz');
+    return true;
+  });
 });

@@ -9,11 +9,9 @@ use arrow_array::Array;
 use chrono::TimeDelta;
 use pyo3::prelude::*;
 use pyo3_arrow::PyArray;
-use siyu_core::analytics::{
-    self as an, Arm, BasketItem, ChannelTouch, Granularity, RetentionSpec, UserEvent,
-};
+use siyu_core::analytics::{self as an, Arm, BasketItem, ChannelTouch, UserEvent};
 use siyu_core::error::{Error, ErrorKind};
-use siyu_core::value::{parse_date, parse_timestamp};
+use siyu_core::value::parse_date;
 use siyu_core::Zone;
 use std::collections::BTreeMap;
 
@@ -147,26 +145,9 @@ fn analytics_call(
         let events = || user_events(need(events.as_ref(), "an events table")?);
         match name {
             "retention_matrix" => {
-                let granularity = match a.str("granularity")? {
-                    "day" => Granularity::Day,
-                    "week" => Granularity::Week,
-                    _ => return Err(Args::bad("granularity", "\"day\" or \"week\"")),
-                };
-                let end = match a.get("end") {
-                    None => None,
-                    Some(_) => {
-                        Some(parse_timestamp(a.str("end")?).map_err(|e| e.with_path("end"))?)
-                    }
-                };
-                let spec = RetentionSpec {
-                    cohort_event: a.str("cohort_event")?.to_string(),
-                    activity_events: a.strings("activity_events")?,
-                    granularity,
-                    periods: u32::try_from(a.u64("periods")?)
-                        .map_err(|_| Args::bad("periods", "a small integer"))?,
-                    zone: a.zone("zone")?,
-                    end,
-                };
+                // The parameters are read by the core's request reader, so
+                // their errors are those of every other binding.
+                let spec = an::request::retention_spec(&serde_json::Value::Object(a.0.clone()))?;
                 json!(&an::retention_matrix(&events()?, &spec)?)
             }
             "active_users" => {

@@ -22,12 +22,13 @@ RUST_SRCS   := Cargo.toml Cargo.lock $(shell find core/src bindings-python/src -
 export PYO3_PYTHON := $(PY)
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test lint fmt-check clippy rust-test python python-test node-test mobile-test bench clean
+.PHONY: help demo test lint fmt-check clippy rust-test python python-test node-test mobile-test mobile-size bench clean
 
 help:
 	@echo "make demo   - build and run the demo job on the sample population"
 	@echo "make test   - format check, clippy, Rust tests (+conformance), Python, Node and mobile suites"
 	@echo "make bench  - criterion benchmarks and the Python peer comparison"
+	@echo "make mobile-size - stripped size of the mobile library (budget 3 MB)"
 	@echo "make python - build the Python extension into .venv"
 	@echo "make lint   - fmt check, clippy, mypy and stubtest"
 	@echo "make clean  - remove build output and .venv"
@@ -75,6 +76,10 @@ node-test:
 mobile-test:
 	@if [ -f bindings-mobile/scripts/test.sh ]; then bash bindings-mobile/scripts/test.sh; \
 	 else echo "mobile: bindings-mobile/scripts/test.sh not present yet"; fi
+
+# Stripped size of the size-tuned mobile library (minutes: fat LTO; not in `test`).
+mobile-size:
+	bash bindings-mobile/scripts/size.sh
 
 bench: python
 	cargo bench -p siyu-benches

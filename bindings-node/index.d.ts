@@ -339,6 +339,52 @@ export declare class CompiledRuleSet {
   ): { rules: string[]; rows: number; matches: Uint8Array };
   /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
   evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
+  /**
+   * Evaluates the profiles of an Arrow IPC buffer (stream or file format, e.g. `tableToIPC(table)`
+   * from `apache-arrow`) with their events (an events buffer, or null) on worker threads.
+   * Resolves to plain objects, or with `output: 'arrow'` to an Arrow IPC stream Buffer.
+   */
+  evaluateArrow(profiles: ArrowIpcInput, events: ArrowIpcInput | null | undefined, now: Instant, options?: ArrowOptions & { output?: 'objects' }): Promise<ArrowMembership>;
+  evaluateArrow(profiles: ArrowIpcInput, events: ArrowIpcInput | null | undefined, now: Instant, options: ArrowOptions & { output: 'arrow' }): Promise<Buffer>;
+}
+
+/** Arrow IPC bytes (stream or file format), e.g. the result of `tableToIPC`. */
+export type ArrowIpcInput = Uint8Array | ArrayBuffer;
+
+/** Column mapping and options of `evaluateArrow` (the Python bulk API's conventions). */
+export interface ArrowOptions {
+  /** Zone for profiles without one (default UTC). */
+  defaultZone?: string;
+  /** Profile id column (text or integers; unique, non-null). Default `"id"`. */
+  idColumn?: string;
+  /** Trait columns: column names (= trait names) or `{ column: trait }`. Default: every other column. */
+  traits?: string[] | Record<string, string>;
+  /** Column with each profile's IANA zone. */
+  timeZoneColumn?: string;
+  /** The event's profile id column. Default `"user_id"`. */
+  userIdColumn?: string;
+  /** Event name column. Default `"name"`. */
+  eventNameColumn?: string;
+  /** Arrow timestamp (any unit) or RFC 3339 text column. Default `"timestamp"`. */
+  timestampColumn?: string;
+  /** Event id column for de-duplication; without it every row is distinct. */
+  eventIdColumn?: string;
+  /** Property columns: column names (= property names) or `{ column: property }`. Default: every other column. */
+  properties?: string[] | Record<string, string>;
+  /** Worker threads (default: all cores); the result never depends on it. */
+  threads?: number;
+  /** `'objects'` (default) or `'arrow'` (an Arrow IPC stream Buffer: the id column, then one boolean column per rule). */
+  output?: 'objects' | 'arrow';
+}
+
+/** Segment membership of an Arrow bulk run, rows in the profiles table's order. */
+export interface ArrowMembership {
+  /** Profile ids. */
+  ids: string[];
+  /** `results[i]` is `{ rule: matched }` for `ids[i]`. */
+  results: Array<Record<string, boolean>>;
+  /** Events whose user id matched no profile (ignored). */
+  unmatchedEvents: number;
 }
 
 /** A persisted lifecycle state (versioned). */

@@ -278,6 +278,59 @@ class CompiledRuleSet {
     }
     return JSON.parse(text);
   }
+
+  /**
+   * Evaluates the profiles of an Arrow IPC buffer (stream or file format, e.g.
+   * `tableToIPC(table)` from `apache-arrow`), with their events when given, on
+   * worker threads. Columns map as in the Python bulk API (options `idColumn`,
+   * `traits`, `timeZoneColumn`, `userIdColumn`, `eventNameColumn`,
+   * `timestampColumn`, `eventIdColumn`, `properties`, `threads`). Resolves to
+   * `{ ids, results, unmatchedEvents }` (`results[i]` is `{ rule: boolean }` for
+   * `ids[i]`), or with `output: 'arrow'` to an Arrow IPC stream Buffer (the id
+   * column, then one boolean column per rule).
+   */
+  async evaluateArrow(profiles, events, now, options = {}) {
+    const o = options ?? {};
+    if (o.output !== undefined && o.output !== 'objects' && o.output !== 'arrow') {
+      throw invalidArgument("output must be 'objects' or 'arrow'", 'output');
+    }
+    const columns = JSON.stringify({
+      id_column: o.idColumn,
+      traits: o.traits,
+      time_zone_column: o.timeZoneColumn,
+      user_id_column: o.userIdColumn,
+      event_name_column: o.eventNameColumn,
+      timestamp_column: o.timestampColumn,
+      event_id_column: o.eventIdColumn,
+      properties: o.properties,
+      threads: o.threads,
+    });
+    const args = [
+      ipcBuffer(profiles, 'profiles'),
+      events === undefined || events === null ? undefined : ipcBuffer(events, 'events'),
+      instantText(now),
+      zoneText(o.defaultZone),
+      columns,
+      o.output === 'arrow',
+    ];
+    let out;
+    try {
+      out = await this[NATIVE].evaluateArrow(...args);
+    } catch (e) {
+      throw mapError(e);
+    }
+    if (o.output === 'arrow') return out;
+    const r = JSON.parse(out);
+    return { ids: r.ids, results: r.results, unmatchedEvents: r.unmatched_events };
+  }
+}
+
+// An Arrow IPC buffer: Buffer, Uint8Array or ArrayBuffer.
+function ipcBuffer(bytes, what) {
+  if (bytes instanceof ArrayBuffer) return Buffer.from(bytes);
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw invalidArgument(`${what} must be an Arrow IPC buffer (Uint8Array, e.g. from tableToIPC)`, what);
 }
 
 /** A lifecycle model (stages with rules, dwell times, allowed transitions) compiled against a schema. */

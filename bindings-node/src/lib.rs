@@ -14,6 +14,7 @@
 // napi-derive expands to the FFI glue (`unsafe extern "C"` callbacks).
 #![allow(unsafe_code)]
 
+pub mod arrow;
 pub mod bulk;
 pub mod journey;
 pub mod value_models;

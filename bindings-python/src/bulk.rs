@@ -7,6 +7,9 @@
 //! `Profile::validate`, and membership comes from `CompiledRuleSet::evaluate`.
 //! Evaluation runs on scoped threads over contiguous chunks of users, so the
 //! output order is the input order whatever the thread count.
+//!
+//! The Node binding compiles this file too (`bindings-node/src/arrow.rs`,
+//! `evaluateArrow`), so it must stay free of pyo3: Arrow and siyu-core only.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};

@@ -4,7 +4,9 @@
 //! profile's zone; a zone is always an explicit input, never the host's clock.
 
 use crate::error::{Error, ErrorKind, Result};
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+#[cfg(feature = "tz")]
+use chrono::Offset;
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -72,6 +74,7 @@ impl Zone {
     }
 
     /// The UTC offset in effect at `t`.
+    #[cfg_attr(not(feature = "tz"), allow(unused_variables))]
     pub fn offset_at(&self, t: DateTime<Utc>) -> FixedOffset {
         match self {
             Zone::Fixed(o) => *o,

@@ -576,7 +576,7 @@ impl JourneyEngine {
         let mut input = input;
         let duplicate;
         if let Input::Event(e) = input {
-            duplicate = run.state.seen.contains(&e.id);
+            duplicate = run.state.seen.iter().any(|s| *s == e.id);
             if duplicate {
                 run.notice(
                     NoticeKind::Duplicate,
@@ -589,7 +589,7 @@ impl JourneyEngine {
                 );
                 input = &Input::Tick;
             } else {
-                run.state.seen.push(e.id.clone());
+                run.state.seen.push(e.id.as_str().into());
             }
         }
         let t_in = match input {

@@ -116,7 +116,7 @@ pub struct UserState {
     pub last_now: Option<DateTime<Utc>>,
     /// Recent event ids, oldest first (bounded by the policy's `dedup_window`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub seen: Vec<String>,
+    pub seen: Vec<CompactString>,
     /// Per-journey records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journeys: Vec<JourneyRecord>,
@@ -258,11 +258,14 @@ fn set(s: &mut String, v: &str) {
     }
 }
 
-/// Sets `s` to `v`: inline (no allocation) up to 24 bytes, else keeping a
+/// Sets `s` to `v`: inline (no allocation) up to 24 bytes, else reusing a
 /// heap buffer that is large enough.
 #[inline]
 fn set_id(s: &mut CompactString, v: &str) {
-    if s.is_heap_allocated() && s.capacity() >= v.len() {
+    if v.len() > std::mem::size_of::<CompactString>()
+        && s.is_heap_allocated()
+        && s.capacity() >= v.len()
+    {
         s.clear();
         s.push_str(v);
     } else {
@@ -311,12 +314,12 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
-        fit(&mut o.seen, n, String::new);
+        fit(&mut o.seen, n, CompactString::default);
     }
     for i in 0..n {
         let s = r.str_ref()?;
         if let Some(o) = out.as_deref_mut() {
-            set(&mut o.seen[i], s);
+            set_id(&mut o.seen[i], s);
         }
     }
     let n = r.len()?;
@@ -499,7 +502,7 @@ impl Writer {
             self.0.push(b | 0x80);
         }
     }
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, s: &str) {
         self.uint(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
@@ -825,7 +828,7 @@ mod tests {
             i.key = format!("order-{k}").into();
             i.pending = Some(format!("p{k}").into());
             big.instances.push(i);
-            big.seen.push(format!("e{k}"));
+            big.seen.push(format!("e{k}").into());
             big.sends.push(SendRecord {
                 at: sample().since,
                 channel: "sms".into(),

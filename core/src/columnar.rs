@@ -65,7 +65,9 @@ impl<'a> Bitmap<'a> {
             return false;
         }
         let j = self.offset + i;
-        self.bytes.get(j >> 3).is_some_and(|b| (b >> (j & 7)) & 1 == 1)
+        self.bytes
+            .get(j >> 3)
+            .is_some_and(|b| (b >> (j & 7)) & 1 == 1)
     }
 }
 
@@ -307,7 +309,9 @@ impl<'a> ProfileColumns<'a> {
     }
 
     pub(crate) fn zone(&self, user: usize) -> Option<Zone> {
-        self.zones.as_ref().and_then(|z| z.get(user).copied().flatten())
+        self.zones
+            .as_ref()
+            .and_then(|z| z.get(user).copied().flatten())
     }
 
     /// Checks every trait column against the schema as
@@ -501,7 +505,10 @@ impl<'a> EventColumns<'a> {
                         .property_def(event, p)
                         .err()
                         .unwrap_or_else(|| {
-                            Error::new(ErrorKind::UnknownProperty, format!("unknown property `{p}`"))
+                            Error::new(
+                                ErrorKind::UnknownProperty,
+                                format!("unknown property `{p}`"),
+                            )
                         })
                         .prefix_path(&format!("events[{row}].{p}")));
                 }
@@ -615,7 +622,10 @@ impl<'a> EventColumns<'a> {
                     }
                 }
             }
-            let live = part.iter().position(|&r| r == u32::MAX).unwrap_or(part.len());
+            let live = part
+                .iter()
+                .position(|&r| r == u32::MAX)
+                .unwrap_or(part.len());
             let part = &mut part[..live];
             if !part.windows(2).all(|w| ts(&w[0]) <= ts(&w[1])) {
                 part.sort_by_key(ts);

@@ -177,7 +177,12 @@ impl CompiledRuleSet {
             props: read
                 .props
                 .iter()
-                .map(|p| input.events.property_index(p).map(|i| input.events.property(i)))
+                .map(|p| {
+                    input
+                        .events
+                        .property_index(p)
+                        .map(|i| input.events.property(i))
+                })
                 .collect(),
         };
         if (0..input.grouped.len()).any(|i| input.grouped.row(i) >= input.events.len()) {

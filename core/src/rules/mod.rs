@@ -25,9 +25,9 @@ pub(crate) mod eval;
 mod eval_tests;
 pub mod explain;
 mod lexer;
-mod source;
 pub mod parser;
 pub mod printer;
+mod source;
 
 pub use ast::{Expr, ExprKind, Rule, RuleSet};
 pub use columnar::ColumnarInput;

@@ -460,7 +460,13 @@ impl<'a> EventColumns<'a> {
     /// property column's type fits its declaration in each event declaring it, and
     /// a property holds values only on events that declare it.
     pub fn validate(&self, schema: &Schema) -> Result<()> {
-        let used = self.used_codes()?;
+        self.validate_rows(schema, |_| true)
+    }
+
+    /// As [`EventColumns::validate`], for the rows where `keep(row)` is true only
+    /// (e.g. the rows that belong to a known user).
+    pub fn validate_rows(&self, schema: &Schema, keep: impl Fn(usize) -> bool) -> Result<()> {
+        let used = self.used_codes(&keep)?;
         let mut declares: Vec<Vec<bool>> = Vec::with_capacity(self.name_table.len());
         for (code, name) in self.name_table.iter().enumerate() {
             let def = match schema.event_def(name) {
@@ -492,6 +498,9 @@ impl<'a> EventColumns<'a> {
         }
         for (j, (p, col)) in self.properties.iter().enumerate() {
             for (row, &code) in self.names.iter().enumerate() {
+                if !keep(row) {
+                    continue;
+                }
                 let declared = usize::try_from(code)
                     .ok()
                     .and_then(|c| declares.get(c))
@@ -517,10 +526,14 @@ impl<'a> EventColumns<'a> {
         Ok(())
     }
 
-    /// The first row using each name code; an error for a code outside the table.
-    fn used_codes(&self) -> Result<Vec<Option<usize>>> {
+    /// The first kept row using each name code; an error for a kept row whose code
+    /// is outside the table.
+    fn used_codes(&self, keep: &dyn Fn(usize) -> bool) -> Result<Vec<Option<usize>>> {
         let mut used = vec![None; self.name_table.len()];
         for (row, &code) in self.names.iter().enumerate() {
+            if !keep(row) {
+                continue;
+            }
             match usize::try_from(code).ok().and_then(|c| used.get_mut(c)) {
                 Some(slot) => {
                     if slot.is_none() {
@@ -556,9 +569,10 @@ impl<'a> EventColumns<'a> {
                 "at most 4294967295 events per batch",
             ));
         }
-        self.used_codes()?;
+        let kept = |row: usize| (owners[row] as usize) < users;
+        self.used_codes(&kept)?;
         for (row, &t) in self.timestamps.iter().enumerate() {
-            if micros_to_utc(t).is_none() {
+            if kept(row) && micros_to_utc(t).is_none() {
                 return Err(invalid_event(row, "timestamp out of range"));
             }
         }

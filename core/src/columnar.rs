@@ -497,15 +497,17 @@ impl<'a> EventColumns<'a> {
             declares.push(row);
         }
         for (j, (p, col)) in self.properties.iter().enumerate() {
+            // Only rows of events that do not declare the property can fail.
+            let undeclared: Vec<bool> = declares.iter().map(|d| !d[j]).collect();
+            if !undeclared.contains(&true) {
+                continue;
+            }
             for (row, &code) in self.names.iter().enumerate() {
-                if !keep(row) {
-                    continue;
-                }
-                let declared = usize::try_from(code)
+                let suspect = usize::try_from(code)
                     .ok()
-                    .and_then(|c| declares.get(c))
-                    .is_some_and(|d| d[j]);
-                if !declared && col.is_valid(row) {
+                    .and_then(|c| undeclared.get(c).copied())
+                    .unwrap_or(true);
+                if suspect && col.is_valid(row) && keep(row) {
                     let event = usize::try_from(code)
                         .ok()
                         .and_then(|c| self.name_table.get(c))
@@ -589,85 +591,85 @@ impl<'a> EventColumns<'a> {
             offsets[u + 1] += offsets[u];
         }
         let total = offsets[users];
+        // Scatter rows, timestamps and name codes together: sequential reads,
+        // and each user's events end up contiguous.
         let mut next = offsets.clone();
         let mut rows = vec![0u32; total];
+        let mut ts = vec![0i64; total];
+        let mut names = vec![0i32; total];
         for (row, &o) in owners.iter().enumerate() {
             let o = o as usize;
             if o < users {
-                rows[next[o]] = row as u32;
+                let at = next[o];
+                rows[at] = row as u32;
+                ts[at] = self.timestamps[row];
+                names[at] = self.names[row];
                 next[o] += 1;
             }
         }
         drop(next);
-        let ts = |r: &u32| self.timestamps[*r as usize];
-        let mut dropped = false;
-        let mut keep = Vec::new();
-        for u in 0..users {
-            let part = &mut rows[offsets[u]..offsets[u + 1]];
-            if let Some(ids) = &self.ids {
-                if part.len() > 1 {
-                    keep.clear();
-                    let mut seen: HashSet<Cow<'_, str>> = HashSet::with_capacity(part.len());
-                    for &r in part.iter() {
-                        let key = ids
-                            .key(r as usize)
-                            .map_err(|m| invalid_event(r as usize, m))?
-                            .ok_or_else(|| invalid_event(r as usize, "the event id is null"))?;
-                        keep.push(seen.insert(key));
-                    }
-                    if keep.contains(&false) {
-                        dropped = true;
-                        let mut k = keep.iter();
-                        let mut w = 0;
-                        for i in 0..part.len() {
-                            if k.next() == Some(&true) {
-                                part[w] = part[i];
-                                w += 1;
-                            }
-                        }
-                        // Mark the tail for removal (compacted below).
-                        for x in &mut part[w..] {
-                            *x = u32::MAX;
-                        }
-                    }
-                } else if let Some(&r) = part.first() {
-                    if !ids.is_valid(r as usize) {
-                        return Err(invalid_event(r as usize, "the event id is null"));
-                    }
-                }
-            }
-            let live = part
-                .iter()
-                .position(|&r| r == u32::MAX)
-                .unwrap_or(part.len());
-            let part = &mut part[..live];
-            if !part.windows(2).all(|w| ts(&w[0]) <= ts(&w[1])) {
-                part.sort_by_key(ts);
-            }
-        }
-        if dropped {
-            let mut w = 0;
-            let mut new_offsets = vec![0usize; users + 1];
-            for u in 0..users {
-                for i in offsets[u]..offsets[u + 1] {
-                    if rows[i] != u32::MAX {
-                        rows[w] = rows[i];
-                        w += 1;
-                    }
-                }
-                new_offsets[u + 1] = w;
-            }
-            rows.truncate(w);
-            offsets = new_offsets;
-        }
-        let ts: Vec<i64> = rows.iter().map(|&r| self.timestamps[r as usize]).collect();
-        let names: Vec<i32> = rows.iter().map(|&r| self.names[r as usize]).collect();
-        Ok(UserEvents {
+        let mut grouped = UserEvents {
             offsets,
             rows,
             ts,
             names,
-        })
+        };
+        if let Some(ids) = &self.ids {
+            grouped.dedup(ids)?;
+        }
+        let UserEvents {
+            offsets,
+            rows,
+            ts,
+            names,
+        } = &mut grouped;
+        let mut scratch: Vec<(i64, u32, i32)> = Vec::new();
+        for u in 0..users {
+            let r = offsets[u]..offsets[u + 1];
+            if ts[r.clone()].windows(2).all(|w| w[0] <= w[1]) {
+                continue;
+            }
+            // Stable: equal timestamps keep their input order.
+            scratch.clear();
+            scratch.extend(r.clone().map(|i| (ts[i], rows[i], names[i])));
+            scratch.sort_by_key(|e| e.0);
+            for (i, e) in r.zip(&scratch) {
+                (ts[i], rows[i], names[i]) = *e;
+            }
+        }
+        Ok(grouped)
+    }
+}
+
+impl UserEvents {
+    /// Drops repeated ids within each user (first row kept, order unchanged).
+    fn dedup(&mut self, ids: &Column<'_>) -> Result<()> {
+        let users = self.users();
+        let mut w = 0;
+        let mut new_offsets = vec![0usize; users + 1];
+        let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
+        for u in 0..users {
+            seen.clear();
+            for i in self.offsets[u]..self.offsets[u + 1] {
+                let r = self.rows[i] as usize;
+                let key = ids
+                    .key(r)
+                    .map_err(|m| invalid_event(r, m))?
+                    .ok_or_else(|| invalid_event(r, "the event id is null"))?;
+                if seen.insert(key) {
+                    self.rows[w] = self.rows[i];
+                    self.ts[w] = self.ts[i];
+                    self.names[w] = self.names[i];
+                    w += 1;
+                }
+            }
+            new_offsets[u + 1] = w;
+        }
+        self.rows.truncate(w);
+        self.ts.truncate(w);
+        self.names.truncate(w);
+        self.offsets = new_offsets;
+        Ok(())
     }
 }
 

@@ -522,7 +522,11 @@ fn event() -> impl Strategy<Value = J> {
     (
         pick(&["purchase", "page_viewed", "message_opened", "check_in"]),
         // µs offsets from now: most in the past 200 days, some after now.
-        -200i64 * 86_400_000_000..3 * 86_400_000_000,
+        prop_oneof![
+            3 => -200i64 * 86_400_000_000..3 * 86_400_000_000,
+            // Exactly on rolling-window edges (whole hours before now).
+            1 => (-4800i64..72).prop_map(|h| h * 3_600_000_000),
+        ],
         0u8..6,
         maybe(0.0f64..100.0),
         maybe(pick(&["a", "b", "c"])),
@@ -572,7 +576,8 @@ proptest! {
     fn columnar_equals_rows(
         text in rule_set(),
         users in prop::collection::vec((profile(), prop::collection::vec(event(), 0..12)), 0..6),
-        now_offset in -3i64 * 86_400..3 * 86_400,
+        now_offset in prop_oneof![Just(0i64), -3i64 * 86_400..3 * 86_400],
+        now_nanos in prop_oneof![Just(0u32), Just(500u32), 0u32..1_000_000_000],
         default_zone in pick(&["UTC", "Asia/Shanghai", "America/New_York"]),
         seed in any::<u64>(),
         threads in 1usize..4,
@@ -588,7 +593,7 @@ proptest! {
             .iter()
             .map(|(_, es)| es.iter().map(|e| Event::from_json_value(e, &schema).unwrap()).collect())
             .collect();
-        let now = chrono::DateTime::from_timestamp(NOW_S + now_offset, 0).unwrap();
+        let now = chrono::DateTime::from_timestamp(NOW_S + now_offset, now_nanos).unwrap();
         let zone = Zone::parse(default_zone).unwrap();
         let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
         let batch = to_batch(&schema, &profiles, &events, seed, seed % 2 == 0);

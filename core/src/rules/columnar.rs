@@ -51,6 +51,23 @@ fn bad_value(kind: ErrorKind, path: String, msg: String) -> Box<Error> {
     Box::new(Error::new(kind, msg).with_path(path))
 }
 
+/// `t` in whole microseconds, rounded down, and whether that is exact.
+fn floor_micros(t: DateTime<Utc>) -> (i128, bool) {
+    // A leap second (nanos >= 1e9) sorts after every instant of its second.
+    let nanos = t.timestamp_subsec_nanos();
+    let capped = nanos.min(999_999_999);
+    (
+        i128::from(t.timestamp()) * 1_000_000 + i128::from(capped / 1000),
+        nanos == capped && nanos % 1000 == 0,
+    )
+}
+
+impl<'a> ColSource<'a> {
+    fn micros(&self) -> &'a [i64] {
+        &self.b.input.grouped.ts[self.lo..self.lo + self.len]
+    }
+}
+
 impl<'a> Source<'a> for ColSource<'a> {
     fn trait_value(&self, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
         let Some(col) = self.b.traits[id] else {
@@ -102,6 +119,19 @@ impl<'a> Source<'a> for ColSource<'a> {
     fn ts(&self, i: usize) -> DateTime<Utc> {
         // Every timestamp was range-checked by `EventColumns::group`.
         micros_to_utc(self.b.input.grouped.ts[self.lo + i]).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    fn count_lt(&self, t: DateTime<Utc>) -> usize {
+        // Whole microseconds x: x < t  <=>  x < ceil_us(t).
+        let (floor, exact) = floor_micros(t);
+        let bound = if exact { floor } else { floor + 1 };
+        self.micros().partition_point(|&x| i128::from(x) < bound)
+    }
+
+    fn count_le(&self, t: DateTime<Utc>) -> usize {
+        // x <= t  <=>  x <= floor_us(t).
+        let (floor, _) = floor_micros(t);
+        self.micros().partition_point(|&x| i128::from(x) <= floor)
     }
 
     #[inline]

@@ -20,7 +20,7 @@ use super::ast::{
 };
 use super::calendar;
 use super::explain::Truth;
-use super::source::{partition, RowSource, Source};
+use super::source::{RowSource, Source};
 use crate::error::Error;
 use crate::value::ValueType;
 use crate::zone::Zone;
@@ -409,7 +409,7 @@ impl<'a, S: Source<'a>> Ctx<'a, '_, S> {
             Some(end) => end,
             None => {
                 let now = self.now;
-                let end = partition(&self.src, |t| t <= now);
+                let end = self.src.count_le(now);
                 self.end.set(Some(end));
                 end
             }
@@ -435,14 +435,14 @@ impl<'a, S: Source<'a>> Ctx<'a, '_, S> {
 
     fn compute_range(&self, w: &WindowPlan) -> (usize, usize) {
         let end = self.visible_end();
-        let lower = |start: DateTime<Utc>| partition(&self.src, |t| t < start);
-        let upper = |stop: DateTime<Utc>| partition(&self.src, |t| t < stop);
+        let lower = |start: DateTime<Utc>| self.src.count_lt(start);
+        let upper = |stop: DateTime<Utc>| self.src.count_lt(stop);
         let (lo, hi) = match *w {
             WindowPlan::All => (0, end),
             WindowPlan::Rolling(secs) => match chrono::Duration::try_seconds(secs)
                 .and_then(|d| self.now.checked_sub_signed(d))
             {
-                Some(start) => (partition(&self.src, |t| t <= start), end),
+                Some(start) => (self.src.count_le(start), end),
                 None => (0, end),
             },
             WindowPlan::Calendar { unit, back, count } => {
@@ -957,7 +957,7 @@ pub(crate) fn streak<'a, S: Source<'a>>(p: &'a StreakPlan, cx: &Ctx<'a, '_, S>) 
     let cur = calendar::unit_index(today, p.unit);
     // Matching events strictly before the current unit (and so before `now`).
     let src = cx.src;
-    let before = partition(&src, |t| t < cur_start).min(cx.visible_end());
+    let before = src.count_lt(cur_start).min(cx.visible_end());
     let idx = |e: usize| calendar::unit_index(calendar::local_date(&cx.zone, src.ts(e)), p.unit);
     let matching = |e: &usize| src.name_is(*e, &p.event, p.event_id);
     let filter = p.filter.as_ref();

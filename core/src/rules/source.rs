@@ -30,24 +30,14 @@ pub(crate) trait Source<'a>: Copy {
     fn len(&self) -> usize;
     /// Timestamp of event `i`.
     fn ts(&self, i: usize) -> DateTime<Utc>;
+    /// Number of events before `t` (events are in time order).
+    fn count_lt(&self, t: DateTime<Utc>) -> usize;
+    /// Number of events at or before `t`.
+    fn count_le(&self, t: DateTime<Utc>) -> usize;
     /// Whether event `i` has the name (`id` in the name table).
     fn name_is(&self, i: usize, name: &str, id: usize) -> bool;
     /// Property of event `i`, typed as declared; missing when absent.
     fn prop(&self, i: usize, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>>;
-}
-
-/// The first index in `0..len` where `pred` is false (`pred` true then false).
-pub(crate) fn partition<'a, S: Source<'a>>(s: &S, pred: impl Fn(DateTime<Utc>) -> bool) -> usize {
-    let (mut lo, mut hi) = (0, s.len());
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(s.ts(mid)) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// A core profile and its event log.
@@ -148,6 +138,14 @@ impl<'a> Source<'a> for RowSource<'a> {
 
     fn ts(&self, i: usize) -> DateTime<Utc> {
         self.events[i].timestamp
+    }
+
+    fn count_lt(&self, t: DateTime<Utc>) -> usize {
+        self.events.partition_point(|e| e.timestamp < t)
+    }
+
+    fn count_le(&self, t: DateTime<Utc>) -> usize {
+        self.events.partition_point(|e| e.timestamp <= t)
     }
 
     fn name_is(&self, i: usize, name: &str, _: usize) -> bool {

@@ -17,7 +17,8 @@ use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
 use siyu_core::columnar::{
-    Bitmap, Column, ColumnData, EventColumns as CoreEvents, ProfileColumns as CoreProfiles,
+    micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents,
+    ProfileColumns as CoreProfiles,
 };
 use siyu_core::error::{Error, ErrorKind, Result};
 use siyu_core::rules::{ColumnarInput, CompiledRuleSet};
@@ -210,11 +211,9 @@ impl Held {
                     Some("UTC".into()),
                 ))?;
                 let t = a.as_primitive::<TimestampMicrosecondType>();
+                let range = micros_range();
                 for (row, &v) in t.values().iter().enumerate() {
-                    if DateTime::<Utc>::from_timestamp_micros(v).is_none()
-                        && t.is_valid(row)
-                        && check(row)
-                    {
+                    if !range.contains(&v) && t.is_valid(row) && check(row) {
                         return Err(bad(row, "timestamp out of range".into()));
                     }
                 }

@@ -681,3 +681,54 @@ fn segment_vectors_through_columns() {
         "only {ran} segment cases ran through the columnar path"
     );
 }
+
+// ----- retention: columns == rows ---------------------------------------------------
+
+mod retention {
+    use super::*;
+    use siyu_core::analytics::{
+        retention_matrix, retention_matrix_columns, Granularity, RetentionColumns, RetentionSpec,
+        UserEvent,
+    };
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn retention_columns_equal_rows(
+            rows in prop::collection::vec((0u32..6, 0i32..3, 0i64..40 * 86_400_000_000), 0..60),
+            week in any::<bool>(),
+            periods in prop_oneof![Just(3u32), Just(8u32), Just(70u32)],
+            zone in pick(&["UTC", "Asia/Shanghai", "America/New_York"]),
+            activity in prop_oneof![Just(vec![]), Just(vec!["open".to_string()]), Just(vec!["open".to_string(), "buy".to_string()])],
+            end in prop::option::of(0i64..40 * 86_400),
+        ) {
+            let table = vec!["signup".to_string(), "open".to_string(), "buy".to_string()];
+            let base = 1_704_067_200_000_000i64; // 2024-01-01T00:00:00Z
+            let events: Vec<UserEvent> = rows
+                .iter()
+                .map(|&(u, n, t)| UserEvent {
+                    user_id: format!("u{u}"),
+                    name: table[n as usize].clone(),
+                    timestamp: chrono::DateTime::from_timestamp_micros(base + t).unwrap(),
+                })
+                .collect();
+            let spec = RetentionSpec {
+                cohort_event: "signup".into(),
+                activity_events: activity,
+                granularity: if week { Granularity::Week } else { Granularity::Day },
+                periods,
+                zone: Zone::parse(zone).unwrap(),
+                end: end.map(|s| chrono::DateTime::from_timestamp(base / 1_000_000 + s, 0).unwrap()),
+            };
+            let users: Vec<u32> = rows.iter().map(|r| r.0 * 7 + 1).collect();
+            let ts: Vec<i64> = rows.iter().map(|r| base + r.2).collect();
+            let names: Vec<i32> = rows.iter().map(|r| r.1).collect();
+            let cols = RetentionColumns { users: &users, timestamps: &ts, names: &names, name_table: &table };
+            prop_assert_eq!(
+                retention_matrix_columns(&cols, &spec).unwrap(),
+                retention_matrix(&events, &spec).unwrap()
+            );
+        }
+    }
+}

@@ -26,7 +26,10 @@ pub use activity::{
 pub use association::{frequent_pairs, sequential_rules, AssociationRule, BasketItem};
 pub use funnel::{funnel, FunnelReport, FunnelStep};
 pub use growth::{channel_conversion, k_factor, ChannelConversion, ChannelTouch, KFactor};
-pub use retention::{retention_matrix, CohortRow, Granularity, RetentionMatrix, RetentionSpec};
+pub use retention::{
+    retention_matrix, retention_matrix_columns, CohortRow, Granularity, RetentionColumns,
+    RetentionMatrix, RetentionSpec,
+};
 pub use sendtime::{best_send_hours, SendTimeReport, UserSendTime};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -127,6 +127,7 @@ fn bench_columnar(c: &mut Criterion) {
                 Column::new(ColumnData::Date32(&b.baby), bitmap(&b.baby_valid, n)).expect("column"),
             )
         })
+        .and_then(|p| p.with_zones(users.iter().map(|(p, _)| p.time_zone).collect()))
         .expect("profiles");
     let events = EventColumns::new(&b.ts, &b.names, b.name_table.clone())
         .and_then(|e| {
@@ -166,7 +167,8 @@ fn bench_columnar(c: &mut Criterion) {
         p.consents.clear();
         p.identities.clear();
         p.scores.clear();
-        p.traits.retain(|k, _| k == "first_seen" || k == "baby_birth_date");
+        p.traits
+            .retain(|k, _| k == "first_seen" || k == "baby_birth_date");
         let row = compiled
             .evaluate(&EvalInput::new(&p, log, now).with_default_zone(zone))
             .expect("row");
@@ -199,7 +201,13 @@ fn bench_columnar(c: &mut Criterion) {
     });
     g.bench_function("evaluate_columns_all_threads", |bch| {
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-        bch.iter(|| black_box(compiled.evaluate_columns(&input, threads).expect("columnar")))
+        bch.iter(|| {
+            black_box(
+                compiled
+                    .evaluate_columns(&input, threads)
+                    .expect("columnar"),
+            )
+        })
     });
     g.finish();
 }

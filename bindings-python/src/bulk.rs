@@ -606,15 +606,14 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Vec<i32>,
     let mut index: HashMap<&str, i32> = HashMap::new();
     let mut names = Vec::new();
     let mut codes = Vec::with_capacity(s.len());
-    for i in 0..s.len() {
-        if s.is_null(i) {
+    for (i, v) in s.iter().enumerate() {
+        let Some(v) = v else {
             if keep[i] != u32::MAX {
                 return Err(null(i));
             }
             codes.push(0);
             continue;
-        }
-        let v = s.value(i);
+        };
         let code = match index.get(v) {
             Some(&c) => c,
             None => {

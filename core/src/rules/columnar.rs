@@ -185,12 +185,6 @@ impl CompiledRuleSet {
                 ),
             ));
         }
-        if input.grouped.len() > 0 && input.events.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the grouped events do not belong to the event columns",
-            ));
-        }
         let read = self.read_names();
         let bound = Bound {
             input: *input,

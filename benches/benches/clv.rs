@@ -3,6 +3,8 @@
 //! * `clv/bgnbd_fit_cdnow`: BG/NBD maximum-likelihood fit on the CDNOW summary
 //!   (2,357 customers).
 //! * `clv/gammagamma_fit_cdnow`: Gamma-Gamma fit on the CDNOW repeat buyers (946).
+//! * `clv/paretonbd_fit_cdnow`: Pareto/NBD fit on the CDNOW summary (gradient by
+//!   central differences).
 //! * `clv/score_cdnow`: P(alive) + E[Y(39)] for all 2,357 customers.
 //! * `analytics/retention_100k_users_2m_events`: a 30-day daily retention
 //!   matrix from synthetic events (deterministic LCG data; runs without CDNOW).
@@ -14,7 +16,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use siyu_core::analytics::{retention_matrix, Granularity, RetentionSpec, UserEvent};
-use siyu_core::clv::{BgNbd, FitOptions, GammaGamma, PurchaseModel, RfColumns};
+use siyu_core::clv::{BgNbd, FitOptions, GammaGamma, ParetoNbd, PurchaseModel, RfColumns};
 use siyu_core::Zone;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -104,6 +106,9 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("clv/gammagamma_fit_cdnow", |b| {
         b.iter(|| GammaGamma::fit(black_box(&money[1]), black_box(&money[4]), &opts).expect("fit"))
+    });
+    c.bench_function("clv/paretonbd_fit_cdnow", |b| {
+        b.iter(|| ParetoNbd::fit(black_box(&data), &opts).expect("fit"))
     });
     let (model, _) = BgNbd::fit(&data, &opts).expect("fit");
     c.bench_function("clv/score_cdnow", |b| {

@@ -2,7 +2,9 @@
 
 1. BG/NBD and Gamma-Gamma fits on CDNOW: siyu vs lifetimes 0.11.3 (same data,
    parameters printed side by side, ratio of best-of-N wall times).
-2. pymc-marketing MAP fits where installable (reported plainly when not).
+2. pymc-marketing MAP fits (BG/NBD and Gamma-Gamma with its default priors),
+   in a third venv `target/venv-pymc` (pymc needs numpy>=2, lifetimes numpy<2);
+   when it cannot be installed the pip error is printed (`--no-pymc` skips it).
 3. Daily retention matrix for 1M users / 20M events (deterministic synthetic
    data from NumPy): siyu vs pandas vs polars, with the matrices checked equal.
 
@@ -34,6 +36,8 @@ from siyu import analytics, clv
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = ROOT / ".venv-peers"
 PEER_PACKAGES = ["lifetimes==0.11.3", "numpy<2", "pandas<2.2", "scipy<1.12"]
+PYMC = ROOT / "target" / "venv-pymc"
+PYMC_PACKAGES = ["pymc-marketing"]
 
 
 def best_of(f: Callable[[], Any], repeat: int) -> Tuple[float, Any]:
@@ -75,16 +79,59 @@ try:
     out["lifetimes_gg"] = {"seconds": t, "params": {k: float(v) for k, v in g.params_.items()}}
 except Exception as e:
     out["lifetimes_error"] = repr(e)
+print(json.dumps(out))
+"""
+
+
+# Runs inside target/venv-pymc; prints one JSON line. The first fit compiles
+# the model (PyTensor), so the cold time is reported apart from the best warm one.
+PYMC_SCRIPT = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+out = {}
+rf = pd.read_csv(sys.argv[1]).rename(columns={"ID": "customer_id"})
+summ = pd.read_json(sys.argv[2])
+repeat = int(sys.argv[3])
+def timed(f):
+    times = []; r = None
+    for _ in range(repeat):
+        t0 = time.perf_counter(); r = f(); times.append(time.perf_counter() - t0)
+    return {"cold": times[0], "seconds": min(times[1:] or times)}, r
 try:
-    import pymc_marketing  # noqa: F401
-    from pymc_marketing.clv import BetaGeoModel
-    data = rf.rename(columns={"ID": "customer_id"})
-    t, m = best(lambda: BetaGeoModel(data=data).fit(method="map"))
-    out["pymc_bgnbd"] = {"seconds": t}
+    import pymc_marketing
+    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel
+    out["version"] = pymc_marketing.__version__
+    def bg():
+        m = BetaGeoModel(data=rf); m.fit(method="map"); return m
+    t, m = timed(bg)
+    s = m.fit_summary()
+    out["pymc_bgnbd"] = dict(t, params={k: float(s[k]) for k in ("r", "alpha", "a", "b")})
+    rep = summ[summ["frequency"] > 0].reset_index(drop=True)
+    rep = rep.assign(customer_id=range(len(rep)))[["customer_id", "frequency", "monetary_value"]]
+    def gg():
+        g = GammaGammaModel(data=rep); g.fit(method="map"); return g
+    t, g = timed(gg)
+    s = g.fit_summary()
+    out["pymc_gg"] = dict(t, params={k: float(s[k]) for k in ("p", "q", "v")})
 except Exception as e:
     out["pymc_error"] = repr(e)
 print(json.dumps(out))
 """
+
+
+def ensure_pymc() -> Tuple[Optional[Path], str]:
+    py = PYMC / "bin" / "python"
+    if not py.exists():
+        print(f"creating {PYMC} for pymc-marketing ...", flush=True)
+        base = os.environ.get("BASE_PYTHON", "python3.11")
+        subprocess.run([base, "-m", "venv", "--clear", str(PYMC)], check=True)
+        r = subprocess.run(
+            [str(py), "-m", "pip", "install", "--quiet", *PYMC_PACKAGES], capture_output=True, text=True
+        )
+        if r.returncode != 0:
+            return None, (r.stderr or r.stdout).strip()[-600:]
+    return py, ""
 
 
 def ensure_peers() -> Optional[Path]:
@@ -100,7 +147,7 @@ def ensure_peers() -> Optional[Path]:
     return py
 
 
-def bench_models(repeat: int, peers: bool) -> None:
+def bench_models(repeat: int, peers: bool, pymc: bool) -> None:
     d = cdnow_dir()
     if d is None:
         print("CDNOW data not found (SIYU_CDNOW_DIR); skipping the model fits")
@@ -115,14 +162,44 @@ def bench_models(repeat: int, peers: bool) -> None:
     t_gg, gg = best_of(lambda: clv.GammaGamma().fit(summ["frequency"], summ["monetary_value"]), repeat)
     print(f"siyu    BG/NBD fit {t_bg * 1e3:8.2f} ms  {fmt(bg.params)}  LL {bg.log_likelihood_:.2f}")
     print(f"siyu    Gamma-Gamma {t_gg * 1e3:7.2f} ms  {fmt(gg.params)}")
-    if not peers:
-        return
-    py = ensure_peers()
-    if py is None:
-        return
     summ_json = ROOT / "target" / "bench_cdnow_summary.json"
     summ_json.parent.mkdir(exist_ok=True)
     summ.to_pandas().to_json(summ_json)
+    if peers:
+        bench_lifetimes(d, summ_json, repeat, t_bg, t_gg)
+    if pymc:
+        bench_pymc(d, summ_json, repeat, t_bg, t_gg)
+
+
+def bench_pymc(d: Path, summ_json: Path, repeat: int, t_bg: float, t_gg: float) -> None:
+    py, why = ensure_pymc()
+    if py is None:
+        print("pymc-marketing: could not be installed:", why)
+        return
+    r = subprocess.run(
+        [str(py), "-c", PYMC_SCRIPT, str(d / "cdnow_customers_summary.csv"), str(summ_json), str(min(repeat, 3))],
+        capture_output=True, text=True,
+    )
+    try:
+        out: Dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        print("pymc-marketing run failed:", r.stderr[-2000:])
+        return
+    if "pymc_error" in out:
+        print("pymc-marketing:", out["pymc_error"])
+    for key, name, t in (("pymc_bgnbd", "BG/NBD", t_bg), ("pymc_gg", "Gamma-Gamma", t_gg)):
+        if key in out:
+            p = out[key]
+            print(
+                f"pymc-marketing {out['version']} {name} MAP {p['seconds'] * 1e3:9.1f} ms warm "
+                f"({p['cold']:.1f} s cold)  {fmt(p['params'])}  -> siyu {p['seconds'] / t:.0f}x faster"
+            )
+
+
+def bench_lifetimes(d: Path, summ_json: Path, repeat: int, t_bg: float, t_gg: float) -> None:
+    py = ensure_peers()
+    if py is None:
+        return
     r = subprocess.run(
         [str(py), "-c", PEER_SCRIPT, str(d / "cdnow_customers_summary.csv"), str(summ_json), str(repeat)],
         capture_output=True, text=True,
@@ -138,11 +215,6 @@ def bench_models(repeat: int, peers: bool) -> None:
         print(f"lifetimes Gamma-Gamma {lg['seconds'] * 1e3:7.2f} ms  {fmt(lg['params'])}  -> siyu {lg['seconds'] / t_gg:.1f}x faster")
     else:
         print("lifetimes:", peer.get("lifetimes_error"))
-    if "pymc_bgnbd" in peer:
-        pb = peer["pymc_bgnbd"]["seconds"]
-        print(f"pymc-marketing BG/NBD MAP {pb * 1e3:8.2f} ms -> siyu {pb / t_bg:.1f}x faster")
-    else:
-        print("pymc-marketing: not installed/usable here:", peer.get("pymc_error", "")[:200])
 
 
 def fmt(p: Dict[str, float]) -> str:
@@ -248,10 +320,13 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--no-pymc", action="store_true")
+    ap.add_argument("--no-retention", action="store_true")
     a = ap.parse_args()
     print(f"siyu {siyu.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cpus")
-    bench_models(a.repeat, not a.no_peers)
-    bench_retention(a.users, a.events)
+    bench_models(a.repeat, not a.no_peers, not a.no_pymc)
+    if not a.no_retention:
+        bench_retention(a.users, a.events)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@
 
 use crate::device::Device;
 use crate::error::{guard, SiyuError};
-use siyu_core::journey::{Input, JourneyDefinition, JourneyEngine, Policies, UserState};
+use siyu_core::journey::{request, Input, JourneyEngine, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
-use siyu_core::{Error, ErrorKind, EventLog, Schema};
+use siyu_core::{Error, ErrorKind, Schema};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What one step produced.
@@ -55,22 +55,10 @@ impl JourneyRunner {
     ) -> Result<Arc<JourneyRunner>, SiyuError> {
         guard(|| {
             let schema = Schema::from_json(&schema_json)?;
-            let v: serde_json::Value = serde_json::from_str(&journeys_json)?;
-            let defs = v
-                .as_array()
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidArgument, "journeys must be a JSON array")
-                })?
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    JourneyDefinition::from_json_value(d)
-                        .map_err(|e| e.prefix_path(&format!("journeys[{i}]")))
-                })
-                .collect::<siyu_core::Result<Vec<_>>>()?;
+            let defs = request::definitions(&serde_json::from_str(&journeys_json)?)?;
             let policies = match policies_json {
-                Some(p) => Policies::from_json_value(&serde_json::from_str(&p)?)?,
-                None => Policies::default(),
+                Some(p) => request::policies(Some(&serde_json::from_str(&p)?))?,
+                None => request::policies(None)?,
             };
             Ok(Arc::new(JourneyRunner {
                 engine: JourneyEngine::new(schema, defs, policies)?,
@@ -92,11 +80,8 @@ impl JourneyRunner {
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
             let input =
                 Input::from_json_value(&serde_json::from_str(&input_json)?, self.engine.schema())?;
-            let (profile, mut history) = device.snapshot()?;
-            if let Input::Event(ev) = &input {
-                history.push(ev.clone());
-            }
-            let log = EventLog::new(history);
+            let (profile, history) = device.snapshot()?;
+            let log = request::history(history, &input);
             let mut state = self.state();
             let r = self.engine.step(&state, &profile, &log, &input, now)?;
             if let Input::Event(ev) = &input {
@@ -138,13 +123,8 @@ impl JourneyRunner {
     /// Validation reports of every loaded definition, as JSON `{id: report}`.
     pub fn reports(&self) -> Result<String, SiyuError> {
         guard(|| {
-            let mut m = serde_json::Map::new();
-            for d in self.engine.definitions() {
-                let r = serde_json::to_value(self.engine.report(&d.id))
-                    .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-                m.insert(d.id.clone(), r);
-            }
-            serde_json::to_string(&m).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))
+            serde_json::to_string(&request::reports(&self.engine)?)
+                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))
         })
     }
 
@@ -157,18 +137,10 @@ impl JourneyRunner {
         dry_run: bool,
     ) -> Result<String, SiyuError> {
         guard(|| {
-            let map: siyu_core::journey::MigrationMap = serde_json::from_str(&map_json)
-                .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("migration map: {e}")))?;
+            let map: serde_json::Value = serde_json::from_str(&map_json)?;
             let now = parse_timestamp(&now)?;
             let mut state = self.state();
-            let (next, plan) = if dry_run {
-                (state.clone(), self.engine.plan_migration(&state, &map)?)
-            } else {
-                self.engine.migrate(&state, &map, now)?
-            };
-            let moves = serde_json::to_value(&plan.moves)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            let out = serde_json::json!({"moves": moves, "state": next.to_json()});
+            let (next, out) = request::migrate(&self.engine, &state, &map, now, dry_run)?;
             *state = next;
             serde_json::to_string(&out).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))
         })

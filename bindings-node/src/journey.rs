@@ -4,7 +4,7 @@
 use super::{guard, parse_json, JourneyEngine};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use siyu_core::journey::{Input, JourneyDefinition, UserState};
+use siyu_core::journey::{request, Input, JourneyDefinition, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
@@ -68,15 +68,12 @@ impl JourneyEngine {
                     _ => EventLog::default(),
                 }
             } else {
-                let mut history = EventLog::from_json_value(
+                let history = EventLog::from_json_value(
                     &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                     schema,
                 )?
                 .into_events();
-                if let Input::Event(ev) = &input {
-                    history.push(ev.clone());
-                }
-                EventLog::new(history)
+                request::history(history, &input)
             };
             let r = self.inner.step_owned(st, &p, &log, &input, now)?;
             Ok(StepBytesResult {
@@ -128,10 +125,8 @@ impl JourneyEngine {
                 self.inner.schema(),
             )?;
             let r = match &input {
-                Input::Event(ev) => {
-                    let mut history = subject.events.events().to_vec();
-                    history.push(ev.clone());
-                    let log = EventLog::new(history);
+                Input::Event(_) => {
+                    let log = request::history(subject.events.events().to_vec(), &input);
                     self.inner
                         .step_owned(st, &subject.profile, &log, &input, now)?
                 }

@@ -24,7 +24,7 @@ use napi::bindgen_prelude::{AsyncTask, Status};
 use napi::{Env, Task};
 use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
-use siyu_core::journey::{Input, JourneyDefinition, MigrationMap, Policies, UserState};
+use siyu_core::journey::{request, Input, UserState};
 use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::points::{Ledger, TierState};
@@ -788,10 +788,7 @@ pub fn rfm_apply(
 fn read_user_state(state: Option<&str>) -> siyu_core::Result<UserState> {
     match state {
         None => Ok(UserState::new()),
-        Some(t) => match parse_json(t, ErrorKind::InvalidState, "state")? {
-            serde_json::Value::Null => Ok(UserState::new()),
-            v => UserState::from_json_value(&v),
-        },
+        Some(t) => request::user_state(Some(&parse_json(t, ErrorKind::InvalidState, "state")?)),
     }
 }
 
@@ -813,25 +810,13 @@ impl JourneyEngine {
         policies: Option<String>,
     ) -> napi::Result<JourneyEngine> {
         guard(|| {
-            let defs = parse_json(&journeys, ErrorKind::InvalidJson, "journeys")?;
-            let defs = defs
-                .as_array()
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidArgument, "journeys must be an array")
-                        .with_path("journeys")
-                })?
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    JourneyDefinition::from_json_value(d)
-                        .map_err(|e| e.prefix_path(&format!("journeys[{i}]")))
-                })
-                .collect::<siyu_core::Result<Vec<_>>>()?;
+            let defs =
+                request::definitions(&parse_json(&journeys, ErrorKind::InvalidJson, "journeys")?)?;
             let policies = match policies {
                 Some(p) => {
-                    Policies::from_json_value(&parse_json(&p, ErrorKind::InvalidJson, "policies")?)?
+                    request::policies(Some(&parse_json(&p, ErrorKind::InvalidJson, "policies")?))?
                 }
-                None => Policies::default(),
+                None => request::policies(None)?,
             };
             Ok(JourneyEngine {
                 inner: Arc::new(siyu_core::journey::JourneyEngine::new(
@@ -846,15 +831,7 @@ impl JourneyEngine {
     /// Validation reports of every definition, as JSON text `{id: report}`.
     #[napi]
     pub fn reports(&self) -> napi::Result<String> {
-        guard(|| {
-            let mut m = serde_json::Map::new();
-            for d in self.inner.definitions() {
-                let r = serde_json::to_value(self.inner.report(&d.id))
-                    .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-                m.insert(d.id.clone(), r);
-            }
-            write_json(&serde_json::Value::Object(m))
-        })
+        guard(|| write_json(&request::reports(&self.inner)?))
     }
 
     /// Processes one input (JSON text: `{"type": "event", "event": ...}`, `tick`,
@@ -878,7 +855,7 @@ impl JourneyEngine {
                 &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
                 schema,
             )?;
-            let mut history = EventLog::from_json_value(
+            let history = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                 schema,
             )?
@@ -888,21 +865,9 @@ impl JourneyEngine {
                 &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
                 schema,
             )?;
-            if let Input::Event(ev) = &input {
-                history.push(ev.clone());
-            }
-            let log = EventLog::new(history);
+            let log = request::history(history, &input);
             let r = self.inner.step(&state, &p, &log, &input, now)?;
-            let effects = serde_json::to_value(&r.effects)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            let notices = serde_json::to_value(&r.notices)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({
-                "effects": effects,
-                "notices": notices,
-                "next_wake": r.next_wake.map(|t| siyu_core::value::format_timestamp(&t)),
-                "state": r.state.to_json(),
-            }))
+            write_json(&request::step_json(&r)?)
         })
     }
 
@@ -918,16 +883,10 @@ impl JourneyEngine {
     ) -> napi::Result<String> {
         guard(|| {
             let st = read_user_state(Some(&state))?;
-            let map: MigrationMap = from_text(&map, "migration map")?;
+            let map = parse_json(&map, ErrorKind::InvalidJson, "migration map")?;
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-            let (state, plan) = if dry_run {
-                (st.clone(), self.inner.plan_migration(&st, &map)?)
-            } else {
-                self.inner.migrate(&st, &map, now)?
-            };
-            let moves = serde_json::to_value(&plan.moves)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({"moves": moves, "state": state.to_json()}))
+            let (_, out) = request::migrate(&self.inner, &st, &map, now, dry_run)?;
+            write_json(&out)
         })
     }
 }
@@ -937,15 +896,8 @@ impl JourneyEngine {
 #[napi]
 pub fn validate_journey(definition: String, schema: Option<&Schema>) -> napi::Result<String> {
     guard(|| {
-        let d = JourneyDefinition::from_json_value(&parse_json(
-            &definition,
-            ErrorKind::InvalidJson,
-            "journey",
-        )?)?;
-        if let Some(s) = schema {
-            siyu_core::journey::validate::check_schema(&d, &s.inner)?;
-        }
-        to_json_text(&siyu_core::journey::validate::analyze(&d))
+        let d = parse_json(&definition, ErrorKind::InvalidJson, "journey")?;
+        to_json_text(&request::validate(&d, schema.map(|s| &*s.inner))?)
     })
 }
 

@@ -10,6 +10,7 @@
 mod analytics;
 mod bulk;
 mod clv;
+mod journey;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -465,5 +466,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     clv::register(m)?;
     analytics::register(m)?;
+    journey::register(m)?;
     Ok(())
 }

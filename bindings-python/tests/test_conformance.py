@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import siyu
 from conformance_support import VECTOR_ROOT, field, load, matches, tolerance, vector_files
+from conformance_kinds import journey as journey_kind
 
 
 def _schema(file: Any, case: Any) -> siyu.Schema:
@@ -342,7 +343,13 @@ RUNNERS: Dict[str, Callable[[Any, Any], Any]] = {
 # Kinds whose core API is not exposed in Python yet. Their vectors are counted
 # and reported as skipped (never silently passed); unknown kinds fail.
 NOT_YET_EXPOSED = {
-    "merge", "erasure", "tags", "lifecycle", "rfm", "points", "journey",
+    "merge", "erasure", "tags", "lifecycle", "rfm", "points",
+}
+
+# Kinds whose runner checks whole cases itself (expectations per step):
+# ``run_case(file, case)`` returns None on a pass, else why it failed.
+CASE_RUNNERS: Dict[str, Callable[[Any, Any], Optional[str]]] = {
+    "journey": journey_kind.run_case,
 }
 
 
@@ -386,6 +393,8 @@ def _known_difference(path: Any, case: Any) -> Optional[Tuple[str, str]]:
 
 def run_case(kind: str, file: Any, case: Any) -> Optional[str]:
     """None when the case passes, else why it failed."""
+    if kind in CASE_RUNNERS:
+        return CASE_RUNNERS[kind](file, case)
     runner = RUNNERS.get(kind)
     if runner is None:
         return f"unknown kind {kind!r}"

@@ -419,3 +419,32 @@ __all__ = [
     "parse_zone",
     *(cls.__name__ for cls in ERROR_CLASSES.values()),
 ]
+
+
+# --- Journeys (siyu/journeys.py): engine, validation, state encoding, simulation, Mermaid ---
+from . import journeys  # noqa: E402
+from .journeys import (  # noqa: E402
+    JourneyDiagram,
+    JourneyEngine,
+    SimulationReport,
+    UserJourneys,
+    bucket_hash,
+    decode_journey_state,
+    encode_journey_state,
+    journey_mermaid,
+    simulate_journeys,
+    validate_journey,
+)
+
+__all__ += [
+    "JourneyEngine",
+    "UserJourneys",
+    "JourneyDiagram",
+    "SimulationReport",
+    "validate_journey",
+    "simulate_journeys",
+    "journey_mermaid",
+    "encode_journey_state",
+    "decode_journey_state",
+    "bucket_hash",
+]

@@ -143,3 +143,61 @@ def analytics_call(
     events: Optional[Tuple[Any, Any, Any]] = None,
     rows: Optional[Tuple[Any, Any, Optional[Any]]] = None,
 ) -> str: ...
+
+# Journeys (src/journey.rs): JSON text in and out; user state as JSON text or bytes.
+__all__ += [
+    "JourneyEngine",
+    "bucket_hash",
+    "decode_journey_state",
+    "encode_journey_instances",
+    "encode_journey_state",
+    "journey_mermaid",
+    "validate_journey",
+]
+
+@final
+class JourneyEngine:
+    def __new__(
+        cls, journeys: str, schema: Optional[Schema] = None, policies: Optional[str] = None
+    ) -> JourneyEngine: ...
+    def definitions(self) -> list[tuple[str, int]]: ...
+    def definition(self, id: str, version: Optional[int] = None) -> str: ...
+    def schema_json(self) -> str: ...
+    def reports(self) -> str: ...
+    def mermaid(self, id: str, version: Optional[int] = None) -> str: ...
+    def step(
+        self,
+        state: Union[bytes, str, None],
+        profile: Union[Profile, str],
+        events: Union[EventLog, str],
+        input: str,
+        now: str,
+        binary: bool = False,
+    ) -> Tuple[str, Optional[bytes]]: ...
+    def migrate(
+        self, state: Union[bytes, str], map: str, now: str, dry_run: bool = False, binary: bool = False
+    ) -> Tuple[str, Optional[bytes]]: ...
+    def simulate(self, users: str, start: str, end: str, threads: Optional[int] = None) -> str: ...
+    def simulate_arrow(
+        self,
+        profiles: Any,
+        events: Any,
+        start: str,
+        end: str,
+        id_column: str = ...,
+        traits: Optional[Sequence[Tuple[str, str]]] = None,
+        time_zone_column: Optional[str] = None,
+        user_id_column: str = ...,
+        event_name_column: str = ...,
+        timestamp_column: str = ...,
+        event_id_column: Optional[str] = None,
+        properties: Optional[Sequence[Tuple[str, str]]] = None,
+        threads: Optional[int] = None,
+    ) -> Tuple[str, int]: ...
+
+def validate_journey(definition: str, schema: Optional[Schema] = None) -> str: ...
+def journey_mermaid(definition: str) -> str: ...
+def encode_journey_state(state: str) -> bytes: ...
+def encode_journey_instances(state: str) -> list[bytes]: ...
+def decode_journey_state(state: bytes) -> str: ...
+def bucket_hash(seed: str, value: str, version: int = 2) -> Optional[float]: ...

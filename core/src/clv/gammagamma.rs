@@ -6,8 +6,9 @@
 //! so a customer's mean spend is pulled toward the population mean pγ/(q−1) the
 //! fewer purchases they have.
 
-use super::special::ln_gamma;
-use super::{check_params, finite, fit_log_params, FitInfo, FitOptions};
+use super::fit::fit_log_params_grad;
+use super::special::{digamma, ln_gamma};
+use super::{check_params, finite, FitInfo, FitOptions};
 use crate::error::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
@@ -51,11 +52,11 @@ impl GammaGamma {
                 ),
             ));
         }
-        let mut rows: Vec<([f64; 3], f64)> = Vec::new();
+        let mut rows: Vec<(f64, f64)> = Vec::new();
         for (i, (&x, &m)) in frequency.iter().zip(monetary_value).enumerate() {
             check_spend(x, m).map_err(|e| e.prefix_path(&format!("[{i}]")))?;
             if x > 0.0 && m > 0.0 {
-                rows.push(([x, m, 0.0], 1.0));
+                rows.push((x, m));
             }
         }
         if rows.len() < 2 {
@@ -67,28 +68,13 @@ impl GammaGamma {
                 ),
             ));
         }
-        if rows.iter().all(|(r, _)| r[1] == rows[0].0[1]) {
+        if rows.iter().all(|r| r.1 == rows[0].1) {
             return Err(Error::new(
                 ErrorKind::NumericDomain,
                 "every repeat buyer has the same mean spend; the Gamma-Gamma model is not identified",
             ));
         }
-        rows.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]).then(a.0[1].total_cmp(&b.0[1])));
-        let (p, info) = fit_log_params(
-            &rows,
-            3,
-            opts,
-            |p, x| ll_x(p[0], p[1], p[2], x),
-            |p, x, m, _| ll_rest(p[0], p[1], p[2], x, m),
-        )?;
-        Ok((
-            GammaGamma {
-                p: p[0],
-                q: p[1],
-                gamma: p[2],
-            },
-            info,
-        ))
+        fit_from(&SpendGroups::new(rows), opts, &[0.0; 3])
     }
 
     /// ln L of one customer's mean spend `m` over `x` > 0 repeat purchases.
@@ -127,6 +113,83 @@ impl GammaGamma {
     }
 }
 
+/// Fits from the log-parameters `start` (BFGS with the analytic gradient).
+fn fit_from(data: &SpendGroups, opts: &FitOptions, start: &[f64]) -> Result<(GammaGamma, FitInfo)> {
+    let (p, info) = fit_log_params_grad(data.customers, start, opts, |p, g| data.eval(p, g))?;
+    Ok((
+        GammaGamma {
+            p: p[0],
+            q: p[1],
+            gamma: p[2],
+        },
+        info,
+    ))
+}
+
+/// Repeat buyers grouped by x, with the parameter-free terms summed once.
+#[derive(Debug, Clone, PartialEq)]
+struct SpendGroups {
+    /// Per distinct x: (x, count, Σ ln m, range into `spend`).
+    groups: Vec<(f64, f64, f64, std::ops::Range<usize>)>,
+    /// Per customer: x·m, in x order.
+    spend: Vec<f64>,
+    customers: f64,
+}
+
+impl SpendGroups {
+    fn new(mut rows: Vec<(f64, f64)>) -> SpendGroups {
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut groups: Vec<(f64, f64, f64, std::ops::Range<usize>)> = Vec::new();
+        let mut spend = Vec::with_capacity(rows.len());
+        for (i, &(x, m)) in rows.iter().enumerate() {
+            match groups.last_mut() {
+                Some(g) if g.0 == x => {
+                    g.1 += 1.0;
+                    g.2 += m.ln();
+                    g.3.end = i + 1;
+                }
+                _ => groups.push((x, 1.0, m.ln(), i..i + 1)),
+            }
+            spend.push(x * m);
+        }
+        SpendGroups {
+            groups,
+            spend,
+            customers: rows.len() as f64,
+        }
+    }
+
+    /// Σ ln L at (p, q, γ) and its gradient. Per customer
+    /// ln L = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + px ln x + (px−1) ln m
+    ///        − (px+q) ln(γ + x m),
+    /// so ∂/∂p = x(ψ(px+q) − ψ(px) + ln x + ln m − ln(γ+xm)),
+    /// ∂/∂q = ψ(px+q) − ψ(q) + ln γ − ln(γ+xm) and ∂/∂γ = q/γ − (px+q)/(γ+xm).
+    fn eval(&self, par: &[f64], grad: &mut [f64]) -> f64 {
+        let (p, q, g) = (par[0], par[1], par[2]);
+        let (lg_q, dg_q, ln_g) = (ln_gamma(q), digamma(q), g.ln());
+        let mut total = 0.0;
+        let mut d = [0.0f64; 3];
+        for (x, n, sum_ln_m, range) in &self.groups {
+            let (x, n) = (*x, *n);
+            let px = p * x;
+            let (mut s_ln, mut s_inv) = (0.0, 0.0);
+            for xm in &self.spend[range.clone()] {
+                s_ln += (g + xm).ln();
+                s_inv += 1.0 / (g + xm);
+            }
+            let dg_pxq = digamma(px + q);
+            total += n * (ln_gamma(px + q) - ln_gamma(px) - lg_q + q * ln_g + px * x.ln())
+                + (px - 1.0) * sum_ln_m
+                - (px + q) * s_ln;
+            d[0] += x * (n * (dg_pxq - digamma(px) + x.ln()) + sum_ln_m - s_ln);
+            d[1] += n * (dg_pxq - dg_q + ln_g) - s_ln;
+            d[2] += n * q / g - (px + q) * s_inv;
+        }
+        grad[..3].copy_from_slice(&d);
+        total
+    }
+}
+
 fn check_spend(x: f64, m: f64) -> Result<()> {
     if !x.is_finite() || x < 0.0 {
         return Err(Error::new(
@@ -146,16 +209,11 @@ fn check_spend(x: f64, m: f64) -> Result<()> {
 }
 
 fn ll(p: f64, q: f64, g: f64, x: f64, m: f64) -> f64 {
-    ll_x(p, q, g, x) + ll_rest(p, q, g, x, m)
-}
-
-/// The terms of ln L that depend on x only.
-fn ll_x(p: f64, q: f64, g: f64, x: f64) -> f64 {
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * g.ln() + p * x * x.ln()
-}
-
-fn ll_rest(p: f64, q: f64, g: f64, x: f64, m: f64) -> f64 {
-    (p * x - 1.0) * m.ln() - (p * x + q) * (g + x * m).ln()
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+        + q * g.ln()
+        + p * x * x.ln()
+        + (p * x - 1.0) * m.ln()
+        - (p * x + q) * (g + x * m).ln()
 }
 
 #[cfg(test)]
@@ -175,6 +233,73 @@ mod tests {
         let e = g.conditional_expected_average_value(5.0, 100.0).unwrap();
         let w = 6.25 * 5.0 / (6.25 * 5.0 + 2.74);
         assert!((e - (w * 100.0 + (1.0 - w) * pop)).abs() < 1e-9);
+    }
+
+    /// The 49 repeat buyers of the `clv` fit conformance vectors.
+    fn sample() -> Vec<(f64, f64)> {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../conformance/clv/fit.json")).unwrap();
+        let col = |k: &str| -> Vec<f64> {
+            doc[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        };
+        let (x, m) = (col("frequency"), col("monetary_value"));
+        x.into_iter()
+            .zip(m)
+            .filter(|&(x, m)| x > 0.0 && m > 0.0)
+            .collect()
+    }
+
+    #[test]
+    fn grouped_likelihood_and_gradient_match_the_per_customer_sum() {
+        use crate::clv::fit::testing::{assert_gradients_agree, numeric_gradient};
+        let rows = sample();
+        let groups = SpendGroups::new(rows.clone());
+        let plain =
+            |p: &[f64]| -> f64 { rows.iter().map(|&(x, m)| ll(p[0], p[1], p[2], x, m)).sum() };
+        for p in [
+            [6.25, 3.74, 15.44],
+            [1.0, 1.0, 1.0],
+            [0.3, 12.0, 200.0],
+            [40.0, 0.5, 0.05],
+        ] {
+            let mut g = [0.0; 3];
+            let v = groups.eval(&p, &mut g);
+            let want = plain(&p);
+            assert!((v - want).abs() <= 1e-10 * want.abs(), "{v} vs {want}");
+            assert_gradients_agree(&g, &numeric_gradient(plain, &p), 1e-6);
+        }
+    }
+
+    #[test]
+    fn fit_converges_from_several_starting_points() {
+        let groups = SpendGroups::new(sample());
+        let opts = FitOptions::default();
+        let (base, base_info) = fit_from(&groups, &opts, &[0.0; 3]).unwrap();
+        assert!(
+            base_info.converged && base_info.evaluations < 200,
+            "{base_info:?}"
+        );
+        for start in [
+            [-2.0, 2.0, 1.0],
+            [2.0, -1.0, 4.0],
+            [0.5, 0.5, -2.0],
+            [3.0, 3.0, 3.0],
+        ] {
+            let (m, info) = fit_from(&groups, &opts, &start).unwrap();
+            assert!(
+                info.converged && info.evaluations < 300,
+                "{start:?} {info:?}"
+            );
+            assert!((info.log_likelihood - base_info.log_likelihood).abs() < 1e-8);
+            for (a, b) in [(m.p, base.p), (m.q, base.q), (m.gamma, base.gamma)] {
+                assert!((a - b).abs() <= 1e-4 * b, "{start:?}: {m:?} vs {base:?}");
+            }
+        }
     }
 
     #[test]

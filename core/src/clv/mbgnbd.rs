@@ -2,11 +2,12 @@
 //! customer may also drop out right after their first purchase, so a customer
 //! with no repeat purchases is not assumed alive.
 
-use super::bgnbd::{check_a, check_horizon};
+use super::bgnbd::{check_a, check_horizon, GroupedLikelihood};
+use super::fit::{fit_log_params_grad, RfGroups};
 use super::special::{hyp2f1, ln_gamma, log_add_exp};
 use super::{
-    check_customer, check_params, check_purchase_data, compress, finite, fit_log_params, FitInfo,
-    FitOptions, PurchaseModel, RfColumns,
+    check_customer, check_params, check_purchase_data, finite, FitInfo, FitOptions, PurchaseModel,
+    RfColumns,
 };
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -36,17 +37,14 @@ impl MbgNbd {
         ])
     }
 
-    /// Fits by maximum likelihood. Needs ≥ 2 customers and ≥ 1 repeat buyer.
+    /// Fits by maximum likelihood (BFGS on log-parameters with the analytic
+    /// gradient shared with BG/NBD). Needs ≥ 2 customers and ≥ 1 repeat buyer.
     pub fn fit(data: &RfColumns<'_>, opts: &FitOptions) -> Result<(MbgNbd, FitInfo)> {
         check_purchase_data(data)?;
-        let rows = compress(data);
-        let (p, info) = fit_log_params(
-            &rows,
-            4,
-            opts,
-            |p, x| ll_x(p[0], p[1], p[2], p[3], x),
-            |p, x, tx, t| ll_rest(p[0], p[1], p[2], p[3], x, tx, t),
-        )?;
+        let groups = RfGroups::new(data);
+        let mut ll = GroupedLikelihood::new(&groups, true);
+        let (p, info) =
+            fit_log_params_grad(groups.customers, &[0.0; 4], opts, |p, g| ll.eval(p, g))?;
         Ok((
             MbgNbd {
                 r: p[0],

@@ -6,10 +6,11 @@
 //! their lifetime is exponential with rate μ ~ Gamma(s, β).
 
 use super::bgnbd::check_horizon;
+use super::fit::{fit_log_params_grad, with_central_differences};
 use super::special::{ln_gamma, ln_hyp2f1, log_add_exp, log_sub_exp};
 use super::{
-    check_customer, check_params, check_purchase_data, compress, finite, fit_log_params, FitInfo,
-    FitOptions, PurchaseModel, RfColumns,
+    check_customer, check_params, check_purchase_data, compress, finite, FitInfo, FitOptions,
+    PurchaseModel, RfColumns,
 };
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -43,13 +44,21 @@ impl ParetoNbd {
     pub fn fit(data: &RfColumns<'_>, opts: &FitOptions) -> Result<(ParetoNbd, FitInfo)> {
         check_purchase_data(data)?;
         let rows = compress(data);
-        let (p, info) = fit_log_params(
-            &rows,
-            4,
-            opts,
-            |p, x| ll_x(p[0], p[1], p[2], p[3], x),
-            |p, x, tx, t| ll_rest(p[0], p[1], p[2], p[3], x, tx, t),
-        )?;
+        let customers: f64 = rows.iter().map(|(_, w)| w).sum();
+        let total = |p: &[f64]| -> f64 {
+            let mut s = 0.0;
+            let mut last = (f64::NAN, 0.0);
+            for (r, w) in &rows {
+                if r[0] != last.0 {
+                    last = (r[0], ll_x(p[0], p[1], p[2], p[3], r[0]));
+                }
+                s += w * (last.1 + ll_rest(p[0], p[1], p[2], p[3], r[0], r[1], r[2]));
+            }
+            s
+        };
+        let (p, info) = fit_log_params_grad(customers, &[0.0; 4], opts, |p, g| {
+            with_central_differences(&total, p, g)
+        })?;
         Ok((
             ParetoNbd {
                 r: p[0],

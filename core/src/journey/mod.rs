@@ -16,6 +16,7 @@ pub mod engine;
 pub mod mermaid;
 pub mod migrate;
 pub mod policy;
+pub mod request;
 pub mod simulate;
 pub mod state;
 pub mod validate;
@@ -116,5 +117,15 @@ mod tests {
         assert_eq!(r.messages_per_day.values().sum::<u64>(), 20);
         assert_eq!(r.suppressions["no_consent"], 20);
         assert_eq!(r.effects["create_task"], 20);
+        // Simulating in chunks and merging gives the same report.
+        let (from, to) = (
+            parse_timestamp("2026-03-01T00:00:00Z").unwrap(),
+            parse_timestamp("2026-04-01T00:00:00Z").unwrap(),
+        );
+        let mut merged = SimulationReport::default();
+        for chunk in users.chunks(7) {
+            merged.merge(&simulate(&e, chunk, from, to).unwrap());
+        }
+        assert_eq!(merged, r);
     }
 }

@@ -60,7 +60,40 @@ pub struct SimulationReport {
     pub effects: BTreeMap<String, u64>,
 }
 
+fn add_counts(into: &mut BTreeMap<String, u64>, from: &BTreeMap<String, u64>) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_default() += v;
+    }
+}
+
 impl SimulationReport {
+    /// Adds `other`'s counts (users simulated separately, e.g. in parallel
+    /// chunks); merging the chunks' reports gives the report of all users.
+    pub fn merge(&mut self, other: &SimulationReport) {
+        self.users += other.users;
+        self.steps += other.steps;
+        for (id, o) in &other.journeys {
+            let j = self.journeys.entry(id.clone()).or_default();
+            j.entered += o.entered;
+            j.entry_skipped += o.entry_skipped;
+            j.completed += o.completed;
+            j.converted += o.converted;
+            j.exited += o.exited;
+            for (node, on) in &o.nodes {
+                let n = j.nodes.entry(node.clone()).or_default();
+                n.entered += on.entered;
+                n.waiting += on.waiting;
+                n.exited += on.exited;
+                n.converted += on.converted;
+                n.completed += on.completed;
+            }
+        }
+        add_counts(&mut self.messages_per_day, &other.messages_per_day);
+        add_counts(&mut self.suppressions, &other.suppressions);
+        add_counts(&mut self.deferrals, &other.deferrals);
+        add_counts(&mut self.effects, &other.effects);
+    }
+
     fn count(&mut self, engine: &JourneyEngine, profile: &Profile, r: &StepResult) {
         self.steps += 1;
         let zone = profile.time_zone.unwrap_or(engine.policies().default_zone);

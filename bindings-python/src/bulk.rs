@@ -28,6 +28,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+#[path = "bulk_rows.rs"]
+mod rows;
+pub use rows::{read_events, read_profiles};
+
 /// Which profile columns mean what.
 #[derive(Debug, Clone)]
 pub struct ProfileColumns {

@@ -176,7 +176,7 @@ fn codes(array: &ArrayRef, column: &str) -> Result<(Vec<u32>, Vec<String>), Erro
         return Ok((codes, table));
     }
     let s = str_column(array, column)?;
-    let mut fast: HashMap<&str, u32> = HashMap::new();
+    let mut fast: crate::bulk::IdMap<&str> = crate::bulk::IdMap::default();
     let mut codes = Vec::with_capacity(s.len());
     for i in 0..s.len() {
         let v = s.value(i);

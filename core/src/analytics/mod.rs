@@ -5,7 +5,8 @@
 //!
 //! Inputs are slices of small structs ([`UserEvent`] and friends) so bindings
 //! can feed them from Arrow columns; [`events_from_profiles`] adapts the
-//! engine's own `(Profile, EventLog)` pairs. Every result is serde data.
+//! engine's own `(Profile, EventLog)` pairs; retention also takes columns
+//! ([`RetentionColumns`], integer codes) for large tables. Every result is serde data.
 
 pub mod abtest;
 pub mod activity;

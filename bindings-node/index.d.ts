@@ -531,6 +531,16 @@ export interface JourneyStepBytes {
   nextWake: string | null;
 }
 
+/** The result of `JourneyEngine.stepState`. */
+export interface JourneyStepState {
+  /** The new user state in its versioned binary form: persist it as is. */
+  state: Buffer;
+  effects: Array<Record<string, unknown>>;
+  notices: Array<Record<string, unknown>>;
+  /** Call again with a tick by then at the latest, milliseconds since the epoch (null: only on inputs). */
+  nextWake: number | null;
+}
+
 /** A journey input. */
 export type JourneyInput =
   | { type: 'event'; event: EventInput }
@@ -564,6 +574,17 @@ export declare class JourneyEngine {
     input: JsonInput<JourneyInput> | undefined,
     now: Instant,
   ): JourneyStepBytes;
+  /**
+   * The lean restore + step + persist cycle for a prepared subject: binary state
+   * both ways, `input` null/undefined for a tick, `now` in milliseconds since
+   * the epoch (or a Date). Same semantics as `stepBytes`.
+   */
+  stepState(
+    state: Uint8Array | null | undefined,
+    subject: JourneySubject,
+    input: JsonInput<JourneyInput> | null | undefined,
+    now: number | Date,
+  ): JourneyStepState;
   /** Parses a profile and event history once, for repeated `stepBytes` calls (in place of the profile). */
   subject(profile: JsonInput<ProfileInput>, events?: JsonInput<EventInput[]>): JourneySubject;
   /** The Mermaid flowchart of a loaded journey (latest version unless given). */

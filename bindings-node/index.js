@@ -11,6 +11,8 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
+// A journey engine's reused output buffer for `stepState`.
+const SCRATCH = Symbol('siyu.scratch');
 
 /** Base class of every error siyu throws. */
 class SiyuError extends Error {
@@ -549,6 +551,49 @@ class JourneyEngine {
       effects: r.effects === '[]' ? [] : JSON.parse(r.effects),
       notices: r.notices === '[]' ? [] : JSON.parse(r.notices),
       nextWake: r.nextWake ?? null,
+    };
+  }
+
+  /**
+   * The lean restore + step + persist cycle: `state` is the stored Buffer
+   * (null/undefined for a new user), `subject` a prepared `subject(...)`, `input`
+   * null/undefined for a tick, `now` a time value in milliseconds (number) or a
+   * Date. Returns `{ state, effects, notices, nextWake }` with `nextWake` in
+   * milliseconds (null: only on inputs); effects and notices are decoded only
+   * when there are any. Same semantics as `stepBytes`.
+   */
+  stepState(state, subject, input, now) {
+    if (!(subject instanceof JourneySubject)) throw invalidArgument('stepState takes a prepared subject (JourneyEngine.subject)', 'subject');
+    const bytes = state === undefined || state === null ? undefined : toBuffer(state);
+    const text = input === undefined || input === null ? undefined : jsonText(input, 'input');
+    if (typeof now !== 'number' && !(now instanceof Date)) throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
+    const ms = typeof now === 'number' ? now : now.getTime();
+    // The native side writes header + state + effects/notices JSON into a
+    // reused scratch buffer (no Buffer is created per call on that side).
+    let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
+    const native = this[NATIVE];
+    let n;
+    try {
+      n = native.stepState(bytes, subject[NATIVE], text, ms, out);
+      if (n < 0) {
+        out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
+        native.stepState(bytes, subject[NATIVE], text, ms, out);
+      }
+    } catch (e) {
+      throw mapError(e);
+    }
+    const stateLen = out.readUInt32LE(0);
+    const effectsLen = out.readUInt32LE(4);
+    const noticesLen = out.readUInt32LE(8);
+    const wake = out.readDoubleLE(16);
+    const at = 24 + stateLen;
+    const persisted = Buffer.allocUnsafe(stateLen);
+    out.copy(persisted, 0, 24, at);
+    return {
+      state: persisted,
+      effects: effectsLen === 0 ? [] : JSON.parse(out.toString('utf8', at, at + effectsLen)),
+      notices: noticesLen === 0 ? [] : JSON.parse(out.toString('utf8', at + effectsLen, at + effectsLen + noticesLen)),
+      nextWake: Number.isNaN(wake) ? null : wake,
     };
   }
 

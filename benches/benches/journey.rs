@@ -29,6 +29,27 @@ fn bench(c: &mut Criterion) {
             black_box(r.state.to_bytes())
         })
     });
+    // A host restoring many users in a loop: one scratch state and one output
+    // buffer, reused (`UserState::read_bytes` / `write_bytes`).
+    g.bench_function("restore_step_persist_scratch", |b| {
+        let (mut scratch, mut out) = (UserState::new(), Vec::new());
+        b.iter(|| {
+            scratch.read_bytes(black_box(&blob)).unwrap();
+            let r = engine
+                .step_owned(
+                    std::mem::take(&mut scratch),
+                    &profile,
+                    &events,
+                    &Input::Tick,
+                    due,
+                )
+                .unwrap();
+            out.clear();
+            r.state.write_bytes(&mut out);
+            scratch = r.state;
+            black_box(&out);
+        })
+    });
     g.bench_function("restore_tick_persist_idle", |b| {
         let early = due - chrono::Duration::hours(1);
         b.iter(|| {

@@ -1,14 +1,16 @@
 // Node bench of the npm package `siyu`, in one run:
 //   1. journeys: restore + step + persist cycles/s (the firing cycle of the
 //      6-node replenishment journey, core/journeys/replenishment.json) against
-//      XState 5 on the equivalent 6-state machine;
+//      XState 5 on the equivalent 6-state machine (`stepBytes` with JSON text,
+//      and the lean `stepState`: Buffer state, tick, time in ms, as XState gets);
 //   2. single-rule evaluation against json-logic-engine (compiled) and
 //      @growthbook/growthbook (`evalCondition`) on an equivalent rule, per call
 //      and in bulk.
 // Usage: (cd benches/node && npm install) && SIYU_PROFILE=release bash
 // bindings-node/scripts/test.sh (builds the addon) && node benches/node/bench.mjs
 // Options (environment): BENCH_MS (time per measurement, default 1500),
-// BENCH_BULK (profiles per bulk call, default 10000).
+// BENCH_BULK (profiles per bulk call, default 10000), BENCH_ROUNDS (interleaved
+// rounds of the journey measurements, default 3).
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -40,6 +42,27 @@ function measure(fn, opsPerCall = 1) {
     t = performance.now();
   }
   return (calls * opsPerCall * 1000) / (t - start);
+}
+
+/**
+ * As `measure`, returning [ops per wall second, ops per CPU second]; CPU time is
+ * the whole process's (`process.cpuUsage`: all threads, so GC helper threads
+ * count), which stays meaningful when other processes load the machine.
+ */
+function measureCpu(fn) {
+  const warm = performance.now() + Math.min(300, MS / 4);
+  while (performance.now() < warm) fn();
+  let calls = 0;
+  const c0 = process.cpuUsage();
+  const start = performance.now();
+  let t = start;
+  while (t - start < MS) {
+    for (let i = 0; i < 64; i++) fn();
+    calls += 64;
+    t = performance.now();
+  }
+  const c = process.cpuUsage(c0);
+  return [(calls * 1000) / (t - start), (calls * 1e6) / (c.user + c.system)];
 }
 
 /** As `measure` for an async function (one call at a time). */
@@ -101,17 +124,16 @@ assert.equal(probe.effects[0].template, 'probiotics_cross_sell');
 console.log(`siyu ${siyu.version}, node ${process.version}; ${MS} ms per measurement; state ${blob.length} bytes`);
 console.log('\n# journeys: restore + step + persist (firing cycle, 6-node replenishment journey)');
 let persisted = blob;
-const siyuJourney = measure(() => {
-  const r = engine.stepBytes(blob, profileText, '[]', tickText, due);
-  persisted = r.state;
-});
-assert.ok(Buffer.isBuffer(persisted));
-report('siyu JourneyEngine.stepBytes (Buffer state, profile JSON text)', siyuJourney, 'cycles');
 const subject = engine.subject(profileText, []);
-const siyuSubject = measure(() => {
-  persisted = engine.stepBytes(blob, subject, undefined, tickText, due).state;
-});
-report('siyu JourneyEngine.stepBytes (Buffer state, prepared subject)', siyuSubject, 'cycles');
+// The lean cycle: the same step with a tick given as nothing and `now` as a
+// time value in ms (as XState gets it below); effects decoded only when present.
+const dueMs = Date.parse(due);
+{
+  const lean = engine.stepState(blob, subject, null, dueMs);
+  assert.ok(lean.state.equals(probe.state), 'stepState persists the same bytes as stepBytes');
+  assert.deepEqual(lean.effects, probe.effects);
+  assert.equal(lean.nextWake, Date.parse(probe.nextWake));
+}
 
 // The equivalent XState 5 machine: six states (wait 3d, wait until noon, wait
 // to day 7, wait to day 15, consultant task, done); a TICK at or after the due
@@ -157,16 +179,51 @@ const xsDue = JSON.parse(xsText).context.due;
   a.stop();
 }
 let xsOut = '';
-const xstate = measure(() => {
-  const a = createActor(machine, { snapshot: JSON.parse(xsText) }).start();
-  a.send({ type: 'TICK', now: xsDue });
-  xsOut = JSON.stringify(a.getPersistedSnapshot());
-  a.stop();
-});
+const journeyCycles = [
+  ['siyu JourneyEngine.stepBytes (Buffer state, profile JSON text)', () => {
+    persisted = engine.stepBytes(blob, profileText, '[]', tickText, due).state;
+  }],
+  ['siyu JourneyEngine.stepBytes (Buffer state, prepared subject)', () => {
+    persisted = engine.stepBytes(blob, subject, undefined, tickText, due).state;
+  }],
+  ['siyu JourneyEngine.stepState (Buffer state, subject, ms time)', () => {
+    persisted = engine.stepState(blob, subject, null, dueMs).state;
+  }],
+  ['XState 5 restore (JSON) + send + getPersistedSnapshot', () => {
+    const a = createActor(machine, { snapshot: JSON.parse(xsText) }).start();
+    a.send({ type: 'TICK', now: xsDue });
+    xsOut = JSON.stringify(a.getPersistedSnapshot());
+    a.stop();
+  }],
+];
+// Interleaved rounds (BENCH_ROUNDS, default 3), so load that changes during
+// the run hits every engine alike; each figure is the median over the rounds,
+// by wall time and by CPU time of the process (the one to read on a loaded machine).
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const wall = journeyCycles.map(() => []);
+const cpu = journeyCycles.map(() => []);
+const x = (v, r) => v.map((a) => `${(a[r] / v[3][r]).toFixed(2)}x`).slice(0, 3).join(' / ');
+for (let r = 0; r < ROUNDS; r++) {
+  journeyCycles.forEach(([, fn], i) => {
+    const [w, c] = measureCpu(fn);
+    wall[i].push(w);
+    cpu[i].push(c);
+  });
+  console.log(`  round ${r + 1}: ratios to XState (text / subject / stepState): wall ${x(wall, r)}; CPU ${x(cpu, r)} (per CPU s: ${cpu.map((v) => fmt(v[r])).join(" / ")})`);
+}
+assert.ok(Buffer.isBuffer(persisted));
 assert.ok(xsOut.length > 0);
-report('XState 5 restore (JSON) + send + getPersistedSnapshot', xstate, 'cycles');
-ratio('siyu (profile JSON text) / XState (target >= 10)', siyuJourney, xstate);
-ratio('siyu (prepared subject) / XState (target >= 10)', siyuSubject, xstate);
+const median = (v) => [...v].sort((p, q) => p - q)[v.length >> 1];
+journeyCycles.forEach(([name], i) => report(`${name} (median)`, median(wall[i]), 'cycles'));
+journeyCycles.forEach(([name], i) => report(`${name} (median, per CPU s)`, median(cpu[i]), 'cycles'));
+const [siyuJourney, siyuSubject, siyuLean, xstate] = wall.map(median);
+const [cJourney, cSubject, cLean, cXstate] = cpu.map(median);
+ratio('siyu (profile JSON text) / XState, wall (target >= 10)', siyuJourney, xstate);
+ratio('siyu (prepared subject) / XState, wall (target >= 10)', siyuSubject, xstate);
+ratio('siyu stepState (lean cycle) / XState, wall (target >= 10)', siyuLean, xstate);
+ratio('siyu (profile JSON text) / XState, CPU (target >= 10)', cJourney, cXstate);
+ratio('siyu (prepared subject) / XState, CPU (target >= 10)', cSubject, cXstate);
+ratio('siyu stepState (lean cycle) / XState, CPU (target >= 10)', cLean, cXstate);
 
 // ---------------------------------------------------------------- rules
 console.log('\n# single-rule evaluation: city = "Shanghai" and total_spent >= 500 and age >= 25');

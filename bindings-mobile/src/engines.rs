@@ -4,7 +4,6 @@
 
 use crate::error::{guard, SiyuError};
 use siyu_core::erasure::{erase, ErasureRequest};
-use siyu_core::lifecycle::{LifecycleModel, StageState};
 use siyu_core::merge::{merge_profiles, MergePolicy};
 use siyu_core::tagging::TagRuleSet;
 use siyu_core::value::{parse_date, parse_timestamp};
@@ -21,10 +20,7 @@ fn text<T: serde::Serialize>(v: &T) -> siyu_core::Result<String> {
 
 /// A schema document, or `None`/`"default"` for the sample schema of the shipped models.
 fn schema_or_default(schema_json: Option<&str>) -> siyu_core::Result<Schema> {
-    match schema_json {
-        None | Some("default") | Some("\"default\"") => Ok(siyu_core::lifecycle::default_schema()),
-        Some(t) => Schema::from_json(t),
-    }
+    siyu_core::lifecycle::request::schema(schema_json)
 }
 
 fn profile(schema: &Schema, t: &str, what: &str) -> siyu_core::Result<Profile> {
@@ -37,15 +33,6 @@ fn events(schema: &Schema, t: &str, what: &str) -> siyu_core::Result<EventLog> {
 
 fn zone(z: Option<&str>) -> siyu_core::Result<Zone> {
     z.map_or_else(|| Ok(Zone::utc()), Zone::parse)
-}
-
-fn stage_state(t: Option<&str>) -> siyu_core::Result<Option<StageState>> {
-    match t {
-        None | Some("null") => Ok(None),
-        Some(t) => serde_json::from_str(t)
-            .map(Some)
-            .map_err(|e| Error::new(ErrorKind::InvalidState, e.to_string())),
-    }
 }
 
 /// Merges `secondary` (and its events) into `primary`; returns `{"profile", "events", "changes"}`.
@@ -97,10 +84,7 @@ fn lifecycle(
     model_json: Option<&str>,
 ) -> siyu_core::Result<(Schema, siyu_core::lifecycle::CompiledLifecycle)> {
     let schema = schema_or_default(schema_json)?;
-    let model = match model_json {
-        None | Some("default") | Some("\"default\"") => LifecycleModel::default_model(),
-        Some(t) => LifecycleModel::from_json(t)?,
-    };
+    let model = siyu_core::lifecycle::request::model(model_json)?;
     let compiled = model.compile(&schema)?;
     Ok((schema, compiled))
 }
@@ -140,7 +124,7 @@ pub fn lifecycle_evaluate(
         let p = profile(&schema, &profile_json, "profile")?;
         let e = events(&schema, &events_json, "events")?;
         let now = parse_timestamp(&now)?;
-        let previous = stage_state(previous_json.as_deref())?;
+        let previous = siyu_core::lifecycle::request::stage_state(previous_json.as_deref())?;
         let input = EvalInput::new(&p, &e, now).with_default_zone(z);
         text(&compiled.evaluate(&input, previous.as_ref())?)
     })
@@ -165,7 +149,7 @@ pub fn lifecycle_replay(
         let p = profile(&schema, &profile_json, "profile")?;
         let e = events(&schema, &events_json, "events")?;
         let (from, to) = (parse_date(&from)?, parse_date(&to)?);
-        let initial = stage_state(initial_json.as_deref())?;
+        let initial = siyu_core::lifecycle::request::stage_state(initial_json.as_deref())?;
         text(&compiled.replay(&p, &e, from, to, z, initial.as_ref())?)
     })
 }

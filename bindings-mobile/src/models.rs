@@ -2,11 +2,8 @@
 //! (CLV) and journey utilities. JSON in, JSON out (the core's document forms).
 
 use crate::error::{guard, SiyuError};
-use siyu_core::points::{Ledger, TierState};
-use siyu_core::rfm::{
-    self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap,
-};
 use siyu_core::value::parse_timestamp;
+use siyu_core::{points, rfm};
 use siyu_core::{Error, ErrorKind, Event, EventLog, Profile, Schema, Zone};
 use std::sync::Arc;
 
@@ -24,39 +21,11 @@ fn to_json_text<T: serde::Serialize>(v: &T) -> siyu_core::Result<String> {
 }
 
 fn schema_or_default(schema_json: Option<&str>) -> siyu_core::Result<Schema> {
-    match schema_json {
-        None | Some("default") | Some("\"default\"") => Ok(siyu_core::lifecycle::default_schema()),
-        Some(t) => Schema::from_json(t),
-    }
+    siyu_core::lifecycle::request::schema(schema_json)
 }
 
 fn events_of(schema: &Schema, t: &str) -> siyu_core::Result<EventLog> {
     EventLog::from_json_value(&json(t, ErrorKind::InvalidEvent, "events")?, schema)
-}
-
-fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> siyu_core::Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
-}
-
-fn rfm_config(config: Option<&str>) -> siyu_core::Result<RfmConfig> {
-    config.map_or_else(|| Ok(RfmConfig::default()), |c| from_text(c, "config"))
-}
-
-fn rfm_map(map: Option<&str>) -> siyu_core::Result<SegmentMap> {
-    match map {
-        None | Some("standard_11") => Ok(SegmentMap::standard_11()),
-        Some("four_layer") => Ok(SegmentMap::four_layer()),
-        Some(text) if text.trim_start().starts_with('{') => SegmentMap::from_json(text),
-        Some(other) => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("unknown built-in map {other:?} (standard_11, four_layer or a map document)"),
-        )),
-    }
-}
-
-fn scores_value(s: &RfmScores) -> serde_json::Value {
-    serde_json::json!([s.r, s.f, s.m])
 }
 
 /// RFM values of an event log at `now` (JSON, or `null` without a qualifying purchase).
@@ -70,51 +39,27 @@ pub fn rfm_values(
     guard(|| {
         let schema = schema_or_default(schema_json.as_deref())?;
         let e = events_of(&schema, &events_json)?;
-        let config = rfm_config(config_json.as_deref())?;
         let now = parse_timestamp(&now)?;
-        to_json_text(&config.values(&e, now))
+        write_json(&rfm::request::values(&e, now, config_json.as_deref())?)
     })
 }
 
 /// Fits RFM thresholds to a population; JSON `{"thresholds", "scores": [[r, f, m], ...]}`.
 #[uniffi::export]
 pub fn rfm_fit(method: String, population_json: String) -> Result<String, SiyuError> {
-    guard(|| {
-        let method: ScoreMethod =
-            from_text(&serde_json::Value::String(method).to_string(), "method")?;
-        let population: Vec<RfmValues> = from_text(&population_json, "population")?;
-        let (t, scores) = rfm::score_population(method, &population)?;
-        let t =
-            serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-        write_json(&serde_json::json!({
-            "thresholds": t,
-            "scores": scores.iter().map(scores_value).collect::<Vec<_>>(),
-        }))
-    })
+    guard(|| write_json(&rfm::request::fit(&method, &population_json)?))
 }
 
 /// Scores RFM values with stored thresholds; JSON `[r, f, m]`.
 #[uniffi::export]
 pub fn rfm_score(thresholds_json: String, values_json: String) -> Result<String, SiyuError> {
-    guard(|| {
-        let t = RfmThresholds::from_json(&thresholds_json)?;
-        let v: RfmValues = from_text(&values_json, "values")?;
-        write_json(&scores_value(&t.score(&v)))
-    })
+    guard(|| write_json(&rfm::request::score(&thresholds_json, &values_json)?))
 }
 
 /// The segment of `[r, f, m]` in a map (`standard_11` (default), `four_layer` or a map document); JSON id or `null`.
 #[uniffi::export]
 pub fn rfm_segment(map: Option<String>, scores_json: String) -> Result<String, SiyuError> {
-    guard(|| {
-        let m = rfm_map(map.as_deref())?;
-        let a: [u8; 3] = from_text(&scores_json, "scores")?;
-        to_json_text(&m.segment(&RfmScores {
-            r: a[0],
-            f: a[1],
-            m: a[2],
-        }))
-    })
+    guard(|| write_json(&rfm::request::segment(map.as_deref(), &scores_json)?))
 }
 
 /// Computes RFM values, scores and segment and writes them into the profile; JSON
@@ -139,37 +84,20 @@ pub fn rfm_apply(
         )?;
         let e = events_of(&schema, &events_json)?;
         let now = parse_timestamp(&now)?;
-        let config = rfm_config(config_json.as_deref())?;
-        let t = RfmThresholds::from_json(&thresholds_json)?;
-        let m = rfm_map(map.as_deref())?;
-        let group = group.as_deref().unwrap_or("rfm_segment");
-        let Some(values) = config.values(&e, now) else {
-            return write_json(&serde_json::json!({"values": null}));
-        };
-        let scores = t.score(&values);
-        let segment = m.segment(&scores).unwrap_or_default().to_string();
-        rfm::write_to_profile(&mut p, &scores, &segment, group, now);
-        let values = serde_json::to_value(values)
-            .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-        write_json(&serde_json::json!({
-            "values": values, "scores": scores_value(&scores), "segment": segment, "profile": p.to_json(),
-        }))
+        write_json(&rfm::request::apply(
+            &mut p,
+            &e,
+            now,
+            &thresholds_json,
+            config_json.as_deref(),
+            map.as_deref(),
+            group.as_deref(),
+        )?)
     })
-}
-
-fn read_ledger(ledger: Option<&str>) -> siyu_core::Result<Ledger> {
-    match ledger {
-        None | Some("null") => Ok(Ledger::new()),
-        Some(t) => Ledger::from_json(t),
-    }
 }
 
 fn read_zone(zone: Option<&str>) -> siyu_core::Result<Zone> {
     zone.map_or_else(|| Ok(Zone::utc()), Zone::parse)
-}
-
-fn ledger_value(l: &Ledger) -> siyu_core::Result<serde_json::Value> {
-    json(&l.to_json(), ErrorKind::Internal, "ledger")
 }
 
 /// A points model (earn rules, caps, expiry, levels, tiers, engagement). Ledgers are
@@ -206,15 +134,18 @@ impl PointsEngine {
         zone: Option<String>,
     ) -> Result<String, SiyuError> {
         guard(|| {
-            let mut l = read_ledger(ledger_json.as_deref())?;
+            let mut l = points::request::ledger(ledger_json.as_deref())?;
             let e = Event::from_json_value(
                 &json(&event_json, ErrorKind::InvalidEvent, "event")?,
                 &self.schema,
             )?;
-            let entries = l.apply_event(&self.model, &e, read_zone(zone.as_deref())?)?;
-            let entries = serde_json::to_value(entries)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({"ledger": ledger_value(&l)?, "entries": entries}))
+            let zone = read_zone(zone.as_deref())?;
+            write_json(&points::request::apply_event(
+                &self.model,
+                &mut l,
+                &e,
+                zone,
+            )?)
         })
     }
 
@@ -227,11 +158,11 @@ impl PointsEngine {
         zone: Option<String>,
     ) -> Result<String, SiyuError> {
         guard(|| {
-            let mut l = read_ledger(ledger_json.as_deref())?;
+            let mut l = points::request::ledger(ledger_json.as_deref())?;
             let e = events_of(&self.schema, &events_json)?;
             let now = parse_timestamp(&now)?;
             l.apply_events(&self.model, &e, read_zone(zone.as_deref())?, now)?;
-            write_json(&ledger_value(&l)?)
+            write_json(&points::request::ledger_json(&l)?)
         })
     }
 
@@ -244,41 +175,27 @@ impl PointsEngine {
         reference: String,
     ) -> Result<String, SiyuError> {
         guard(|| {
-            let mut l = read_ledger(ledger_json.as_deref())?;
-            let entry = l.redeem(points, parse_timestamp(&at)?, &reference)?;
-            let entry = serde_json::to_value(entry)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({"ledger": ledger_value(&l)?, "entry": entry}))
+            let mut l = points::request::ledger(ledger_json.as_deref())?;
+            let at = parse_timestamp(&at)?;
+            write_json(&points::request::redeem(&mut l, points, at, &reference)?)
         })
     }
 
     /// Expires lots due at or before `now`; JSON ledger.
     pub fn expire(&self, ledger_json: Option<String>, now: String) -> Result<String, SiyuError> {
         guard(|| {
-            let mut l = read_ledger(ledger_json.as_deref())?;
+            let mut l = points::request::ledger(ledger_json.as_deref())?;
             l.expire(parse_timestamp(&now)?);
-            write_json(&ledger_value(&l)?)
+            write_json(&points::request::ledger_json(&l)?)
         })
     }
 
     /// JSON `{"balance", "lifetime", "level", "benefits", "entries", "lots"}` at `now`.
     pub fn summary(&self, ledger_json: Option<String>, now: String) -> Result<String, SiyuError> {
         guard(|| {
-            let l = read_ledger(ledger_json.as_deref())?;
+            let l = points::request::ledger(ledger_json.as_deref())?;
             let now = parse_timestamp(&now)?;
-            let level = self.model.level(l.lifetime);
-            let entries = serde_json::to_value(&l.entries)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            let lots = serde_json::to_value(&l.lots)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({
-                "balance": l.balance(now),
-                "lifetime": l.lifetime,
-                "level": level.map(|x| x.name.clone()),
-                "benefits": level.map(|x| x.benefits.clone()).unwrap_or_default(),
-                "entries": entries,
-                "lots": lots,
-            }))
+            write_json(&points::request::summary(&self.model, &l, now)?)
         })
     }
 
@@ -291,40 +208,18 @@ impl PointsEngine {
         now: String,
     ) -> Result<String, SiyuError> {
         guard(|| {
-            let tiers = self
-                .model
-                .tiers
-                .as_ref()
-                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "model has no tiers"))?;
-            let l = read_ledger(ledger_json.as_deref())?;
+            let l = points::request::ledger(ledger_json.as_deref())?;
             let e = events_of(&self.schema, &events_json)?;
-            let state: TierState = match state_json.as_deref() {
-                None | Some("null") => TierState::default(),
-                Some(t) => serde_json::from_str(t)
-                    .map_err(|x| Error::new(ErrorKind::InvalidState, x.to_string()))?,
-            };
+            let state = points::request::tier_state(state_json.as_deref())?;
             let now = parse_timestamp(&now)?;
-            let o = tiers.evaluate(&l, &e, &state, now)?;
-            let mut j = serde_json::to_value(&o)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            j["tier"] = serde_json::json!(o.state.tier);
-            j["benefits"] = serde_json::json!(o
-                .state
-                .tier
-                .as_deref()
-                .map(|t| tiers.benefits(t))
-                .unwrap_or(&[]));
-            write_json(&j)
+            write_json(&points::request::tier(&self.model, &l, &e, &state, now)?)
         })
     }
 
     /// The engagement score of an event history at `now`.
     pub fn engagement(&self, events_json: String, now: String) -> Result<f64, SiyuError> {
         guard(|| {
-            let model =
-                self.model.engagement.as_ref().ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidArgument, "model has no engagement")
-                })?;
+            let model = points::request::engagement(&self.model)?;
             let e = events_of(&self.schema, &events_json)?;
             Ok(model.score(&e, parse_timestamp(&now)?))
         })

@@ -2,9 +2,10 @@
 //! call, the cycle a backend runs per wake-up) and Mermaid diagrams.
 
 use super::{guard, parse_json, JourneyEngine};
-use napi::bindgen_prelude::Buffer;
+use chrono::{DateTime, Utc};
+use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
-use siyu_core::journey::{request, Input, JourneyDefinition, UserState};
+use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 
@@ -20,6 +21,39 @@ pub struct StepBytesResult {
     pub notices: String,
     /// When to tick next (RFC 3339), if anything is waiting.
     pub next_wake: Option<String>,
+}
+
+/// Size of the header [`JourneyEngine::step_state`] writes before the state:
+/// state length, effects JSON length, notices JSON length (u32 LE each), four
+/// zero bytes, next wake-up in ms (f64 LE, NaN: none).
+const STEP_STATE_HEADER: usize = 24;
+
+/// Milliseconds since the epoch (a JS time value) as an instant.
+fn instant_ms(ms: f64) -> siyu_core::Result<DateTime<Utc>> {
+    let bad = || {
+        Error::new(
+            ErrorKind::InvalidTime,
+            format!("now {ms} is not a time in milliseconds since the epoch"),
+        )
+        .with_path("now")
+    };
+    // ±8.64e15 ms is the range of a JS Date.
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return Err(bad());
+    }
+    let whole = ms.floor();
+    let nanos = (((ms - whole) * 1e6).round() as i64).min(999_999);
+    DateTime::from_timestamp_millis(whole as i64)
+        .and_then(|t| t.checked_add_signed(chrono::Duration::nanoseconds(nanos)))
+        .ok_or_else(bad)
+}
+
+/// An instant as milliseconds since the epoch, rounded up (a host waking at
+/// that millisecond finds the item due).
+fn ms_ceil(t: DateTime<Utc>) -> f64 {
+    let ms = t.timestamp_millis();
+    let sub = t.timestamp_subsec_nanos() % 1_000_000;
+    (ms + i64::from(sub != 0)) as f64
 }
 
 /// A user's profile and event history parsed against an engine's schema
@@ -124,22 +158,78 @@ impl JourneyEngine {
                 &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
                 self.inner.schema(),
             )?;
-            let r = match &input {
-                Input::Event(_) => {
-                    let log = request::history(subject.events.events().to_vec(), &input);
-                    self.inner
-                        .step_owned(st, &subject.profile, &log, &input, now)?
-                }
-                _ => self
-                    .inner
-                    .step_owned(st, &subject.profile, &subject.events, &input, now)?,
-            };
+            let r = self.step_for(st, subject, &input, now)?;
             Ok(StepBytesResult {
                 state: r.state.to_bytes().into(),
                 effects: serde_json::to_string(&r.effects).map_err(internal)?,
                 notices: serde_json::to_string(&r.notices).map_err(internal)?,
                 next_wake: r.next_wake.map(|t| format_timestamp(&t)),
             })
+        })
+    }
+
+    /// The lean restore + step + persist cycle for a prepared subject: the
+    /// state as bytes (borrowed, `None` = a new user), the input as JSON text
+    /// (`None`: a tick), `now` in milliseconds since the epoch. Writes into `out`
+    /// (a scratch buffer the caller reuses) a 24-byte header — state length,
+    /// effects JSON length, notices JSON length (u32 LE), 4 zero bytes, next
+    /// wake-up in ms rounded up (f64 LE, NaN: none) — then the state bytes, the
+    /// effects JSON and the notices JSON (each absent when empty). Returns the
+    /// number of bytes written, or minus the size needed when `out` is too small
+    /// (nothing is kept: calling again with a larger buffer gives the same
+    /// result). Same semantics as [`JourneyEngine::step_subject`]; no buffer is
+    /// created per call.
+    #[napi]
+    pub fn step_state(
+        &self,
+        state: Option<BufferSlice>,
+        subject: &JourneySubject,
+        input: Option<String>,
+        now_ms: f64,
+        mut out: BufferSlice,
+    ) -> napi::Result<f64> {
+        guard(|| {
+            let st = match &state {
+                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+                _ => UserState::new(),
+            };
+            let now = instant_ms(now_ms)?;
+            let input = match &input {
+                None => Input::Tick,
+                Some(text) => Input::from_json_value(
+                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
+                    self.inner.schema(),
+                )?,
+            };
+            let r = self.step_for(st, subject, &input, now)?;
+            let mut packed = Vec::with_capacity(STEP_STATE_HEADER + 128);
+            packed.resize(STEP_STATE_HEADER, 0);
+            r.state.write_bytes(&mut packed);
+            let state_len = packed.len() - STEP_STATE_HEADER;
+            if !r.effects.is_empty() {
+                serde_json::to_writer(&mut packed, &r.effects).map_err(internal)?;
+            }
+            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
+            if !r.notices.is_empty() {
+                serde_json::to_writer(&mut packed, &r.notices).map_err(internal)?;
+            }
+            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
+            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
+            for (i, n) in [state_len, effects_len, notices_len]
+                .into_iter()
+                .enumerate()
+            {
+                let n = u32::try_from(n)
+                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
+                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
+            }
+            packed[16..24].copy_from_slice(&wake.to_le_bytes());
+            let dst: &mut [u8] = &mut out;
+            if packed.len() > dst.len() {
+                return Ok(-(packed.len() as f64));
+            }
+            dst[..packed.len()].copy_from_slice(&packed);
+            Ok(packed.len() as f64)
         })
     }
 
@@ -169,6 +259,29 @@ impl JourneyEngine {
                 .collect();
             serde_json::to_string(&list).map_err(internal)
         })
+    }
+}
+
+impl JourneyEngine {
+    /// Steps `st` for a prepared subject; an event input is added to a copy of
+    /// the subject's history.
+    fn step_for(
+        &self,
+        st: UserState,
+        subject: &JourneySubject,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> siyu_core::Result<StepResult> {
+        match input {
+            Input::Event(_) => {
+                let log = request::history(subject.events.events().to_vec(), input);
+                self.inner
+                    .step_owned(st, &subject.profile, &log, input, now)
+            }
+            _ => self
+                .inner
+                .step_owned(st, &subject.profile, &subject.events, input, now),
+        }
     }
 }
 

@@ -25,12 +25,10 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use siyu_core::erasure::{erase, ErasureRequest};
 use siyu_core::journey::{request, Input, UserState};
-use siyu_core::lifecycle::{CompiledLifecycle, LifecycleModel, StageState};
+use siyu_core::lifecycle::CompiledLifecycle;
 use siyu_core::merge::{merge_profiles, MergePolicy};
-use siyu_core::points::{Ledger, TierState};
-use siyu_core::rfm::{
-    self, RfmConfig, RfmScores, RfmThresholds, RfmValues, ScoreMethod, SegmentMap,
-};
+use siyu_core::points;
+use siyu_core::rfm;
 use siyu_core::rules::EvalInput;
 use siyu_core::tagging::{CompiledTagRules, TagRuleSet};
 use siyu_core::value::{parse_date, parse_timestamp};
@@ -485,22 +483,6 @@ fn to_json_text<T: serde::Serialize>(v: &T) -> siyu_core::Result<String> {
     serde_json::to_string(v).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
 }
 
-/// Reads an optional persisted stage state (`INVALID_STATE` when malformed).
-fn read_stage_state(text: Option<&str>) -> siyu_core::Result<Option<StageState>> {
-    match text {
-        None => Ok(None),
-        Some(t) => {
-            let v = parse_json(t, ErrorKind::InvalidState, "stage state")?;
-            if v.is_null() {
-                return Ok(None);
-            }
-            serde_json::from_value(v)
-                .map(Some)
-                .map_err(|e| Error::new(ErrorKind::InvalidState, e.to_string()))
-        }
-    }
-}
-
 /// A lifecycle model compiled against a schema: classifies a profile into a stage.
 #[napi]
 pub struct Lifecycle {
@@ -514,10 +496,7 @@ impl Lifecycle {
     #[napi(factory)]
     pub fn compile(model: Option<String>, schema: &Schema) -> napi::Result<Lifecycle> {
         guard(|| {
-            let model = match model {
-                None => LifecycleModel::default_model(),
-                Some(text) => LifecycleModel::from_json(&text)?,
-            };
+            let model = siyu_core::lifecycle::request::model(model.as_deref())?;
             Ok(Lifecycle {
                 inner: Arc::new(model.compile(&schema.inner)?),
                 schema: schema.inner.clone(),
@@ -557,7 +536,7 @@ impl Lifecycle {
                 &self.schema,
             )?;
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-            let previous = read_stage_state(previous.as_deref())?;
+            let previous = siyu_core::lifecycle::request::stage_state(previous.as_deref())?;
             let input = EvalInput::new(&p, &e, now).with_default_zone(zone);
             to_json_text(&self.inner.evaluate(&input, previous.as_ref())?)
         })
@@ -590,7 +569,7 @@ impl Lifecycle {
             )?;
             let from = parse_date(&from).map_err(|e| e.prefix_path("from"))?;
             let to = parse_date(&to).map_err(|e| e.prefix_path("to"))?;
-            let initial = read_stage_state(initial.as_deref())?;
+            let initial = siyu_core::lifecycle::request::stage_state(initial.as_deref())?;
             to_json_text(
                 &self
                     .inner
@@ -648,32 +627,6 @@ impl TagRules {
     }
 }
 
-/// Deserialises a JSON document into a core type (`INVALID_JSON` when malformed).
-fn from_text<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> siyu_core::Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::new(ErrorKind::InvalidJson, format!("{what}: {e}")))
-}
-
-fn rfm_config(config: Option<&str>) -> siyu_core::Result<RfmConfig> {
-    config.map_or_else(|| Ok(RfmConfig::default()), |c| from_text(c, "config"))
-}
-
-fn rfm_map(map: Option<&str>) -> siyu_core::Result<SegmentMap> {
-    match map {
-        None | Some("standard_11") => Ok(SegmentMap::standard_11()),
-        Some("four_layer") => Ok(SegmentMap::four_layer()),
-        Some(text) if text.trim_start().starts_with('{') => SegmentMap::from_json(text),
-        Some(other) => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("unknown built-in map {other:?} (standard_11, four_layer or a map document)"),
-        )),
-    }
-}
-
-fn scores_value(s: &RfmScores) -> serde_json::Value {
-    serde_json::json!([s.r, s.f, s.m])
-}
-
 /// RFM values (recency days, frequency, monetary) of an event log at `now`;
 /// JSON text of the values object, or `null` without a qualifying purchase.
 #[napi]
@@ -688,9 +641,8 @@ pub fn rfm_values(
             &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
             &schema.inner,
         )?;
-        let config = rfm_config(config.as_deref())?;
         let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-        to_json_text(&config.values(&e, now))
+        write_json(&rfm::request::values(&e, now, config.as_deref())?)
     })
 }
 
@@ -698,44 +650,20 @@ pub fn rfm_values(
 /// JSON text of `{"thresholds", "scores": [[r, f, m], ...]}`.
 #[napi]
 pub fn rfm_fit(method: String, population: String) -> napi::Result<String> {
-    guard(|| {
-        let method: ScoreMethod =
-            from_text(&serde_json::Value::String(method).to_string(), "method")?;
-        let population: Vec<RfmValues> = from_text(&population, "population")?;
-        let (t, scores) = rfm::score_population(method, &population)?;
-        let t =
-            serde_json::to_value(&t).map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-        write_json(&serde_json::json!({
-            "thresholds": t,
-            "scores": scores.iter().map(scores_value).collect::<Vec<_>>(),
-        }))
-    })
+    guard(|| write_json(&rfm::request::fit(&method, &population)?))
 }
 
 /// Scores values with stored thresholds; JSON text of `[r, f, m]`.
 #[napi]
 pub fn rfm_score(thresholds: String, values: String) -> napi::Result<String> {
-    guard(|| {
-        let t = RfmThresholds::from_json(&thresholds)?;
-        let v: RfmValues = from_text(&values, "values")?;
-        write_json(&scores_value(&t.score(&v)))
-    })
+    guard(|| write_json(&rfm::request::score(&thresholds, &values)?))
 }
 
 /// The segment of `[r, f, m]` scores in a segment map (`standard_11`,
 /// `four_layer` or a map document); JSON text of the id or `null`.
 #[napi]
 pub fn rfm_segment(map: Option<String>, scores: String) -> napi::Result<String> {
-    guard(|| {
-        let m = rfm_map(map.as_deref())?;
-        let a: [u8; 3] = from_text(&scores, "scores")?;
-        let s = RfmScores {
-            r: a[0],
-            f: a[1],
-            m: a[2],
-        };
-        to_json_text(&m.segment(&s))
-    })
+    guard(|| write_json(&rfm::request::segment(map.as_deref(), &scores)?))
 }
 
 /// Computes values, scores and segment for a profile and writes them into it
@@ -763,24 +691,15 @@ pub fn rfm_apply(
             &schema.inner,
         )?;
         let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-        let config = rfm_config(config.as_deref())?;
-        let t = RfmThresholds::from_json(&thresholds)?;
-        let m = rfm_map(map.as_deref())?;
-        let group = group.as_deref().unwrap_or("rfm_segment");
-        let Some(values) = config.values(&e, now) else {
-            return write_json(&serde_json::json!({"values": null}));
-        };
-        let scores = t.score(&values);
-        let segment = m.segment(&scores).unwrap_or_default().to_string();
-        rfm::write_to_profile(&mut p, &scores, &segment, group, now);
-        let values = serde_json::to_value(values)
-            .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-        write_json(&serde_json::json!({
-            "values": values,
-            "scores": scores_value(&scores),
-            "segment": segment,
-            "profile": p.to_json(),
-        }))
+        write_json(&rfm::request::apply(
+            &mut p,
+            &e,
+            now,
+            &thresholds,
+            config.as_deref(),
+            map.as_deref(),
+            group.as_deref(),
+        )?)
     })
 }
 
@@ -932,22 +851,11 @@ pub fn bucket_hash(seed: String, value: String, version: u32) -> Option<f64> {
     siyu_core::hashing::hash(&seed, &value, version)
 }
 
-fn read_ledger(ledger: Option<&str>) -> siyu_core::Result<Ledger> {
-    match ledger {
-        None | Some("null") => Ok(Ledger::new()),
-        Some(t) => Ledger::from_json(t),
-    }
-}
-
 fn read_zone(zone: Option<&str>) -> siyu_core::Result<Zone> {
     zone.map_or_else(
         || Ok(Zone::utc()),
         |z| Zone::parse(z).map_err(|e| e.prefix_path("zone")),
     )
-}
-
-fn ledger_text(l: &Ledger) -> siyu_core::Result<serde_json::Value> {
-    parse_json(&l.to_json(), ErrorKind::Internal, "ledger")
 }
 
 /// A points model (earn rules, caps, expiry, levels, tiers, engagement) validated
@@ -987,15 +895,18 @@ impl PointsModel {
         zone: Option<String>,
     ) -> napi::Result<String> {
         guard(|| {
-            let mut l = read_ledger(ledger.as_deref())?;
+            let mut l = points::request::ledger(ledger.as_deref())?;
             let e = Event::from_json_value(
                 &parse_json(&event, ErrorKind::InvalidEvent, "event")?,
                 &self.schema,
             )?;
-            let entries = l.apply_event(&self.inner, &e, read_zone(zone.as_deref())?)?;
-            let entries = serde_json::to_value(entries)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({"ledger": ledger_text(&l)?, "entries": entries}))
+            let zone = read_zone(zone.as_deref())?;
+            write_json(&points::request::apply_event(
+                &self.inner,
+                &mut l,
+                &e,
+                zone,
+            )?)
         })
     }
 
@@ -1010,14 +921,14 @@ impl PointsModel {
         zone: Option<String>,
     ) -> napi::Result<String> {
         guard(|| {
-            let mut l = read_ledger(ledger.as_deref())?;
+            let mut l = points::request::ledger(ledger.as_deref())?;
             let e = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                 &self.schema,
             )?;
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
             l.apply_events(&self.inner, &e, read_zone(zone.as_deref())?, now)?;
-            write_json(&ledger_text(&l)?)
+            write_json(&points::request::ledger_json(&l)?)
         })
     }
 
@@ -1031,12 +942,9 @@ impl PointsModel {
         reference: String,
     ) -> napi::Result<String> {
         guard(|| {
-            let mut l = read_ledger(ledger.as_deref())?;
+            let mut l = points::request::ledger(ledger.as_deref())?;
             let at = parse_timestamp(&at).map_err(|e| e.prefix_path("at"))?;
-            let entry = l.redeem(points, at, &reference)?;
-            let entry = serde_json::to_value(entry)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({"ledger": ledger_text(&l)?, "entry": entry}))
+            write_json(&points::request::redeem(&mut l, points, at, &reference)?)
         })
     }
 
@@ -1044,9 +952,9 @@ impl PointsModel {
     #[napi]
     pub fn expire(&self, ledger: Option<String>, now: String) -> napi::Result<String> {
         guard(|| {
-            let mut l = read_ledger(ledger.as_deref())?;
+            let mut l = points::request::ledger(ledger.as_deref())?;
             l.expire(parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?);
-            write_json(&ledger_text(&l)?)
+            write_json(&points::request::ledger_json(&l)?)
         })
     }
 
@@ -1055,21 +963,9 @@ impl PointsModel {
     #[napi]
     pub fn summary(&self, ledger: Option<String>, now: String) -> napi::Result<String> {
         guard(|| {
-            let l = read_ledger(ledger.as_deref())?;
+            let l = points::request::ledger(ledger.as_deref())?;
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-            let level = self.inner.level(l.lifetime);
-            let entries = serde_json::to_value(&l.entries)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            let lots = serde_json::to_value(&l.lots)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            write_json(&serde_json::json!({
-                "balance": l.balance(now),
-                "lifetime": l.lifetime,
-                "level": level.map(|x| x.name.clone()),
-                "benefits": level.map(|x| x.benefits.clone()).unwrap_or_default(),
-                "entries": entries,
-                "lots": lots,
-            }))
+            write_json(&points::request::summary(&self.inner, &l, now)?)
         })
     }
 
@@ -1085,33 +981,14 @@ impl PointsModel {
         now: String,
     ) -> napi::Result<String> {
         guard(|| {
-            let tiers = self
-                .inner
-                .tiers
-                .as_ref()
-                .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "model has no tiers"))?;
-            let l = read_ledger(ledger.as_deref())?;
+            let l = points::request::ledger(ledger.as_deref())?;
             let e = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                 &self.schema,
             )?;
-            let state: TierState = match state.as_deref() {
-                None | Some("null") => TierState::default(),
-                Some(t) => serde_json::from_str(t)
-                    .map_err(|x| Error::new(ErrorKind::InvalidState, x.to_string()))?,
-            };
+            let state = points::request::tier_state(state.as_deref())?;
             let now = parse_timestamp(&now).map_err(|e| e.prefix_path("now"))?;
-            let o = tiers.evaluate(&l, &e, &state, now)?;
-            let mut j = serde_json::to_value(&o)
-                .map_err(|x| Error::new(ErrorKind::Internal, x.to_string()))?;
-            j["tier"] = serde_json::json!(o.state.tier);
-            j["benefits"] = serde_json::json!(o
-                .state
-                .tier
-                .as_deref()
-                .map(|t| tiers.benefits(t))
-                .unwrap_or(&[]));
-            write_json(&j)
+            write_json(&points::request::tier(&self.inner, &l, &e, &state, now)?)
         })
     }
 
@@ -1119,10 +996,7 @@ impl PointsModel {
     #[napi]
     pub fn engagement(&self, events: String, now: String) -> napi::Result<f64> {
         guard(|| {
-            let model =
-                self.inner.engagement.as_ref().ok_or_else(|| {
-                    Error::new(ErrorKind::InvalidArgument, "model has no engagement")
-                })?;
+            let model = points::request::engagement(&self.inner)?;
             let e = EventLog::from_json_value(
                 &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
                 &self.schema,

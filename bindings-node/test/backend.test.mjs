@@ -1,4 +1,4 @@
-// API tests of the backend additions: JourneyEngine.stepBytes / mermaid /
+// API tests of the backend additions: JourneyEngine.stepBytes / stepState / mermaid /
 // definitions, journeys.mermaid, analytics, ValueModel (node --test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,6 +99,34 @@ test('a prepared subject steps like the plain profile', () => {
   assert.deepEqual(d.effects, c.effects);
   assert.ok(c.effects.length > 0, 'messages fire by day 18');
   assert.throws(() => engine.subject({ id: 'u1', traits: 5 }), SiyuError);
+});
+
+test('stepState (the lean cycle) agrees with stepBytes', () => {
+  const subject = engine.subject(profile, []);
+  const input = { type: 'event', event: purchase };
+  const at = '2026-03-02T02:00:00Z';
+  const a = engine.stepBytes(null, subject, undefined, input, at);
+  const b = engine.stepState(null, subject, input, Date.parse(at));
+  assert.deepEqual([...b.state], [...a.state]);
+  assert.deepEqual(b.effects, a.effects);
+  assert.deepEqual(b.notices, a.notices);
+  assert.equal(b.nextWake, Date.parse(a.nextWake));
+  // A tick (no input) at the wake-up time, as a Date and as ms, from the bytes.
+  const c = engine.stepBytes(a.state, subject, undefined, { type: 'tick' }, '2026-03-20T04:00:00Z');
+  const d = engine.stepState(b.state, subject, null, new Date('2026-03-20T04:00:00Z'));
+  const e = engine.stepState(b.state, subject, undefined, Date.parse('2026-03-20T04:00:00Z'));
+  assert.deepEqual([...d.state], [...c.state]);
+  assert.deepEqual([...e.state], [...c.state]);
+  assert.deepEqual(d.effects, c.effects);
+  assert.ok(d.effects.length > 0, 'messages fire by day 18');
+  // Nothing happening: empty lists, not absent ones.
+  const idle = engine.stepState(d.state, subject, null, Date.parse('2026-03-20T04:00:01Z'));
+  assert.deepEqual(idle.effects, []);
+  assert.deepEqual(idle.notices, []);
+  assert.throws(() => engine.stepState(b.state, profile, null, 0), (x) => x instanceof InvalidArgumentError && x.path === 'subject');
+  assert.throws(() => engine.stepState(b.state, subject, null, '2026-03-20T04:00:00Z'), (x) => x instanceof InvalidArgumentError && x.path === 'now');
+  assert.throws(() => engine.stepState(b.state, subject, null, Number.NaN), (x) => x.code === 'INVALID_TIME');
+  assert.throws(() => engine.stepState(Buffer.from([1, 2, 3]), subject, null, 0), (x) => x.code === 'INVALID_STATE');
 });
 
 test('evaluateColumns agrees with evaluate per profile', async () => {

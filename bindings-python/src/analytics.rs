@@ -13,11 +13,9 @@ use arrow_schema::{DataType, TimeUnit};
 use chrono::TimeDelta;
 use pyo3::prelude::*;
 use pyo3_arrow::PyArray;
-use siyu_core::analytics::{
-    self as an, Arm, BasketItem, ChannelTouch, Granularity, RetentionSpec, UserEvent,
-};
+use siyu_core::analytics::{self as an, Arm, BasketItem, ChannelTouch, UserEvent};
 use siyu_core::error::{Error, ErrorKind};
-use siyu_core::value::{parse_date, parse_timestamp};
+use siyu_core::value::parse_date;
 use siyu_core::Zone;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -222,6 +220,7 @@ fn analytics_call(
         let events = || user_events(need(raw_events, "an events table")?);
         match name {
             "retention_matrix" => {
+<<<<<<< HEAD
                 let granularity = match a.str("granularity")? {
                     "day" => Granularity::Day,
                     "week" => Granularity::Week,
@@ -262,6 +261,12 @@ fn analytics_call(
                     name_table: &name_table,
                 };
                 json!(&an::retention_matrix_columns(&columns, &spec)?)
+=======
+                // The parameters are read by the core's request reader, so
+                // their errors are those of every other binding.
+                let spec = an::request::retention_spec(&serde_json::Value::Object(a.0.clone()))?;
+                json!(&an::retention_matrix(&events()?, &spec)?)
+>>>>>>> main
             }
             "active_users" => {
                 let from = parse_date(a.str("start")?).map_err(|e| e.with_path("start"))?;

@@ -24,6 +24,22 @@ use siyu_core::value::parse_date;
 use siyu_core::Zone;
 use std::sync::Arc;
 
+/// Names row `i` of a per-row computation in the message, keeping the core's
+/// path: one row answers exactly as the same scalar call does in every binding.
+pub(crate) fn at_row(e: Error, i: usize) -> Error {
+    let mut out = Error::new(e.kind(), format!("row {i}: {}", e.message()));
+    if let Some(p) = e.position() {
+        out = out.with_position(p);
+    }
+    if let Some(p) = e.path() {
+        out = out.with_path(p);
+    }
+    if let Some(s) = e.suggestion() {
+        out = out.with_suggestion(s);
+    }
+    out
+}
+
 fn invalid(column: &str, msg: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, msg).with_path(column)
 }
@@ -310,8 +326,9 @@ fn clv_predict<'py>(
         let p = purchase_params(params)?;
         let m = p.model();
         let (x, tx, big_t) = rf(&frequency, &recency, &T)?;
+        // Each row is checked by the core call itself (as a scalar call is).
+        equal_lengths(&[x.len(), tx.len(), big_t.len()])?;
         let data = RfColumns::new(x.values(), tx.values(), big_t.values());
-        data.validate()?;
         (0..data.len())
             .map(|i| {
                 let (x, tx, bt) = (data.frequency[i], data.recency[i], data.t[i]);
@@ -323,7 +340,7 @@ fn clv_predict<'py>(
                     "log_likelihood" => m.log_likelihood(x, tx, bt),
                     other => Err(invalid("what", format!("unknown prediction {other:?}"))),
                 }
-                .map_err(|e| e.prefix_path(&format!("[{i}]")))
+                .map_err(|e| at_row(e, i))
             })
             .collect::<Result<Vec<f64>, Error>>()
     })?;
@@ -343,11 +360,7 @@ fn clv_expected_purchases<'py>(
         t.values()
             .iter()
             .enumerate()
-            .map(|(i, &t)| {
-                p.model()
-                    .expected_purchases(t)
-                    .map_err(|e| e.prefix_path(&format!("[{i}]")))
-            })
+            .map(|(i, &t)| p.model().expected_purchases(t).map_err(|e| at_row(e, i)))
             .collect::<Result<Vec<f64>, Error>>()
     })?;
     pyarrow_f64(py, out)
@@ -391,7 +404,7 @@ fn clv_expected_average_value<'py>(
         (0..x.len())
             .map(|i| {
                 g.conditional_expected_average_value(x.value(i), m.value(i))
-                    .map_err(|e| e.prefix_path(&format!("[{i}]")))
+                    .map_err(|e| at_row(e, i))
             })
             .collect::<Result<Vec<f64>, Error>>()
     })?;
@@ -447,7 +460,7 @@ fn clv_lifetime_value<'py>(
                             unit,
                         )
                     })
-                    .map_err(|e| e.prefix_path(&format!("[{i}]")))
+                    .map_err(|e| at_row(e, i))
             })
             .collect::<Result<Vec<f64>, Error>>()
     })?;

@@ -10,7 +10,13 @@
 mod analytics;
 mod bulk;
 mod clv;
+mod docs;
+mod identity;
 mod journey;
+mod lifecycle;
+mod points;
+mod rfm;
+mod tags;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -466,6 +472,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     clv::register(m)?;
     analytics::register(m)?;
+    lifecycle::register(m)?;
+    tags::register(m)?;
+    rfm::register(m)?;
+    points::register(m)?;
+    identity::register(m)?;
     journey::register(m)?;
     Ok(())
 }

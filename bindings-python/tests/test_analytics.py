@@ -103,8 +103,11 @@ def test_degenerate_inputs_raise_typed_errors() -> None:
         an.two_proportion_z_test((11, 10), (1, 10))
     with pytest.raises(siyu.InvalidArgumentError):
         an.funnel(_events(), [], 60.0)
-    with pytest.raises(siyu.InvalidArgumentError):
+    # Retention parameters are read by the core's request reader: a bad one is
+    # INVALID_JSON naming the field, as in every binding.
+    with pytest.raises(siyu.InvalidJsonError) as bad_granularity:
         an.retention_matrix(_events(), "signup", granularity="month")
+    assert "granularity" in str(bad_granularity.value)
     with pytest.raises(siyu.InvalidArgumentError):
         an.retention_matrix(_events(), "signup", user_id_col="who")
     with pytest.raises(siyu.InvalidTimeZoneError):

@@ -239,3 +239,16 @@ def test_summary_calibration_holdout_small() -> None:
     rows = {r["id"]: r for r in ch.to_pylist()}
     assert rows["a"]["frequency_holdout"] == 0 and rows["b"]["frequency_holdout"] == 1
     assert rows["b"]["duration_holdout"] == 21.0
+
+
+def test_row_errors_keep_the_core_path_and_name_the_row() -> None:
+    # A one-row column answers exactly like the scalar call in every binding
+    # (path "recency"); the row index is in the message.
+    m = clv.BGNBD.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    with pytest.raises(siyu.InvalidArgumentError) as err:
+        m.conditional_probability_alive([1, 1], [5.0, 40.0], [38.0, 38.0])
+    assert err.value.path == "recency"
+    assert "row 1" in str(err.value)
+    with pytest.raises(siyu.InvalidArgumentError) as horizon:
+        m.conditional_expected_number_of_purchases_up_to_time(-1.0, [1], [5.0], [38.0])
+    assert horizon.value.path == "t"

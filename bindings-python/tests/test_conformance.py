@@ -1,8 +1,9 @@
 """Python conformance runner: runs the shared vectors through the public ``siyu`` API.
 
 Prints ``conformance[python]: N passed, M failed`` (with ``, K skipped`` appended
-when vectors of kinds not yet exposed in Python exist, or cases listed in
-``KNOWN_DIFFERENCES`` fail in exactly their known way) and fails if M > 0.
+when vectors of kinds not yet exposed in Python exist) and fails if M > 0.
+Every other case must answer exactly as the Rust runner does, errors included.
+Per-kind runners of the layering kinds live in ``conformance_kinds/``.
 Vector format: conformance/README.md.
 """
 
@@ -12,13 +13,14 @@ import dataclasses
 import datetime as _dt
 import json
 from collections import Counter
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set
 
 import pyarrow as pa
 
 import siyu
-from conformance_support import VECTOR_ROOT, field, load, matches, tolerance, vector_files
+from conformance_kinds import RUNNERS as KIND_RUNNERS
 from conformance_kinds import journey as journey_kind
+from conformance_support import field, load, matches, tolerance, vector_files
 
 
 def _schema(file: Any, case: Any) -> siyu.Schema:
@@ -338,57 +340,18 @@ RUNNERS: Dict[str, Callable[[Any, Any], Any]] = {
     "error": run_error,
     "clv": run_clv,
     "analytics": run_analytics,
+    **KIND_RUNNERS,
 }
 
 # Kinds whose core API is not exposed in Python yet. Their vectors are counted
 # and reported as skipped (never silently passed); unknown kinds fail.
-NOT_YET_EXPOSED = {
-    "merge", "erasure", "tags", "lifecycle", "rfm", "points",
-}
+NOT_YET_EXPOSED: Set[str] = set()
 
 # Kinds whose runner checks whole cases itself (expectations per step):
 # ``run_case(file, case)`` returns None on a pass, else why it failed.
 CASE_RUNNERS: Dict[str, Callable[[Any, Any], Optional[str]]] = {
     "journey": journey_kind.run_case,
 }
-
-
-# Cases where the Python API is reachable but knowingly answers differently from
-# the core/Node runners. They still run: a case failing with exactly the known
-# difference (the fragment must occur in the mismatch) is counted as skipped with
-# the reason printed; any other failure fails; a pass counts as passed and the
-# entry is reported as stale. Keyed by (path below conformance/, case name).
-KNOWN_DIFFERENCES: Dict[Tuple[str, str], Tuple[str, str]] = {
-    ("analytics/retention.json", "unknown granularity"): (
-        "retention_matrix takes granularity as a keyword argument and rejects an unknown "
-        "one as INVALID_ARGUMENT (path granularity); the Rust/Node runners read it from a "
-        "JSON request and report INVALID_JSON",
-        'expected "INVALID_JSON", got "INVALID_ARGUMENT"',
-    ),
-    ("clv/predict.json", "recency beyond T"): (
-        "the Python model methods are columnar (scalars become one-row columns), so input "
-        "errors carry a row index: path [0].recency instead of recency",
-        'error.path: expected "recency", got "[0].recency"',
-    ),
-    ("clv/predict.json", "negative horizon"): (
-        "the Python prediction applies the horizon per row and reports path [0].t "
-        "instead of t",
-        'error.path: expected "t", got "[0].t"',
-    ),
-    ("clv/value.json", "Gamma-Gamma negative spend"): (
-        "GammaGamma.conditional_expected_average_value is columnar, so the error path is "
-        "[0].monetary_value instead of monetary_value",
-        'error.path: expected "monetary_value", got "[0].monetary_value"',
-    ),
-}
-
-
-def _known_difference(path: Any, case: Any) -> Optional[Tuple[str, str]]:
-    try:
-        rel = path.resolve().relative_to(VECTOR_ROOT).as_posix()
-    except ValueError:
-        return None
-    return KNOWN_DIFFERENCES.get((rel, case.get("name", "")))
 
 
 def run_case(kind: str, file: Any, case: Any) -> Optional[str]:
@@ -436,15 +399,8 @@ def test_conformance_vectors() -> None:
             continue
         for i, case in enumerate(cases):
             problem = run_case(kind, file, case)
-            known = _known_difference(path, case)
             if problem is None:
                 passed += 1
-                if known is not None:
-                    print(f"NOTE {path} case {i} ({case.get('name', '')}): passes now; "
-                          "remove it from KNOWN_DIFFERENCES")
-            elif known is not None and known[1] in problem:
-                skipped[f"{kind} (known Python difference)"] += 1
-                print(f"SKIP {path} case {i} ({case.get('name', '')}): {known[0]}. Got: {problem}")
             else:
                 failed += 1
                 print(f"FAIL {path} case {i} ({case.get('name', '')}): {problem}")
@@ -452,7 +408,7 @@ def test_conformance_vectors() -> None:
     line = f"conformance[python]: {passed} passed, {failed} failed"
     if total_skipped:
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(skipped.items()))
-        print(f"conformance[python]: skipped (kinds not yet exposed in Python, known differences): {kinds}")
+        print(f"conformance[python]: skipped (kinds not yet exposed in Python): {kinds}")
         line += f", {total_skipped} skipped"
     print(line)
     assert failed == 0, line

@@ -21,6 +21,8 @@
 //! The reason is the explanation of the deciding rule: the target's rule, or
 //! `P`'s rule when the profile stays; none for a stage without a rule.
 
+pub mod request;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};
 use crate::rules::ast::{Duration, Rule, RuleSet, Span};

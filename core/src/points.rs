@@ -11,6 +11,8 @@
 //!
 //! The exact semantics are in docs/points.md.
 
+pub mod request;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{Event, EventLog};
 use crate::rules::ast::Duration;

@@ -17,6 +17,8 @@
 //! rank they occupy. Thresholds make this exact: `t_s` is the smallest population
 //! value with `5 · L(t_s) ≥ (s − 1) · n` and a value scores `1 + #{s : v reaches t_s}`.
 
+pub mod request;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};
 use crate::rules::ast::Duration;

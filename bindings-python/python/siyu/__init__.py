@@ -405,6 +405,10 @@ def parse_zone(name: str) -> str:
     return _native.parse_zone(name)
 
 
+# The layering engines and RFM build on the classes above.
+from ._layering import Lifecycle, PointsModel, TagRules, erase, merge_profiles, sample_schema  # noqa: E402
+from . import rfm  # noqa: E402
+
 __all__ = [
     "Schema",
     "RuleSet",
@@ -417,6 +421,13 @@ __all__ = [
     "ERROR_CLASSES",
     "class_name",
     "parse_zone",
+    "Lifecycle",
+    "TagRules",
+    "PointsModel",
+    "merge_profiles",
+    "erase",
+    "sample_schema",
+    "rfm",
     *(cls.__name__ for cls in ERROR_CLASSES.values()),
 ]
 

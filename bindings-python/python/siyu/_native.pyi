@@ -14,10 +14,22 @@ __all__ = [
     "clv_value_model",
     "CompiledRuleSet",
     "ERROR_CODES",
+    "erase",
     "EventLog",
+    "Lifecycle",
+    "merge_profiles",
+    "PointsModel",
     "Profile",
+    "rfm_apply",
+    "rfm_fit",
+    "rfm_score",
+    "rfm_score_columns",
+    "rfm_segment",
+    "rfm_values",
     "RuleSet",
+    "sample_schema_json",
     "Schema",
+    "TagRules",
     "__version__",
     "_panic_for_test",
     "normalize_timestamp",
@@ -143,6 +155,93 @@ def analytics_call(
     events: Optional[Tuple[Any, Any, Any]] = None,
     rows: Optional[Tuple[Any, Any, Optional[Any]]] = None,
 ) -> str: ...
+
+# Layering engines (src/lifecycle.rs, tags.rs, points.rs, rfm.rs, identity.rs):
+# JSON text in and out; the Python layer makes dicts.
+_ProfileIn = Union[Profile, str]
+_EventsIn = Union[EventLog, str]
+
+@final
+class Lifecycle:
+    def __new__(cls, model: Optional[str] = None, schema: Optional[Schema] = None) -> Lifecycle: ...
+    @property
+    def rule_names(self) -> list[str]: ...
+    def model_json(self) -> str: ...
+    def evaluate(
+        self,
+        profile: _ProfileIn,
+        events: _EventsIn,
+        now: str,
+        previous: Optional[str] = None,
+        default_zone: Optional[str] = None,
+    ) -> str: ...
+    def replay(
+        self,
+        profile: _ProfileIn,
+        events: _EventsIn,
+        start: str,
+        end: str,
+        default_zone: Optional[str] = None,
+        initial: Optional[str] = None,
+    ) -> str: ...
+
+def sample_schema_json() -> str: ...
+@final
+class TagRules:
+    def __new__(cls, rules: str, schema: Optional[Schema] = None) -> TagRules: ...
+    def apply(
+        self, profile: _ProfileIn, events: _EventsIn, now: str, default_zone: Optional[str] = None
+    ) -> str: ...
+
+@final
+class PointsModel:
+    def __new__(cls, model: Optional[str] = None, schema: Optional[Schema] = None) -> PointsModel: ...
+    def model_json(self) -> str: ...
+    def apply_event(self, ledger: Optional[str], event: str, zone: Optional[str] = None) -> str: ...
+    def apply_events(
+        self, ledger: Optional[str], events: _EventsIn, now: str, zone: Optional[str] = None
+    ) -> str: ...
+    def redeem(self, ledger: Optional[str], points: int, at: str, reference: str = "") -> str: ...
+    def expire(self, ledger: Optional[str], now: str) -> str: ...
+    def summary(self, ledger: Optional[str], now: str) -> str: ...
+    def evaluate_tier(
+        self, ledger: Optional[str], events: _EventsIn, now: str, state: Optional[str] = None
+    ) -> str: ...
+    def engagement(self, events: _EventsIn, now: str) -> float: ...
+
+def rfm_values(
+    events: _EventsIn, now: str, config: Optional[str] = None, schema: Optional[Schema] = None
+) -> str: ...
+def rfm_fit(method: str, population: str) -> str: ...
+def rfm_score(thresholds: str, values: str) -> str: ...
+def rfm_segment(scores: str, map: Optional[str] = None) -> str: ...
+def rfm_apply(
+    profile: _ProfileIn,
+    events: _EventsIn,
+    now: str,
+    thresholds: str,
+    config: Optional[str] = None,
+    map: Optional[str] = None,
+    group: Optional[str] = None,
+    schema: Optional[Schema] = None,
+) -> str: ...
+def rfm_score_columns(
+    recency: Any,
+    frequency: Any,
+    monetary: Any,
+    method: str = "quantile",
+    thresholds: Optional[str] = None,
+    map: Optional[str] = None,
+) -> Tuple[str, Any]: ...
+def merge_profiles(
+    schema: Schema,
+    primary: _ProfileIn,
+    primary_events: _EventsIn,
+    secondary: _ProfileIn,
+    secondary_events: _EventsIn,
+    policy: Optional[str] = None,
+) -> str: ...
+def erase(schema: Schema, profile: _ProfileIn, events: _EventsIn, request: Optional[str] = None) -> str: ...
 
 # Journeys (src/journey.rs): JSON text in and out; user state as JSON text or bytes.
 __all__ += [

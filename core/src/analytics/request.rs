@@ -51,6 +51,23 @@ fn to_json<T: serde::Serialize>(v: T) -> Result<Value, Error> {
     serde_json::to_value(v).map_err(|e| bad(e.to_string()))
 }
 
+/// The retention parameters of a request: `cohort_event`, `activity_events`?,
+/// `granularity` (`day` or `week`), `periods`, `zone`?, `end`? (RFC 3339).
+/// Bindings that take the events in another form (Arrow columns) read the
+/// parameters here, so they answer every parameter error alike.
+pub fn retention_spec(r: &Value) -> Result<RetentionSpec, Error> {
+    Ok(RetentionSpec {
+        cohort_event: text(r, "cohort_event")?,
+        activity_events: opt(r, "activity_events")?.unwrap_or_default(),
+        granularity: parse::<Granularity>(r, "granularity")?,
+        periods: parse(r, "periods")?,
+        zone: zone(r, "zone")?,
+        end: opt::<String>(r, "end")?
+            .map(|s| parse_timestamp(&s))
+            .transpose()?,
+    })
+}
+
 /// Runs analytics operation `op` (`retention`, `active_users`,
 /// `repeat_purchase_rate`, `funnel`, `k_factor`, `channel_conversion`, `z_test`,
 /// `chi_square`, `bayes`, `sample_size`, `frequent_pairs`, `sequential_rules`,
@@ -60,19 +77,10 @@ fn to_json<T: serde::Serialize>(v: T) -> Result<Value, Error> {
 pub fn execute(op: &str, r: &Value) -> Result<Value, Error> {
     let events = || -> Result<Vec<UserEvent>, Error> { Ok(opt(r, "events")?.unwrap_or_default()) };
     match op {
-        "retention" => {
-            let spec = RetentionSpec {
-                cohort_event: text(r, "cohort_event")?,
-                activity_events: opt(r, "activity_events")?.unwrap_or_default(),
-                granularity: parse::<Granularity>(r, "granularity")?,
-                periods: parse(r, "periods")?,
-                zone: zone(r, "zone")?,
-                end: opt::<String>(r, "end")?
-                    .map(|s| parse_timestamp(&s))
-                    .transpose()?,
-            };
-            to_json(analytics::retention_matrix(&events()?, &spec)?)
-        }
+        "retention" => to_json(analytics::retention_matrix(
+            &events()?,
+            &retention_spec(r)?,
+        )?),
         "active_users" => {
             let names: Vec<String> = opt(r, "activity_events")?.unwrap_or_default();
             let from = parse_date(&text(r, "from")?)?;

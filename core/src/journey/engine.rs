@@ -23,7 +23,7 @@ use crate::rules::{parser, CompiledRuleSet, EvalInput, Rule, RuleSet};
 use crate::schema::Schema;
 use crate::value::{ts_serde, Value};
 use crate::zone::Zone;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -265,6 +265,10 @@ pub struct JourneyEngine {
     journeys: Vec<CompiledJourney>,
     /// For each journey id in priority order: the index of its latest version.
     latest: Vec<usize>,
+    /// The subset of `latest` with date triggers (the only ones with agenda entries).
+    dated: Vec<usize>,
+    /// Quiet hours `(start, end)`, parsed once.
+    quiet: Option<(NaiveTime, NaiveTime)>,
 }
 
 impl std::fmt::Debug for JourneyEngine {
@@ -382,7 +386,7 @@ impl JourneyEngine {
         for j in &mut journeys {
             j.rank = ids.iter().position(|(_, id)| *id == j.def.id).unwrap_or(0);
         }
-        let latest = ids
+        let latest: Vec<usize> = ids
             .iter()
             .filter_map(|(_, id)| {
                 journeys
@@ -393,11 +397,24 @@ impl JourneyEngine {
                     .map(|(i, _)| i)
             })
             .collect();
+        let dated = latest
+            .iter()
+            .copied()
+            .filter(|&j: &usize| matches!(journeys[j].def.trigger, Trigger::Date { .. }))
+            .collect();
+        let quiet = policies.quiet_hours.as_ref().and_then(|q| {
+            Some((
+                super::definition::parse_time_of_day(&q.start)?,
+                super::definition::parse_time_of_day(&q.end)?,
+            ))
+        });
         Ok(JourneyEngine {
             schema,
             policies,
             journeys,
             latest,
+            dated,
+            quiet,
         })
     }
 
@@ -543,10 +560,12 @@ impl JourneyEngine {
         run.apply(input, t_in)?;
         run.agenda(now)?;
         // Bookkeeping: bounded windows.
-        let horizon = now
-            .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        run.state.sends.retain(|s| s.at > horizon);
+        if !run.state.sends.is_empty() {
+            let horizon = now
+                .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            run.state.sends.retain(|s| s.at > horizon);
+        }
         let window = self.policies.dedup_window;
         if run.state.seen.len() > window {
             let cut = run.state.seen.len() - window;
@@ -657,6 +676,18 @@ fn push_u32(out: &mut String, mut n: u32) {
     for b in &buf[i..] {
         out.push(char::from(*b));
     }
+}
+
+/// Why a message is not sent now.
+enum Hold {
+    /// No consent for the channel and purpose.
+    Consent,
+    /// Inside quiet hours, held until the instant given.
+    Defer(DateTime<Utc>),
+    /// Inside quiet hours, dropped.
+    Quiet,
+    /// A frequency cap (its detail) would be exceeded.
+    Cap(String),
 }
 
 /// Agenda order: due time, instances before date entries, journey rank, key, entry number.
@@ -818,7 +849,7 @@ impl<'a> Run<'a> {
                     }
                 }
             }
-            for &j in &self.engine.latest {
+            for &j in &self.engine.dated {
                 if let Some(t) = self.date_target(j, self.date_cursor(j), limit) {
                     let k = (t, 1, self.engine.journeys[j].rank, "", 0);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
@@ -934,6 +965,37 @@ impl<'a> Run<'a> {
         self.notice(kind, &j, &k, Some(&n), t, reason, None);
     }
 
+    /// Applies consent, quiet hours and frequency caps, in that order, to a
+    /// message due at `t`: `None` means send it. The user's local time is
+    /// computed once and shared by the quiet-hour and per-day checks.
+    fn message_check(&self, channel: &str, purpose: &str, t: DateTime<Utc>) -> Option<Hold> {
+        if !self.profile.has_consent(channel, purpose, t) {
+            return Some(Hold::Consent);
+        }
+        let policies = &self.engine.policies;
+        if self.engine.quiet.is_none() && policies.caps.is_empty() {
+            return None;
+        }
+        let local = self.zone.local(t);
+        if let Some(times) = self.engine.quiet {
+            if let Some(until) = policies.quiet_until_local(times, channel, t, local, &self.zone) {
+                let mode = policies
+                    .quiet_hours
+                    .as_ref()
+                    .map(|q| q.mode)
+                    .unwrap_or_default();
+                return Some(if mode == QuietMode::Defer && until > t {
+                    Hold::Defer(until)
+                } else {
+                    Hold::Quiet
+                });
+            }
+        }
+        policies
+            .cap_exceeded_on(channel, t, local.date(), &self.zone, &self.state.sends)
+            .map(Hold::Cap)
+    }
+
     fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> String {
         // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery (hot path).
         let mut id =
@@ -986,9 +1048,10 @@ impl<'a> Run<'a> {
                 self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
-            let node = cj.def.node(id).ok_or_else(|| {
+            let node_index = cj.def.node_index(id).ok_or_else(|| {
                 Error::new(ErrorKind::InvalidState, format!("unknown node `{id}`"))
             })?;
+            let node = &cj.def.nodes[node_index];
             if !rerun {
                 // Reuse the buffer: node ids are short and similar in length.
                 inst.node.clear();
@@ -997,7 +1060,7 @@ impl<'a> Run<'a> {
                 inst.steps += 1;
                 self.visits.push(Visit {
                     definition: cj.index,
-                    node: cj.def.node_index(id).unwrap_or(0),
+                    node: node_index,
                 });
             }
             rerun = false;
@@ -1040,33 +1103,22 @@ impl<'a> Run<'a> {
                     next,
                 } => {
                     let purpose = purpose.as_deref().unwrap_or("");
-                    let (j, k) = (inst.journey.clone(), inst.key.clone());
                     let what = || Some(format!("{channel}/{template}"));
-                    if !self.profile.has_consent(channel, purpose, t) {
-                        self.notice(
+                    match self.message_check(channel, purpose, t) {
+                        Some(Hold::Consent) => self.notice(
                             NoticeKind::Suppressed,
-                            &j,
-                            &k,
+                            &inst.journey,
+                            &inst.key,
                             Some(id),
                             t,
                             Some("no_consent"),
                             what(),
-                        );
-                    } else if let Some(until) =
-                        self.engine.policies.quiet_until(channel, t, &self.zone)
-                    {
-                        let mode = self
-                            .engine
-                            .policies
-                            .quiet_hours
-                            .as_ref()
-                            .map(|q| q.mode)
-                            .unwrap_or_default();
-                        if mode == QuietMode::Defer && until > t {
+                        ),
+                        Some(Hold::Defer(until)) => {
                             self.notice(
                                 NoticeKind::Deferred,
-                                &j,
-                                &k,
+                                &inst.journey,
+                                &inst.key,
                                 Some(id),
                                 t,
                                 Some("quiet_hours"),
@@ -1078,44 +1130,40 @@ impl<'a> Run<'a> {
                             inst.due = Some(until);
                             break true;
                         }
-                        self.notice(
+                        Some(Hold::Quiet) => self.notice(
                             NoticeKind::Suppressed,
-                            &j,
-                            &k,
+                            &inst.journey,
+                            &inst.key,
                             Some(id),
                             t,
                             Some("quiet_hours"),
                             what(),
-                        );
-                    } else if let Some(cap) =
-                        self.engine
-                            .policies
-                            .cap_exceeded(channel, t, &self.zone, &self.state.sends)
-                    {
-                        self.notice(
+                        ),
+                        Some(Hold::Cap(cap)) => self.notice(
                             NoticeKind::Suppressed,
-                            &j,
-                            &k,
+                            &inst.journey,
+                            &inst.key,
                             Some(id),
                             t,
                             Some("frequency_cap"),
                             Some(cap),
-                        );
-                    } else {
-                        let eid = self.effect(
-                            &inst,
-                            t,
-                            Action::SendMessage {
+                        ),
+                        None => {
+                            let eid = self.effect(
+                                &inst,
+                                t,
+                                Action::SendMessage {
+                                    channel: channel.clone(),
+                                    template: template.clone(),
+                                    purpose: purpose.to_string(),
+                                },
+                            );
+                            self.state.sends.push(SendRecord {
+                                at: t,
                                 channel: channel.clone(),
-                                template: template.clone(),
-                                purpose: purpose.to_string(),
-                            },
-                        );
-                        self.state.sends.push(SendRecord {
-                            at: t,
-                            channel: channel.clone(),
-                            effect: eid,
-                        });
+                                effect: eid,
+                            });
+                        }
                     }
                     cur = next.as_deref();
                 }
@@ -1554,17 +1602,20 @@ impl<'a> Run<'a> {
     }
 
     fn next_wake(&self) -> Option<DateTime<Utc>> {
-        let far = self
-            .now
-            .checked_add_signed(chrono::Duration::days(800))
-            .unwrap_or(self.now);
         let inst = self.state.instances.iter().filter_map(|i| i.due).min();
-        let date = self
-            .engine
-            .latest
-            .iter()
-            .filter_map(|&j| self.date_target(j, self.now.max(self.date_cursor(j)), far))
-            .min();
+        let date = if self.engine.dated.is_empty() {
+            None
+        } else {
+            let far = self
+                .now
+                .checked_add_signed(chrono::Duration::days(800))
+                .unwrap_or(self.now);
+            self.engine
+                .dated
+                .iter()
+                .filter_map(|&j| self.date_target(j, self.now.max(self.date_cursor(j)), far))
+                .min()
+        };
         match (inst, date) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

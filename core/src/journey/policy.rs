@@ -8,7 +8,7 @@ use super::state::SendRecord;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rules::ast::Duration;
 use crate::zone::Zone;
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Default number of recent event ids remembered for de-duplication.
@@ -178,11 +178,24 @@ impl Policies {
         zone: &Zone,
     ) -> Option<DateTime<Utc>> {
         let q = self.quiet_hours.as_ref()?;
+        let times = (parse_time_of_day(&q.start)?, parse_time_of_day(&q.end)?);
+        self.quiet_until_local(times, channel, at, zone.local(at), zone)
+    }
+
+    /// [`Policies::quiet_until`] with the quiet hours already parsed and `at`
+    /// already converted to the user's local time (the engine does both once).
+    pub(crate) fn quiet_until_local(
+        &self,
+        (start, end): (NaiveTime, NaiveTime),
+        channel: &str,
+        at: DateTime<Utc>,
+        local: NaiveDateTime,
+        zone: &Zone,
+    ) -> Option<DateTime<Utc>> {
+        let q = self.quiet_hours.as_ref()?;
         if !q.channels.is_empty() && !q.channels.iter().any(|c| c == channel) {
             return None;
         }
-        let (start, end) = (parse_time_of_day(&q.start)?, parse_time_of_day(&q.end)?);
-        let local = zone.local(at);
         let t = local.time();
         let date = local.date();
         let end_on = |d: chrono::NaiveDate| zone.from_local(d.and_time(end));
@@ -212,7 +225,18 @@ impl Policies {
         zone: &Zone,
         ledger: &[SendRecord],
     ) -> Option<String> {
-        let day = zone.date_at(at);
+        self.cap_exceeded_on(channel, at, zone.date_at(at), zone, ledger)
+    }
+
+    /// [`Policies::cap_exceeded`] with `day`, the local date of `at`, known.
+    pub(crate) fn cap_exceeded_on(
+        &self,
+        channel: &str,
+        at: DateTime<Utc>,
+        day: NaiveDate,
+        zone: &Zone,
+        ledger: &[SendRecord],
+    ) -> Option<String> {
         for c in &self.caps {
             let applies = |ch: &str| c.channel == "*" || c.channel == ch;
             if !applies(channel) {

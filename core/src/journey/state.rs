@@ -12,7 +12,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ts_serde;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The current state format version (JSON `format` and the binary version byte).
@@ -177,7 +177,16 @@ impl UserState {
 
     /// The compact binary form.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(64 + 48 * self.instances.len()));
+        let mut out = Vec::with_capacity(self.size_hint());
+        self.write_bytes(&mut out);
+        out
+    }
+
+    /// Appends the compact binary form to `out` (a host persisting many users
+    /// can reuse one buffer: `out.clear()` between users).
+    pub fn write_bytes(&self, out: &mut Vec<u8>) {
+        out.reserve(self.size_hint());
+        let mut w = Writer(std::mem::take(out), None);
         w.0.push(b'U');
         w.0.push(STATE_FORMAT_VERSION as u8);
         w.opt_ts(self.last_now);
@@ -208,72 +217,197 @@ impl UserState {
             w.str(&s.channel);
             w.str(&s.effect);
         }
-        w.0
+        *out = w.0;
+    }
+
+    /// A size estimate (ids are short; a longer state grows the buffer once).
+    fn size_hint(&self) -> usize {
+        32 + 24 * self.seen.len()
+            + 48 * self.journeys.len()
+            + 96 * self.instances.len()
+            + 64 * self.sends.len()
     }
 
     /// Reads the binary form (any supported version).
     pub fn from_bytes(bytes: &[u8]) -> Result<UserState> {
-        let mut r = Reader { b: bytes, pos: 0 };
-        let version = r.header(b'U')?;
-        let _ = version; // v1 is the only layout so far
-        let last_now = r.opt_ts()?;
-        let n = r.len()?;
-        let mut seen = Vec::with_capacity(n);
-        for _ in 0..n {
-            seen.push(r.str()?);
-        }
-        let n = r.len()?;
-        let mut journeys = Vec::with_capacity(n);
-        for _ in 0..n {
-            let journey = r.str()?;
-            let entries = r.u32()?;
-            let last_entry = r.opt_ts()?;
-            let in_segment = r.byte()? != 0;
-            let last_date = r.opt_ts()?;
-            let m = r.len()?;
-            let mut assignments = Vec::with_capacity(m);
-            for _ in 0..m {
-                assignments.push((r.str()?, r.str()?));
-            }
-            journeys.push(JourneyRecord {
-                journey,
-                entries,
-                last_entry,
-                in_segment,
-                last_date,
-                assignments,
-            });
-        }
-        let n = r.len()?;
-        let mut instances = Vec::with_capacity(n);
-        for _ in 0..n {
-            instances.push(Instance::read_body(&mut r)?);
-        }
-        let n = r.len()?;
-        let mut sends = Vec::with_capacity(n);
-        for _ in 0..n {
-            sends.push(SendRecord {
-                at: r.ts()?,
-                channel: r.str()?,
-                effect: r.str()?,
-            });
-        }
-        r.end()?;
-        Ok(UserState {
-            format: STATE_FORMAT_VERSION,
-            last_now,
-            seen,
-            journeys,
-            instances,
-            sends,
-        })
+        let mut s = UserState::new();
+        decode_user(bytes, Some(&mut s))?;
+        Ok(s)
     }
+
+    /// Replaces `self` with the state in `bytes` (binary form, any supported
+    /// version), reusing `self`'s strings and vectors: a host restoring many
+    /// users in a loop keeps one scratch state and allocates little. The blob
+    /// is checked completely first, so on error `self` is unchanged.
+    pub fn read_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        decode_user(bytes, None)?;
+        Ok(decode_user(bytes, Some(self))?)
+    }
+}
+
+/// Sets `s` to `v`, keeping its allocation.
+#[inline]
+fn set(s: &mut String, v: &str) {
+    if s.capacity() == 0 {
+        // A fresh string: one exact allocation, not the growth path.
+        *s = v.to_owned();
+    } else {
+        s.clear();
+        s.push_str(v);
+    }
+}
+
+/// Resizes `v` to `n` items (new ones from `blank`), keeping the items (and
+/// their allocations) that stay.
+#[inline]
+fn fit<T>(v: &mut Vec<T>, n: usize, blank: impl FnMut() -> T) {
+    if v.capacity() < n && v.is_empty() {
+        // A fresh vector: one exact allocation, not the growth path.
+        *v = Vec::with_capacity(n);
+    }
+    v.truncate(n);
+    v.resize_with(n, blank);
+}
+
+fn blank_instance() -> Instance {
+    Instance {
+        journey: String::new(),
+        version: 0,
+        key: String::new(),
+        seq: 0,
+        entered_at: DateTime::UNIX_EPOCH,
+        node: String::new(),
+        since: DateTime::UNIX_EPOCH,
+        due: None,
+        armed: false,
+        steps: 0,
+        pending: None,
+    }
+}
+
+/// Decodes a `U` blob into `out` (reusing its allocations), or only checks it
+/// when `out` is `None`. One decoder for both, so checking and reading agree.
+fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
+    let mut r = Reader::new(bytes);
+    let version = r.header(b'U')?;
+    let _ = version; // v1 is the only layout so far
+    let last_now = r.opt_ts()?;
+    if let Some(o) = out.as_deref_mut() {
+        o.format = STATE_FORMAT_VERSION;
+        o.last_now = last_now;
+    }
+    let n = r.len()?;
+    if let Some(o) = out.as_deref_mut() {
+        fit(&mut o.seen, n, String::new);
+    }
+    for i in 0..n {
+        let s = r.str_ref()?;
+        if let Some(o) = out.as_deref_mut() {
+            set(&mut o.seen[i], s);
+        }
+    }
+    let n = r.len()?;
+    if let Some(o) = out.as_deref_mut() {
+        fit(&mut o.journeys, n, JourneyRecord::default);
+    }
+    for i in 0..n {
+        let journey = r.str_ref()?;
+        let entries = r.u32()?;
+        let last_entry = r.opt_ts()?;
+        let in_segment = r.byte()? != 0;
+        let last_date = r.opt_ts()?;
+        let m = r.len()?;
+        let mut rec = out.as_deref_mut().map(|o| &mut o.journeys[i]);
+        if let Some(rec) = rec.as_deref_mut() {
+            set(&mut rec.journey, journey);
+            rec.entries = entries;
+            rec.last_entry = last_entry;
+            rec.in_segment = in_segment;
+            rec.last_date = last_date;
+            fit(&mut rec.assignments, m, Default::default);
+        }
+        for k in 0..m {
+            let (node, branch) = (r.str_ref()?, r.str_ref()?);
+            if let Some(rec) = rec.as_deref_mut() {
+                set(&mut rec.assignments[k].0, node);
+                set(&mut rec.assignments[k].1, branch);
+            }
+        }
+    }
+    let n = r.len()?;
+    if let Some(o) = out.as_deref_mut() {
+        fit(&mut o.instances, n, blank_instance);
+    }
+    for i in 0..n {
+        read_instance(&mut r, out.as_deref_mut().map(|o| &mut o.instances[i]))?;
+    }
+    let n = r.len()?;
+    if let Some(o) = out.as_deref_mut() {
+        fit(&mut o.sends, n, || SendRecord {
+            at: DateTime::UNIX_EPOCH,
+            channel: String::new(),
+            effect: String::new(),
+        });
+    }
+    for i in 0..n {
+        let (at, channel, effect) = (r.ts()?, r.str_ref()?, r.str_ref()?);
+        if let Some(o) = out.as_deref_mut() {
+            let s = &mut o.sends[i];
+            s.at = at;
+            set(&mut s.channel, channel);
+            set(&mut s.effect, effect);
+        }
+    }
+    r.end()
+}
+
+/// Decodes one instance body into `out`, or only checks it.
+fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
+    let journey = r.str_ref()?;
+    let version = r.u32()?;
+    let key = r.str_ref()?;
+    let seq = r.u32()?;
+    let entered_at = r.ts()?;
+    let node = r.str_ref()?;
+    let since = r.delta(entered_at)?;
+    let flags = r.byte()?;
+    if flags > 7 {
+        return Err(Bad::Msg("corrupt journey state: bad instance flags"));
+    }
+    let due = if flags & 2 != 0 {
+        Some(r.delta(since)?)
+    } else {
+        None
+    };
+    let steps = r.u32()?;
+    let pending = if flags & 4 != 0 {
+        Some(r.str_ref()?)
+    } else {
+        None
+    };
+    if let Some(i) = out {
+        set(&mut i.journey, journey);
+        i.version = version;
+        set(&mut i.key, key);
+        i.seq = seq;
+        i.entered_at = entered_at;
+        set(&mut i.node, node);
+        i.since = since;
+        i.due = due;
+        i.armed = flags & 1 != 0;
+        i.steps = steps;
+        match (pending, &mut i.pending) {
+            (Some(p), Some(old)) => set(old, p),
+            (p, old) => *old = p.map(str::to_owned),
+        }
+    }
+    Ok(())
 }
 
 impl Instance {
     /// The compact binary form of one instance.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(48));
+        let mut w = Writer(Vec::with_capacity(48), None);
         w.0.push(b'J');
         w.0.push(STATE_FORMAT_VERSION as u8);
         self.write_body(&mut w);
@@ -282,9 +416,10 @@ impl Instance {
 
     /// Reads one instance from its binary form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Instance> {
-        let mut r = Reader { b: bytes, pos: 0 };
+        let mut r = Reader::new(bytes);
         r.header(b'J')?;
-        let i = Instance::read_body(&mut r)?;
+        let mut i = blank_instance();
+        read_instance(&mut r, Some(&mut i))?;
         r.end()?;
         Ok(i)
     }
@@ -310,46 +445,37 @@ impl Instance {
             w.str(p);
         }
     }
-
-    fn read_body(r: &mut Reader) -> Result<Instance> {
-        let journey = r.str()?;
-        let version = r.u32()?;
-        let key = r.str()?;
-        let seq = r.u32()?;
-        let entered_at = r.ts()?;
-        let node = r.str()?;
-        let since = r.delta(entered_at)?;
-        let flags = r.byte()?;
-        if flags > 7 {
-            return Err(invalid("corrupt journey state: bad instance flags"));
-        }
-        let due = if flags & 2 != 0 {
-            Some(r.delta(since)?)
-        } else {
-            None
-        };
-        let steps = r.u32()?;
-        let pending = if flags & 4 != 0 { Some(r.str()?) } else { None };
-        Ok(Instance {
-            journey,
-            version,
-            key,
-            seq,
-            entered_at,
-            node,
-            since,
-            due,
-            armed: flags & 1 != 0,
-            steps,
-            pending,
-        })
-    }
 }
 
-struct Writer(Vec<u8>);
+/// The binary writer: the output and the last year seen, as (year, its first
+/// day since the epoch) — within a year a timestamp is that day plus the
+/// ordinal, cheaper than chrono's calendar arithmetic.
+struct Writer(Vec<u8>, Option<(i32, i64)>);
+
+const NANOS: i64 = 1_000_000_000;
 
 impl Writer {
+    /// Seconds since the epoch of `t` (as `t.timestamp()`).
+    #[inline]
+    fn secs(&mut self, t: DateTime<Utc>) -> i64 {
+        let n = t.naive_utc();
+        let (year, ordinal0) = (n.year(), i64::from(n.ordinal0()));
+        let first = match self.1 {
+            Some((y, first)) if y == year => first,
+            _ => {
+                let first = t.timestamp().div_euclid(86_400) - ordinal0;
+                self.1 = Some((year, first));
+                first
+            }
+        };
+        (first + ordinal0) * 86_400 + i64::from(n.num_seconds_from_midnight())
+    }
+    #[inline]
     fn uint(&mut self, mut v: u64) {
+        if v < 0x80 {
+            self.0.push(v as u8);
+            return;
+        }
         loop {
             let b = (v & 0x7f) as u8;
             v >>= 7;
@@ -360,10 +486,12 @@ impl Writer {
             self.0.push(b | 0x80);
         }
     }
+    #[inline]
     fn str(&mut self, s: &str) {
         self.uint(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
     }
+    #[inline]
     fn secs_nanos(&mut self, secs: i64, nanos: u32) {
         let z = ((secs << 1) ^ (secs >> 63)) as u64;
         self.uint((z << 1) | u64::from(nanos != 0));
@@ -371,8 +499,10 @@ impl Writer {
             self.uint(u64::from(nanos));
         }
     }
+    #[inline]
     fn ts(&mut self, t: DateTime<Utc>) {
-        self.secs_nanos(t.timestamp(), t.timestamp_subsec_nanos());
+        let secs = self.secs(t);
+        self.secs_nanos(secs, t.timestamp_subsec_nanos());
     }
     fn opt_ts(&mut self, t: Option<DateTime<Utc>>) {
         match t {
@@ -383,8 +513,21 @@ impl Writer {
             }
         }
     }
-    /// `t - base` as signed seconds + nanoseconds.
+    /// `t - base` as signed seconds + a non-negative nanosecond part.
     fn delta(&mut self, base: DateTime<Utc>, t: DateTime<Utc>) {
+        let (bn, tn) = (
+            i64::from(base.timestamp_subsec_nanos()),
+            i64::from(t.timestamp_subsec_nanos()),
+        );
+        if bn < NANOS && tn < NANOS {
+            // Plain integer arithmetic (no leap second involved).
+            let (mut secs, mut nanos) = (self.secs(t) - self.secs(base), tn - bn);
+            if nanos < 0 {
+                secs -= 1;
+                nanos += NANOS;
+            }
+            return self.secs_nanos(secs, nanos as u32);
+        }
         let d = t - base;
         let secs = d.num_seconds();
         let nanos = (d - chrono::Duration::seconds(secs))
@@ -392,7 +535,7 @@ impl Writer {
             .unwrap_or(0);
         // Normalise to a non-negative nanosecond part.
         let (secs, nanos) = if nanos < 0 {
-            (secs - 1, nanos + 1_000_000_000)
+            (secs - 1, nanos + NANOS)
         } else {
             (secs, nanos)
         };
@@ -403,34 +546,71 @@ impl Writer {
 struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
+    /// The last year a timestamp fell in, as (its first day since the epoch,
+    /// its length in days, the year): timestamps in one state usually share a
+    /// year, and within it a date is a cheap ordinal, not a calendar conversion.
+    year: Option<(i64, i64, i32)>,
 }
 
-impl Reader<'_> {
-    fn header(&mut self, tag: u8) -> Result<u8> {
+impl<'a> Reader<'a> {
+    fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader {
+            b,
+            pos: 0,
+            year: None,
+        }
+    }
+    /// The instant `secs` + `nanos` (< 1 s) after the epoch, if chrono can hold it.
+    #[inline]
+    fn instant(&mut self, secs: i64, nanos: u32) -> Option<DateTime<Utc>> {
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let date = match self.year {
+            Some((first, len, year)) if days >= first && days < first + len => {
+                NaiveDate::from_yo_opt(year, (days - first + 1) as u32)?
+            }
+            _ => {
+                let date = DateTime::from_timestamp(days.checked_mul(86_400)?, 0)?.date_naive();
+                let len = if date.leap_year() { 366 } else { 365 };
+                self.year = Some((days - i64::from(date.ordinal0()), len, date.year()));
+                date
+            }
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(rem as u32, nanos)?;
+        Some(date.and_time(time).and_utc())
+    }
+    fn header(&mut self, tag: u8) -> Dec<u8> {
         let t = self.byte()?;
         if t != tag {
-            return Err(invalid(format!(
-                "not a journey {} blob (tag {t:#04x})",
-                if tag == b'J' { "instance" } else { "state" }
-            )));
+            return Err(Bad::Tag(tag, t));
         }
         let v = self.byte()?;
         if v == 0 || u32::from(v) > STATE_FORMAT_VERSION {
-            return Err(invalid(format!(
-                "unsupported journey state format {v} (this build reads 1..={STATE_FORMAT_VERSION})"
-            )));
+            return Err(Bad::Version(v));
         }
         Ok(v)
     }
-    fn byte(&mut self) -> Result<u8> {
-        let b = *self
-            .b
-            .get(self.pos)
-            .ok_or_else(|| invalid("corrupt journey state: truncated"))?;
-        self.pos += 1;
-        Ok(b)
+    #[inline]
+    fn byte(&mut self) -> Dec<u8> {
+        match self.b.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(truncated()),
+        }
     }
-    fn uint(&mut self) -> Result<u64> {
+    #[inline]
+    fn uint(&mut self) -> Dec<u64> {
+        // Most numbers (lengths, counts, small deltas) take one byte.
+        if let Some(&b) = self.b.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.uint_long()
+    }
+    fn uint_long(&mut self) -> Dec<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -439,62 +619,115 @@ impl Reader<'_> {
                 return Ok(v);
             }
         }
-        Err(invalid("corrupt journey state: varint too long"))
+        Err(Bad::Msg("corrupt journey state: varint too long"))
     }
-    fn u32(&mut self) -> Result<u32> {
-        u32::try_from(self.uint()?).map_err(|_| invalid("corrupt journey state: number too large"))
+    #[inline]
+    fn u32(&mut self) -> Dec<u32> {
+        u32::try_from(self.uint()?).map_err(|_| Bad::Msg("corrupt journey state: number too large"))
     }
-    fn len(&mut self) -> Result<usize> {
+    #[inline]
+    fn len(&mut self) -> Dec<usize> {
         let n = self.uint()?;
         // A length can never exceed the remaining bytes (every item takes ≥ 1 byte).
         if n > (self.b.len() - self.pos) as u64 {
-            return Err(invalid("corrupt journey state: length past the end"));
+            return Err(Bad::Msg("corrupt journey state: length past the end"));
         }
         Ok(n as usize)
     }
-    fn str(&mut self) -> Result<String> {
+    #[inline]
+    fn str_ref(&mut self) -> Dec<&'a str> {
         let n = self.len()?;
-        let s = std::str::from_utf8(&self.b[self.pos..self.pos + n])
-            .map_err(|_| invalid("corrupt journey state: invalid UTF-8"))?
-            .to_string();
+        let b: &'a [u8] = self.b;
+        let bytes = &b[self.pos..self.pos + n];
         self.pos += n;
-        Ok(s)
+        std::str::from_utf8(bytes).map_err(|_| Bad::Msg("corrupt journey state: invalid UTF-8"))
     }
-    fn secs_nanos(&mut self) -> Result<(i64, u32)> {
+    #[inline]
+    fn secs_nanos(&mut self) -> Dec<(i64, u32)> {
         let v = self.uint()?;
         let z = v >> 1;
         let secs = ((z >> 1) as i64) ^ -((z & 1) as i64);
         let nanos = if v & 1 != 0 { self.u32()? } else { 0 };
-        if nanos >= 1_000_000_000 {
-            return Err(invalid("corrupt journey state: bad nanoseconds"));
+        if i64::from(nanos) >= NANOS {
+            return Err(Bad::Msg("corrupt journey state: bad nanoseconds"));
         }
         Ok((secs, nanos))
     }
-    fn ts(&mut self) -> Result<DateTime<Utc>> {
+    #[inline]
+    fn ts(&mut self) -> Dec<DateTime<Utc>> {
         let (s, n) = self.secs_nanos()?;
-        DateTime::from_timestamp(s, n)
-            .ok_or_else(|| invalid("corrupt journey state: bad timestamp"))
+        self.instant(s, n)
+            .ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
     }
-    fn opt_ts(&mut self) -> Result<Option<DateTime<Utc>>> {
+    fn opt_ts(&mut self) -> Dec<Option<DateTime<Utc>>> {
         match self.byte()? {
             0 => Ok(None),
             1 => Ok(Some(self.ts()?)),
-            _ => Err(invalid("corrupt journey state: bad option tag")),
+            _ => Err(Bad::Msg("corrupt journey state: bad option tag")),
         }
     }
-    fn delta(&mut self, base: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    fn delta(&mut self, base: DateTime<Utc>) -> Dec<DateTime<Utc>> {
         let (s, n) = self.secs_nanos()?;
+        let bad = || Bad::Msg("corrupt journey state: bad time delta");
+        let bn = base.timestamp_subsec_nanos();
+        if i64::from(bn) < NANOS {
+            // Plain integer arithmetic (the base is no leap second).
+            let nanos = bn + n;
+            let carry = i64::from(nanos >= NANOS as u32);
+            let secs = base
+                .timestamp()
+                .checked_add(s)
+                .and_then(|x| x.checked_add(carry))
+                .ok_or_else(bad)?;
+            return self
+                .instant(secs, nanos - carry as u32 * NANOS as u32)
+                .ok_or_else(bad);
+        }
         let d = chrono::Duration::try_seconds(s)
             .and_then(|d| d.checked_add(&chrono::Duration::nanoseconds(i64::from(n))))
-            .ok_or_else(|| invalid("corrupt journey state: bad time delta"))?;
-        base.checked_add_signed(d)
-            .ok_or_else(|| invalid("corrupt journey state: bad time delta"))
+            .ok_or_else(bad)?;
+        base.checked_add_signed(d).ok_or_else(bad)
     }
-    fn end(&self) -> Result<()> {
+    fn end(&self) -> Dec<()> {
         if self.pos == self.b.len() {
             Ok(())
         } else {
-            Err(invalid("corrupt journey state: trailing bytes"))
+            Err(Bad::Msg("corrupt journey state: trailing bytes"))
+        }
+    }
+}
+
+#[cold]
+fn truncated() -> Bad {
+    Bad::Msg("corrupt journey state: truncated")
+}
+
+/// Why a blob does not decode. Small and `Copy` so the reader's results stay
+/// in registers (an [`Error`] is built only at the public boundary).
+#[derive(Debug, Clone, Copy)]
+enum Bad {
+    /// The message.
+    Msg(&'static str),
+    /// Expected tag, found tag.
+    Tag(u8, u8),
+    /// An unsupported version byte.
+    Version(u8),
+}
+
+type Dec<T> = std::result::Result<T, Bad>;
+
+impl From<Bad> for Error {
+    #[cold]
+    fn from(b: Bad) -> Error {
+        match b {
+            Bad::Msg(m) => invalid(m),
+            Bad::Tag(tag, t) => invalid(format!(
+                "not a journey {} blob (tag {t:#04x})",
+                if tag == b'J' { "instance" } else { "state" }
+            )),
+            Bad::Version(v) => invalid(format!(
+                "unsupported journey state format {v} (this build reads 1..={STATE_FORMAT_VERSION})"
+            )),
         }
     }
 }
@@ -553,6 +786,69 @@ mod tests {
             Instance::from_bytes(&v9).unwrap_err().kind(),
             ErrorKind::InvalidState
         );
+    }
+
+    #[test]
+    fn sub_second_and_backward_deltas_round_trip() {
+        let t = |s| parse_timestamp(s).unwrap();
+        let mut i = sample();
+        i.entered_at = t("2026-03-01T08:00:00.999999999Z");
+        i.since = t("2026-03-01T07:59:59.000000001Z");
+        i.due = Some(t("2027-01-01T00:00:00.5Z"));
+        i.pending = Some("welcome#1/call/2".into());
+        let b = i.to_bytes();
+        assert_eq!(Instance::from_bytes(&b).unwrap(), i);
+        let mut s = UserState::new();
+        s.last_now = Some(t("1969-12-31T23:59:59.25Z"));
+        s.instances.push(i);
+        assert_eq!(UserState::from_bytes(&s.to_bytes()).unwrap(), s);
+    }
+
+    #[test]
+    fn read_bytes_reuses_a_scratch_state_and_keeps_it_on_error() {
+        let mut big = UserState::new();
+        for k in 0..3 {
+            let mut i = sample();
+            i.key = format!("order-{k}");
+            i.pending = Some(format!("p{k}"));
+            big.instances.push(i);
+            big.seen.push(format!("e{k}"));
+            big.sends.push(SendRecord {
+                at: sample().since,
+                channel: "sms".into(),
+                effect: format!("x{k}"),
+            });
+        }
+        big.journeys.push(JourneyRecord {
+            journey: "welcome".into(),
+            entries: 3,
+            assignments: vec![("ab".into(), "a".into()), ("cd".into(), "b".into())],
+            ..Default::default()
+        });
+        let mut small = UserState::new();
+        small.instances.push(sample());
+        small.journeys.push(JourneyRecord {
+            journey: "welcome".into(),
+            entries: 1,
+            ..Default::default()
+        });
+        let mut scratch = UserState::new();
+        for want in [&big, &small, &big, &UserState::new(), &small] {
+            scratch.read_bytes(&want.to_bytes()).unwrap();
+            assert_eq!(&scratch, want);
+        }
+        // A corrupt blob (cut anywhere) leaves the scratch as it was.
+        let b = big.to_bytes();
+        for cut in 0..b.len() {
+            let e = scratch.read_bytes(&b[..cut]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidState);
+            assert_eq!(&scratch, &small);
+        }
+        // Writing appends to the buffer given.
+        let mut out = vec![9u8];
+        big.write_bytes(&mut out);
+        assert_eq!(out[0], 9);
+        assert_eq!(&out[1..], &b[..]);
     }
 
     #[test]

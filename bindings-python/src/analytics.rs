@@ -220,27 +220,9 @@ fn analytics_call(
         let events = || user_events(need(raw_events, "an events table")?);
         match name {
             "retention_matrix" => {
-<<<<<<< HEAD
-                let granularity = match a.str("granularity")? {
-                    "day" => Granularity::Day,
-                    "week" => Granularity::Week,
-                    _ => return Err(Args::bad("granularity", "\"day\" or \"week\"")),
-                };
-                let end = match a.get("end") {
-                    None => None,
-                    Some(_) => {
-                        Some(parse_timestamp(a.str("end")?).map_err(|e| e.with_path("end"))?)
-                    }
-                };
-                let spec = RetentionSpec {
-                    cohort_event: a.str("cohort_event")?.to_string(),
-                    activity_events: a.strings("activity_events")?,
-                    granularity,
-                    periods: u32::try_from(a.u64("periods")?)
-                        .map_err(|_| Args::bad("periods", "a small integer"))?,
-                    zone: a.zone("zone")?,
-                    end,
-                };
+                // The parameters are read by the core's request reader, so
+                // their errors are those of every other binding.
+                let spec = an::request::retention_spec(&serde_json::Value::Object(a.0.clone()))?;
                 let cols = need(raw_events, "an events table")?;
                 let (users, _) = codes(cols.0.array(), "user_id")?;
                 let (names, name_table) = codes(cols.1.array(), "event")?;
@@ -261,12 +243,6 @@ fn analytics_call(
                     name_table: &name_table,
                 };
                 json!(&an::retention_matrix_columns(&columns, &spec)?)
-=======
-                // The parameters are read by the core's request reader, so
-                // their errors are those of every other binding.
-                let spec = an::request::retention_spec(&serde_json::Value::Object(a.0.clone()))?;
-                json!(&an::retention_matrix(&events()?, &spec)?)
->>>>>>> main
             }
             "active_users" => {
                 let from = parse_date(a.str("start")?).map_err(|e| e.with_path("start"))?;

@@ -293,15 +293,14 @@ fn pairs(
 
 /// `{"ids", "results": [{rule: bool}], "unmatched_events"}` as JSON text.
 fn to_json(rules: &[String], result: &BulkResult) -> siyu_core::Result<String> {
-    let results: Vec<serde_json::Value> = result
-        .flags
-        .iter()
-        .map(|flags| {
+    // `result.flags` is rule-major (`flags[r][i]`); JS wants one object per profile.
+    let results: Vec<serde_json::Value> = (0..result.ids.len())
+        .map(|i| {
             serde_json::Value::Object(
                 rules
                     .iter()
-                    .zip(flags)
-                    .map(|(r, b)| (r.clone(), serde_json::Value::Bool(*b)))
+                    .zip(&result.flags)
+                    .map(|(r, flags)| (r.clone(), serde_json::Value::Bool(flags[i])))
                     .collect(),
             )
         })

@@ -4,12 +4,13 @@
 //! Reading Arrow into core inputs is the Python binding's reader
 //! (`bindings-python/src/bulk.rs`), compiled into this crate as well: both
 //! bindings map columns, convert Arrow types and report column errors the same
-//! way, from one source file. It reads rows into the core's row-based inputs
-//! (`Profile`, `Event`); [`run_bulk`] is the one place to switch when the core
-//! gains a columnar entry point.
+//! way, from one source file. That reader lends the Arrow buffers to the core's
+//! columnar batch and evaluates with `CompiledRuleSet::evaluate_columns`
+//! (ADR 0006), so no per-row `Event` is built here either.
 
 #[path = "../../bindings-python/src/bulk.rs"]
-#[allow(missing_docs)]
+// The Python-only row readers (journeys) are unused here.
+#[allow(missing_docs, unused_imports, dead_code)]
 mod table;
 
 use super::{guard, read_now_zone, CompiledRuleSet, Engine};
@@ -119,8 +120,7 @@ impl EvaluateArrow {
     }
 }
 
-/// Reads the tables into the core's row-based inputs and evaluates them (the
-/// one function to replace with the core's columnar entry point).
+/// Evaluates the tables through the shared reader's columnar path.
 #[allow(clippy::too_many_arguments)]
 fn run_bulk(
     engine: &Engine,
@@ -293,15 +293,14 @@ fn pairs(
 
 /// `{"ids", "results": [{rule: bool}], "unmatched_events"}` as JSON text.
 fn to_json(rules: &[String], result: &BulkResult) -> siyu_core::Result<String> {
-    let results: Vec<serde_json::Value> = result
-        .flags
-        .iter()
-        .map(|flags| {
+    // `result.flags` is rule-major (`flags[r][i]`); JS wants one object per profile.
+    let results: Vec<serde_json::Value> = (0..result.ids.len())
+        .map(|i| {
             serde_json::Value::Object(
                 rules
                     .iter()
-                    .zip(flags)
-                    .map(|(r, b)| (r.clone(), serde_json::Value::Bool(*b)))
+                    .zip(&result.flags)
+                    .map(|(r, flags)| (r.clone(), serde_json::Value::Bool(flags[i])))
                     .collect(),
             )
         })

@@ -3,9 +3,13 @@
 //! One entry point dispatches by name to `siyu_core::analytics`; the Python
 //! layer turns the JSON results into pyarrow tables or dataclasses.
 
-use crate::clv::{str_column, time_column};
+use crate::clv::{cast_no_nulls, str_column, time_column};
 use crate::detached;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, TimestampMicrosecondType};
 use arrow_array::Array;
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, TimeUnit};
 use chrono::TimeDelta;
 use pyo3::prelude::*;
 use pyo3_arrow::PyArray;
@@ -14,6 +18,7 @@ use siyu_core::error::{Error, ErrorKind};
 use siyu_core::value::parse_date;
 use siyu_core::Zone;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// Typed access to the JSON argument object; a missing or mistyped argument
 /// is `INVALID_ARGUMENT` with the argument's name as path.
@@ -118,6 +123,75 @@ fn user_events(cols: &(PyArray, PyArray, PyArray)) -> Result<Vec<UserEvent>, Err
         .collect())
 }
 
+/// A text (or integer, or dictionary) column as dense codes: equal values get
+/// equal codes; returns the codes and the distinct values in code order.
+fn codes(array: &ArrayRef, column: &str) -> Result<(Vec<u32>, Vec<String>), Error> {
+    let too_many = || {
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!("too many distinct values in {column:?}"),
+        )
+    };
+    let intern = |v: &str,
+                  index: &mut HashMap<String, u32>,
+                  table: &mut Vec<String>|
+     -> Result<u32, Error> {
+        if let Some(&c) = index.get(v) {
+            return Ok(c);
+        }
+        let c = u32::try_from(table.len()).map_err(|_| too_many())?;
+        index.insert(v.to_string(), c);
+        table.push(v.to_string());
+        Ok(c)
+    };
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut table = Vec::new();
+    if let DataType::Dictionary(_, _) = array.data_type() {
+        let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let a = cast_no_nulls(array, &dict, column)?;
+        let d = a.as_dictionary::<Int32Type>();
+        let values = str_column(d.values(), column)?;
+        // Dictionaries may repeat a value: codes follow the values, not the keys.
+        let remap = (0..values.len())
+            .map(|i| intern(values.value(i), &mut index, &mut table))
+            .collect::<Result<Vec<u32>, Error>>()?;
+        let codes = d
+            .keys()
+            .values()
+            .iter()
+            .map(|&k| {
+                usize::try_from(k)
+                    .ok()
+                    .and_then(|k| remap.get(k).copied())
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::InvalidArgument,
+                            format!("{column:?}: dictionary key out of range"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<u32>, Error>>()?;
+        return Ok((codes, table));
+    }
+    let s = str_column(array, column)?;
+    let mut fast: crate::bulk::IdMap<&str> = crate::bulk::IdMap::default();
+    let mut codes = Vec::with_capacity(s.len());
+    for i in 0..s.len() {
+        let v = s.value(i);
+        let c = match fast.get(v) {
+            Some(&c) => c,
+            None => {
+                let c = u32::try_from(table.len()).map_err(|_| too_many())?;
+                table.push(v.to_string());
+                fast.insert(v, c);
+                c
+            }
+        };
+        codes.push(c);
+    }
+    Ok((codes, table))
+}
+
 fn need<T>(v: Option<T>, what: &str) -> Result<T, Error> {
     v.ok_or_else(|| {
         Error::new(
@@ -142,13 +216,33 @@ fn analytics_call(
 ) -> PyResult<String> {
     detached(py, move || {
         let a = Args::parse(args)?;
-        let events = || user_events(need(events.as_ref(), "an events table")?);
+        let raw_events = events.as_ref();
+        let events = || user_events(need(raw_events, "an events table")?);
         match name {
             "retention_matrix" => {
                 // The parameters are read by the core's request reader, so
                 // their errors are those of every other binding.
                 let spec = an::request::retention_spec(&serde_json::Value::Object(a.0.clone()))?;
-                json!(&an::retention_matrix(&events()?, &spec)?)
+                let cols = need(raw_events, "an events table")?;
+                let (users, _) = codes(cols.0.array(), "user_id")?;
+                let (names, name_table) = codes(cols.1.array(), "event")?;
+                let to = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+                let times = cast_no_nulls(cols.2.array(), &to, "timestamp")?;
+                let times = times.as_primitive::<TimestampMicrosecondType>().values();
+                if users.len() != names.len() || users.len() != times.len() {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        "user id, event and timestamp columns must have equal lengths",
+                    ));
+                }
+                let names: Vec<i32> = names.into_iter().map(|c| c as i32).collect();
+                let columns = an::RetentionColumns {
+                    users: &users,
+                    timestamps: times,
+                    names: &names,
+                    name_table: &name_table,
+                };
+                json!(&an::retention_matrix_columns(&columns, &spec)?)
             }
             "active_users" => {
                 let from = parse_date(a.str("start")?).map_err(|e| e.with_path("start"))?;

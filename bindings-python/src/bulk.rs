@@ -2,27 +2,38 @@
 //!
 //! Profiles come as one row per user (an id column and trait columns), events as
 //! one row per event (user id, name, timestamp, optional event id, property
-//! columns). Columns are converted to core values here — the only logic in this
-//! file is type conversion; validation uses the schema's own lookups and
-//! `Profile::validate`, and membership comes from `CompiledRuleSet::evaluate`.
-//! Evaluation runs on scoped threads over contiguous chunks of users, so the
-//! output order is the input order whatever the thread count.
+//! columns). Arrow buffers are lent to the core's columnar batch
+//! (`siyu_core::columnar`) without copying where the Arrow type already is the
+//! core's (casts only for other widths and encodings); grouping per user,
+//! validation against the schema and evaluation are the core's
+//! (`EventColumns::group`, `validate_rows`, `CompiledRuleSet::evaluate_columns`,
+//! threaded with deterministic output order). This file maps columns and names
+//! the column in every error.
 //!
 //! The Node binding compiles this file too (`bindings-node/src/arrow.rs`,
 //! `evaluateArrow`), so it must stay free of pyo3: Arrow and siyu-core only.
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray};
 use arrow_cast::cast::{cast_with_options, CastOptions};
-use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit};
+use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
+use siyu_core::columnar::{
+    micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents,
+    ProfileColumns as CoreProfiles,
+};
 use siyu_core::error::{Error, ErrorKind, Result};
-use siyu_core::rules::{CompiledRuleSet, EvalInput};
-use siyu_core::value::{parse_timestamp, Value, ValueType};
-use siyu_core::{Event, EventLog, Profile, Schema, Zone};
-use std::collections::{BTreeMap, HashMap};
+use siyu_core::rules::{ColumnarInput, CompiledRuleSet};
+use siyu_core::value::{parse_timestamp, ValueType};
+use siyu_core::{Schema, Zone};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+#[path = "bulk_rows.rs"]
+mod rows;
+pub use rows::{read_events, read_profiles};
 
 /// Which profile columns mean what.
 #[derive(Debug, Clone)]
@@ -54,7 +65,7 @@ pub struct EventColumns {
 pub struct BulkResult {
     /// Profile ids in input order.
     pub ids: Vec<String>,
-    /// `flags[i][r]`: whether profile `i` is a member of rule `r`.
+    /// `flags[r][i]`: whether profile `i` is a member of rule `r`.
     pub flags: Vec<Vec<bool>>,
     /// Events whose user id matched no profile (ignored).
     pub unmatched_events: u64,
@@ -66,191 +77,6 @@ fn arrow_err(context: &str, e: ArrowError) -> Error {
 
 fn column_error(kind: ErrorKind, table: &str, column: &str, msg: String) -> Error {
     Error::new(kind, msg).with_path(format!("{table}.{column}"))
-}
-
-/// A column converted to the Arrow type that matches one core value type.
-enum Col {
-    Str(StringArray),
-    Int(arrow_array::Int64Array),
-    /// Integers stored as floats (pandas turns nullable integer columns into
-    /// float64); integral values are accepted, as the core accepts `3.0` for integers.
-    IntFromFloat(arrow_array::Float64Array),
-    Float(arrow_array::Float64Array),
-    Bool(BooleanArray),
-    Ts(arrow_array::TimestampMicrosecondArray),
-    Date(arrow_array::Date32Array),
-    List(arrow_array::ListArray),
-}
-
-fn is_string(dt: &DataType) -> bool {
-    match dt {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, v) => is_string(v),
-        _ => false,
-    }
-}
-
-fn is_integer(dt: &DataType) -> bool {
-    dt.is_integer()
-}
-
-/// Converts `array` (column `column` of `table`) to the representation of `ty`,
-/// or says plainly which column has which unusable type.
-fn convert(table: &str, column: &str, array: &ArrayRef, ty: ValueType) -> Result<Col> {
-    let dt = array.data_type();
-    let target = match ty {
-        ValueType::String if is_string(dt) => DataType::Utf8,
-        ValueType::Integer if is_integer(dt) => DataType::Int64,
-        ValueType::Integer if dt.is_floating() => DataType::Float64,
-        ValueType::Float if is_integer(dt) || dt.is_floating() => DataType::Float64,
-        ValueType::Boolean if *dt == DataType::Boolean => DataType::Boolean,
-        ValueType::Timestamp if matches!(dt, DataType::Timestamp(_, _)) => {
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-        }
-        ValueType::Date if matches!(dt, DataType::Date32 | DataType::Date64) => DataType::Date32,
-        ValueType::StringList
-            if matches!(dt, DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::LargeListView(f) if is_string(f.data_type())) =>
-        {
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
-        }
-        _ => {
-            return Err(column_error(
-                ErrorKind::TypeMismatch,
-                table,
-                column,
-                format!("column `{column}` of the {table} table has Arrow type {dt}, which cannot hold {ty} values"),
-            ))
-        }
-    };
-    let options = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
-    let cast = cast_with_options(array, &target, &options).map_err(|e| {
-        column_error(
-            ErrorKind::TypeMismatch,
-            table,
-            column,
-            format!("column `{column}` of the {table} table: cannot convert {dt} to {ty}: {e}"),
-        )
-    })?;
-    Ok(match ty {
-        ValueType::String => Col::Str(cast.as_string::<i32>().clone()),
-        ValueType::Integer if dt.is_floating() => {
-            Col::IntFromFloat(cast.as_primitive::<Float64Type>().clone())
-        }
-        ValueType::Integer => Col::Int(cast.as_primitive::<Int64Type>().clone()),
-        ValueType::Float => Col::Float(cast.as_primitive::<Float64Type>().clone()),
-        ValueType::Boolean => Col::Bool(cast.as_boolean().clone()),
-        ValueType::Timestamp => Col::Ts(cast.as_primitive::<TimestampMicrosecondType>().clone()),
-        ValueType::Date => Col::Date(cast.as_primitive::<Date32Type>().clone()),
-        ValueType::StringList => Col::List(cast.as_list::<i32>().clone()),
-    })
-}
-
-fn micros_to_utc(us: i64) -> Option<DateTime<Utc>> {
-    DateTime::<Utc>::from_timestamp_micros(us)
-}
-
-fn days_to_date(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
-}
-
-impl Col {
-    /// The value at `row`, `None` for null.
-    fn value(&self, row: usize) -> std::result::Result<Option<Value>, String> {
-        let null = match self {
-            Col::Str(a) => a.is_null(row),
-            Col::Int(a) => a.is_null(row),
-            Col::IntFromFloat(a) => a.is_null(row),
-            Col::Float(a) => a.is_null(row),
-            Col::Bool(a) => a.is_null(row),
-            Col::Ts(a) => a.is_null(row),
-            Col::Date(a) => a.is_null(row),
-            Col::List(a) => a.is_null(row),
-        };
-        if null {
-            return Ok(None);
-        }
-        Ok(Some(match self {
-            Col::Str(a) => Value::String(a.value(row).to_string()),
-            Col::Int(a) => Value::Integer(a.value(row)),
-            Col::IntFromFloat(a) => {
-                let f = a.value(row);
-                if f.fract() != 0.0 || f.abs() >= 9.007_199_254_740_992e15 {
-                    return Err(format!("{f} is not an integer"));
-                }
-                Value::Integer(f as i64)
-            }
-            Col::Float(a) => {
-                let f = a.value(row);
-                if !f.is_finite() {
-                    return Err(format!("{f} is not a finite number"));
-                }
-                Value::Float(f)
-            }
-            Col::Bool(a) => Value::Boolean(a.value(row)),
-            Col::Ts(a) => Value::Timestamp(
-                micros_to_utc(a.value(row)).ok_or("timestamp out of range".to_string())?,
-            ),
-            Col::Date(a) => {
-                Value::Date(days_to_date(a.value(row)).ok_or("date out of range".to_string())?)
-            }
-            Col::List(a) => {
-                let items = a.value(row);
-                let strings = items.as_string::<i32>();
-                let mut out = Vec::with_capacity(strings.len());
-                for i in 0..strings.len() {
-                    if strings.is_null(i) {
-                        return Err("a list of strings holds a null".to_string());
-                    }
-                    out.push(strings.value(i).to_string());
-                }
-                Value::StringList(out)
-            }
-        }))
-    }
-}
-
-/// An id column (string or integer) as text.
-fn id_column(table: &str, batch: &RecordBatch, column: &str) -> Result<StringArray> {
-    let array = require(table, batch, column)?;
-    let dt = array.data_type();
-    if !is_string(dt) && !is_integer(dt) {
-        return Err(column_error(
-            ErrorKind::TypeMismatch,
-            table,
-            column,
-            format!("id column `{column}` of the {table} table has Arrow type {dt}; expected text or integers"),
-        ));
-    }
-    let cast = cast_with_options(array, &DataType::Utf8, &CastOptions::default())
-        .map_err(|e| arrow_err(column, e))?;
-    Ok(cast.as_string::<i32>().clone())
-}
-
-fn require<'b>(table: &str, batch: &'b RecordBatch, column: &str) -> Result<&'b ArrayRef> {
-    batch.column_by_name(column).ok_or_else(|| {
-        let names: Vec<&str> = batch
-            .schema_ref()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        let e = column_error(
-            ErrorKind::InvalidArgument,
-            table,
-            column,
-            format!(
-                "the {table} table has no column `{column}` (columns: {})",
-                names.join(", ")
-            ),
-        );
-        match siyu_core::error::suggest(column, names.iter().copied()) {
-            Some(s) => e.with_suggestion(s),
-            None => e,
-        }
-    })
 }
 
 fn row_error(table: &str, column: &str, row: u64, msg: impl std::fmt::Display) -> Error {
@@ -266,129 +92,719 @@ fn row_error(table: &str, column: &str, row: u64, msg: impl std::fmt::Display) -
     )
 }
 
-/// Reads every profile; ids must be unique and non-null.
-pub fn read_profiles(
-    reader: Box<dyn RecordBatchReader + Send>,
-    cols: &ProfileColumns,
+fn is_string(dt: &DataType) -> bool {
+    match dt {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
+}
+
+fn cast_to(
+    table: &str,
+    column: &str,
+    array: &ArrayRef,
+    target: &DataType,
+    ty: &str,
+) -> Result<ArrayRef> {
+    if array.data_type() == target {
+        return Ok(array.clone());
+    }
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    cast_with_options(array, target, &options).map_err(|e| {
+        column_error(
+            ErrorKind::TypeMismatch,
+            table,
+            column,
+            format!(
+                "column `{column}` of the {table} table: cannot convert {} to {ty}: {e}",
+                array.data_type()
+            ),
+        )
+    })
+}
+
+fn dict_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// A column converted to the layout of one core value type; owns what it lends.
+enum Held {
+    Str(ArrayRef),
+    Dict(ArrayRef),
+    Int(ArrayRef),
+    /// Integers stored as floats (pandas turns nullable integer columns into
+    /// float64); integral values are accepted, as the core accepts `3.0` for integers.
+    IntFromFloat(Vec<i64>, ArrayRef),
+    Float(ArrayRef),
+    Bool(ArrayRef),
+    Ts(ArrayRef),
+    Date(ArrayRef),
+    List(Vec<Vec<String>>, ArrayRef),
+}
+
+fn validity(a: &dyn Array) -> Result<Option<Bitmap<'_>>> {
+    a.nulls()
+        .map(|n| Bitmap::new(n.inner().values(), n.inner().offset(), n.len()))
+        .transpose()
+}
+
+impl Held {
+    /// Converts `array` (column `column` of `table`) to the representation of `ty`,
+    /// or says plainly which column has which unusable type. Values the core
+    /// cannot hold are reported with their row when `check(row)` is true.
+    fn convert(
+        table: &str,
+        column: &str,
+        array: &ArrayRef,
+        ty: ValueType,
+        check: &dyn Fn(usize) -> bool,
+    ) -> Result<Held> {
+        let dt = array.data_type();
+        let mismatch = || {
+            column_error(
+                ErrorKind::TypeMismatch,
+                table,
+                column,
+                format!("column `{column}` of the {table} table has Arrow type {dt}, which cannot hold {ty} values"),
+            )
+        };
+        let name = ty.to_string();
+        let cast = |target: &DataType| cast_to(table, column, array, target, &name);
+        let bad = |row: usize, msg: String| row_error(table, column, row as u64, msg);
+        Ok(match ty {
+            ValueType::String if matches!(dt, DataType::Dictionary(_, _)) && is_string(dt) => {
+                Held::Dict(cast(&dict_type())?)
+            }
+            ValueType::String if is_string(dt) => Held::Str(cast(&DataType::Utf8)?),
+            ValueType::Integer if dt.is_integer() => Held::Int(cast(&DataType::Int64)?),
+            ValueType::Integer if dt.is_floating() => {
+                let a = cast(&DataType::Float64)?;
+                let f = a.as_primitive::<Float64Type>();
+                let mut out = Vec::with_capacity(f.len());
+                for (row, &v) in f.values().iter().enumerate() {
+                    if f.is_valid(row) {
+                        if v.fract() != 0.0 || v.abs() >= 9.007_199_254_740_992e15 {
+                            if check(row) {
+                                return Err(bad(row, format!("{v} is not an integer")));
+                            }
+                            out.push(0);
+                            continue;
+                        }
+                        out.push(v as i64);
+                    } else {
+                        out.push(0);
+                    }
+                }
+                Held::IntFromFloat(out, a)
+            }
+            ValueType::Float if dt.is_integer() || dt.is_floating() => {
+                let a = cast(&DataType::Float64)?;
+                let f = a.as_primitive::<Float64Type>();
+                for (row, v) in f.values().iter().enumerate() {
+                    if !v.is_finite() && f.is_valid(row) && check(row) {
+                        return Err(bad(row, format!("{v} is not a finite number")));
+                    }
+                }
+                Held::Float(a)
+            }
+            ValueType::Boolean if *dt == DataType::Boolean => Held::Bool(array.clone()),
+            ValueType::Timestamp if matches!(dt, DataType::Timestamp(_, _)) => {
+                let a = cast(&DataType::Timestamp(
+                    TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                ))?;
+                let t = a.as_primitive::<TimestampMicrosecondType>();
+                let range = micros_range();
+                for (row, &v) in t.values().iter().enumerate() {
+                    if !range.contains(&v) && t.is_valid(row) && check(row) {
+                        return Err(bad(row, "timestamp out of range".into()));
+                    }
+                }
+                Held::Ts(a)
+            }
+            ValueType::Date if matches!(dt, DataType::Date32 | DataType::Date64) => {
+                let a = cast(&DataType::Date32)?;
+                let d = a.as_primitive::<Date32Type>();
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                for (row, &v) in d.values().iter().enumerate() {
+                    let ok = epoch
+                        .checked_add_signed(chrono::TimeDelta::days(v.into()))
+                        .is_some();
+                    if !ok && d.is_valid(row) && check(row) {
+                        return Err(bad(row, "date out of range".into()));
+                    }
+                }
+                Held::Date(a)
+            }
+            ValueType::StringList if matches!(dt, DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::LargeListView(f) if is_string(f.data_type())) =>
+            {
+                let a = cast(&DataType::List(Arc::new(Field::new(
+                    "item",
+                    DataType::Utf8,
+                    true,
+                ))))?;
+                let lists = a.as_list::<i32>();
+                let mut out = Vec::with_capacity(lists.len());
+                for row in 0..lists.len() {
+                    let mut items = Vec::new();
+                    if lists.is_valid(row) {
+                        let v = lists.value(row);
+                        let strings = v.as_string::<i32>();
+                        for i in 0..strings.len() {
+                            if strings.is_null(i) {
+                                if check(row) {
+                                    return Err(bad(row, "a list of strings holds a null".into()));
+                                }
+                                continue;
+                            }
+                            items.push(strings.value(i).to_string());
+                        }
+                    }
+                    out.push(items);
+                }
+                Held::List(out, a)
+            }
+            _ => return Err(mismatch()),
+        })
+    }
+
+    /// The core column borrowing this one's buffers.
+    fn column(&self) -> Result<Column<'_>> {
+        let (data, nulls): (ColumnData<'_>, &dyn Array) = match self {
+            Held::Str(a) => {
+                let s = a.as_string::<i32>();
+                (
+                    ColumnData::Utf8 {
+                        offsets: s.value_offsets(),
+                        data: s.value_data(),
+                    },
+                    a.as_ref(),
+                )
+            }
+            Held::Dict(a) => {
+                let d = a.as_dictionary::<Int32Type>();
+                let values = d.values().as_string_opt::<i32>().ok_or_else(|| {
+                    Error::new(ErrorKind::Internal, "dictionary values are not text")
+                })?;
+                (
+                    ColumnData::Dictionary {
+                        keys: d.keys().values(),
+                        values: values.iter().collect(),
+                    },
+                    a.as_ref(),
+                )
+            }
+            Held::Int(a) => (
+                ColumnData::Integer(a.as_primitive::<Int64Type>().values()),
+                a.as_ref(),
+            ),
+            Held::IntFromFloat(v, a) => (ColumnData::Integer(v), a.as_ref()),
+            Held::Float(a) => (
+                ColumnData::Float(a.as_primitive::<Float64Type>().values()),
+                a.as_ref(),
+            ),
+            Held::Bool(a) => {
+                let b = a.as_boolean().values();
+                (
+                    ColumnData::Boolean(Bitmap::new(b.values(), b.offset(), b.len())?),
+                    a.as_ref(),
+                )
+            }
+            Held::Ts(a) => (
+                ColumnData::TimestampMicros(a.as_primitive::<TimestampMicrosecondType>().values()),
+                a.as_ref(),
+            ),
+            Held::Date(a) => (
+                ColumnData::Date32(a.as_primitive::<Date32Type>().values()),
+                a.as_ref(),
+            ),
+            Held::List(v, a) => (ColumnData::StringList(v), a.as_ref()),
+        };
+        Column::new(data, validity(nulls)?)
+    }
+}
+
+/// Every batch of a stream, as one batch per requested column (concatenated only
+/// when the stream has several batches).
+struct Table {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+}
+
+impl Table {
+    fn read(table: &str, reader: Box<dyn RecordBatchReader + Send>) -> Result<Table> {
+        let schema = reader.schema();
+        let batches = reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| arrow_err(&format!("reading the {table} table"), e))?;
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok(Table {
+            schema,
+            batches,
+            rows,
+        })
+    }
+
+    fn require(&self, table: &str, column: &str) -> Result<()> {
+        if self.schema.index_of(column).is_ok() {
+            return Ok(());
+        }
+        let names: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let e = column_error(
+            ErrorKind::InvalidArgument,
+            table,
+            column,
+            format!(
+                "the {table} table has no column `{column}` (columns: {})",
+                names.join(", ")
+            ),
+        );
+        Err(
+            match siyu_core::error::suggest(column, names.iter().copied()) {
+                Some(s) => e.with_suggestion(s),
+                None => e,
+            },
+        )
+    }
+
+    fn column(&self, table: &str, column: &str) -> Result<ArrayRef> {
+        self.require(table, column)?;
+        let i = self
+            .schema
+            .index_of(column)
+            .map_err(|e| arrow_err(column, e))?;
+        match self.batches.as_slice() {
+            [] => Ok(arrow_array::new_empty_array(
+                self.schema.field(i).data_type(),
+            )),
+            [one] => Ok(one.column(i).clone()),
+            many => {
+                let parts: Vec<&dyn Array> = many.iter().map(|b| b.column(i).as_ref()).collect();
+                arrow_select::concat::concat(&parts).map_err(|e| arrow_err(column, e))
+            }
+        }
+    }
+}
+
+/// A fast hasher for integer user ids (multiply-shift; ids are not adversarial
+/// here and the map lives for one call).
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Eight bytes per step (FxHash-style).
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(26);
+    }
+}
+
+pub(crate) type IdMap<K> = HashMap<K, u32, BuildHasherDefault<IdHasher>>;
+
+/// Profile ids: integers (matched as integers) or text.
+enum Ids {
+    Int(ArrayRef),
+    Str(ArrayRef),
+}
+
+fn id_column(table: &str, column: &str, array: &ArrayRef, as_text: bool) -> Result<Ids> {
+    let dt = array.data_type();
+    if !is_string(dt) && !dt.is_integer() {
+        return Err(column_error(
+            ErrorKind::TypeMismatch,
+            table,
+            column,
+            format!("id column `{column}` of the {table} table has Arrow type {dt}; expected text or integers"),
+        ));
+    }
+    Ok(if dt.is_integer() && !as_text {
+        Ids::Int(cast_to(table, column, array, &DataType::Int64, "integer")?)
+    } else {
+        Ids::Str(cast_to(table, column, array, &DataType::Utf8, "string")?)
+    })
+}
+
+/// How event user ids find their profile.
+enum UserIndex<'a> {
+    Dense { min: i64, slots: Vec<u32> },
+    Int(IdMap<i64>),
+    Str(IdMap<&'a str>),
+}
+
+impl UserIndex<'_> {
+    fn build<'a>(ids: &'a Ids, column: &str) -> Result<(UserIndex<'a>, Vec<String>)> {
+        let dup = |i: usize, first: u32, id: &dyn std::fmt::Display| {
+            row_error(
+                "profiles",
+                column,
+                i as u64,
+                format!("user id `{id}` also appears in row {first}"),
+            )
+        };
+        let null = |i: usize| row_error("profiles", column, i as u64, "the user id is null");
+        match ids {
+            Ids::Int(a) => {
+                let a = a.as_primitive::<Int64Type>();
+                if let Some(i) = (0..a.len()).find(|&i| a.is_null(i)) {
+                    return Err(null(i));
+                }
+                let v = a.values();
+                let n = v.len();
+                let (min, max) = (
+                    v.iter().copied().min().unwrap_or(0),
+                    v.iter().copied().max().unwrap_or(0),
+                );
+                let span = (i128::from(max) - i128::from(min) + 1) as u128;
+                let index = if n > 0 && span <= (4 * n as u128).max(1024) {
+                    let mut slots = vec![u32::MAX; span as usize];
+                    for (i, &id) in v.iter().enumerate() {
+                        let s = &mut slots[(id - min) as usize];
+                        if *s != u32::MAX {
+                            return Err(dup(i, *s, &id));
+                        }
+                        *s = i as u32;
+                    }
+                    UserIndex::Dense { min, slots }
+                } else {
+                    let mut m = IdMap::with_capacity_and_hasher(n, Default::default());
+                    for (i, &id) in v.iter().enumerate() {
+                        if let Some(first) = m.insert(id, i as u32) {
+                            return Err(dup(i, first, &id));
+                        }
+                    }
+                    UserIndex::Int(m)
+                };
+                Ok((index, v.iter().map(i64::to_string).collect()))
+            }
+            Ids::Str(a) => {
+                let a = a.as_string::<i32>();
+                let mut m = IdMap::with_capacity_and_hasher(a.len(), Default::default());
+                let mut out = Vec::with_capacity(a.len());
+                for i in 0..a.len() {
+                    if a.is_null(i) {
+                        return Err(null(i));
+                    }
+                    let id = a.value(i);
+                    if id.is_empty() {
+                        return Err(row_error(
+                            "profiles",
+                            column,
+                            i as u64,
+                            "profile id must not be empty",
+                        ));
+                    }
+                    if let Some(first) = m.insert(id, i as u32) {
+                        return Err(dup(i, first, &id));
+                    }
+                    out.push(id.to_string());
+                }
+                Ok((UserIndex::Str(m), out))
+            }
+        }
+    }
+
+    /// The profile index of every event row (`u32::MAX`: no such profile).
+    fn owners(&self, users: &Ids, column: &str) -> Result<Vec<u32>> {
+        let null = |i: usize| row_error("events", column, i as u64, "the user id is null");
+        match (self, users) {
+            (UserIndex::Dense { min, slots }, Ids::Int(a)) => {
+                let a = a.as_primitive::<Int64Type>();
+                if a.null_count() > 0 {
+                    return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
+                }
+                Ok(a.values()
+                    .iter()
+                    .map(|&id| {
+                        id.checked_sub(*min)
+                            .and_then(|d| usize::try_from(d).ok())
+                            .and_then(|d| slots.get(d).copied())
+                            .unwrap_or(u32::MAX)
+                    })
+                    .collect())
+            }
+            (UserIndex::Int(m), Ids::Int(a)) => {
+                let a = a.as_primitive::<Int64Type>();
+                if a.null_count() > 0 {
+                    return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
+                }
+                Ok(a.values()
+                    .iter()
+                    .map(|id| m.get(id).copied().unwrap_or(u32::MAX))
+                    .collect())
+            }
+            (UserIndex::Str(m), Ids::Str(a)) => {
+                let a = a.as_string::<i32>();
+                (0..a.len())
+                    .map(|i| {
+                        if a.is_null(i) {
+                            Err(null(i))
+                        } else {
+                            Ok(m.get(a.value(i)).copied().unwrap_or(u32::MAX))
+                        }
+                    })
+                    .collect()
+            }
+            _ => Err(Error::new(
+                ErrorKind::Internal,
+                "user ids of profiles and events were read as different types",
+            )),
+        }
+    }
+}
+
+/// The event name column as codes into a name table.
+fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Vec<i32>, Vec<String>)> {
+    let null = |i: usize| row_error("events", column, i as u64, "the event name is null");
+    let dt = array.data_type();
+    if !is_string(dt) {
+        return Err(column_error(
+            ErrorKind::TypeMismatch,
+            "events",
+            column,
+            format!("column `{column}` of the events table has Arrow type {dt}, which cannot hold string values"),
+        ));
+    }
+    if matches!(dt, DataType::Dictionary(_, _)) {
+        let a = cast_to("events", column, array, &dict_type(), "string")?;
+        let d = a.as_dictionary::<Int32Type>();
+        let values = d
+            .values()
+            .as_string_opt::<i32>()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "dictionary values are not text"))?;
+        let table: Vec<Option<&str>> = values.iter().collect();
+        let keys = d.keys();
+        for (i, &k) in keys.values().iter().enumerate() {
+            let named = keys.is_valid(i)
+                && usize::try_from(k)
+                    .ok()
+                    .and_then(|k| table.get(k))
+                    .is_some_and(Option::is_some);
+            if !named && keep[i] != u32::MAX {
+                return Err(null(i));
+            }
+        }
+        let names = table
+            .iter()
+            .map(|s| s.unwrap_or_default().to_string())
+            .collect();
+        return Ok((keys.values().to_vec(), names));
+    }
+    let a = cast_to("events", column, array, &DataType::Utf8, "string")?;
+    let s = a.as_string::<i32>();
+    let mut index: HashMap<&str, i32> = HashMap::new();
+    let mut names = Vec::new();
+    let mut codes = Vec::with_capacity(s.len());
+    for (i, v) in s.iter().enumerate() {
+        let Some(v) = v else {
+            if keep[i] != u32::MAX {
+                return Err(null(i));
+            }
+            codes.push(0);
+            continue;
+        };
+        let code = match index.get(v) {
+            Some(&c) => c,
+            None => {
+                let c = i32::try_from(names.len()).map_err(|_| {
+                    Error::new(ErrorKind::LimitExceeded, "too many distinct event names")
+                })?;
+                names.push(v.to_string());
+                index.insert(v, c);
+                c
+            }
+        };
+        codes.push(code);
+    }
+    if names.is_empty() {
+        names.push(String::new());
+    }
+    Ok((codes, names))
+}
+
+/// The timestamp column as µs since the epoch.
+fn timestamps(
+    column: &str,
+    array: &ArrayRef,
+    keep: &[u32],
+) -> Result<(Option<ArrayRef>, Vec<i64>)> {
+    let check = |i: usize| keep[i] != u32::MAX;
+    let null = |i: usize| row_error("events", column, i as u64, "the timestamp is null");
+    if is_string(array.data_type()) {
+        let a = cast_to("events", column, array, &DataType::Utf8, "string")?;
+        let s = a.as_string::<i32>();
+        let mut out = Vec::with_capacity(s.len());
+        for i in 0..s.len() {
+            if !check(i) {
+                out.push(0);
+            } else if s.is_null(i) {
+                return Err(null(i));
+            } else {
+                let t = parse_timestamp(s.value(i))
+                    .map_err(|e| row_error("events", column, i as u64, e.message()))?;
+                out.push(t.timestamp_micros());
+            }
+        }
+        return Ok((None, out));
+    }
+    let held = Held::convert("events", column, array, ValueType::Timestamp, &check)?;
+    let Held::Ts(a) = held else {
+        return Err(Error::new(ErrorKind::Internal, "timestamp column"));
+    };
+    let t = a.as_primitive::<TimestampMicrosecondType>();
+    if t.null_count() > 0 {
+        if let Some(i) = (0..t.len()).find(|&i| t.is_null(i) && check(i)) {
+            return Err(null(i));
+        }
+    }
+    Ok((Some(a), Vec::new()))
+}
+
+/// Runs the whole bulk job.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    compiled: &CompiledRuleSet,
     schema: &Schema,
-) -> Result<Vec<Profile>> {
-    let header = RecordBatch::new_empty(reader.schema());
-    require("profiles", &header, &cols.id)?;
-    for c in cols
+    profiles: Box<dyn RecordBatchReader + Send>,
+    events: Option<Box<dyn RecordBatchReader + Send>>,
+    profile_cols: &ProfileColumns,
+    event_cols: &EventColumns,
+    now: DateTime<Utc>,
+    default_zone: Zone,
+    threads: usize,
+) -> Result<BulkResult> {
+    // ----- profiles
+    let ptable = Table::read("profiles", profiles)?;
+    ptable.require("profiles", &profile_cols.id)?;
+    for c in profile_cols
         .time_zone
         .iter()
-        .chain(cols.traits.iter().map(|(c, _)| c))
+        .chain(profile_cols.traits.iter().map(|(c, _)| c))
     {
-        require("profiles", &header, c)?;
+        ptable.require("profiles", c)?;
     }
-    let trait_types: Vec<(String, String, ValueType)> = cols
+    let trait_types: Vec<(&str, &str, ValueType)> = profile_cols
         .traits
         .iter()
         .map(|(c, t)| {
             let def = schema
                 .trait_def(t)
                 .map_err(|e| e.prefix_path(&format!("profiles.{c}")))?;
-            Ok((c.clone(), t.clone(), def.ty))
+            Ok((c.as_str(), t.as_str(), def.ty))
         })
         .collect::<Result<_>>()?;
-    let mut profiles = Vec::new();
-    let mut zones: HashMap<String, Zone> = HashMap::new();
-    let mut row0 = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| arrow_err("reading the profiles table", e))?;
-        let ids = id_column("profiles", &batch, &cols.id)?;
-        let traits = trait_types
-            .iter()
-            .map(|(c, t, ty)| {
-                Ok((
-                    c,
-                    t,
-                    convert("profiles", c, require("profiles", &batch, c)?, *ty)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let zone_col = match &cols.time_zone {
-            Some(c) => Some((
-                c,
-                convert(
-                    "profiles",
-                    c,
-                    require("profiles", &batch, c)?,
-                    ValueType::String,
-                )?,
-            )),
-            None => None,
+    let etable = events.map(|r| Table::read("events", r)).transpose()?;
+    let id_array = ptable.column("profiles", &profile_cols.id)?;
+    let user_array = match &etable {
+        Some(t) => Some(t.column("events", &event_cols.user_id)?),
+        None => None,
+    };
+    // Integer ids match as integers when both sides are integers, else as text.
+    let as_text = !id_array.data_type().is_integer()
+        || user_array
+            .as_ref()
+            .is_some_and(|u| !u.data_type().is_integer());
+    let ids = id_column("profiles", &profile_cols.id, &id_array, as_text)?;
+    let (index, id_text) = UserIndex::build(&ids, &profile_cols.id)?;
+    let users = ptable.rows;
+    let all = |_: usize| true;
+    let mut held_traits = Vec::with_capacity(trait_types.len());
+    for (c, t, ty) in &trait_types {
+        let a = ptable.column("profiles", c)?;
+        held_traits.push((*t, Held::convert("profiles", c, &a, *ty, &all)?));
+    }
+    let mut core_profiles = CoreProfiles::new(users);
+    for ((c, ..), (t, h)) in trait_types.iter().zip(&held_traits) {
+        core_profiles = core_profiles
+            .with_trait(*t, h.column()?)
+            .map_err(|e| e.prefix_path(&format!("profiles.{c}")))?;
+    }
+    if let Some(c) = &profile_cols.time_zone {
+        let a = ptable.column("profiles", c)?;
+        let a = match Held::convert("profiles", c, &a, ValueType::String, &all)? {
+            Held::Str(a) | Held::Dict(a) => a,
+            _ => return Err(Error::new(ErrorKind::Internal, "zone column")),
         };
-        for row in 0..batch.num_rows() {
-            let at = row0 + row as u64;
-            if ids.is_null(row) {
-                return Err(row_error("profiles", &cols.id, at, "the user id is null"));
+        let s = cast_to("profiles", c, &a, &DataType::Utf8, "string")?;
+        let s = s.as_string::<i32>();
+        let mut cache: HashMap<&str, Zone> = HashMap::new();
+        let mut zones = Vec::with_capacity(users);
+        for row in 0..users {
+            if s.is_null(row) {
+                zones.push(None);
+                continue;
             }
-            let mut profile = Profile::new(ids.value(row));
-            for (c, t, col) in &traits {
-                if let Some(v) = col
-                    .value(row)
-                    .map_err(|m| row_error("profiles", c, at, m))?
-                {
-                    profile.traits.insert((*t).clone(), v);
+            let z = s.value(row);
+            let zone = match cache.get(z) {
+                Some(zone) => *zone,
+                None => {
+                    let zone = Zone::parse(z)
+                        .map_err(|e| row_error("profiles", c, row as u64, e.message()))?;
+                    cache.insert(z, zone);
+                    zone
                 }
-            }
-            if let Some((c, col)) = &zone_col {
-                if let Some(Value::String(z)) = col
-                    .value(row)
-                    .map_err(|m| row_error("profiles", c, at, m))?
-                {
-                    let zone = match zones.get(&z) {
-                        Some(zone) => *zone,
-                        None => {
-                            let zone = Zone::parse(&z)
-                                .map_err(|e| row_error("profiles", c, at, e.message()))?;
-                            zones.insert(z, zone);
-                            zone
-                        }
-                    };
-                    profile.time_zone = Some(zone);
-                }
-            }
-            profile
-                .validate(schema)
-                .map_err(|e| e.prefix_path(&format!("profiles[{at}]")))?;
-            profiles.push(profile);
+            };
+            zones.push(Some(zone));
         }
-        row0 += batch.num_rows() as u64;
+        core_profiles = core_profiles.with_zones(zones)?;
     }
-    let mut seen: HashMap<&str, u64> = HashMap::with_capacity(profiles.len());
-    for (i, p) in profiles.iter().enumerate() {
-        if let Some(first) = seen.insert(p.id.as_str(), i as u64) {
-            return Err(row_error(
-                "profiles",
-                &cols.id,
-                i as u64,
-                format!("user id `{}` also appears in row {first}", p.id),
-            ));
-        }
-    }
-    Ok(profiles)
-}
+    core_profiles.validate(schema)?;
 
-/// Reads every event and groups it by profile index (`result[i]` are profile `i`'s events).
-pub fn read_events(
-    reader: Box<dyn RecordBatchReader + Send>,
-    cols: &EventColumns,
-    schema: &Schema,
-    profiles: &[Profile],
-) -> Result<(Vec<Vec<Event>>, u64)> {
-    let header = RecordBatch::new_empty(reader.schema());
-    for c in [&cols.user_id, &cols.name, &cols.timestamp]
+    // ----- events
+    let Some(etable) = etable else {
+        let grouped = siyu_core::columnar::UserEvents::empty(users);
+        let no_events = CoreEvents::empty();
+        let flags = evaluate(
+            compiled,
+            &core_profiles,
+            &no_events,
+            &grouped,
+            now,
+            default_zone,
+            threads,
+        )?;
+        return Ok(BulkResult {
+            ids: id_text,
+            flags,
+            unmatched_events: 0,
+        });
+    };
+    for c in [&event_cols.user_id, &event_cols.name, &event_cols.timestamp]
         .into_iter()
-        .chain(cols.id.iter())
-        .chain(cols.properties.iter().map(|(c, _)| c))
+        .chain(event_cols.id.iter())
+        .chain(event_cols.properties.iter().map(|(c, _)| c))
     {
-        require("events", &header, c)?;
+        etable.require("events", c)?;
     }
     // One declared type per property column, so a column converts once.
-    let mut prop_types: Vec<(String, String, ValueType)> = Vec::new();
-    for (c, p) in &cols.properties {
+    let mut prop_types: Vec<(&str, &str, ValueType)> = Vec::new();
+    for (c, p) in &event_cols.properties {
         let types: Vec<(&str, ValueType)> = schema
             .events
             .iter()
@@ -418,220 +834,83 @@ pub fn read_events(
                 format!("property `{p}` is {ty} in event `{first_event}` but {t2} in `{other}`; give each its own column"),
             ));
         }
-        prop_types.push((c.clone(), p.clone(), ty));
+        prop_types.push((c.as_str(), p.as_str(), ty));
     }
-    let index: HashMap<&str, usize> = profiles
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
-    let mut grouped: Vec<Vec<Event>> = (0..profiles.len()).map(|_| Vec::new()).collect();
-    let mut unmatched = 0u64;
-    let mut known_events: HashMap<String, bool> = HashMap::new();
-    let mut row0 = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| arrow_err("reading the events table", e))?;
-        let users = id_column("events", &batch, &cols.user_id)?;
-        let names = convert(
-            "events",
-            &cols.name,
-            require("events", &batch, &cols.name)?,
-            ValueType::String,
-        )?;
-        let ts_array = require("events", &batch, &cols.timestamp)?;
-        let ts_col = if is_string(ts_array.data_type()) {
-            convert("events", &cols.timestamp, ts_array, ValueType::String)?
-        } else {
-            convert("events", &cols.timestamp, ts_array, ValueType::Timestamp)?
-        };
-        let ids = match &cols.id {
-            Some(c) => Some(id_column("events", &batch, c)?),
-            None => None,
-        };
-        let props = prop_types
-            .iter()
-            .map(|(c, p, ty)| {
-                Ok((
-                    c,
-                    p,
-                    convert("events", c, require("events", &batch, c)?, *ty)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for row in 0..batch.num_rows() {
-            let at = row0 + row as u64;
-            if users.is_null(row) {
-                return Err(row_error(
-                    "events",
-                    &cols.user_id,
-                    at,
-                    "the user id is null",
-                ));
-            }
-            let Some(&owner) = index.get(users.value(row)) else {
-                unmatched += 1;
-                continue;
-            };
-            let name = match names
-                .value(row)
-                .map_err(|m| row_error("events", &cols.name, at, m))?
-            {
-                Some(Value::String(s)) => s,
-                _ => {
-                    return Err(row_error(
-                        "events",
-                        &cols.name,
-                        at,
-                        "the event name is null",
-                    ))
-                }
-            };
-            if !*known_events
-                .entry(name.clone())
-                .or_insert_with(|| schema.events.contains_key(&name))
-            {
-                return Err(schema
-                    .event_def(&name)
-                    .err()
-                    .unwrap_or_else(|| Error::new(ErrorKind::InvalidEvent, "unknown event"))
-                    .prefix_path(&format!("events[{at}].{}", cols.name)));
-            }
-            let timestamp = match ts_col
-                .value(row)
-                .map_err(|m| row_error("events", &cols.timestamp, at, m))?
-            {
-                Some(Value::Timestamp(t)) => t,
-                Some(Value::String(s)) => parse_timestamp(&s)
-                    .map_err(|e| row_error("events", &cols.timestamp, at, e.message()))?,
-                _ => {
-                    return Err(row_error(
-                        "events",
-                        &cols.timestamp,
-                        at,
-                        "the timestamp is null",
-                    ))
-                }
-            };
-            let id = match &ids {
-                Some(a) if a.is_null(row) => {
-                    return Err(row_error(
-                        "events",
-                        cols.id.as_deref().unwrap_or("id"),
-                        at,
-                        "the event id is null",
-                    ))
-                }
-                Some(a) => a.value(row).to_string(),
-                None => format!("row{at}"),
-            };
-            let mut properties = BTreeMap::new();
-            for (c, p, col) in &props {
-                if let Some(v) = col.value(row).map_err(|m| row_error("events", c, at, m))? {
-                    schema
-                        .property_def(&name, p)
-                        .map_err(|e| e.prefix_path(&format!("events[{at}].{c}")))?;
-                    properties.insert((*p).clone(), v);
-                }
-            }
-            grouped[owner].push(Event {
-                id,
-                name,
-                timestamp,
-                properties,
-            });
-        }
-        row0 += batch.num_rows() as u64;
+    let user_array = user_array.unwrap_or_else(|| arrow_array::new_empty_array(&DataType::Int64));
+    let event_users = id_column("events", &event_cols.user_id, &user_array, as_text)?;
+    let owners = index.owners(&event_users, &event_cols.user_id)?;
+    let unmatched = owners.iter().filter(|&&o| o == u32::MAX).count() as u64;
+    let kept = |i: usize| owners[i] != u32::MAX;
+    let (codes, name_table) = name_codes(
+        &event_cols.name,
+        &etable.column("events", &event_cols.name)?,
+        &owners,
+    )?;
+    let (ts_array, ts_parsed) = timestamps(
+        &event_cols.timestamp,
+        &etable.column("events", &event_cols.timestamp)?,
+        &owners,
+    )?;
+    let ts: &[i64] = match &ts_array {
+        Some(a) => a.as_primitive::<TimestampMicrosecondType>().values(),
+        None => &ts_parsed,
+    };
+    let id_held = match &event_cols.id {
+        Some(c) => Some(
+            match id_column("events", c, &etable.column("events", c)?, false)? {
+                Ids::Int(a) => Held::Int(a),
+                Ids::Str(a) => Held::Str(a),
+            },
+        ),
+        None => None,
+    };
+    let mut held_props = Vec::with_capacity(prop_types.len());
+    for (c, _, ty) in &prop_types {
+        let a = etable.column("events", c)?;
+        held_props.push(Held::convert("events", c, &a, *ty, &kept)?);
     }
-    Ok((grouped, unmatched))
+    let mut core_events = CoreEvents::new(ts, &codes, name_table)?;
+    if let Some(h) = &id_held {
+        core_events = core_events.with_ids(h.column()?)?;
+    }
+    for ((_, p, _), h) in prop_types.iter().zip(&held_props) {
+        core_events = core_events.with_property(*p, h.column()?)?;
+    }
+    core_events.validate_rows(schema, kept)?;
+    let grouped = core_events.group(&owners, users)?;
+    let flags = evaluate(
+        compiled,
+        &core_profiles,
+        &core_events,
+        &grouped,
+        now,
+        default_zone,
+        threads,
+    )?;
+    Ok(BulkResult {
+        ids: id_text,
+        flags,
+        unmatched_events: unmatched,
+    })
 }
 
-/// Evaluates every profile on `threads` scoped threads over contiguous chunks.
-/// The first error in profile order wins, so failures are deterministic too.
-pub fn evaluate_all(
+fn evaluate(
     compiled: &CompiledRuleSet,
-    profiles: Vec<Profile>,
-    events: Vec<Vec<Event>>,
+    profiles: &CoreProfiles<'_>,
+    events: &CoreEvents<'_>,
+    grouped: &siyu_core::columnar::UserEvents,
     now: DateTime<Utc>,
     default_zone: Zone,
     threads: usize,
 ) -> Result<Vec<Vec<bool>>> {
-    let total = profiles.len();
-    let threads = threads.max(1).min(total.max(1));
-    let chunk = total.div_ceil(threads).max(1);
-    // Owned contiguous chunks: each thread builds its users' event logs in place.
-    let mut chunks: Vec<Vec<(Profile, Vec<Event>)>> = Vec::with_capacity(threads);
-    for (p, e) in profiles.into_iter().zip(events) {
-        if chunks.last().is_none_or(|c| c.len() == chunk) {
-            chunks.push(Vec::with_capacity(chunk));
-        }
-        if let Some(c) = chunks.last_mut() {
-            c.push((p, e));
-        }
-    }
-    let run = |part: Vec<(Profile, Vec<Event>)>| -> Result<Vec<Vec<bool>>> {
-        part.into_iter()
-            .map(|(profile, events)| {
-                let log = EventLog::new(events);
-                let input = EvalInput::new(&profile, &log, now).with_default_zone(default_zone);
-                compiled
-                    .evaluate(&input)
-                    .map_err(|e| e.prefix_path(&format!("profiles[id={}]", profile.id)))
-            })
-            .collect()
+    let input = ColumnarInput {
+        profiles,
+        events,
+        grouped,
+        now,
+        default_zone,
     };
-    let parts: Vec<Result<Vec<Vec<bool>>>> = if chunks.len() <= 1 {
-        chunks.into_iter().map(run).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|part| s.spawn(move || run(part)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(
-                            ErrorKind::Internal,
-                            "an evaluation thread panicked",
-                        ))
-                    })
-                })
-                .collect()
-        })
-    };
-    let mut out = Vec::with_capacity(total);
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
-}
-
-/// Runs the whole bulk job.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    compiled: &CompiledRuleSet,
-    schema: &Schema,
-    profiles: Box<dyn RecordBatchReader + Send>,
-    events: Option<Box<dyn RecordBatchReader + Send>>,
-    profile_cols: &ProfileColumns,
-    event_cols: &EventColumns,
-    now: DateTime<Utc>,
-    default_zone: Zone,
-    threads: usize,
-) -> Result<BulkResult> {
-    let profiles = read_profiles(profiles, profile_cols, schema)?;
-    let (events, unmatched_events) = match events {
-        Some(r) => read_events(r, event_cols, schema, &profiles)?,
-        None => ((0..profiles.len()).map(|_| Vec::new()).collect(), 0),
-    };
-    let ids: Vec<String> = profiles.iter().map(|p| p.id.clone()).collect();
-    let flags = evaluate_all(compiled, profiles, events, now, default_zone, threads)?;
-    Ok(BulkResult {
-        ids,
-        flags,
-        unmatched_events,
-    })
+    compiled.evaluate_columns(&input, threads)
 }
 
 /// The result as one record batch: the id column, then one boolean column per rule.
@@ -643,11 +922,9 @@ pub fn to_batch(
     let mut fields = vec![Field::new(id_column, DataType::Utf8, false)];
     let mut columns: Vec<ArrayRef> =
         vec![Arc::new(StringArray::from_iter_values(result.ids.iter()))];
-    for (r, name) in rule_names.iter().enumerate() {
+    for (name, flags) in rule_names.iter().zip(&result.flags) {
         fields.push(Field::new(name, DataType::Boolean, false));
-        columns.push(Arc::new(BooleanArray::from(
-            result.flags.iter().map(|f| f[r]).collect::<Vec<bool>>(),
-        )));
+        columns.push(Arc::new(BooleanArray::from(flags.clone())));
     }
     RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(|e| {
         Error::new(

@@ -45,7 +45,11 @@ fn invalid(column: &str, msg: String) -> Error {
 }
 
 /// Casts `array` to `to`; a failed cast or a null is `INVALID_ARGUMENT` at `column`.
-fn cast_no_nulls(array: &ArrayRef, to: &DataType, column: &str) -> Result<ArrayRef, Error> {
+pub(crate) fn cast_no_nulls(
+    array: &ArrayRef,
+    to: &DataType,
+    column: &str,
+) -> Result<ArrayRef, Error> {
     let out = cast_with_options(array, to, &CastOptions::default()).map_err(|e| {
         invalid(
             column,

@@ -12,6 +12,7 @@
 
 pub mod analytics;
 pub mod clv;
+pub mod columnar;
 pub mod erasure;
 pub mod error;
 pub mod hashing;

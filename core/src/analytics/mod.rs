@@ -5,7 +5,8 @@
 //!
 //! Inputs are slices of small structs ([`UserEvent`] and friends) so bindings
 //! can feed them from Arrow columns; [`events_from_profiles`] adapts the
-//! engine's own `(Profile, EventLog)` pairs. Every result is serde data.
+//! engine's own `(Profile, EventLog)` pairs; retention also takes columns
+//! ([`RetentionColumns`], integer codes) for large tables. Every result is serde data.
 
 pub mod abtest;
 pub mod activity;
@@ -26,7 +27,10 @@ pub use activity::{
 pub use association::{frequent_pairs, sequential_rules, AssociationRule, BasketItem};
 pub use funnel::{funnel, FunnelReport, FunnelStep};
 pub use growth::{channel_conversion, k_factor, ChannelConversion, ChannelTouch, KFactor};
-pub use retention::{retention_matrix, CohortRow, Granularity, RetentionMatrix, RetentionSpec};
+pub use retention::{
+    retention_matrix, retention_matrix_columns, CohortRow, Granularity, RetentionColumns,
+    RetentionMatrix, RetentionSpec,
+};
 pub use sendtime::{best_send_hours, SendTimeReport, UserSendTime};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -6,7 +6,7 @@
 //! period itself), so it is below 100% when the cohort event is not an activity.
 
 use super::{ratio, selected, FastMap, UserEvent};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -71,39 +71,140 @@ fn period_start(g: Granularity, d: NaiveDate) -> NaiveDate {
 /// Builds the cohort matrix. Users without the cohort event are ignored;
 /// activity before a user's cohort period is ignored. No cohorts → an empty matrix.
 pub fn retention_matrix(events: &[UserEvent], spec: &RetentionSpec) -> Result<RetentionMatrix> {
+    // Dense user indices, then the shared columnar computation.
+    let mut index: FastMap<&str, usize> = FastMap::default();
+    let users: Vec<usize> = events
+        .iter()
+        .map(|e| {
+            let next = index.len();
+            *index.entry(e.user_id.as_str()).or_insert(next)
+        })
+        .collect();
+    let active: Vec<bool> = events
+        .iter()
+        .map(|e| selected(&spec.activity_events, &e.name))
+        .collect();
+    matrix(
+        events.len(),
+        index.len(),
+        |i| Some(users[i]),
+        |i| events[i].name == spec.cohort_event,
+        |i| active[i],
+        |i| Ok(events[i].timestamp),
+        spec,
+    )
+}
+
+/// Event rows as columns for [`retention_matrix_columns`].
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionColumns<'a> {
+    /// User codes (dense integers, e.g. dictionary keys): equal codes are one user.
+    pub users: &'a [u32],
+    /// Timestamps, microseconds since the Unix epoch (UTC).
+    pub timestamps: &'a [i64],
+    /// Event name codes into `name_table`.
+    pub names: &'a [i32],
+    /// Event names.
+    pub name_table: &'a [String],
+}
+
+/// [`retention_matrix`] over columns: the same matrix as for the equivalent
+/// [`UserEvent`] rows, without building them.
+pub fn retention_matrix_columns(
+    cols: &RetentionColumns<'_>,
+    spec: &RetentionSpec,
+) -> Result<RetentionMatrix> {
+    let n = cols.users.len();
+    if cols.timestamps.len() != n || cols.names.len() != n {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "user, timestamp and name columns must have equal lengths",
+        ));
+    }
+    let code_is = |names: &dyn Fn(&str) -> bool| -> Vec<bool> {
+        cols.name_table.iter().map(|n| names(n)).collect()
+    };
+    let cohort = code_is(&|n| n == spec.cohort_event);
+    let active = code_is(&|n| selected(&spec.activity_events, n));
+    let flag = |table: &[bool], i: usize| {
+        usize::try_from(cols.names[i])
+            .ok()
+            .and_then(|c| table.get(c).copied())
+    };
+    if let Some(i) = (0..n).find(|&i| flag(&cohort, i).is_none()) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "event row {i}: name code {} is outside the name table",
+                cols.names[i]
+            ),
+        ));
+    }
+    let users = cols.users.iter().max().map_or(0, |&m| m as usize + 1);
+    matrix(
+        n,
+        users,
+        |i| Some(cols.users[i] as usize),
+        |i| flag(&cohort, i) == Some(true),
+        |i| flag(&active, i) == Some(true),
+        |i| {
+            DateTime::<Utc>::from_timestamp_micros(cols.timestamps[i]).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("event row {i}: timestamp out of range"),
+                )
+            })
+        },
+        spec,
+    )
+}
+
+/// The matrix over `n` events given by accessors; `user(i)` is a dense index
+/// below `users`.
+fn matrix(
+    n: usize,
+    users: usize,
+    user: impl Fn(usize) -> Option<usize>,
+    is_cohort: impl Fn(usize) -> bool,
+    is_active: impl Fn(usize) -> bool,
+    ts: impl Fn(usize) -> Result<DateTime<Utc>>,
+    spec: &RetentionSpec,
+) -> Result<RetentionMatrix> {
     let step = match spec.granularity {
         Granularity::Day => 1,
         Granularity::Week => 7,
     };
-    // First cohort event per user; users get dense indices.
-    let mut index: FastMap<&str, usize> = FastMap::default();
-    let mut first: Vec<DateTime<Utc>> = Vec::new();
-    for e in events.iter().filter(|e| e.name == spec.cohort_event) {
-        match index.get(e.user_id.as_str()) {
-            Some(&i) => first[i] = first[i].min(e.timestamp),
-            None => {
-                index.insert(&e.user_id, first.len());
-                first.push(e.timestamp);
-            }
+    // First cohort event per user.
+    let mut first: Vec<Option<DateTime<Utc>>> = vec![None; users];
+    for i in (0..n).filter(|&i| is_cohort(i)) {
+        let Some(u) = user(i) else { continue };
+        let t = ts(i)?;
+        let f = &mut first[u];
+        *f = Some(f.map_or(t, |f| f.min(t)));
+    }
+    // Users with a cohort, densely numbered.
+    let mut slot: Vec<u32> = vec![u32::MAX; users];
+    let mut cohort: Vec<NaiveDate> = Vec::new();
+    for (u, f) in first.iter().enumerate() {
+        if let Some(t) = f {
+            slot[u] = cohort.len() as u32;
+            cohort.push(period_start(spec.granularity, spec.zone.date_at(*t)));
         }
     }
-    let cohort: Vec<NaiveDate> = first
-        .iter()
-        .map(|t| period_start(spec.granularity, spec.zone.date_at(*t)))
-        .collect();
     // Distinct (user, period) activity: a bit mask per user for up to 64
     // periods, else a list.
     let periods = spec.periods as usize;
-    let mut masks: Vec<u64> = vec![0; if periods <= 64 { first.len() } else { 0 }];
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); if periods > 64 { first.len() } else { 0 }];
-    for e in events {
-        if !selected(&spec.activity_events, &e.name) {
+    let mut masks: Vec<u64> = vec![0; if periods <= 64 { cohort.len() } else { 0 }];
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); if periods > 64 { cohort.len() } else { 0 }];
+    for i in 0..n {
+        if !is_active(i) {
             continue;
         }
-        let Some(&u) = index.get(e.user_id.as_str()) else {
+        let Some(u) = user(i).map(|u| slot[u]).filter(|&s| s != u32::MAX) else {
             continue;
         };
-        let p = period_start(spec.granularity, spec.zone.date_at(e.timestamp));
+        let u = u as usize;
+        let p = period_start(spec.granularity, spec.zone.date_at(ts(i)?));
         let days = (p - cohort[u]).num_days();
         if days < 0 {
             continue;

@@ -12,6 +12,7 @@ use super::eval::{
     self, unbox, AggPlan, ArithKind, Const, Ctx, Node, Pattern, StreakPlan, Ty, WindowPlan,
 };
 use super::explain::{self, Explanation, Truth};
+use super::source::{RowSource, Source};
 use super::EvalInput;
 use crate::error::{suggest, Error, ErrorKind, Position, Result};
 use crate::schema::Schema;
@@ -62,6 +63,29 @@ pub struct CompiledRuleSet {
     deps: Vec<Vec<usize>>,
     /// Number of shared aggregate result slots (see [`AggPlan::slot`]).
     shared_slots: usize,
+    /// Trait, event and property names the plans read, by id (columnar binding).
+    read: NameTable,
+}
+
+/// The distinct names a compiled set reads; plan nodes carry their index here so a
+/// columnar batch binds each name to a column once, not per event.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NameTable {
+    pub traits: Vec<String>,
+    pub events: Vec<String>,
+    pub props: Vec<String>,
+}
+
+impl NameTable {
+    fn id(list: &mut Vec<String>, name: &str) -> usize {
+        match list.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                list.push(name.to_string());
+                list.len() - 1
+            }
+        }
+    }
 }
 
 /// A compile error and the span of the node that caused it.
@@ -155,7 +179,11 @@ impl CompiledRuleSet {
 
     /// Evaluates the rules in dependency order into `cx.memo` (only those marked
     /// in `needed`, when given).
-    fn fill(&self, cx: &Ctx<'_, '_>, needed: Option<&[bool]>) -> Result<()> {
+    fn fill<'a, S: Source<'a>>(
+        &'a self,
+        cx: &Ctx<'a, '_, S>,
+        needed: Option<&[bool]>,
+    ) -> Result<()> {
         for &i in &self.order {
             if needed.is_some_and(|n| !n[i]) {
                 continue;
@@ -164,6 +192,21 @@ impl CompiledRuleSet {
             cx.memo[i].set(t);
         }
         Ok(())
+    }
+
+    /// Evaluates every rule into `cx.memo`, in dependency order.
+    pub(crate) fn fill_all<'a, S: Source<'a>>(&'a self, cx: &Ctx<'a, '_, S>) -> Result<()> {
+        self.fill(cx, None)
+    }
+
+    /// The names the plans read (columnar binding).
+    pub(crate) fn read_names(&self) -> &NameTable {
+        &self.read
+    }
+
+    /// Number of shared aggregate slots of the plans.
+    pub(crate) fn shared_slots(&self) -> usize {
+        self.shared_slots
     }
 
     /// Evaluates every rule, paired with its name.
@@ -206,8 +249,10 @@ impl CompiledRuleSet {
 
     fn ctx<'a, 'm>(&'a self, input: &EvalInput<'a>, memo: &'m [Cell<Truth>]) -> Ctx<'a, 'm> {
         Ctx::new(
-            input.profile,
-            input.events.events(),
+            RowSource {
+                profile: input.profile,
+                events: input.events.events(),
+            },
             input.now,
             input.zone(),
             memo,
@@ -279,6 +324,7 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
     let mut plans = Vec::with_capacity(rules.rules.len());
     let mut deps = Vec::with_capacity(rules.rules.len());
     let mut ref_spans = Vec::with_capacity(rules.rules.len());
+    let mut names = NameTable::default();
     for r in &rules.rules {
         let path = format!("rules.{}", r.name);
         let with_path = |e: CErr| CErr {
@@ -291,6 +337,7 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
             limits,
             index: &index,
             refs: Vec::new(),
+            names: &mut names,
         };
         let (node, ty) = c.expr(&r.expr, None).map_err(with_path)?;
         if ty != Ty::Bool {
@@ -322,6 +369,7 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
         order,
         deps,
         shared_slots,
+        read: names,
     })
 }
 
@@ -511,12 +559,14 @@ fn topo_order(
     Ok(order)
 }
 
-struct Compiler<'s> {
+struct Compiler<'s, 'n> {
     schema: &'s Schema,
     limits: Limits,
     index: &'s HashMap<&'s str, usize>,
     /// Segment references found (rule index, span of the reference).
     refs: Vec<(usize, Span)>,
+    /// Names read by the set, shared by all its rules.
+    names: &'n mut NameTable,
 }
 
 fn literal_const(l: &Literal, span: Span) -> CResult<(Const, Ty)> {
@@ -574,7 +624,7 @@ fn cannot_compare(a: Ty, b: Ty) -> String {
     format!("cannot compare a {} with a {}{hint}", a.name(), b.name())
 }
 
-impl Compiler<'_> {
+impl Compiler<'_, '_> {
     fn condition(&mut self, e: &Expr, scope: Option<&str>, what: &str) -> CResult<Node> {
         let (n, ty) = self.expr(e, scope)?;
         if ty != Ty::Bool {
@@ -623,6 +673,7 @@ impl Compiler<'_> {
                     Node::Trait {
                         name: name.clone(),
                         ty: def.ty,
+                        id: NameTable::id(&mut self.names.traits, name),
                     },
                     Ty::of(def.ty),
                 )
@@ -639,6 +690,7 @@ impl Compiler<'_> {
                     Node::Prop {
                         name: name.clone(),
                         ty: def.ty,
+                        id: NameTable::id(&mut self.names.props, name),
                     },
                     Ty::of(def.ty),
                 )
@@ -657,11 +709,12 @@ impl Compiler<'_> {
                     return mismatch(cannot_compare(lt, rt), span);
                 }
                 // Filters are evaluated per event: fold `prop OP literal` into one node.
-                if let (Node::Prop { name, ty }, Node::Const(c)) = (&*l, &*r) {
+                if let (Node::Prop { name, ty, id }, Node::Const(c)) = (&*l, &*r) {
                     return Ok((
                         Node::PropCompare {
                             name: name.clone(),
                             ty: *ty,
+                            id: *id,
                             cmp: *cmp,
                             value: c.clone(),
                         },
@@ -895,6 +948,7 @@ impl Compiler<'_> {
                         mode: *mode,
                         unit: *unit,
                         event: event.clone(),
+                        event_id: NameTable::id(&mut self.names.events, event),
                         filter,
                     })),
                     Ty::Int,
@@ -1087,6 +1141,10 @@ impl Compiler<'_> {
             Node::Agg(Box::new(AggPlan {
                 agg,
                 event: event.to_string(),
+                event_id: NameTable::id(&mut self.names.events, event),
+                prop_id: prop
+                    .as_ref()
+                    .map_or(0, |(p, _)| NameTable::id(&mut self.names.props, p)),
                 prop,
                 filter,
                 window,

@@ -20,14 +20,15 @@ use super::ast::{
 };
 use super::calendar;
 use super::explain::Truth;
-use crate::error::{Error, ErrorKind};
-use crate::profile::{Event, Profile};
-use crate::value::{Value, ValueType};
+use super::source::{RowSource, Source};
+use crate::error::Error;
+use crate::value::ValueType;
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
+use std::marker::PhantomData;
 
 /// Evaluation results box their error so the hot `Ok` path stays small.
 pub(crate) type EvalResult<T> = std::result::Result<T, Box<Error>>;
@@ -123,19 +124,7 @@ pub(crate) enum Val<'a> {
     Dur(i64),
 }
 
-impl<'a> Val<'a> {
-    fn from_value(v: &'a Value) -> Val<'a> {
-        match v {
-            Value::String(s) => Val::Str(Cow::Borrowed(s)),
-            Value::Integer(i) => Val::Int(*i),
-            Value::Float(f) => Val::Float(*f),
-            Value::Boolean(b) => Val::Bool(*b),
-            Value::Timestamp(t) => Val::Ts(*t),
-            Value::Date(d) => Val::Date(*d),
-            Value::StringList(l) => Val::List(l),
-        }
-    }
-
+impl Val<'_> {
     pub(crate) fn truth(&self) -> Truth {
         match self {
             Val::Bool(b) => Truth::from_bool(*b),
@@ -238,6 +227,10 @@ pub(crate) enum WindowPlan {
 pub(crate) struct AggPlan {
     pub agg: AggFn,
     pub event: String,
+    /// Index of `event` in the set's name table.
+    pub event_id: usize,
+    /// Index of the property in the name table (0 when there is none).
+    pub prop_id: usize,
     pub prop: Option<(String, ValueType)>,
     pub filter: Option<Node>,
     pub window: WindowPlan,
@@ -252,6 +245,8 @@ pub(crate) struct StreakPlan {
     pub mode: StreakMode,
     pub unit: StreakUnit,
     pub event: String,
+    /// Index of `event` in the set's name table.
+    pub event_id: usize,
     pub filter: Option<Node>,
 }
 
@@ -265,10 +260,12 @@ pub(crate) enum Node {
     Trait {
         name: String,
         ty: ValueType,
+        id: usize,
     },
     Prop {
         name: String,
         ty: ValueType,
+        id: usize,
     },
     Now,
     Today,
@@ -292,6 +289,7 @@ pub(crate) enum Node {
     PropCompare {
         name: String,
         ty: ValueType,
+        id: usize,
         cmp: CmpOp,
         value: Const,
     },
@@ -337,9 +335,9 @@ pub(crate) enum Node {
 }
 
 /// What one evaluation reads.
-pub(crate) struct Ctx<'a, 'm> {
-    pub profile: &'a Profile,
-    pub events: &'a [Event],
+pub(crate) struct Ctx<'a, 'm, S: Source<'a> = RowSource<'a>> {
+    /// The profile and its events.
+    pub src: S,
     pub now: DateTime<Utc>,
     pub zone: Zone,
     /// Truths of already evaluated rules (segment references).
@@ -355,6 +353,8 @@ pub(crate) struct Ctx<'a, 'm> {
     /// Only values that borrow nothing are kept (a `RefCell` of borrowed values
     /// would make the context invariant in `'a`).
     shared: RefCell<Vec<Option<Val<'static>>>>,
+    /// Values read from the source live for `'a`.
+    data: PhantomData<&'a ()>,
 }
 
 /// A resolved window and its event index range.
@@ -363,20 +363,18 @@ type CachedRange = (WindowPlan, (usize, usize));
 /// How many distinct windows one evaluation remembers.
 const RANGE_CACHE: usize = 8;
 
-impl<'a, 'm> Ctx<'a, 'm> {
+impl<'a, 'm, S: Source<'a>> Ctx<'a, 'm, S> {
     /// A context for one evaluation; `shared_slots` is the number of shared
     /// aggregate slots of the plan.
     pub(crate) fn new(
-        profile: &'a Profile,
-        events: &'a [Event],
+        src: S,
         now: DateTime<Utc>,
         zone: Zone,
         memo: &'m [Cell<Truth>],
         shared_slots: usize,
-    ) -> Ctx<'a, 'm> {
+    ) -> Ctx<'a, 'm, S> {
         Ctx {
-            profile,
-            events,
+            src,
             now,
             zone,
             memo,
@@ -388,11 +386,12 @@ impl<'a, 'm> Ctx<'a, 'm> {
             } else {
                 vec![None; shared_slots]
             }),
+            data: PhantomData,
         }
     }
 }
 
-impl Ctx<'_, '_> {
+impl<'a, S: Source<'a>> Ctx<'a, '_, S> {
     pub(crate) fn today(&self) -> NaiveDate {
         match self.today.get() {
             Some(d) => d,
@@ -410,7 +409,7 @@ impl Ctx<'_, '_> {
             Some(end) => end,
             None => {
                 let now = self.now;
-                let end = self.events.partition_point(|e| e.timestamp <= now);
+                let end = self.src.count_le(now);
                 self.end.set(Some(end));
                 end
             }
@@ -436,14 +435,14 @@ impl Ctx<'_, '_> {
 
     fn compute_range(&self, w: &WindowPlan) -> (usize, usize) {
         let end = self.visible_end();
-        let lower = |start: DateTime<Utc>| self.events.partition_point(|e| e.timestamp < start);
-        let upper = |stop: DateTime<Utc>| self.events.partition_point(|e| e.timestamp < stop);
+        let lower = |start: DateTime<Utc>| self.src.count_lt(start);
+        let upper = |stop: DateTime<Utc>| self.src.count_lt(stop);
         let (lo, hi) = match *w {
             WindowPlan::All => (0, end),
             WindowPlan::Rolling(secs) => match chrono::Duration::try_seconds(secs)
                 .and_then(|d| self.now.checked_sub_signed(d))
             {
-                Some(start) => (self.events.partition_point(|e| e.timestamp <= start), end),
+                Some(start) => (self.src.count_le(start), end),
                 None => (0, end),
             },
             WindowPlan::Calendar { unit, back, count } => {
@@ -469,40 +468,11 @@ impl Ctx<'_, '_> {
     }
 }
 
-fn invalid_trait(name: &str, ty: ValueType, v: &Value) -> Box<Error> {
-    Box::new(
-        Error::new(
-            ErrorKind::InvalidProfile,
-            format!(
-                "trait `{name}` is declared {ty} but the profile holds a {} value",
-                v.value_type()
-            ),
-        )
-        .with_path(format!("traits.{name}")),
-    )
-}
-
-/// Reads a typed field, checking its runtime type against the declaration.
-fn typed<'a>(v: &'a Value, ty: ValueType) -> Option<Val<'a>> {
-    let val = Val::from_value(v);
-    if v.value_type() == ty {
-        Some(val)
-    } else if ty == ValueType::Float {
-        // Integers are accepted where floats are declared.
-        match val {
-            Val::Int(i) => Some(Val::Float(i as f64)),
-            _ => None,
-        }
-    } else {
-        None
-    }
-}
-
 /// Evaluates a node. `ev` is the event under an aggregate filter.
-pub(crate) fn eval<'a>(
+pub(crate) fn eval<'a, S: Source<'a>>(
     n: &'a Node,
-    cx: &Ctx<'a, '_>,
-    ev: Option<&'a Event>,
+    cx: &Ctx<'a, '_, S>,
+    ev: Option<usize>,
 ) -> EvalResult<Val<'a>> {
     Ok(match n {
         Node::And(args) => {
@@ -537,20 +507,14 @@ pub(crate) fn eval<'a>(
         }
         Node::Not(a) => Val::from_truth(eval(a, cx, ev)?.truth().negate()),
         Node::Const(c) => c.val(),
-        Node::Trait { name, ty } => match cx.profile.traits.get(name) {
+        Node::Trait { name, ty, id } => cx.src.trait_value(name, *id, *ty)?,
+        Node::Prop { name, ty, id } => match ev {
             None => Val::Missing,
-            Some(v) => typed(v, *ty).ok_or_else(|| invalid_trait(name, *ty, v))?,
-        },
-        Node::Prop { name, ty } => match ev {
-            None => Val::Missing,
-            Some(e) => prop_val(e, name, *ty)?,
+            Some(e) => cx.src.prop(e, name, *id, *ty)?,
         },
         Node::Now => Val::Ts(cx.now),
         Node::Today => Val::Date(cx.today()),
-        Node::Score(name) => match cx.profile.scores.get(name) {
-            Some(f) if f.is_finite() => Val::Float(*f),
-            _ => Val::Missing,
-        },
+        Node::Score(name) => cx.src.score(name),
         Node::Arith {
             op,
             kind,
@@ -573,11 +537,12 @@ pub(crate) fn eval<'a>(
         Node::PropCompare {
             name,
             ty,
+            id,
             cmp,
             value,
         } => match ev {
             None => Val::Missing,
-            Some(e) => compare_op(*cmp, &prop_val(e, name, *ty)?, &value.val()),
+            Some(e) => compare_op(*cmp, &cx.src.prop(e, name, *id, *ty)?, &value.val()),
         },
         Node::In {
             expr,
@@ -631,25 +596,18 @@ pub(crate) fn eval<'a>(
             within(&x, *direction, *seconds, *days, cx)
         }
         Node::HasTag { tags, all } => {
-            let live = |t: &String| cx.profile.has_tag(t, cx.now);
+            let live = |t: &String| cx.src.has_tag(t, cx.now);
             Val::Bool(if *all {
                 tags.iter().all(live)
             } else {
                 tags.iter().any(live)
             })
         }
-        Node::HasTagInGroup(g) => Val::Bool(
-            cx.profile
-                .tags
-                .iter()
-                .any(|t| t.group.as_deref() == Some(g.as_str()) && t.is_live(cx.now)),
-        ),
+        Node::HasTagInGroup(g) => Val::Bool(cx.src.has_tag_in_group(g, cx.now)),
         Node::HasConsent { channel, purpose } => {
-            Val::Bool(cx.profile.has_consent(channel, purpose, cx.now))
+            Val::Bool(cx.src.has_consent(channel, purpose, cx.now))
         }
-        Node::HasIdentity(ns) => {
-            Val::Bool(cx.profile.identities.get(ns).is_some_and(|v| !v.is_empty()))
-        }
+        Node::HasIdentity(ns) => Val::Bool(cx.src.has_identity(ns)),
         Node::Segment(i) => Val::from_truth(cx.memo.get(*i).map_or(Truth::Unknown, Cell::get)),
         Node::Agg(p) => match p.slot {
             None => aggregate(p, cx)?,
@@ -752,7 +710,7 @@ fn elapsed_seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 }
 
 #[inline(never)]
-fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
+fn call<'a, S: Source<'a>>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_, S>) -> Val<'a> {
     match (f, a) {
         (_, Val::Missing) => Val::Missing,
         (Function::DaysSince, Val::Ts(t)) => {
@@ -785,7 +743,13 @@ fn call<'a>(f: Function, a: Val<'a>, cx: &Ctx<'a, '_>) -> Val<'a> {
 }
 
 #[inline(never)]
-fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>) -> Val<'static> {
+fn within<'a, S: Source<'a>>(
+    x: &Val<'_>,
+    dir: Direction,
+    seconds: i64,
+    days: i64,
+    cx: &Ctx<'a, '_, S>,
+) -> Val<'static> {
     let inside = |lo: Option<Ordering>, hi: Option<Ordering>| match (lo, hi) {
         // lo: bound vs x (bound <= x); hi: x vs bound (x <= bound).
         (Some(a), Some(b)) => Val::Bool(a != Ordering::Greater && b != Ordering::Greater),
@@ -823,35 +787,24 @@ fn within(x: &Val<'_>, dir: Direction, seconds: i64, days: i64, cx: &Ctx<'_, '_>
     }
 }
 
-/// Whether `e` passes the filter (callers check the event name).
-fn passes<'a>(e: &'a Event, filter: Option<&'a Node>, cx: &Ctx<'a, '_>) -> EvalResult<bool> {
+/// Whether event `e` passes the filter (callers check the event name).
+fn passes<'a, S: Source<'a>>(
+    e: usize,
+    filter: Option<&'a Node>,
+    cx: &Ctx<'a, '_, S>,
+) -> EvalResult<bool> {
     match filter {
         None => Ok(true),
         Some(f) => Ok(eval(f, cx, Some(e))?.truth() == Truth::True),
     }
 }
 
-fn prop_val<'a>(e: &'a Event, name: &str, ty: ValueType) -> EvalResult<Val<'a>> {
-    match e.properties.get(name) {
-        None => Ok(Val::Missing),
-        Some(v) => typed(v, ty).ok_or_else(|| {
-            Box::new(
-                Error::new(
-                    ErrorKind::InvalidEvent,
-                    format!(
-                        "property `{name}` of event `{}` is declared {ty} but holds a {} value",
-                        e.id,
-                        v.value_type()
-                    ),
-                )
-                .with_path(format!("events.{}.properties.{name}", e.id)),
-            )
-        }),
-    }
-}
-
 /// Evaluates an aggregate that occurs more than once in the set, once per evaluation.
-fn shared_aggregate<'a>(p: &'a AggPlan, slot: usize, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
+fn shared_aggregate<'a, S: Source<'a>>(
+    p: &'a AggPlan,
+    slot: usize,
+    cx: &Ctx<'a, '_, S>,
+) -> EvalResult<Val<'a>> {
     if let Some(Some(v)) = cx.shared.borrow().get(slot) {
         return Ok(v.clone());
     }
@@ -875,11 +828,14 @@ fn shared_aggregate<'a>(p: &'a AggPlan, slot: usize, cx: &Ctx<'a, '_>) -> EvalRe
 
 /// Evaluates an aggregate.
 #[inline(never)]
-pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<'a>> {
+pub(crate) fn aggregate<'a, S: Source<'a>>(
+    p: &'a AggPlan,
+    cx: &Ctx<'a, '_, S>,
+) -> EvalResult<Val<'a>> {
     let (lo, hi) = cx.window_range(&p.window);
-    let events = &cx.events[lo..hi];
+    let src = cx.src;
     let filter = p.filter.as_ref();
-    let mut matching = events.iter().filter(|e| e.name == p.event);
+    let mut matching = (lo..hi).filter(|&e| src.name_is(e, &p.event, p.event_id));
     match p.agg {
         AggFn::Any | AggFn::None => {
             let mut found = false;
@@ -903,15 +859,18 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<
         AggFn::FirstTime => {
             for e in matching {
                 if passes(e, filter, cx)? {
-                    return Ok(Val::Ts(e.timestamp));
+                    return Ok(Val::Ts(src.ts(e)));
                 }
             }
             return Ok(Val::Missing);
         }
         AggFn::LastTime => {
-            for e in events.iter().rev().filter(|e| e.name == p.event) {
+            for e in (lo..hi)
+                .rev()
+                .filter(|&e| src.name_is(e, &p.event, p.event_id))
+            {
                 if passes(e, filter, cx)? {
-                    return Ok(Val::Ts(e.timestamp));
+                    return Ok(Val::Ts(src.ts(e)));
                 }
             }
             return Ok(Val::Missing);
@@ -931,7 +890,7 @@ pub(crate) fn aggregate<'a>(p: &'a AggPlan, cx: &Ctx<'a, '_>) -> EvalResult<Val<
         if !passes(e, filter, cx)? {
             continue;
         }
-        let v = prop_val(e, prop, *ty)?;
+        let v = src.prop(e, prop, p.prop_id, *ty)?;
         if v.is_missing() {
             continue;
         }
@@ -989,7 +948,7 @@ fn total_order(a: &Val<'_>, b: &Val<'_>) -> Ordering {
 
 /// Evaluates a streak (see [`super::ast::ExprKind::Streak`]).
 #[inline(never)]
-pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> EvalResult<i64> {
+pub(crate) fn streak<'a, S: Source<'a>>(p: &'a StreakPlan, cx: &Ctx<'a, '_, S>) -> EvalResult<i64> {
     let unit = calendar::streak_calendar_unit(p.unit);
     let today = cx.today();
     let Some(cur_start) = calendar::start_of(&cx.zone, calendar::unit_start(today, unit)) else {
@@ -997,36 +956,28 @@ pub(crate) fn streak(p: &StreakPlan, cx: &Ctx<'_, '_>) -> EvalResult<i64> {
     };
     let cur = calendar::unit_index(today, p.unit);
     // Matching events strictly before the current unit (and so before `now`).
-    let before = cx
-        .events
-        .partition_point(|e| e.timestamp < cur_start)
-        .min(cx.visible_end());
-    let idx = |e: &Event| calendar::unit_index(calendar::local_date(&cx.zone, e.timestamp), p.unit);
+    let src = cx.src;
+    let before = src.count_lt(cur_start).min(cx.visible_end());
+    let idx = |e: usize| calendar::unit_index(calendar::local_date(&cx.zone, src.ts(e)), p.unit);
+    let matching = |e: &usize| src.name_is(*e, &p.event, p.event_id);
     let filter = p.filter.as_ref();
     match p.mode {
         StreakMode::Without => {
-            for e in cx.events[..before]
-                .iter()
-                .rev()
-                .filter(|e| e.name == p.event)
-            {
+            for e in (0..before).rev().filter(matching) {
                 if passes(e, filter, cx)? {
                     return Ok((cur - idx(e) - 1).max(0));
                 }
             }
-            match cx.events.first() {
-                Some(first) if first.timestamp <= cx.now => Ok((cur - idx(first)).max(0)),
-                _ => Ok(0),
+            if src.len() > 0 && src.ts(0) <= cx.now {
+                Ok((cur - idx(0)).max(0))
+            } else {
+                Ok(0)
             }
         }
         StreakMode::With => {
             let mut expected = cur - 1;
             let mut n = 0i64;
-            for e in cx.events[..before]
-                .iter()
-                .rev()
-                .filter(|e| e.name == p.event)
-            {
+            for e in (0..before).rev().filter(matching) {
                 if !passes(e, filter, cx)? {
                     continue;
                 }

@@ -232,7 +232,7 @@ fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<St
         | (ExprKind::Within { expr, .. }, Node::Within { expr: x, .. }) => shown(expr, &ev(x)?),
         (ExprKind::HasTag { tags, mode }, _) => {
             let (live, absent): (Vec<&String>, Vec<&String>) =
-                tags.iter().partition(|t| cx.profile.has_tag(t, cx.now));
+                tags.iter().partition(|t| cx.src.profile.has_tag(t, cx.now));
             let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
             match (mode, live.is_empty(), absent.is_empty()) {
                 (_, true, _) => format!("no live tag {}", list(&absent)),
@@ -244,6 +244,7 @@ fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<St
         }
         (ExprKind::HasTagInGroup { group }, _) => {
             let live: Vec<&str> = cx
+                .src
                 .profile
                 .tags
                 .iter()
@@ -257,7 +258,7 @@ fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<St
             }
         }
         (ExprKind::HasConsent { channel, purpose }, _) => {
-            let state = if cx.profile.has_consent(channel, purpose, cx.now) {
+            let state = if cx.src.profile.has_consent(channel, purpose, cx.now) {
                 "granted"
             } else {
                 "not granted"
@@ -265,7 +266,7 @@ fn observe<'a>(cx: &Ctx<'a, '_>, ast: &Expr, plan: &'a Node) -> Result<Option<St
             format!("consent {channel}/{purpose}: {state}")
         }
         (ExprKind::HasIdentity { namespace }, _) => {
-            let n = cx.profile.identities.get(namespace).map_or(0, Vec::len);
+            let n = cx.src.profile.identities.get(namespace).map_or(0, Vec::len);
             format!("{namespace} identities = {n}")
         }
         (ExprKind::Aggregate { .. }, Node::Agg(p)) => {

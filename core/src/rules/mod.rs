@@ -18,16 +18,19 @@
 
 pub mod ast;
 mod calendar;
+mod columnar;
 pub mod compile;
-mod eval;
+pub(crate) mod eval;
 #[cfg(test)]
 mod eval_tests;
 pub mod explain;
 mod lexer;
 pub mod parser;
 pub mod printer;
+mod source;
 
 pub use ast::{Expr, ExprKind, Rule, RuleSet};
+pub use columnar::ColumnarInput;
 pub use compile::{CompiledRuleSet, Limits};
 pub use explain::{ExplainNode, Explanation, Truth};
 

@@ -1,0 +1,736 @@
+//! Borrowed columnar input: many users' traits and events as typed slices
+//! (Arrow's memory layout, without depending on Arrow), so bulk callers never build
+//! [`Profile`](crate::Profile)s or [`Event`](crate::Event)s.
+//!
+//! * [`Column`]: one typed column (integers, floats, booleans, UTF-8 or
+//!   dictionary strings, timestamps in µs, dates in days, string lists) with an
+//!   optional validity bitmap; a null is a missing value.
+//! * [`ProfileColumns`]: one row per user (trait columns, optional zones).
+//! * [`EventColumns`]: one row per event in any order (µs timestamps, name codes
+//!   into a small name table, optional ids, property columns).
+//! * [`UserEvents`]: the events grouped per user in time order and de-duplicated
+//!   by id exactly as [`EventLog::new`](crate::EventLog::new) does (first
+//!   occurrence kept), built once by [`EventColumns::group`].
+//!
+//! [`CompiledRuleSet::evaluate_columns`](crate::CompiledRuleSet::evaluate_columns)
+//! evaluates rules over them with the same evaluator as the row path (ADR 0006).
+
+use crate::error::{suggest, Error, ErrorKind, Result};
+use crate::rules::eval::Val;
+use crate::schema::Schema;
+use crate::value::ValueType;
+use crate::zone::Zone;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// A bit-packed bitmap (least significant bit first, as Arrow), with a bit offset.
+#[derive(Debug, Clone, Copy)]
+pub struct Bitmap<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    len: usize,
+}
+
+impl<'a> Bitmap<'a> {
+    /// `len` bits starting at bit `offset` of `bytes`.
+    pub fn new(bytes: &'a [u8], offset: usize, len: usize) -> Result<Bitmap<'a>> {
+        let bits = offset.checked_add(len);
+        if bits.is_none_or(|b| b.div_ceil(8) > bytes.len()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "a bitmap of {len} bits at offset {offset} needs more than {} bytes",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(Bitmap { bytes, offset, len })
+    }
+
+    /// Number of bits.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the bitmap has no bits.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bit `i` (false outside the bitmap).
+    #[inline]
+    pub fn get(&self, i: usize) -> bool {
+        if i >= self.len {
+            return false;
+        }
+        let j = self.offset + i;
+        self.bytes
+            .get(j >> 3)
+            .is_some_and(|b| (b >> (j & 7)) & 1 == 1)
+    }
+}
+
+/// The values of a column.
+#[derive(Debug, Clone)]
+pub enum ColumnData<'a> {
+    /// Booleans, bit-packed.
+    Boolean(Bitmap<'a>),
+    /// 64-bit integers.
+    Integer(&'a [i64]),
+    /// 64-bit floats (a non-finite value is an error when read).
+    Float(&'a [f64]),
+    /// UTF-8 strings in Arrow's layout: `offsets[i]..offsets[i + 1]` into `data`.
+    Utf8 {
+        /// `len + 1` offsets.
+        offsets: &'a [i32],
+        /// The string bytes.
+        data: &'a [u8],
+    },
+    /// Dictionary-encoded strings: `values[keys[i]]` (a `None` value is null).
+    Dictionary {
+        /// One key per row.
+        keys: &'a [i32],
+        /// The dictionary.
+        values: Vec<Option<&'a str>>,
+    },
+    /// Instants as microseconds since the Unix epoch (UTC).
+    TimestampMicros(&'a [i64]),
+    /// Dates as days since 1970-01-01.
+    Date32(&'a [i32]),
+    /// Lists of strings.
+    StringList(&'a [Vec<String>]),
+}
+
+impl ColumnData<'_> {
+    fn len(&self) -> usize {
+        match self {
+            ColumnData::Boolean(b) => b.len(),
+            ColumnData::Integer(v) | ColumnData::TimestampMicros(v) => v.len(),
+            ColumnData::Float(v) => v.len(),
+            ColumnData::Utf8 { offsets, .. } => offsets.len().saturating_sub(1),
+            ColumnData::Dictionary { keys, .. } => keys.len(),
+            ColumnData::Date32(v) => v.len(),
+            ColumnData::StringList(v) => v.len(),
+        }
+    }
+
+    /// The core type of the values.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            ColumnData::Boolean(_) => ValueType::Boolean,
+            ColumnData::Integer(_) => ValueType::Integer,
+            ColumnData::Float(_) => ValueType::Float,
+            ColumnData::Utf8 { .. } | ColumnData::Dictionary { .. } => ValueType::String,
+            ColumnData::TimestampMicros(_) => ValueType::Timestamp,
+            ColumnData::Date32(_) => ValueType::Date,
+            ColumnData::StringList(_) => ValueType::StringList,
+        }
+    }
+}
+
+/// One typed column with optional validity (`false` = null = missing).
+#[derive(Debug, Clone)]
+pub struct Column<'a> {
+    data: ColumnData<'a>,
+    validity: Option<Bitmap<'a>>,
+}
+
+/// The timestamp of `us` microseconds since the epoch, if representable.
+pub fn micros_to_utc(us: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_micros(us)
+}
+
+/// The representable instants in microseconds since the epoch (hoist it out of
+/// loops: checking a whole column is then an integer range test per value).
+pub fn micros_range() -> std::ops::RangeInclusive<i64> {
+    DateTime::<Utc>::MIN_UTC.timestamp_micros()..=DateTime::<Utc>::MAX_UTC.timestamp_micros()
+}
+
+fn days_to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
+}
+
+impl<'a> Column<'a> {
+    /// A column; the validity bitmap (if any) must have one bit per value.
+    pub fn new(data: ColumnData<'a>, validity: Option<Bitmap<'a>>) -> Result<Column<'a>> {
+        let len = data.len();
+        if let Some(v) = &validity {
+            if v.len() != len {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "a column of {len} values has a validity bitmap of {} bits",
+                        v.len()
+                    ),
+                ));
+            }
+        }
+        Ok(Column { data, validity })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The core type of the values.
+    pub fn value_type(&self) -> ValueType {
+        self.data.value_type()
+    }
+
+    /// Whether row `i` holds a value.
+    #[inline]
+    pub fn is_valid(&self, i: usize) -> bool {
+        i < self.len() && self.validity.as_ref().is_none_or(|v| v.get(i))
+    }
+
+    /// Row `i` as an evaluator value (`Missing` for null); a malformed value (bad
+    /// UTF-8, out-of-range key or instant, non-finite float) is an error message.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> std::result::Result<Val<'a>, String> {
+        if !self.is_valid(i) {
+            return Ok(Val::Missing);
+        }
+        Ok(match &self.data {
+            ColumnData::Boolean(b) => Val::Bool(b.get(i)),
+            ColumnData::Integer(v) => Val::Int(v[i]),
+            ColumnData::Float(v) => {
+                let f = v[i];
+                if !f.is_finite() {
+                    return Err(format!("{f} is not a finite number"));
+                }
+                Val::Float(f)
+            }
+            ColumnData::Utf8 { offsets, data } => {
+                let (s, e) = (offsets[i], offsets[i + 1]);
+                let bytes = usize::try_from(s)
+                    .ok()
+                    .zip(usize::try_from(e).ok())
+                    .and_then(|(s, e)| data.get(s..e))
+                    .ok_or("string offsets out of range")?;
+                Val::Str(Cow::Borrowed(
+                    std::str::from_utf8(bytes).map_err(|_| "a string is not valid UTF-8")?,
+                ))
+            }
+            ColumnData::Dictionary { keys, values } => {
+                match usize::try_from(keys[i]).ok().and_then(|k| values.get(k)) {
+                    Some(Some(s)) => Val::Str(Cow::Borrowed(s)),
+                    Some(None) => Val::Missing,
+                    None => return Err(format!("dictionary key {} out of range", keys[i])),
+                }
+            }
+            ColumnData::TimestampMicros(v) => {
+                Val::Ts(micros_to_utc(v[i]).ok_or("timestamp out of range")?)
+            }
+            ColumnData::Date32(v) => Val::Date(days_to_date(v[i]).ok_or("date out of range")?),
+            ColumnData::StringList(v) => Val::List(&v[i]),
+        })
+    }
+
+    /// Row `i` as text for de-duplication keys (strings as they are, integers in
+    /// decimal); `None` for null.
+    fn key(&self, i: usize) -> std::result::Result<Option<Cow<'a, str>>, String> {
+        Ok(match self.get(i)? {
+            Val::Missing => None,
+            Val::Str(s) => Some(s),
+            Val::Int(n) => Some(Cow::Owned(n.to_string())),
+            _ => return Err("event ids must be strings or integers".into()),
+        })
+    }
+}
+
+/// One row per user: trait columns and optional per-user zones.
+#[derive(Debug, Clone)]
+pub struct ProfileColumns<'a> {
+    len: usize,
+    traits: Vec<(String, Column<'a>)>,
+    zones: Option<Vec<Option<Zone>>>,
+}
+
+impl<'a> ProfileColumns<'a> {
+    /// `len` users with no traits.
+    pub fn new(len: usize) -> ProfileColumns<'a> {
+        ProfileColumns {
+            len,
+            traits: Vec::new(),
+            zones: None,
+        }
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no users.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds the column of trait `name` (one value per user).
+    pub fn with_trait(mut self, name: impl Into<String>, column: Column<'a>) -> Result<Self> {
+        let name = name.into();
+        if column.len() != self.len {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "trait column `{name}` has {} rows for {} users",
+                    column.len(),
+                    self.len
+                ),
+            )
+            .with_path(format!("traits.{name}")));
+        }
+        if self.traits.iter().any(|(n, _)| *n == name) {
+            return Err(Error::new(
+                ErrorKind::DuplicateName,
+                format!("trait `{name}` is given twice"),
+            )
+            .with_path(format!("traits.{name}")));
+        }
+        self.traits.push((name, column));
+        Ok(self)
+    }
+
+    /// Sets each user's zone (`None`: the evaluation default).
+    pub fn with_zones(mut self, zones: Vec<Option<Zone>>) -> Result<Self> {
+        if zones.len() != self.len {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} zones for {} users", zones.len(), self.len),
+            ));
+        }
+        self.zones = Some(zones);
+        Ok(self)
+    }
+
+    pub(crate) fn trait_column(&self, name: &str) -> Option<&Column<'a>> {
+        self.traits.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    pub(crate) fn zone(&self, user: usize) -> Option<Zone> {
+        self.zones
+            .as_ref()
+            .and_then(|z| z.get(user).copied().flatten())
+    }
+
+    /// Checks every trait column against the schema as
+    /// [`Profile::validate`](crate::Profile::validate) checks a profile's traits:
+    /// the trait is declared and the column's type fits (integers fit floats).
+    pub fn validate(&self, schema: &Schema) -> Result<()> {
+        for (name, col) in &self.traits {
+            let def = schema.traits.get(name).ok_or_else(|| {
+                let e = Error::new(ErrorKind::InvalidProfile, format!("unknown trait `{name}`"))
+                    .with_path(format!("traits.{name}"));
+                match suggest(name, schema.traits.keys().map(String::as_str)) {
+                    Some(s) => e.with_suggestion(s),
+                    None => e,
+                }
+            })?;
+            let ty = col.value_type();
+            if !(ty == def.ty || (def.ty == ValueType::Float && ty == ValueType::Integer)) {
+                return Err(Error::new(
+                    ErrorKind::InvalidProfile,
+                    format!("trait `{name}` is declared {} but has {ty} values", def.ty),
+                )
+                .with_path(format!("traits.{name}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One row per event, in any order.
+#[derive(Debug, Clone)]
+pub struct EventColumns<'a> {
+    timestamps: &'a [i64],
+    names: &'a [i32],
+    name_table: Vec<String>,
+    ids: Option<Column<'a>>,
+    properties: Vec<(String, Column<'a>)>,
+}
+
+fn invalid_event(row: usize, msg: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidEvent, format!("event row {row}: {msg}"))
+        .with_path(format!("events[{row}]"))
+}
+
+impl<'a> EventColumns<'a> {
+    /// Events with timestamps (µs since the epoch, UTC) and names given as codes
+    /// into `name_table`; a code outside the table is an error.
+    pub fn new(
+        timestamps: &'a [i64],
+        names: &'a [i32],
+        name_table: Vec<String>,
+    ) -> Result<EventColumns<'a>> {
+        if timestamps.len() != names.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{} timestamps for {} event names",
+                    timestamps.len(),
+                    names.len()
+                ),
+            ));
+        }
+        Ok(EventColumns {
+            timestamps,
+            names,
+            name_table,
+            ids: None,
+            properties: Vec::new(),
+        })
+    }
+
+    /// No events.
+    pub fn empty() -> EventColumns<'static> {
+        EventColumns {
+            timestamps: &[],
+            names: &[],
+            name_table: Vec::new(),
+            ids: None,
+            properties: Vec::new(),
+        }
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    /// Whether there are no events.
+    pub fn is_empty(&self) -> bool {
+        self.timestamps.is_empty()
+    }
+
+    fn check_len(&self, what: &str, column: &Column<'_>) -> Result<()> {
+        if column.len() == self.len() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{what} column has {} rows for {} events",
+                    column.len(),
+                    self.len()
+                ),
+            ))
+        }
+    }
+
+    /// Adds event ids (strings or integers): events of one user with equal ids are
+    /// one event (the first row is kept). Without ids every row is its own event.
+    pub fn with_ids(mut self, ids: Column<'a>) -> Result<Self> {
+        self.check_len("the id", &ids)?;
+        self.ids = Some(ids);
+        Ok(self)
+    }
+
+    /// Adds the column of property `name` (null where an event lacks it).
+    pub fn with_property(mut self, name: impl Into<String>, column: Column<'a>) -> Result<Self> {
+        let name = name.into();
+        self.check_len(&format!("property `{name}`"), &column)?;
+        if self.properties.iter().any(|(n, _)| *n == name) {
+            return Err(Error::new(
+                ErrorKind::DuplicateName,
+                format!("property `{name}` is given twice"),
+            ));
+        }
+        self.properties.push((name, column));
+        Ok(self)
+    }
+
+    pub(crate) fn name_code(&self, name: &str) -> Option<i32> {
+        self.name_table
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| i32::try_from(i).ok())
+    }
+
+    pub(crate) fn property_index(&self, name: &str) -> Option<usize> {
+        self.properties.iter().position(|(n, _)| n == name)
+    }
+
+    pub(crate) fn property(&self, i: usize) -> &Column<'a> {
+        &self.properties[i].1
+    }
+
+    /// Checks the events against the schema as reading them as core events would:
+    /// every name is a declared event (reported for the first row using it), every
+    /// property column's type fits its declaration in each event declaring it, and
+    /// a property holds values only on events that declare it.
+    pub fn validate(&self, schema: &Schema) -> Result<()> {
+        self.validate_rows(schema, |_| true)
+    }
+
+    /// As [`EventColumns::validate`], for the rows where `keep(row)` is true only
+    /// (e.g. the rows that belong to a known user).
+    pub fn validate_rows(&self, schema: &Schema, keep: impl Fn(usize) -> bool) -> Result<()> {
+        let used = self.used_codes(&keep)?;
+        let mut declares: Vec<Vec<bool>> = Vec::with_capacity(self.name_table.len());
+        for (code, name) in self.name_table.iter().enumerate() {
+            let def = match schema.event_def(name) {
+                Ok(def) => Some(def),
+                Err(e) => match used[code] {
+                    Some(row) => return Err(e.prefix_path(&format!("events[{row}].name"))),
+                    None => None,
+                },
+            };
+            let mut row = Vec::with_capacity(self.properties.len());
+            for (p, col) in &self.properties {
+                let d = def.and_then(|d| d.properties.get(p));
+                if let Some(d) = d {
+                    let ty = col.value_type();
+                    if !(ty == d.ty || (d.ty == ValueType::Float && ty == ValueType::Integer)) {
+                        return Err(Error::new(
+                            ErrorKind::InvalidEvent,
+                            format!(
+                                "property `{p}` of event `{name}` is declared {} but the column holds {ty} values",
+                                d.ty
+                            ),
+                        )
+                        .with_path(format!("properties.{p}")));
+                    }
+                }
+                row.push(d.is_some());
+            }
+            declares.push(row);
+        }
+        for (j, (p, col)) in self.properties.iter().enumerate() {
+            // Only rows of events that do not declare the property can fail.
+            let undeclared: Vec<bool> = declares.iter().map(|d| !d[j]).collect();
+            if !undeclared.contains(&true) {
+                continue;
+            }
+            for (row, &code) in self.names.iter().enumerate() {
+                let suspect = usize::try_from(code)
+                    .ok()
+                    .and_then(|c| undeclared.get(c).copied())
+                    .unwrap_or(true);
+                if suspect && col.is_valid(row) && keep(row) {
+                    let event = usize::try_from(code)
+                        .ok()
+                        .and_then(|c| self.name_table.get(c))
+                        .map_or("", String::as_str);
+                    return Err(schema
+                        .property_def(event, p)
+                        .err()
+                        .unwrap_or_else(|| {
+                            Error::new(
+                                ErrorKind::UnknownProperty,
+                                format!("unknown property `{p}`"),
+                            )
+                        })
+                        .prefix_path(&format!("events[{row}].{p}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The first kept row using each name code; an error for a kept row whose code
+    /// is outside the table.
+    fn used_codes(&self, keep: &dyn Fn(usize) -> bool) -> Result<Vec<Option<usize>>> {
+        let mut used = vec![None; self.name_table.len()];
+        for (row, &code) in self.names.iter().enumerate() {
+            if !keep(row) {
+                continue;
+            }
+            match usize::try_from(code).ok().and_then(|c| used.get_mut(c)) {
+                Some(slot) => {
+                    if slot.is_none() {
+                        *slot = Some(row);
+                    }
+                }
+                None => {
+                    return Err(invalid_event(
+                        row,
+                        format!("name code {code} is outside the name table"),
+                    ))
+                }
+            }
+        }
+        Ok(used)
+    }
+
+    /// Groups the events by user: `owners[row]` is the user index of each row
+    /// (`u32::MAX`, or any index ≥ `users`, drops the row). Each user's events are
+    /// put in time order and de-duplicated by id, first row kept, as
+    /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
+    /// keep their input order (their order never changes a result).
+    pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
+        if owners.len() != self.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} owners for {} events", owners.len(), self.len()),
+            ));
+        }
+        if u32::try_from(self.len()).is_err() {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                "at most 4294967295 events per batch",
+            ));
+        }
+        let kept = |row: usize| (owners[row] as usize) < users;
+        self.used_codes(&kept)?;
+        let range = micros_range();
+        for (row, &t) in self.timestamps.iter().enumerate() {
+            if !range.contains(&t) && kept(row) {
+                return Err(invalid_event(row, "timestamp out of range"));
+            }
+        }
+        // Stable counting sort by owner: input order is kept within a user.
+        let mut offsets = vec![0usize; users + 1];
+        for &o in owners {
+            if let Some(c) = offsets.get_mut(o as usize + 1) {
+                if (o as usize) < users {
+                    *c += 1;
+                }
+            }
+        }
+        for u in 0..users {
+            offsets[u + 1] += offsets[u];
+        }
+        let total = offsets[users];
+        // Scatter rows, timestamps and name codes together: sequential reads,
+        // and each user's events end up contiguous.
+        let mut next = offsets.clone();
+        let mut rows = vec![0u32; total];
+        let mut ts = vec![0i64; total];
+        let mut names = vec![0i32; total];
+        for (row, &o) in owners.iter().enumerate() {
+            let o = o as usize;
+            if o < users {
+                let at = next[o];
+                rows[at] = row as u32;
+                ts[at] = self.timestamps[row];
+                names[at] = self.names[row];
+                next[o] += 1;
+            }
+        }
+        drop(next);
+        let mut grouped = UserEvents {
+            offsets,
+            rows,
+            ts,
+            names,
+        };
+        if let Some(ids) = &self.ids {
+            grouped.dedup(ids)?;
+        }
+        let UserEvents {
+            offsets,
+            rows,
+            ts,
+            names,
+        } = &mut grouped;
+        let mut scratch: Vec<(i64, u32, i32)> = Vec::new();
+        for u in 0..users {
+            let r = offsets[u]..offsets[u + 1];
+            if ts[r.clone()].windows(2).all(|w| w[0] <= w[1]) {
+                continue;
+            }
+            // Stable: equal timestamps keep their input order.
+            scratch.clear();
+            scratch.extend(r.clone().map(|i| (ts[i], rows[i], names[i])));
+            scratch.sort_by_key(|e| e.0);
+            for (i, e) in r.zip(&scratch) {
+                (ts[i], rows[i], names[i]) = *e;
+            }
+        }
+        Ok(grouped)
+    }
+}
+
+impl UserEvents {
+    /// Drops repeated ids within each user (first row kept, order unchanged).
+    fn dedup(&mut self, ids: &Column<'_>) -> Result<()> {
+        let users = self.users();
+        let mut w = 0;
+        let mut new_offsets = vec![0usize; users + 1];
+        let mut seen: HashSet<Cow<'_, str>> = HashSet::new();
+        for u in 0..users {
+            seen.clear();
+            for i in self.offsets[u]..self.offsets[u + 1] {
+                let r = self.rows[i] as usize;
+                let key = ids
+                    .key(r)
+                    .map_err(|m| invalid_event(r, m))?
+                    .ok_or_else(|| invalid_event(r, "the event id is null"))?;
+                if seen.insert(key) {
+                    self.rows[w] = self.rows[i];
+                    self.ts[w] = self.ts[i];
+                    self.names[w] = self.names[i];
+                    w += 1;
+                }
+            }
+            new_offsets[u + 1] = w;
+        }
+        self.rows.truncate(w);
+        self.ts.truncate(w);
+        self.names.truncate(w);
+        self.offsets = new_offsets;
+        Ok(())
+    }
+}
+
+/// Events grouped per user (see [`EventColumns::group`]), with timestamps and name
+/// codes copied into group order so a user's events are contiguous in memory.
+#[derive(Debug, Clone, Default)]
+pub struct UserEvents {
+    offsets: Vec<usize>,
+    rows: Vec<u32>,
+    pub(crate) ts: Vec<i64>,
+    pub(crate) names: Vec<i32>,
+}
+
+impl UserEvents {
+    /// `users` users without events.
+    pub fn empty(users: usize) -> UserEvents {
+        UserEvents {
+            offsets: vec![0; users + 1],
+            ..UserEvents::default()
+        }
+    }
+
+    /// Number of users.
+    pub fn users(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of events kept.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no event was kept.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// User `u`'s events as a range of group positions.
+    pub fn range(&self, u: usize) -> std::ops::Range<usize> {
+        self.offsets[u]..self.offsets[u + 1]
+    }
+
+    /// The input row of group position `i`.
+    pub fn row(&self, i: usize) -> usize {
+        self.rows[i] as usize
+    }
+
+    /// The timestamp (µs) of group position `i`.
+    pub fn timestamp(&self, i: usize) -> i64 {
+        self.ts[i]
+    }
+
+    /// The name code of group position `i`.
+    pub fn name_code(&self, i: usize) -> i32 {
+        self.names[i]
+    }
+}

@@ -1,0 +1,286 @@
+//! Evaluation of a compiled rule set over columnar input
+//! ([`crate::columnar`]): the same plans and the same evaluator as the row path,
+//! reading values straight from the columns through [`Source`], so no
+//! `Profile` or `Event` is ever built. Names are bound to columns once per call.
+
+use super::compile::CompiledRuleSet;
+use super::eval::{Ctx, EvalResult, Val};
+use super::explain::Truth;
+use super::source::{typed, Source};
+use crate::columnar::{micros_to_utc, Column, EventColumns, ProfileColumns, UserEvents};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::ValueType;
+use crate::zone::Zone;
+use chrono::{DateTime, Utc};
+use std::cell::Cell;
+
+/// Many users' profiles and events as columns, ready to evaluate.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnarInput<'a> {
+    /// One row per user.
+    pub profiles: &'a ProfileColumns<'a>,
+    /// The events (any order).
+    pub events: &'a EventColumns<'a>,
+    /// The events grouped per user ([`EventColumns::group`] of `events`).
+    pub grouped: &'a UserEvents,
+    /// The evaluation instant; nothing after it is visible.
+    pub now: DateTime<Utc>,
+    /// Zone for users without one of their own.
+    pub default_zone: Zone,
+}
+
+/// The columns each name of the compiled set reads.
+struct Bound<'a> {
+    input: ColumnarInput<'a>,
+    traits: Vec<Option<&'a Column<'a>>>,
+    events: Vec<Option<i32>>,
+    props: Vec<Option<&'a Column<'a>>>,
+}
+
+/// One user of a bound batch.
+#[derive(Clone, Copy)]
+struct ColSource<'a> {
+    b: &'a Bound<'a>,
+    user: usize,
+    /// First group position of the user's events.
+    lo: usize,
+    len: usize,
+}
+
+fn bad_value(kind: ErrorKind, path: String, msg: String) -> Box<Error> {
+    Box::new(Error::new(kind, msg).with_path(path))
+}
+
+/// `t` in whole microseconds, rounded down, and whether that is exact.
+fn floor_micros(t: DateTime<Utc>) -> (i128, bool) {
+    // A leap second (nanos >= 1e9) sorts after every instant of its second.
+    let nanos = t.timestamp_subsec_nanos();
+    let capped = nanos.min(999_999_999);
+    (
+        i128::from(t.timestamp()) * 1_000_000 + i128::from(capped / 1000),
+        nanos == capped && nanos % 1000 == 0,
+    )
+}
+
+impl<'a> ColSource<'a> {
+    fn micros(&self) -> &'a [i64] {
+        &self.b.input.grouped.ts[self.lo..self.lo + self.len]
+    }
+}
+
+impl<'a> Source<'a> for ColSource<'a> {
+    fn trait_value(&self, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        let Some(col) = self.b.traits[id] else {
+            return Ok(Val::Missing);
+        };
+        let path = || format!("traits.{name}");
+        let v = col
+            .get(self.user)
+            .map_err(|m| bad_value(ErrorKind::InvalidProfile, path(), m))?;
+        if v.is_missing() {
+            return Ok(v);
+        }
+        let held = col.value_type();
+        typed(v, ty).ok_or_else(|| {
+            bad_value(
+                ErrorKind::InvalidProfile,
+                path(),
+                format!("trait `{name}` is declared {ty} but the profile holds a {held} value"),
+            )
+        })
+    }
+
+    fn score(&self, _: &str) -> Val<'a> {
+        Val::Missing
+    }
+
+    fn has_tag(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+
+    fn has_tag_in_group(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+
+    fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn ts(&self, i: usize) -> DateTime<Utc> {
+        // Every timestamp was range-checked by `EventColumns::group`.
+        micros_to_utc(self.b.input.grouped.ts[self.lo + i]).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    fn count_lt(&self, t: DateTime<Utc>) -> usize {
+        // Whole microseconds x: x < t  <=>  x < ceil_us(t).
+        let (floor, exact) = floor_micros(t);
+        let bound = if exact { floor } else { floor + 1 };
+        self.micros().partition_point(|&x| i128::from(x) < bound)
+    }
+
+    fn count_le(&self, t: DateTime<Utc>) -> usize {
+        // x <= t  <=>  x <= floor_us(t).
+        let (floor, _) = floor_micros(t);
+        self.micros().partition_point(|&x| i128::from(x) <= floor)
+    }
+
+    #[inline]
+    fn name_is(&self, i: usize, _: &str, id: usize) -> bool {
+        self.b.events[id] == Some(self.b.input.grouped.names[self.lo + i])
+    }
+
+    #[inline]
+    fn prop(&self, i: usize, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        let Some(col) = self.b.props[id] else {
+            return Ok(Val::Missing);
+        };
+        let row = self.b.input.grouped.row(self.lo + i);
+        let path = || format!("events[{row}].properties.{name}");
+        let v = col
+            .get(row)
+            .map_err(|m| bad_value(ErrorKind::InvalidEvent, path(), m))?;
+        if v.is_missing() {
+            return Ok(v);
+        }
+        let held = col.value_type();
+        typed(v, ty).ok_or_else(|| {
+            bad_value(
+                ErrorKind::InvalidEvent,
+                path(),
+                format!("property `{name}` of event row {row} is declared {ty} but holds a {held} value"),
+            )
+        })
+    }
+}
+
+impl CompiledRuleSet {
+    /// Evaluates every rule for every user of a columnar batch, on up to
+    /// `threads` scoped threads over contiguous chunks of users. `result[r][u]` is
+    /// whether user `u` is a member of rule `r`; identical to
+    /// [`CompiledRuleSet::evaluate`] on each user's profile (its traits and zone;
+    /// no tags, consents, identities or scores) and event log. The first error in
+    /// user order is returned, with the path prefixed `users[u]`.
+    pub fn evaluate_columns(
+        &self,
+        input: &ColumnarInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<Vec<bool>>> {
+        let users = input.profiles.len();
+        if input.grouped.users() != users {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "the events are grouped for {} users but there are {users}",
+                    input.grouped.users()
+                ),
+            ));
+        }
+        let read = self.read_names();
+        let bound = Bound {
+            input: *input,
+            traits: read
+                .traits
+                .iter()
+                .map(|t| input.profiles.trait_column(t))
+                .collect(),
+            events: read
+                .events
+                .iter()
+                .map(|e| input.events.name_code(e))
+                .collect(),
+            props: read
+                .props
+                .iter()
+                .map(|p| {
+                    input
+                        .events
+                        .property_index(p)
+                        .map(|i| input.events.property(i))
+                })
+                .collect(),
+        };
+        if (0..input.grouped.len()).any(|i| input.grouped.row(i) >= input.events.len()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the grouped events do not belong to the event columns",
+            ));
+        }
+        let rules = self.rule_names().len();
+        let threads = threads.clamp(1, users.max(1));
+        let chunk = users.div_ceil(threads).max(1);
+        let run = |start: usize| self.evaluate_chunk(&bound, start, (start + chunk).min(users));
+        let starts: Vec<usize> = (0..users).step_by(chunk).collect();
+        let parts: Vec<Result<Vec<bool>>> = if starts.len() <= 1 {
+            starts.iter().map(|&s| run(s)).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = starts
+                    .iter()
+                    .map(|&start| s.spawn(move || run(start)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::new(
+                                ErrorKind::Internal,
+                                "an evaluation thread panicked",
+                            ))
+                        })
+                    })
+                    .collect()
+            })
+        };
+        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
+        for part in parts {
+            let part = part?;
+            for row in part.chunks_exact(rules.max(1)) {
+                for (r, col) in out.iter_mut().enumerate() {
+                    col.push(row[r]);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Users `start..end`, row-major (`rules` flags per user).
+    fn evaluate_chunk(&self, b: &Bound<'_>, start: usize, end: usize) -> Result<Vec<bool>> {
+        let rules = self.rule_names().len();
+        let mut out = Vec::with_capacity((end - start) * rules);
+        let memo: Vec<Cell<Truth>> = vec![Cell::new(Truth::Unknown); rules];
+        let input = &b.input;
+        let default_today = super::calendar::local_date(&input.default_zone, input.now);
+        for user in start..end {
+            let range = input.grouped.range(user);
+            let src = ColSource {
+                b,
+                user,
+                lo: range.start,
+                len: range.len(),
+            };
+            let own = input.profiles.zone(user);
+            let zone = own.unwrap_or(input.default_zone);
+            for m in &memo {
+                m.set(Truth::Unknown);
+            }
+            let cx = Ctx::new(src, input.now, zone, &memo, self.shared_slots());
+            if own.is_none() {
+                cx.today.set(Some(default_today));
+            }
+            self.fill_all(&cx)
+                .map_err(|e| e.prefix_path(&format!("users[{user}]")))?;
+            out.extend(memo.iter().map(|t| t.get().is_true()));
+        }
+        Ok(out)
+    }
+}

@@ -686,6 +686,42 @@ fn timestamps(
     Ok((Some(a), Vec::new()))
 }
 
+/// The one declared type of the event property a column maps to: an unknown
+/// property (with a suggestion) or one declared with two types is an error
+/// naming the column.
+pub(crate) fn property_type(schema: &Schema, c: &str, p: &str) -> Result<ValueType> {
+    let types: Vec<(&str, ValueType)> = schema
+        .events
+        .iter()
+        .filter_map(|(ev, def)| def.properties.get(p).map(|f| (ev.as_str(), f.ty)))
+        .collect();
+    let Some(&(first_event, ty)) = types.first() else {
+        let all = schema
+            .events
+            .values()
+            .flat_map(|d| d.properties.keys().map(String::as_str));
+        let e = column_error(
+            ErrorKind::UnknownProperty,
+            "events",
+            c,
+            format!("column `{c}`: no event in the schema has a property `{p}`"),
+        );
+        return Err(match siyu_core::error::suggest(p, all) {
+            Some(s) => e.with_suggestion(s),
+            None => e,
+        });
+    };
+    if let Some((other, t2)) = types.iter().find(|(_, t)| *t != ty) {
+        return Err(column_error(
+            ErrorKind::TypeMismatch,
+            "events",
+            c,
+            format!("property `{p}` is {ty} in event `{first_event}` but {t2} in `{other}`; give each its own column"),
+        ));
+    }
+    Ok(ty)
+}
+
 /// Runs the whole bulk job.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -805,35 +841,7 @@ pub fn run(
     // One declared type per property column, so a column converts once.
     let mut prop_types: Vec<(&str, &str, ValueType)> = Vec::new();
     for (c, p) in &event_cols.properties {
-        let types: Vec<(&str, ValueType)> = schema
-            .events
-            .iter()
-            .filter_map(|(ev, def)| def.properties.get(p).map(|f| (ev.as_str(), f.ty)))
-            .collect();
-        let Some(&(first_event, ty)) = types.first() else {
-            let all = schema
-                .events
-                .values()
-                .flat_map(|d| d.properties.keys().map(String::as_str));
-            let e = column_error(
-                ErrorKind::UnknownProperty,
-                "events",
-                c,
-                format!("column `{c}`: no event in the schema has a property `{p}`"),
-            );
-            return Err(match siyu_core::error::suggest(p, all) {
-                Some(s) => e.with_suggestion(s),
-                None => e,
-            });
-        };
-        if let Some((other, t2)) = types.iter().find(|(_, t)| *t != ty) {
-            return Err(column_error(
-                ErrorKind::TypeMismatch,
-                "events",
-                c,
-                format!("property `{p}` is {ty} in event `{first_event}` but {t2} in `{other}`; give each its own column"),
-            ));
-        }
+        let ty = property_type(schema, c, p)?;
         prop_types.push((c.as_str(), p.as_str(), ty));
     }
     let user_array = user_array.unwrap_or_else(|| arrow_array::new_empty_array(&DataType::Int64));

@@ -345,35 +345,7 @@ pub fn read_events(
     // One declared type per property column, so a column converts once.
     let mut prop_types: Vec<(String, String, ValueType)> = Vec::new();
     for (c, p) in &cols.properties {
-        let types: Vec<(&str, ValueType)> = schema
-            .events
-            .iter()
-            .filter_map(|(ev, def)| def.properties.get(p).map(|f| (ev.as_str(), f.ty)))
-            .collect();
-        let Some(&(first_event, ty)) = types.first() else {
-            let all = schema
-                .events
-                .values()
-                .flat_map(|d| d.properties.keys().map(String::as_str));
-            let e = column_error(
-                ErrorKind::UnknownProperty,
-                "events",
-                c,
-                format!("column `{c}`: no event in the schema has a property `{p}`"),
-            );
-            return Err(match siyu_core::error::suggest(p, all) {
-                Some(s) => e.with_suggestion(s),
-                None => e,
-            });
-        };
-        if let Some((other, t2)) = types.iter().find(|(_, t)| *t != ty) {
-            return Err(column_error(
-                ErrorKind::TypeMismatch,
-                "events",
-                c,
-                format!("property `{p}` is {ty} in event `{first_event}` but {t2} in `{other}`; give each its own column"),
-            ));
-        }
+        let ty = super::property_type(schema, c, p)?;
         prop_types.push((c.clone(), p.clone(), ty));
     }
     let index: HashMap<&str, usize> = profiles

@@ -6,9 +6,9 @@
 //! documents is `siyu_core::journey::request`, shared with the other bindings.
 //! Every call that steps, simulates or parses a user releases the GIL.
 
-use crate::bulk::{read_events, read_profiles, EventColumns, ProfileColumns};
+use crate::bulk::{read_events, read_profiles};
 use crate::clv::to_json;
-use crate::{attached, column_names, detached, mapping, parse_json};
+use crate::{attached, column_mappings, default_threads, detached, parse_json};
 use crate::{EventsArg, Held, ProfileArg, Schema};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -294,35 +294,18 @@ impl JourneyEngine {
         properties: Option<Vec<(String, String)>>,
         threads: Option<usize>,
     ) -> PyResult<(String, u64)> {
-        let profile_cols = ProfileColumns {
-            traits: mapping(
-                traits,
-                &column_names(&profiles)?,
-                &[Some(&id_column), time_zone_column.as_deref()],
-            ),
-            id: id_column,
-            time_zone: time_zone_column,
-        };
-        let event_names = match &events {
-            Some(e) => column_names(e)?,
-            None => Vec::new(),
-        };
-        let event_cols = EventColumns {
-            properties: mapping(
-                properties,
-                &event_names,
-                &[
-                    Some(&user_id_column),
-                    Some(&event_name_column),
-                    Some(&timestamp_column),
-                    event_id_column.as_deref(),
-                ],
-            ),
-            user_id: user_id_column,
-            name: event_name_column,
-            timestamp: timestamp_column,
-            id: event_id_column,
-        };
+        let (profile_cols, event_cols) = column_mappings(
+            &profiles,
+            events.as_ref(),
+            id_column,
+            traits,
+            time_zone_column,
+            user_id_column,
+            event_name_column,
+            timestamp_column,
+            event_id_column,
+            properties,
+        )?;
         let profiles = profiles.into_reader()?;
         let events = events.map(|e| e.into_reader()).transpose()?;
         let engine = &self.inner;
@@ -377,11 +360,7 @@ fn run_simulation(
         );
     }
     let threads = threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
+        .unwrap_or_else(default_threads)
         .clamp(1, users.len().max(1));
     let parts: Vec<Result<SimulationReport, Error>> = if threads == 1 {
         vec![simulate(engine, users, from, to)]

@@ -344,42 +344,21 @@ impl CompiledRuleSet {
         properties: Option<Vec<(String, String)>>,
         threads: Option<usize>,
     ) -> PyResult<(Bound<'py, PyAny>, u64)> {
-        let profile_cols = bulk::ProfileColumns {
-            traits: mapping(
-                traits,
-                &column_names(&profiles)?,
-                &[Some(&id_column), time_zone_column.as_deref()],
-            ),
-            id: id_column,
-            time_zone: time_zone_column,
-        };
-        let event_names = match &events {
-            Some(e) => column_names(e)?,
-            None => Vec::new(),
-        };
-        let event_cols = bulk::EventColumns {
-            properties: mapping(
-                properties,
-                &event_names,
-                &[
-                    Some(&user_id_column),
-                    Some(&event_name_column),
-                    Some(&timestamp_column),
-                    event_id_column.as_deref(),
-                ],
-            ),
-            user_id: user_id_column,
-            name: event_name_column,
-            timestamp: timestamp_column,
-            id: event_id_column,
-        };
+        let (profile_cols, event_cols) = column_mappings(
+            &profiles,
+            events.as_ref(),
+            id_column,
+            traits,
+            time_zone_column,
+            user_id_column,
+            event_name_column,
+            timestamp_column,
+            event_id_column,
+            properties,
+        )?;
         let profiles = profiles.into_reader()?;
         let events = events.map(|e| e.into_reader()).transpose()?;
-        let threads = threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        });
+        let threads = threads.unwrap_or_else(default_threads);
         let (compiled, schema) = (&self.inner, &self.schema);
         let id_name = profile_cols.id.clone();
         let (batch, unmatched) = detached(py, move || {
@@ -416,6 +395,61 @@ fn column_names(reader: &PyRecordBatchReader) -> PyResult<Vec<String>> {
         .iter()
         .map(|f| f.name().clone())
         .collect())
+}
+
+/// Threads for a bulk job when the caller names none: every core.
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The profile and event column mappings of a bulk call (one reading for every
+/// Arrow entry point): unmapped trait/property columns default to every column
+/// not already used for ids, zones, names or timestamps.
+#[allow(clippy::too_many_arguments)]
+fn column_mappings(
+    profiles: &PyRecordBatchReader,
+    events: Option<&PyRecordBatchReader>,
+    id_column: String,
+    traits: Option<Vec<(String, String)>>,
+    time_zone_column: Option<String>,
+    user_id_column: String,
+    event_name_column: String,
+    timestamp_column: String,
+    event_id_column: Option<String>,
+    properties: Option<Vec<(String, String)>>,
+) -> PyResult<(bulk::ProfileColumns, bulk::EventColumns)> {
+    let profile_cols = bulk::ProfileColumns {
+        traits: mapping(
+            traits,
+            &column_names(profiles)?,
+            &[Some(&id_column), time_zone_column.as_deref()],
+        ),
+        id: id_column,
+        time_zone: time_zone_column,
+    };
+    let event_names = match events {
+        Some(e) => column_names(e)?,
+        None => Vec::new(),
+    };
+    let event_cols = bulk::EventColumns {
+        properties: mapping(
+            properties,
+            &event_names,
+            &[
+                Some(&user_id_column),
+                Some(&event_name_column),
+                Some(&timestamp_column),
+                event_id_column.as_deref(),
+            ],
+        ),
+        user_id: user_id_column,
+        name: event_name_column,
+        timestamp: timestamp_column,
+        id: event_id_column,
+    };
+    Ok((profile_cols, event_cols))
 }
 
 /// `(column, name)` pairs: the given mapping, else every column not in `taken`.

@@ -199,6 +199,21 @@ fn bench_columnar(c: &mut Criterion) {
             black_box(compiled.evaluate_columns(&input, 1).expect("columnar"))
         })
     });
+    g.bench_function("group_then_evaluate_columns_all_threads", |bch| {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        bch.iter(|| {
+            let grouped = events.group_threaded(&b.owners, n, threads).expect("group");
+            let input = ColumnarInput {
+                grouped: &grouped,
+                ..input
+            };
+            black_box(
+                compiled
+                    .evaluate_columns(&input, threads)
+                    .expect("columnar"),
+            )
+        })
+    });
     g.bench_function("evaluate_columns_all_threads", |bch| {
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
         bch.iter(|| {

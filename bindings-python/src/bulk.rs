@@ -531,7 +531,7 @@ impl UserIndex<'_> {
     }
 
     /// The profile index of every event row (`u32::MAX`: no such profile).
-    fn owners(&self, users: &Ids, column: &str) -> Result<Vec<u32>> {
+    fn owners(&self, users: &Ids, column: &str, threads: usize) -> Result<Vec<u32>> {
         let null = |i: usize| row_error("events", column, i as u64, "the user id is null");
         match (self, users) {
             (UserIndex::Dense { min, slots }, Ids::Int(a)) => {
@@ -539,25 +539,21 @@ impl UserIndex<'_> {
                 if a.null_count() > 0 {
                     return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
                 }
-                Ok(a.values()
-                    .iter()
-                    .map(|&id| {
-                        id.checked_sub(*min)
-                            .and_then(|d| usize::try_from(d).ok())
-                            .and_then(|d| slots.get(d).copied())
-                            .unwrap_or(u32::MAX)
-                    })
-                    .collect())
+                Ok(par_lookup(a.values(), threads, |&id| {
+                    id.checked_sub(*min)
+                        .and_then(|d| usize::try_from(d).ok())
+                        .and_then(|d| slots.get(d).copied())
+                        .unwrap_or(u32::MAX)
+                }))
             }
             (UserIndex::Int(m), Ids::Int(a)) => {
                 let a = a.as_primitive::<Int64Type>();
                 if a.null_count() > 0 {
                     return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
                 }
-                Ok(a.values()
-                    .iter()
-                    .map(|id| m.get(id).copied().unwrap_or(u32::MAX))
-                    .collect())
+                Ok(par_lookup(a.values(), threads, |id| {
+                    m.get(id).copied().unwrap_or(u32::MAX)
+                }))
             }
             (UserIndex::Str(m), Ids::Str(a)) => {
                 let a = a.as_string::<i32>();
@@ -579,8 +575,46 @@ impl UserIndex<'_> {
     }
 }
 
+/// `f` of every id, on up to `threads` scoped threads over contiguous chunks
+/// (results in input order).
+fn par_lookup(ids: &[i64], threads: usize, f: impl Fn(&i64) -> u32 + Sync) -> Vec<u32> {
+    let mut out = vec![0u32; ids.len()];
+    let per = ids.len().div_ceil(threads.max(1)).max(1);
+    let fill = |(dst, src): (&mut [u32], &[i64])| {
+        for (d, id) in dst.iter_mut().zip(src) {
+            *d = f(id);
+        }
+    };
+    if threads <= 1 || ids.len() <= per {
+        fill((out.as_mut_slice(), ids));
+        return out;
+    }
+    std::thread::scope(|s| {
+        for part in out.chunks_mut(per).zip(ids.chunks(per)) {
+            let fill = &fill;
+            s.spawn(move || fill(part));
+        }
+    });
+    out
+}
+
+/// Event name codes: a dictionary column's own keys (lent), or codes built here.
+enum Codes {
+    Keys(ArrayRef),
+    Built(Vec<i32>),
+}
+
+impl Codes {
+    fn values(&self) -> &[i32] {
+        match self {
+            Codes::Keys(a) => a.as_dictionary::<Int32Type>().keys().values(),
+            Codes::Built(v) => v,
+        }
+    }
+}
+
 /// The event name column as codes into a name table.
-fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Vec<i32>, Vec<String>)> {
+fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Codes, Vec<String>)> {
     let null = |i: usize| row_error("events", column, i as u64, "the event name is null");
     let dt = array.data_type();
     if !is_string(dt) {
@@ -614,7 +648,7 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Vec<i32>,
             .iter()
             .map(|s| s.unwrap_or_default().to_string())
             .collect();
-        return Ok((keys.values().to_vec(), names));
+        return Ok((Codes::Keys(a.clone()), names));
     }
     let a = cast_to("events", column, array, &DataType::Utf8, "string")?;
     let s = a.as_string::<i32>();
@@ -645,7 +679,7 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Vec<i32>,
     if names.is_empty() {
         names.push(String::new());
     }
-    Ok((codes, names))
+    Ok((Codes::Built(codes), names))
 }
 
 /// The timestamp column as µs since the epoch.
@@ -846,7 +880,7 @@ pub fn run(
     }
     let user_array = user_array.unwrap_or_else(|| arrow_array::new_empty_array(&DataType::Int64));
     let event_users = id_column("events", &event_cols.user_id, &user_array, as_text)?;
-    let owners = index.owners(&event_users, &event_cols.user_id)?;
+    let owners = index.owners(&event_users, &event_cols.user_id, threads)?;
     let unmatched = owners.iter().filter(|&&o| o == u32::MAX).count() as u64;
     let kept = |i: usize| owners[i] != u32::MAX;
     let (codes, name_table) = name_codes(
@@ -877,15 +911,15 @@ pub fn run(
         let a = etable.column("events", c)?;
         held_props.push(Held::convert("events", c, &a, *ty, &kept)?);
     }
-    let mut core_events = CoreEvents::new(ts, &codes, name_table)?;
+    let mut core_events = CoreEvents::new(ts, codes.values(), name_table)?;
     if let Some(h) = &id_held {
         core_events = core_events.with_ids(h.column()?)?;
     }
     for ((_, p, _), h) in prop_types.iter().zip(&held_props) {
         core_events = core_events.with_property(*p, h.column()?)?;
     }
-    core_events.validate_rows(schema, kept)?;
-    let grouped = core_events.group(&owners, users)?;
+    core_events.validate_rows_threaded(schema, kept, threads)?;
+    let grouped = core_events.group_threaded(&owners, users, threads)?;
     let flags = evaluate(
         compiled,
         &core_profiles,

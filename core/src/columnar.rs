@@ -472,7 +472,54 @@ impl<'a> EventColumns<'a> {
     /// As [`EventColumns::validate`], for the rows where `keep(row)` is true only
     /// (e.g. the rows that belong to a known user).
     pub fn validate_rows(&self, schema: &Schema, keep: impl Fn(usize) -> bool) -> Result<()> {
-        let used = self.used_codes(&keep)?;
+        let all = 0..self.len();
+        let used = self.used_codes(&keep, all.clone())?;
+        let undeclared = self.undeclared(schema, &used)?;
+        for (j, u) in undeclared.iter().enumerate() {
+            if let Some(u) = u {
+                self.check_undeclared(schema, j, u, &keep, all.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// As [`EventColumns::validate_rows`] on up to `threads` scoped threads over
+    /// contiguous row ranges; the error (if any) is the one the sequential check
+    /// reports.
+    pub fn validate_rows_threaded(
+        &self,
+        schema: &Schema,
+        keep: impl Fn(usize) -> bool + Sync,
+        threads: usize,
+    ) -> Result<()> {
+        let ranges = row_ranges(self.len(), threads);
+        let mut used = vec![None; self.name_table.len()];
+        for part in par_map(ranges.clone(), |r| self.used_codes(&keep, r))? {
+            for (slot, first) in used.iter_mut().zip(part?) {
+                *slot = slot.or(first);
+            }
+        }
+        let undeclared = self.undeclared(schema, &used)?;
+        for (j, u) in undeclared.iter().enumerate() {
+            if let Some(u) = u {
+                for part in par_map(ranges.clone(), |r| {
+                    self.check_undeclared(schema, j, u, &keep, r)
+                })? {
+                    part?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Per property column: `None` when every event name declares it, else which
+    /// name codes do not (their rows must be null). Type mismatches and unknown
+    /// names used by a kept row (`used`) are errors.
+    fn undeclared(
+        &self,
+        schema: &Schema,
+        used: &[Option<usize>],
+    ) -> Result<Vec<Option<Vec<bool>>>> {
         let mut declares: Vec<Vec<bool>> = Vec::with_capacity(self.name_table.len());
         for (code, name) in self.name_table.iter().enumerate() {
             let def = match schema.event_def(name) {
@@ -502,43 +549,60 @@ impl<'a> EventColumns<'a> {
             }
             declares.push(row);
         }
-        for (j, (p, col)) in self.properties.iter().enumerate() {
-            // Only rows of events that do not declare the property can fail.
-            let undeclared: Vec<bool> = declares.iter().map(|d| !d[j]).collect();
-            if !undeclared.contains(&true) {
-                continue;
-            }
-            for (row, &code) in self.names.iter().enumerate() {
-                let suspect = usize::try_from(code)
+        Ok((0..self.properties.len())
+            .map(|j| {
+                // Only rows of events that do not declare the property can fail.
+                let undeclared: Vec<bool> = declares.iter().map(|d| !d[j]).collect();
+                undeclared.contains(&true).then_some(undeclared)
+            })
+            .collect())
+    }
+
+    /// The first kept row of `rows` holding a value of property `j` on an event
+    /// that does not declare it, as an error.
+    fn check_undeclared(
+        &self,
+        schema: &Schema,
+        j: usize,
+        undeclared: &[bool],
+        keep: &dyn Fn(usize) -> bool,
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let (p, col) = &self.properties[j];
+        for (row, &code) in rows.clone().zip(&self.names[rows]) {
+            let suspect = usize::try_from(code)
+                .ok()
+                .and_then(|c| undeclared.get(c).copied())
+                .unwrap_or(true);
+            if suspect && col.is_valid(row) && keep(row) {
+                let event = usize::try_from(code)
                     .ok()
-                    .and_then(|c| undeclared.get(c).copied())
-                    .unwrap_or(true);
-                if suspect && col.is_valid(row) && keep(row) {
-                    let event = usize::try_from(code)
-                        .ok()
-                        .and_then(|c| self.name_table.get(c))
-                        .map_or("", String::as_str);
-                    return Err(schema
-                        .property_def(event, p)
-                        .err()
-                        .unwrap_or_else(|| {
-                            Error::new(
-                                ErrorKind::UnknownProperty,
-                                format!("unknown property `{p}`"),
-                            )
-                        })
-                        .prefix_path(&format!("events[{row}].{p}")));
-                }
+                    .and_then(|c| self.name_table.get(c))
+                    .map_or("", String::as_str);
+                return Err(schema
+                    .property_def(event, p)
+                    .err()
+                    .unwrap_or_else(|| {
+                        Error::new(
+                            ErrorKind::UnknownProperty,
+                            format!("unknown property `{p}`"),
+                        )
+                    })
+                    .prefix_path(&format!("events[{row}].{p}")));
             }
         }
         Ok(())
     }
 
-    /// The first kept row using each name code; an error for a kept row whose code
-    /// is outside the table.
-    fn used_codes(&self, keep: &dyn Fn(usize) -> bool) -> Result<Vec<Option<usize>>> {
+    /// The first kept row of `rows` using each name code; an error for a kept row
+    /// whose code is outside the table.
+    fn used_codes(
+        &self,
+        keep: &dyn Fn(usize) -> bool,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Vec<Option<usize>>> {
         let mut used = vec![None; self.name_table.len()];
-        for (row, &code) in self.names.iter().enumerate() {
+        for (row, &code) in rows.clone().zip(&self.names[rows]) {
             if !keep(row) {
                 continue;
             }
@@ -565,6 +629,18 @@ impl<'a> EventColumns<'a> {
     /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
     /// keep their input order (their order never changes a result).
     pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
+        self.group_threaded(owners, users, 1)
+    }
+
+    /// As [`EventColumns::group`] on up to `threads` scoped threads, each owning a
+    /// contiguous range of users (it reads every row and writes only its users'
+    /// events); the result is identical for any thread count.
+    pub fn group_threaded(
+        &self,
+        owners: &[u32],
+        users: usize,
+        threads: usize,
+    ) -> Result<UserEvents> {
         if owners.len() != self.len() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -578,74 +654,155 @@ impl<'a> EventColumns<'a> {
             ));
         }
         let kept = |row: usize| (owners[row] as usize) < users;
-        self.used_codes(&kept)?;
-        let range = micros_range();
-        for (row, &t) in self.timestamps.iter().enumerate() {
-            if !range.contains(&t) && kept(row) {
-                return Err(invalid_event(row, "timestamp out of range"));
-            }
+        let ranges = row_ranges(self.len(), threads);
+        for part in par_map(ranges.clone(), |r| self.used_codes(&kept, r))? {
+            part?;
         }
-        // Stable counting sort by owner: input order is kept within a user.
-        let mut offsets = vec![0usize; users + 1];
-        for &o in owners {
-            if let Some(c) = offsets.get_mut(o as usize + 1) {
-                if (o as usize) < users {
+        let range = micros_range();
+        for part in par_map(ranges, |rows| {
+            for (row, &t) in rows.clone().zip(&self.timestamps[rows]) {
+                if !range.contains(&t) && kept(row) {
+                    return Err(invalid_event(row, "timestamp out of range"));
+                }
+            }
+            Ok(())
+        })? {
+            part?;
+        }
+        // A stable counting sort by owner (input order is kept within a user), one
+        // contiguous range of users per thread.
+        let spans = row_ranges(users, threads);
+        let counts = par_map(spans.clone(), |span| {
+            let mut counts = vec![0usize; span.len()];
+            for &o in owners {
+                // One comparison: below `span.start` wraps around to a large value.
+                let d = (o as usize).wrapping_sub(span.start);
+                if let Some(c) = counts.get_mut(d) {
                     *c += 1;
                 }
             }
+            counts
+        })?;
+        let mut offsets = Vec::with_capacity(users + 1);
+        offsets.push(0usize);
+        let mut total = 0;
+        for c in counts.iter().flatten() {
+            total += c;
+            offsets.push(total);
         }
-        for u in 0..users {
-            offsets[u + 1] += offsets[u];
-        }
-        let total = offsets[users];
-        // Scatter rows, timestamps and name codes together: sequential reads,
-        // and each user's events end up contiguous.
-        let mut next = offsets.clone();
         let mut rows = vec![0u32; total];
         let mut ts = vec![0i64; total];
         let mut names = vec![0i32; total];
-        for (row, &o) in owners.iter().enumerate() {
-            let o = o as usize;
-            if o < users {
-                let at = next[o];
-                rows[at] = row as u32;
-                ts[at] = self.timestamps[row];
-                names[at] = self.names[row];
-                next[o] += 1;
-            }
+        // Each thread's users own one contiguous slice of the outputs.
+        let mut parts = Vec::with_capacity(spans.len());
+        let (mut r, mut t, mut n) = (&mut rows[..], &mut ts[..], &mut names[..]);
+        for span in &spans {
+            let len = offsets[span.end] - offsets[span.start];
+            let (r0, r1) = std::mem::take(&mut r).split_at_mut(len);
+            let (t0, t1) = std::mem::take(&mut t).split_at_mut(len);
+            let (n0, n1) = std::mem::take(&mut n).split_at_mut(len);
+            (r, t, n) = (r1, t1, n1);
+            parts.push((span.clone(), r0, t0, n0));
         }
-        drop(next);
+        let sort_now = self.ids.is_none();
+        let offsets_ref = &offsets;
+        par_map(parts, |(span, rows, ts, names)| {
+            let base = offsets_ref[span.start];
+            let mut next: Vec<usize> = offsets_ref[span.clone()].iter().map(|o| o - base).collect();
+            for (row, &o) in owners.iter().enumerate() {
+                let d = (o as usize).wrapping_sub(span.start);
+                if let Some(at) = next.get_mut(d) {
+                    rows[*at] = row as u32;
+                    ts[*at] = self.timestamps[row];
+                    names[*at] = self.names[row];
+                    *at += 1;
+                }
+            }
+            if sort_now {
+                let local: Vec<usize> = offsets_ref[span.start..=span.end]
+                    .iter()
+                    .map(|o| o - base)
+                    .collect();
+                sort_users(&local, rows, ts, names);
+            }
+        })?;
         let mut grouped = UserEvents {
             offsets,
             rows,
             ts,
             names,
+            source_len: self.len(),
         };
         if let Some(ids) = &self.ids {
             grouped.dedup(ids)?;
-        }
-        let UserEvents {
-            offsets,
-            rows,
-            ts,
-            names,
-        } = &mut grouped;
-        let mut scratch: Vec<(i64, u32, i32)> = Vec::new();
-        for u in 0..users {
-            let r = offsets[u]..offsets[u + 1];
-            if ts[r.clone()].windows(2).all(|w| w[0] <= w[1]) {
-                continue;
-            }
-            // Stable: equal timestamps keep their input order.
-            scratch.clear();
-            scratch.extend(r.clone().map(|i| (ts[i], rows[i], names[i])));
-            scratch.sort_by_key(|e| e.0);
-            for (i, e) in r.zip(&scratch) {
-                (ts[i], rows[i], names[i]) = *e;
-            }
+            let UserEvents {
+                offsets,
+                rows,
+                ts,
+                names,
+                ..
+            } = &mut grouped;
+            sort_users(offsets, rows, ts, names);
         }
         Ok(grouped)
     }
+}
+
+/// Sorts each user's events (`offsets[u]..offsets[u + 1]`) by time, stably:
+/// equal timestamps keep their input order.
+fn sort_users(offsets: &[usize], rows: &mut [u32], ts: &mut [i64], names: &mut [i32]) {
+    let mut scratch: Vec<(i64, u32, i32)> = Vec::new();
+    for w in offsets.windows(2) {
+        let r = w[0]..w[1];
+        if ts[r.clone()].windows(2).all(|w| w[0] <= w[1]) {
+            continue;
+        }
+        scratch.clear();
+        scratch.extend(r.clone().map(|i| (ts[i], rows[i], names[i])));
+        scratch.sort_by_key(|e| e.0);
+        for (i, e) in r.zip(&scratch) {
+            (ts[i], rows[i], names[i]) = *e;
+        }
+    }
+}
+
+/// `0..len` cut into at most `threads` contiguous ranges of near-equal length
+/// (one empty range when `len` is 0).
+fn row_ranges(len: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let per = len.div_ceil(threads.max(1)).max(1);
+    let mut out: Vec<_> = (0..len)
+        .step_by(per)
+        .map(|s| s..(s + per).min(len))
+        .collect();
+    if out.is_empty() {
+        out.push(0..0);
+    }
+    out
+}
+
+/// `f` over `items` on one scoped thread each (inline for a single item); results
+/// in item order.
+pub(crate) fn par_map<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Result<Vec<R>> {
+    if items.len() <= 1 {
+        return Ok(items.into_iter().map(f).collect());
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| s.spawn(move || f(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Error::new(ErrorKind::Internal, "a worker thread panicked"))
+            })
+            .collect()
+    })
 }
 
 impl UserEvents {
@@ -688,6 +845,8 @@ pub struct UserEvents {
     rows: Vec<u32>,
     pub(crate) ts: Vec<i64>,
     pub(crate) names: Vec<i32>,
+    /// Rows of the event columns grouped (every row index is below it).
+    source_len: usize,
 }
 
 impl UserEvents {
@@ -732,5 +891,10 @@ impl UserEvents {
     /// The name code of group position `i`.
     pub fn name_code(&self, i: usize) -> i32 {
         self.names[i]
+    }
+
+    /// Whether every row index is below `len` (the grouped columns' length).
+    pub(crate) fn rows_below(&self, len: usize) -> bool {
+        self.source_len <= len || self.rows.iter().all(|&r| (r as usize) < len)
     }
 }

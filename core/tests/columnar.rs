@@ -231,19 +231,46 @@ fn columnar(
     default_zone: Zone,
     threads: usize,
 ) -> siyu_core::Result<Vec<Vec<bool>>> {
+    columnar_with(compiled, schema, b, now, default_zone, threads, true)
+}
+
+/// As [`columnar`]; without `ids` every row is its own event, and grouping and
+/// validation run on `threads` threads too.
+fn columnar_with(
+    compiled: &CompiledRuleSet,
+    schema: &Schema,
+    b: &Batch,
+    now: chrono::DateTime<chrono::Utc>,
+    default_zone: Zone,
+    threads: usize,
+    ids: bool,
+) -> siyu_core::Result<Vec<Vec<bool>>> {
     let users = b.zones.len();
     let mut profiles = ProfileColumns::new(users).with_zones(b.zones.clone())?;
     for (name, col) in &b.traits {
         profiles = profiles.with_trait(name.clone(), col.column())?;
     }
-    let mut events =
-        EventColumns::new(&b.ts, &b.names, b.name_table.clone())?.with_ids(b.ids.column())?;
+    let mut events = EventColumns::new(&b.ts, &b.names, b.name_table.clone())?;
+    if ids {
+        events = events.with_ids(b.ids.column())?;
+    }
     for (name, col) in &b.props {
         events = events.with_property(name.clone(), col.column())?;
     }
     profiles.validate(schema)?;
     events.validate(schema)?;
-    let grouped = events.group(&b.owners, users)?;
+    events.validate_rows_threaded(schema, |_| true, threads)?;
+    let grouped = events.group_threaded(&b.owners, users, threads)?;
+    let one = events.group(&b.owners, users)?;
+    assert_eq!(grouped.users(), one.users());
+    assert_eq!(grouped.len(), one.len());
+    for u in 0..users {
+        assert_eq!(grouped.range(u), one.range(u), "user {u}");
+    }
+    for i in 0..one.len() {
+        let at = |g: &siyu_core::columnar::UserEvents| (g.row(i), g.timestamp(i), g.name_code(i));
+        assert_eq!(at(&grouped), at(&one), "group position {i}");
+    }
     let input = ColumnarInput {
         profiles: &profiles,
         events: &events,
@@ -599,6 +626,54 @@ proptest! {
         let batch = to_batch(&schema, &profiles, &events, seed, seed % 2 == 0);
         let got = columnar(&compiled, &schema, &batch, now, zone, threads).unwrap();
         prop_assert_eq!(got, want, "rules:\n{}", text);
+    }
+}
+
+// ----- many users: blocks, threads, no ids -----------------------------------------
+
+/// The sample population (thousands of users, so evaluation runs in several
+/// blocks per thread): identical answers to the row path for every thread count,
+/// with and without event ids (the generated logs have unique ids).
+#[test]
+fn sample_population_any_thread_count() {
+    use siyu_core::sample::{schema as sample_schema, Generator, SampleConfig};
+    let schema = sample_schema();
+    let text = include_str!("../examples/demo_segments.siyu");
+    let compiled = CompiledRuleSet::compile_text(text, &schema).unwrap();
+    let config = SampleConfig::new(1_100, 11);
+    let (now, zone) = (config.end, config.default_zone);
+    let users: Vec<(Profile, EventLog)> = Generator::new(config).unwrap().iter().collect();
+    let profiles: Vec<Profile> = users
+        .iter()
+        .map(|(p, _)| {
+            let mut p = p.clone();
+            p.tags.clear();
+            p.consents.clear();
+            p.identities.clear();
+            p.scores.clear();
+            p
+        })
+        .collect();
+    let events: Vec<Vec<Event>> = users.iter().map(|(_, l)| l.events().to_vec()).collect();
+    let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
+    assert!(
+        want.iter().any(|r| r.iter().any(|&b| b)),
+        "some memberships"
+    );
+    let runs = [
+        (3u64, true, 1, true),
+        (3, true, 1, false),
+        (3, true, 2, false),
+    ];
+    let more = [
+        (3, true, 3, true),
+        (4, false, 1, false),
+        (4, false, 3, false),
+    ];
+    for (seed, dictionary, threads, ids) in runs.into_iter().chain(more) {
+        let batch = to_batch(&schema, &profiles, &events, seed, dictionary);
+        let got = columnar_with(&compiled, &schema, &batch, now, zone, threads, ids).unwrap();
+        assert_eq!(got, want, "threads {threads}, ids {ids}, seed {seed}");
     }
 }
 

@@ -209,7 +209,7 @@ impl CompiledRuleSet {
                 })
                 .collect(),
         };
-        if (0..input.grouped.len()).any(|i| input.grouped.row(i) >= input.events.len()) {
+        if !input.grouped.rows_below(input.events.len()) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "the grouped events do not belong to the event columns",

@@ -6,9 +6,9 @@
 //! (`siyu_core::columnar`) without copying where the Arrow type already is the
 //! core's (casts only for other widths and encodings); grouping per user,
 //! validation against the schema and evaluation are the core's
-//! (`EventColumns::group`, `validate_rows`, `CompiledRuleSet::evaluate_columns`,
-//! threaded with deterministic output order). This file maps columns and names
-//! the column in every error.
+//! (`EventColumns::validate_rows_threaded`, `group_threaded`,
+//! `CompiledRuleSet::evaluate_columns`, all threaded with deterministic output).
+//! This file maps columns and names the column in every error.
 //!
 //! The Node binding compiles this file too (`bindings-node/src/arrow.rs`,
 //! `evaluateArrow`), so it must stay free of pyo3: Arrow and siyu-core only.

@@ -10,7 +10,8 @@
 //!   into a small name table, optional ids, property columns).
 //! * [`UserEvents`]: the events grouped per user in time order and de-duplicated
 //!   by id exactly as [`EventLog::new`](crate::EventLog::new) does (first
-//!   occurrence kept), built once by [`EventColumns::group`].
+//!   occurrence kept), built once by [`EventColumns::group`] (or
+//!   [`EventColumns::group_threaded`], the same result on several threads).
 //!
 //! [`CompiledRuleSet::evaluate_columns`](crate::CompiledRuleSet::evaluate_columns)
 //! evaluates rules over them with the same evaluator as the row path (ADR 0006).

@@ -629,18 +629,19 @@ proptest! {
     }
 }
 
-// ----- many users: blocks, threads, no ids -----------------------------------------
+// ----- many users: threads, no ids --------------------------------------------------
 
-/// The sample population (thousands of users, so evaluation runs in several
-/// blocks per thread): identical answers to the row path for every thread count,
-/// with and without event ids (the generated logs have unique ids).
+/// The sample population (hundreds of users, interleaved events): grouping is
+/// identical for every thread count (checked in `columnar_with`), and so are the
+/// answers, equal to the row path's, with and without event ids (the generated
+/// logs have unique ids, so dropping them changes nothing).
 #[test]
 fn sample_population_any_thread_count() {
     use siyu_core::sample::{schema as sample_schema, Generator, SampleConfig};
     let schema = sample_schema();
     let text = include_str!("../examples/demo_segments.siyu");
     let compiled = CompiledRuleSet::compile_text(text, &schema).unwrap();
-    let config = SampleConfig::new(1_100, 11);
+    let config = SampleConfig::new(600, 11);
     let (now, zone) = (config.end, config.default_zone);
     let users: Vec<(Profile, EventLog)> = Generator::new(config).unwrap().iter().collect();
     let profiles: Vec<Profile> = users
@@ -661,16 +662,11 @@ fn sample_population_any_thread_count() {
         "some memberships"
     );
     let runs = [
-        (3u64, true, 1, true),
-        (3, true, 1, false),
-        (3, true, 2, false),
-    ];
-    let more = [
+        (3u64, true, 1, false),
         (3, true, 3, true),
-        (4, false, 1, false),
-        (4, false, 3, false),
+        (4, false, 2, false),
     ];
-    for (seed, dictionary, threads, ids) in runs.into_iter().chain(more) {
+    for (seed, dictionary, threads, ids) in runs {
         let batch = to_batch(&schema, &profiles, &events, seed, dictionary);
         let got = columnar_with(&compiled, &schema, &batch, now, zone, threads, ids).unwrap();
         assert_eq!(got, want, "threads {threads}, ids {ids}, seed {seed}");

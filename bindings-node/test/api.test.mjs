@@ -195,7 +195,20 @@ test('merging profiles returns the merged document; self-merge is INVALID_MERGE'
   });
   assert.equal(out.profile.id, 'alice');
   assert.deepEqual(out.events.map((e) => e.id).sort(), ['e1', 'e2']);
-  assert.equal(typeof out.changes, 'object');
+  // The audit has camelCase keys; the merged profile and events keep the core's.
+  assert.equal(out.changes.primaryId, 'alice');
+  assert.equal(out.changes.secondaryId, 'alice-wechat');
+  assert.equal(out.changes.eventsAdded, 1);
+  assert.equal(out.changes.primary_id, undefined);
+  const raw = schema.mergeProfilesJson({
+    primary: alice,
+    secondary: { id: 'alice-wechat', traits: { age: 32 } },
+    primaryEvents: aliceEvents.slice(0, 1),
+    secondaryEvents: aliceEvents.slice(1, 2),
+  });
+  assert.equal(raw.changes.primary_id, 'alice');
+  assert.deepEqual(out.profile, raw.profile);
+  assert.deepEqual(out.events, raw.events);
   assert.throws(
     () => schema.mergeProfiles({ primary: alice, secondary: alice }),
     (e) => e instanceof SiyuError && e.code === 'INVALID_MERGE',
@@ -207,7 +220,9 @@ test('erasure removes personal data and reports what it erased', () => {
   const out = schema.erase({ profile: { id: 'u1', traits: { phone: '13800000000', city: 'Hangzhou' } } });
   assert.equal(out.profile.traits.phone, undefined);
   assert.equal(out.profile.traits.city, 'Hangzhou');
-  assert.equal(typeof out.erased, 'object');
+  assert.deepEqual(out.erased.traitsRemoved, ['phone']);
+  assert.equal(out.erased.idReplaced, false);
+  assert.equal(schema.eraseJson({ profile: { id: 'u1', traits: { phone: '1' } } }).erased.id_replaced, false);
 });
 
 test('lifecycle: default model classifies, carries state and replays days', () => {

@@ -696,19 +696,6 @@ export declare const clv: {
   ): number[];
   modelDocument(document: JsonInput<object>): Record<string, unknown>;
 };
-  predict(
-    params: Record<string, unknown>,
-    t: number,
-    customers: Array<{ frequency: number; recency: number; T: number }>,
-  ): { expected_purchases: number; rows: Array<{ p_alive: number; conditional_expected_purchases: number; log_likelihood: number }> };
-  spend(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): { mean_spend: number; rows: Array<{ expected_average_value: number }> };
-  lifetimeValue(
-    model: Record<string, unknown>,
-    customers: Array<{ frequency: number; recency: number; T: number; monetary_value: number }>,
-    options: { months: number; discountRate: number; unit: 'days' | 'weeks' | 'months' },
-  ): number[];
-  modelDocument(document: JsonInput<object>): Record<string, unknown>;
-};
 
 /** A points ledger document (persist it as is). */
 export type Ledger = Record<string, unknown>;

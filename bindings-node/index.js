@@ -292,7 +292,10 @@ function view(of, value) {
     }
     return out;
   }
-  if (Array.isArray(of)) return Array.isArray(value) ? value.map((v) => view(of[0], v)) : value;
+  if (Array.isArray(of)) {
+    if (!Array.isArray(value) || (typeof of[0] === 'string' && UNCHANGED.has(of[0]))) return value;
+    return value.map((v) => view(of[0], v));
+  }
   const out = {};
   for (const k of Object.keys(value)) out[k] = view(of.map, value[k]);
   return out;

@@ -2,7 +2,8 @@
 // siyu for Node.js. The native addon (siyu.node, built from the siyu-node
 // crate) is string-typed: JSON text in, JSON text out. This file is the whole
 // JavaScript layer: it accepts plain objects or JSON strings, parses results
-// into plain objects, and maps native errors to SiyuError subclasses. All
+// into plain objects (renaming the structural keys of result envelopes by the
+// table below, ADR 0005), and maps native errors to SiyuError subclasses. All
 // behaviour lives in the Rust core.
 
 const path = require('node:path');
@@ -962,7 +963,7 @@ class ValueModel {
 
   /**
    * Scores customers `[{ frequency, recency, T, monetary_value? }]`: per customer
-   * `{ p_alive, expected_purchases, expected_value, clv }` (the last two need a spend model).
+   * `{ pAlive, expectedPurchases, expectedValue, clv }` (the last two need a spend model).
    */
   score(customers, options) {
     return view(['CustomerScores'], this.scoreJson(customers, options));

@@ -841,6 +841,43 @@ export interface JourneyDefinitionRef {
   version: number;
 }
 
+/** A simulation forecast. Map keys (journey and node ids, days, reasons, effect types) are data, as given. */
+export interface SimulationReport {
+  users: number;
+  /** Steps taken (inputs and ticks). */
+  steps: number;
+  journeys: Record<string, JourneySimulation>;
+  /** Messages sent per local calendar day (`YYYY-MM-DD` in each user's zone). */
+  messagesPerDay: Record<string, number>;
+  /** Suppressed messages by reason. */
+  suppressions: Record<string, number>;
+  /** Deferred messages by reason. */
+  deferrals: Record<string, number>;
+  /** Effects by type (`send_message`, `create_task` …). */
+  effects: Record<string, number>;
+}
+
+/** Simulated counts of one journey. */
+export interface JourneySimulation {
+  entered: number;
+  /** Entries refused by the re-entry policy. */
+  entrySkipped: number;
+  completed: number;
+  converted: number;
+  exited: number;
+  nodes: Record<string, NodeSimulation>;
+}
+
+/** Simulated counts of one node. */
+export interface NodeSimulation {
+  entered: number;
+  /** Instances at the node when the period ended. */
+  waiting: number;
+  exited: number;
+  converted: number;
+  completed: number;
+}
+
 /** A profile and event history parsed for one engine (opaque; from `JourneyEngine.subject`). */
 export interface JourneySubject {
   readonly __journeySubject: unique symbol;
@@ -926,6 +963,10 @@ export declare class JourneyEngine {
   mermaid(id: string, version?: number): string;
   /** The loaded definitions. */
   definitions(): JourneyDefinitionRef[];
+  /** Replays users through the journeys over `[start, end)` from empty state, on a worker thread (off the event loop). */
+  simulate(users: Array<{ profile: ProfileInput; events?: EventInput[] }>, start: Instant, end: Instant): Promise<SimulationReport>;
+  /** `simulate` with the core's JSON form of the report (`messages_per_day`, `entry_skipped`). */
+  simulateJson(users: Array<{ profile: ProfileInput; events?: EventInput[] }>, start: Instant, end: Instant): Promise<CoreJson>;
   /** Moves instances to other versions per a migration map (a document: `from_version`, `to_version`, `nodes`). */
   migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): JourneyMigration;
   /** `migrate` with the core's JSON form of the result (`from_node`, `to_node`). */

@@ -230,6 +230,24 @@ const RESULT_TYPES = {
   JourneyMigration: { moves: ['moves', ['MigrationMove']], state: ['state', DOC] },
   MigrationMove: { key: 'key', seq: 'seq', from_node: 'fromNode', to_node: 'toNode', problem: 'problem' },
   JourneyDefinitionRef: { id: 'id', version: 'version' },
+  SimulationReport: {
+    users: 'users',
+    steps: 'steps',
+    journeys: ['journeys', { map: 'JourneySimulation' }],
+    messages_per_day: ['messagesPerDay', DATA],
+    suppressions: ['suppressions', DATA],
+    deferrals: ['deferrals', DATA],
+    effects: ['effects', DATA],
+  },
+  JourneySimulation: {
+    entered: 'entered',
+    entry_skipped: 'entrySkipped',
+    completed: 'completed',
+    converted: 'converted',
+    exited: 'exited',
+    nodes: ['nodes', { map: 'NodeSimulation' }],
+  },
+  NodeSimulation: { entered: 'entered', waiting: 'waiting', exited: 'exited', converted: 'converted', completed: 'completed' },
   // Analytics reports
   RetentionReport: { granularity: 'granularity', cohorts: ['cohorts', ['RetentionCohort']] },
   RetentionCohort: { cohort: 'cohort', size: 'size', retained: 'retained', rates: 'rates' },
@@ -924,6 +942,29 @@ class JourneyEngine {
   mermaid(id, version) {
     if (typeof id !== 'string') throw invalidArgument('mermaid takes a journey id', 'id');
     return call(() => this[NATIVE].mermaid(id, version ?? undefined));
+  }
+
+  /**
+   * Replays users `[{ profile, events? }]` through the journeys over
+   * `[start, end)` from empty state, on a worker thread; resolves to the
+   * simulation report (counts per journey and node, messages per local day,
+   * suppressions, deferrals, effects by type).
+   */
+  async simulate(users, start, end) {
+    return view('SimulationReport', await this.simulateJson(users, start, end));
+  }
+
+  /** `simulate` with the core's JSON form of the report (`messages_per_day`, `entry_skipped`). */
+  async simulateJson(users, start, end) {
+    if (!Array.isArray(users)) throw invalidArgument('simulate takes an array of {profile, events}', 'users');
+    const args = [JSON.stringify(users), instantText(start), instantText(end)];
+    let text;
+    try {
+      text = await this[NATIVE].simulate(...args);
+    } catch (e) {
+      throw mapError(e);
+    }
+    return JSON.parse(text);
   }
 
   /** The loaded definitions: `[{ id, version }]`. */

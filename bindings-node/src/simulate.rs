@@ -7,7 +7,7 @@ use super::{guard, parse_json, to_json_text, JourneyEngine};
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Task};
 use napi_derive::napi;
-use siyu_core::journey::simulate;
+use siyu_core::journey::simulate_threads;
 use siyu_core::value::parse_timestamp;
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 use std::sync::Arc;
@@ -40,12 +40,6 @@ impl Simulate {
     fn run(&self) -> siyu_core::Result<String> {
         let from = parse_timestamp(&self.start).map_err(|e| e.prefix_path("start"))?;
         let to = parse_timestamp(&self.end).map_err(|e| e.prefix_path("end"))?;
-        if from >= to {
-            return Err(
-                Error::new(ErrorKind::InvalidArgument, "start must be before end")
-                    .with_path("start"),
-            );
-        }
         let schema = self.engine.schema();
         let doc = parse_json(&self.users, ErrorKind::InvalidJson, "users")?;
         let list = doc.as_array().ok_or_else(|| {
@@ -69,7 +63,13 @@ impl Simulate {
                 Ok((profile, events))
             })
             .collect::<siyu_core::Result<Vec<_>>>()?;
-        to_json_text(&simulate(&self.engine, &users, from, to)?)
+        to_json_text(&simulate_threads(
+            &self.engine,
+            &users,
+            from,
+            to,
+            threads(),
+        )?)
     }
 }
 
@@ -84,4 +84,10 @@ impl Task for Simulate {
     fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
         Ok(output)
     }
+}
+
+/// Threads for a simulation: the machine's cores (the report does not depend
+/// on the count).
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

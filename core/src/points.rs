@@ -24,7 +24,6 @@ use crate::value::{ts_serde, Value};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Format version of [`Ledger`] and [`TierState`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -968,6 +967,7 @@ impl EngagementModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use crate::value::parse_timestamp;
 
     fn schema() -> Schema {

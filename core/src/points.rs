@@ -967,8 +967,8 @@ impl EngagementModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use crate::value::parse_timestamp;
+    use std::collections::BTreeMap;
 
     fn schema() -> Schema {
         crate::lifecycle::default_schema()

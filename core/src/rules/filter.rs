@@ -11,7 +11,7 @@
 //! streaks and segment references are not allowed: they read the event history,
 //! not the one event (use a rule criterion for those).
 
-use super::ast::{Expr, ExprKind};
+use super::ast::{Expr, ExprKind, Span};
 use super::compile::{compile_filter, Limits};
 use super::eval::{self, unbox, Ctx, Node};
 use super::explain::Truth;
@@ -32,54 +32,42 @@ pub struct EventFilter {
     plan: Node,
 }
 
+/// An error and the span of the node it is about.
+type Located<T> = std::result::Result<T, (Error, Span)>;
+
 /// Rejects what a single-event filter cannot hold (aggregates, streaks,
 /// segment references); needs no schema, so structural validation runs it.
 pub fn check_filter_shape(expr: &Expr) -> Result<()> {
+    shape(expr).map_err(|(e, _)| e)
+}
+
+fn shape(expr: &Expr) -> Located<()> {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         let what = match &e.kind {
-            ExprKind::Aggregate { .. } => Some("an aggregate"),
-            ExprKind::Streak { .. } => Some("a streak"),
-            ExprKind::Segment { .. } => Some("a segment reference"),
-            _ => None,
+            ExprKind::Aggregate { .. } => "an aggregate",
+            ExprKind::Streak { .. } => "a streak",
+            ExprKind::Segment { .. } => "a segment reference",
+            _ => {
+                stack.extend(parser::children(e));
+                continue;
+            }
         };
-        if let Some(what) = what {
-            return Err(Error::new(
-                ErrorKind::TypeMismatch,
-                format!(
-                    "an event filter tests one event, so it cannot hold {what} \
-                     (use a rule criterion or a rule split for conditions on the history)"
-                ),
-            )
-            .with_position_span(e));
-        }
-        stack.extend(parser::children(e));
+        let msg = format!(
+            "an event filter tests one event, so it cannot hold {what} \
+             (use a rule criterion or a rule split for conditions on the history)"
+        );
+        return Err((Error::new(ErrorKind::TypeMismatch, msg), e.span));
     }
     Ok(())
 }
 
-/// Errors from filter text carry the position of the offending node.
-trait SpanPosition {
-    fn with_position_span(self, e: &Expr) -> Error;
-}
-
-impl SpanPosition for Error {
-    /// Stores the span's start offset; [`EventFilter::compile_text`] turns it
-    /// into a line and column of the text.
-    fn with_position_span(self, e: &Expr) -> Error {
-        self.with_position(Position {
-            line: 0,
-            column: 0,
-            offset: e.span.start,
-        })
-    }
-}
-
-/// Converts a provisional offset-only position into line and column of `text`.
-fn locate(err: Error, text: &str) -> Error {
-    match err.position() {
-        Some(p) if p.line == 0 => err.with_position(Position::from_offset(text, p.offset as usize)),
-        _ => err,
+/// Attaches the line and column in `text` of the node an error is about.
+fn at_text(err: Error, text: &str, span: Span) -> Error {
+    if span.end > 0 && err.position().is_none() {
+        err.with_position(Position::from_offset(text, span.start as usize))
+    } else {
+        err
     }
 }
 
@@ -88,7 +76,7 @@ impl EventFilter {
     /// and checks its shape.
     pub fn parse(text: &str) -> Result<Expr> {
         let expr = parser::parse_filter(text)?;
-        check_filter_shape(&expr).map_err(|e| locate(e, text))?;
+        shape(&expr).map_err(|(e, span)| at_text(e, text, span))?;
         Ok(expr)
     }
 
@@ -96,26 +84,19 @@ impl EventFilter {
     /// the line and column in `text` (unknown names come with a suggestion).
     pub fn compile_text(text: &str, event: &str, schema: &Schema) -> Result<EventFilter> {
         let expr = EventFilter::parse(text)?;
-        EventFilter::compile(expr, event, schema).map_err(|e| locate(e, text))
+        EventFilter::compile_located(expr, event, schema)
+            .map_err(|(e, span)| at_text(e, text, span))
     }
 
-    /// Compiles a filter expression for events named `event` against the schema.
-    /// An error about a node of the expression carries its byte offset (line 0
-    /// until [`EventFilter::compile_text`] resolves it).
+    /// Compiles a filter expression (e.g. built from JSON) for events named
+    /// `event` against the schema.
     pub fn compile(expr: Expr, event: &str, schema: &Schema) -> Result<EventFilter> {
-        check_filter_shape(&expr)?;
-        let plan =
-            compile_filter(&expr, event, schema, Limits::default()).map_err(|(err, span)| {
-                if span.end > 0 && err.position().is_none() {
-                    err.with_position(Position {
-                        line: 0,
-                        column: 0,
-                        offset: span.start,
-                    })
-                } else {
-                    err
-                }
-            })?;
+        EventFilter::compile_located(expr, event, schema).map_err(|(e, _)| e)
+    }
+
+    fn compile_located(expr: Expr, event: &str, schema: &Schema) -> Located<EventFilter> {
+        shape(&expr)?;
+        let plan = compile_filter(&expr, event, schema, Limits::default())?;
         Ok(EventFilter { expr, plan })
     }
 

@@ -1635,7 +1635,7 @@ impl<'a> Run<'a> {
         for idx in 0..self.engine.latest.len() {
             let j = self.engine.latest[idx];
             let def = &self.engine.journeys[j].def;
-            let filter = self.engine.journeys[j].filters.trigger.as_ref();
+            let filter = self.engine.journeys[j].filters.trigger.as_deref();
             let hit = match (&def.trigger, input) {
                 (Trigger::Event { event, .. }, Input::Event(e)) if *event == e.name => {
                     self.passes(filter, e, t)?

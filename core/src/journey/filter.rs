@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 /// The compiled filters of one definition, by location (`None`: no filter).
 #[derive(Debug, Default)]
 pub(crate) struct JourneyFilters {
-    /// The event trigger's filter.
-    pub trigger: Option<EventFilter>,
+    /// The event trigger's filter (boxed: keeps the compiled journey small).
+    pub trigger: Option<Box<EventFilter>>,
     /// Per goal.
     pub goals: Vec<Option<EventFilter>>,
     /// Per exit criterion.
@@ -40,7 +40,7 @@ impl JourneyFilters {
                 event,
                 filter,
                 r#where,
-            } => compile_one(event, filter, r#where.as_deref(), schema, "trigger")?,
+            } => compile_one(event, filter, r#where.as_deref(), schema, "trigger")?.map(Box::new),
             _ => None,
         };
         let criteria = |list: &[Criterion], what: &str| -> Result<Vec<Option<EventFilter>>> {

@@ -13,6 +13,8 @@ const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
 // A journey engine's reused output buffer for `stepState`.
 const SCRATCH = Symbol('siyu.scratch');
+// A subject's native stepper (the engine bound to it) for `stepState`.
+const STEPPER = Symbol('siyu.stepper');
 
 /** Base class of every error siyu throws. */
 class SiyuError extends Error {
@@ -544,6 +546,7 @@ class PointsModel {
 class JourneySubject {
   constructor(handle) {
     this[NATIVE] = handle;
+    this[STEPPER] = null;
   }
 }
 
@@ -624,13 +627,18 @@ class JourneyEngine {
     // The native side writes header + state + effects/notices JSON into a
     // reused scratch buffer (no Buffer is created per call on that side).
     let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
-    const native = this[NATIVE];
+    // The subject keeps the native engine bound to it (made on first use), so a
+    // call passes no class argument (napi-rs checks and registers each one).
+    let stepper = subject[STEPPER];
     let n;
     try {
-      n = native.stepState(bytes, subject[NATIVE], text, ms, out);
+      if (stepper === null || stepper.engine !== this) {
+        stepper = subject[STEPPER] = { engine: this, native: this[NATIVE].stepper(subject[NATIVE]) };
+      }
+      n = stepper.native.stepState(bytes, text, ms, out);
       if (n < 0) {
         out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
-        native.stepState(bytes, subject[NATIVE], text, ms, out);
+        stepper.native.stepState(bytes, text, ms, out);
       }
     } catch (e) {
       throw mapError(e);

@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
 use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
-use std::cell::RefCell;
-use std::sync::Arc;
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// The result of [`JourneyEngine::step_bytes`]: the new state in its versioned
 /// binary form plus effects and notices as JSON text.

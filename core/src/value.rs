@@ -272,7 +272,14 @@ fn whole_seconds_text<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; 20]) -> Option<&'
     put(11, n.hour(), 2);
     put(14, n.minute(), 2);
     put(17, n.second(), 2);
-    for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'Z')] {
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
         buf[at] = c;
     }
     // ASCII digits and separators only.
@@ -337,7 +344,8 @@ mod tests {
 
     #[test]
     fn fast_timestamp_text_matches_chrono() {
-        let chrono_text = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let chrono_text =
+            |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let mut secs: Vec<i64> = vec![
             0,
             -1,
@@ -350,7 +358,9 @@ mod tests {
         ];
         let mut x: i64 = 12_345;
         for _ in 0..2_000 {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             secs.push((x >> 20).rem_euclid(300_000_000_000) - 62_000_000_000);
         }
         for s in secs {

@@ -885,6 +885,53 @@ mod tests {
         assert_eq!(&out[1..], &b[..]);
     }
 
+    /// Timestamps are range-checked as integers (the check pass builds no
+    /// `DateTime`): one past chrono's range, directly or through a delta, is
+    /// `INVALID_STATE` from both readers, and the scratch state is kept.
+    #[test]
+    fn out_of_range_timestamps_are_rejected_by_both_readers() {
+        let max = DateTime::<Utc>::MAX_UTC.timestamp();
+        let blob = |last_now: i64, instance: Option<(i64, i64)>| {
+            let mut w = Writer(vec![b'U', STATE_FORMAT_VERSION as u8], None);
+            w.0.push(1);
+            w.secs_nanos(last_now, 0);
+            w.uint(0); // seen
+            w.uint(0); // journeys
+            match instance {
+                None => w.uint(0),
+                Some((entered, since_delta)) => {
+                    w.uint(1);
+                    w.str("welcome");
+                    w.uint(1);
+                    w.str("");
+                    w.uint(1);
+                    w.secs_nanos(entered, 0);
+                    w.str("wait_7d");
+                    w.secs_nanos(since_delta, 0);
+                    w.0.push(0); // flags
+                    w.uint(1); // steps
+                }
+            }
+            w.uint(0); // sends
+            w.0
+        };
+        assert!(UserState::from_bytes(&blob(max, Some((max, 0)))).is_ok());
+        let mut scratch = UserState::new();
+        scratch.instances.push(sample());
+        for bad in [
+            blob(max + 1, None),
+            blob(DateTime::<Utc>::MIN_UTC.timestamp() - 1, None),
+            blob(0, Some((max, 1))),
+            blob(0, Some((0, i64::MAX / 4))),
+        ] {
+            let e = UserState::from_bytes(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidState);
+            let e = scratch.read_bytes(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidState);
+            assert_eq!(scratch.instances, vec![sample()]);
+        }
+    }
+
     #[test]
     fn user_state_round_trips_both_ways() {
         let mut s = UserState::new();

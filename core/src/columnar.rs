@@ -184,6 +184,16 @@ impl<'a> Column<'a> {
         self.data.value_type()
     }
 
+    /// The values (the vector kernel reads them a block at a time).
+    pub(crate) fn data(&self) -> &ColumnData<'a> {
+        &self.data
+    }
+
+    /// The validity bitmap, if any.
+    pub(crate) fn validity(&self) -> Option<&Bitmap<'a>> {
+        self.validity.as_ref()
+    }
+
     /// Whether row `i` holds a value.
     #[inline]
     pub fn is_valid(&self, i: usize) -> bool {

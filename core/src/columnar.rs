@@ -324,6 +324,13 @@ impl<'a> ProfileColumns<'a> {
         self.traits.iter().find(|(n, _)| n == name).map(|(_, c)| c)
     }
 
+    /// Whether any user has a zone of their own.
+    pub(crate) fn has_zones(&self) -> bool {
+        self.zones
+            .as_ref()
+            .is_some_and(|z| z.iter().any(Option::is_some))
+    }
+
     pub(crate) fn zone(&self, user: usize) -> Option<Zone> {
         self.zones
             .as_ref()

@@ -661,6 +661,12 @@ fn vector_clause() -> impl Strategy<Value = String> {
             "first_seen <= timestamp(\"2026-03-1{n}T04:00:00Z\")",
             "first_seen = timestamp(\"2026-03-18T04:00:00.000000500Z\")",
             "first_seen between timestamp(\"2026-01-01T00:00:00Z\") and now",
+            "first_seen within last {n}0d",
+            "first_seen within next {n}d",
+            "birthday within last {n}0d",
+            "birthday within next {n}0d",
+            "birthday >= today",
+            "today > birthday",
             "true",
             "1 < {n}",
             "\"a\" = \"b\"",
@@ -768,6 +774,7 @@ proptest! {
         text in rule_set_of(nest(vector_clause().boxed()).boxed()),
         users in prop::collection::vec((profile(), prop::collection::vec(event(), 0..3)), 0..8),
         repeat in prop_oneof![4 => Just(1usize), 1 => Just(300usize)],
+        own_zones in any::<bool>(),
         now_offset in prop_oneof![Just(0i64), -3i64 * 86_400..3 * 86_400],
         now_nanos in prop_oneof![Just(0u32), Just(500u32), 0u32..1_000_000_000],
         seed in any::<u64>(),
@@ -776,6 +783,13 @@ proptest! {
         let schema = schema();
         let compiled = CompiledRuleSet::compile_text(&text, &schema)
             .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        // Without zones of their own, `today` is one date for the batch.
+        let mut users = users;
+        if !own_zones {
+            for (p, _) in &mut users {
+                p.as_object_mut().unwrap().remove("time_zone");
+            }
+        }
         let (profiles, events) = repeat_users(&users, repeat, &schema);
         let now = chrono::DateTime::from_timestamp(NOW_S + now_offset, now_nanos).unwrap();
         let zone = Zone::parse("Asia/Shanghai").unwrap();

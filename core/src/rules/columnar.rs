@@ -242,7 +242,12 @@ impl CompiledRuleSet {
         }
         let rules = self.rule_names().len();
         let plan = kernel
-            .then(|| self.vector_plan(&bound.traits, input.now))
+            .then(|| {
+                // `today` is one date only when every user has the default zone.
+                let today = (!input.profiles.has_zones())
+                    .then(|| super::calendar::local_date(&input.default_zone, input.now));
+                self.vector_plan(&bound.traits, input.now, today)
+            })
             .filter(VectorPlan::any);
         let threads = threads.clamp(1, users.max(1));
         let chunk = users.div_ceil(threads).max(1);

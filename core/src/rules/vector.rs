@@ -1,7 +1,8 @@
 //! Column-at-a-time evaluation of the rules that read only profile traits,
 //! literals and `now` (ADR 0011): comparisons, `in`, `between`, text tests,
-//! `exists` / `is missing`, `and` / `or` / `not` and references to other such
-//! rules. Each test runs over a block of [`BLOCK`] rows of one column into byte
+//! `exists` / `is missing`, `within` on timestamps (and on dates, and `today`,
+//! when no user has a zone of their own), `and` / `or` / `not` and references
+//! to other such rules. Each test runs over a block of [`BLOCK`] rows of one column into byte
 //! masks (tight loops the compiler vectorises); a dictionary column's strings are
 //! tested once per distinct value. Truth is kept as two masks, `t` (true) and
 //! `f` (false); a row in neither is unknown, so Kleene logic is bitwise:
@@ -12,7 +13,7 @@
 //! reads, goes through the row evaluator, so results and errors are exactly
 //! the row path's (`core/tests/columnar.rs` checks it).
 
-use super::ast::{CmpOp, TextTest};
+use super::ast::{CmpOp, Direction, TextTest};
 use super::compile::CompiledRuleSet;
 use super::eval::{compare, Const, Node, Pattern};
 use super::explain::Truth;
@@ -151,23 +152,44 @@ fn holds(op: CmpOp, o: Ordering) -> bool {
     }
 }
 
-/// A constant operand: a literal or `now`.
-fn constant(n: &Node, now: DateTime<Utc>) -> Option<Const> {
-    match n {
-        Node::Const(c) => Some(c.clone()),
-        Node::Now => Some(Const::Ts(now)),
-        _ => None,
-    }
-}
-
 struct Builder<'b, 'c> {
     cols: &'c [Option<&'b Column<'b>>],
     now: DateTime<Utc>,
+    /// `today`, when every user of the batch has the default zone.
+    today: Option<NaiveDate>,
     /// Which earlier rules are vector rules.
     vector: &'c [bool],
 }
 
 impl<'b> Builder<'b, '_> {
+    /// A constant operand: a literal, `now`, or `today` when it is one date.
+    fn constant(&self, n: &Node) -> Option<Const> {
+        match n {
+            Node::Const(c) => Some(c.clone()),
+            Node::Now => Some(Const::Ts(self.now)),
+            Node::Today => self.today.map(Const::Date),
+            _ => None,
+        }
+    }
+
+    /// `lo <= x <= hi` (a `None` bound is open): unknown exactly when `x` is missing.
+    fn range(
+        &self,
+        id: usize,
+        ty: ValueType,
+        lo: Option<Const>,
+        hi: Option<Const>,
+    ) -> Option<VNode<'b>> {
+        let mut parts = Vec::with_capacity(2);
+        if let Some(c) = lo {
+            parts.push(self.leaf(id, ty, Test::Cmp { op: CmpOp::Ge, c })?);
+        }
+        if let Some(c) = hi {
+            parts.push(self.leaf(id, ty, Test::Cmp { op: CmpOp::Le, c })?);
+        }
+        Some(VNode::And(parts))
+    }
+
     fn node(&self, n: &'b Node) -> Option<VNode<'b>> {
         Some(match n {
             Node::And(args) => {
@@ -201,16 +223,16 @@ impl<'b> Builder<'b, '_> {
             Node::Compare { cmp, left, right } => {
                 match (&**left, &**right) {
                     (Node::Trait { id, ty, .. }, c) => {
-                        let c = constant(c, self.now)?;
+                        let c = self.constant(c)?;
                         self.leaf(*id, *ty, Test::Cmp { op: *cmp, c })?
                     }
                     (c, Node::Trait { id, ty, .. }) => {
-                        let c = constant(c, self.now)?;
+                        let c = self.constant(c)?;
                         self.leaf(*id, *ty, Test::Cmp { op: flip(*cmp), c })?
                     }
                     (a, b) => {
                         // Two constants: fold.
-                        let (a, b) = (constant(a, self.now)?, constant(b, self.now)?);
+                        let (a, b) = (self.constant(a)?, self.constant(b)?);
                         VNode::Const(
                             compare(&a.val(), &b.val())
                                 .map_or(Truth::Unknown, |o| Truth::from_bool(holds(*cmp, o))),
@@ -236,26 +258,52 @@ impl<'b> Builder<'b, '_> {
             Node::Between { expr, low, high } => match &**expr {
                 // lo <= x and x <= hi: unknown exactly when x is missing.
                 Node::Trait { id, ty, .. } => {
-                    let lo = constant(low, self.now)?;
-                    let hi = constant(high, self.now)?;
-                    VNode::And(vec![
-                        self.leaf(
-                            *id,
-                            *ty,
-                            Test::Cmp {
-                                op: CmpOp::Ge,
-                                c: lo,
-                            },
-                        )?,
-                        self.leaf(
-                            *id,
-                            *ty,
-                            Test::Cmp {
-                                op: CmpOp::Le,
-                                c: hi,
-                            },
-                        )?,
-                    ])
+                    let lo = self.constant(low)?;
+                    let hi = self.constant(high)?;
+                    self.range(*id, *ty, Some(lo), Some(hi))?
+                }
+                _ => return None,
+            },
+            // `x within last d` is `now - d <= x <= now` (dates: against today);
+            // a bound past the representable range is open.
+            Node::Within {
+                expr,
+                direction,
+                seconds,
+                days,
+            } => match &**expr {
+                Node::Trait {
+                    id,
+                    ty: ValueType::Timestamp,
+                    ..
+                } => {
+                    let now = self.now;
+                    let far =
+                        chrono::Duration::try_seconds(*seconds).and_then(|d| match direction {
+                            Direction::Last => now.checked_sub_signed(d),
+                            Direction::Next => now.checked_add_signed(d),
+                        });
+                    let (far, now) = (far.map(Const::Ts), Some(Const::Ts(now)));
+                    match direction {
+                        Direction::Last => self.range(*id, ValueType::Timestamp, far, now)?,
+                        Direction::Next => self.range(*id, ValueType::Timestamp, now, far)?,
+                    }
+                }
+                Node::Trait {
+                    id,
+                    ty: ValueType::Date,
+                    ..
+                } => {
+                    let today = self.today?;
+                    let far = chrono::Duration::try_days(*days).and_then(|d| match direction {
+                        Direction::Last => today.checked_sub_signed(d),
+                        Direction::Next => today.checked_add_signed(d),
+                    });
+                    let (far, today) = (far.map(Const::Date), Some(Const::Date(today)));
+                    match direction {
+                        Direction::Last => self.range(*id, ValueType::Date, far, today)?,
+                        Direction::Next => self.range(*id, ValueType::Date, today, far)?,
+                    }
                 }
                 _ => return None,
             },
@@ -349,11 +397,14 @@ fn str_test(test: &Test<'_>, s: &str) -> bool {
 
 impl CompiledRuleSet {
     /// Binds the vector rules of the set to a batch's trait columns (`cols[id]`
-    /// for each trait id of the name table).
+    /// for each trait id of the name table). `today` is the local date at `now`
+    /// when every user has the default zone (otherwise rules reading `today`
+    /// use the row evaluator).
     pub(crate) fn vector_plan<'b>(
         &'b self,
         cols: &[Option<&'b Column<'b>>],
         now: DateTime<Utc>,
+        today: Option<NaiveDate>,
     ) -> VectorPlan<'b> {
         let n = self.rule_names().len();
         let mut vector = vec![false; n];
@@ -362,6 +413,7 @@ impl CompiledRuleSet {
             let plan = Builder {
                 cols,
                 now,
+                today,
                 vector: &vector,
             }
             .node(self.rule(i).1);
@@ -785,7 +837,7 @@ mod tests {
             .iter()
             .map(|t| profiles.trait_column(t))
             .collect();
-        let all = compiled.vector_plan(&traits, input.now).all();
+        let all = compiled.vector_plan(&traits, input.now, None).all();
         (
             compiled.evaluate_columns(&input, 1).unwrap(),
             compiled.evaluate_columns_rowwise(&input, 1).unwrap(),

@@ -11,6 +11,7 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
+const RULE_NAMES = Symbol('siyu.ruleNames');
 // A journey engine's reused output buffer for `stepState`.
 const SCRATCH = Symbol('siyu.scratch');
 
@@ -286,7 +287,9 @@ class CompiledRuleSet {
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw invalidArgument('threads must be a positive integer', 'threads');
     const args = [rows, numNames, nums, strNames, strs, dictNames, dictCodes, dictValues, instantText(now), zoneText(defaultZone), threads];
     const bytes = call(() => this[NATIVE].evaluateColumns(...args));
-    return { rules: this.ruleNames, rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    // Rule names are fixed at compile time: read them once.
+    this[RULE_NAMES] ??= this.ruleNames;
+    return { rules: [...this[RULE_NAMES]], rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   }
 
   async evaluateMany(items, now, defaultZone) {

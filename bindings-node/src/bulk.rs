@@ -20,13 +20,6 @@ enum Strings<'a> {
 }
 
 impl Strings<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Strings::Plain(v) => v.len(),
-            Strings::Dictionary(k, _) => k.len(),
-        }
-    }
-
     /// Row `i` (a negative code is missing; the codes were range-checked).
     fn get(&self, i: usize) -> Option<&String> {
         match self {
@@ -248,15 +241,11 @@ impl CompiledRuleSet {
             now,
             default_zone: zone,
         };
-        let flags = self.engine.compiled.evaluate_columns(&input, threads)?;
-        let rules = flags.len();
-        let mut out = vec![0u8; rows * rules];
-        for (r, col) in flags.iter().enumerate() {
-            for (o, &f) in out.iter_mut().skip(r).step_by(rules.max(1)).zip(col) {
-                *o = u8::from(f);
-            }
-        }
-        Ok(out)
+        let flags = self
+            .engine
+            .compiled
+            .evaluate_columns_by_user(&input, threads)?;
+        Ok(flags.into_iter().map(u8::from).collect())
     }
 
     /// Any declared types: each cell converted as a JSON value would be, one

@@ -180,7 +180,32 @@ impl CompiledRuleSet {
         input: &ColumnarInput<'_>,
         threads: usize,
     ) -> Result<Vec<Vec<bool>>> {
+        let flat = self.columns_impl(input, threads, true)?;
+        Ok(self.by_rule(&flat))
+    }
+
+    /// As [`CompiledRuleSet::evaluate_columns`], user-major: `result[u * rules
+    /// + r]` is whether user `u` is a member of rule `r` (no transposition, for
+    /// callers that return one row of flags per user).
+    pub fn evaluate_columns_by_user(
+        &self,
+        input: &ColumnarInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<bool>> {
         self.columns_impl(input, threads, true)
+    }
+
+    /// Rule-major flags from user-major ones.
+    fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
+        let rules = self.rule_names().len();
+        let users = if rules == 0 { 0 } else { flat.len() / rules };
+        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
+        for row in flat.chunks_exact(rules.max(1)) {
+            for (r, col) in out.iter_mut().enumerate() {
+                col.push(row[r]);
+            }
+        }
+        out
     }
 
     /// As [`CompiledRuleSet::evaluate_columns`], one user at a time through the
@@ -191,7 +216,8 @@ impl CompiledRuleSet {
         input: &ColumnarInput<'_>,
         threads: usize,
     ) -> Result<Vec<Vec<bool>>> {
-        self.columns_impl(input, threads, false)
+        let flat = self.columns_impl(input, threads, false)?;
+        Ok(self.by_rule(&flat))
     }
 
     fn columns_impl(
@@ -199,7 +225,7 @@ impl CompiledRuleSet {
         input: &ColumnarInput<'_>,
         threads: usize,
         kernel: bool,
-    ) -> Result<Vec<Vec<bool>>> {
+    ) -> Result<Vec<bool>> {
         let users = input.profiles.len();
         if input.grouped.users() != users {
             return Err(Error::new(
@@ -280,13 +306,13 @@ impl CompiledRuleSet {
                     .collect()
             })
         };
-        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
+        let mut out: Vec<bool> = Vec::new();
         for part in parts {
             let part = part?;
-            for row in part.chunks_exact(rules.max(1)) {
-                for (r, col) in out.iter_mut().enumerate() {
-                    col.push(row[r]);
-                }
+            if out.is_empty() {
+                out = part;
+            } else {
+                out.extend(part);
             }
         }
         Ok(out)
@@ -312,17 +338,25 @@ impl CompiledRuleSet {
         while lo < end {
             let n = (end - lo).min(BLOCK);
             let block = plan.run(lo, n);
+            if all && !block.bad.contains(&1) {
+                // Every rule in the kernel and no malformed cell: copy the masks out.
+                if let [Some(t)] = block.rules.as_slice() {
+                    out.extend((0..n).map(|j| t.is_true(j)));
+                } else {
+                    for j in 0..n {
+                        out.extend(
+                            block
+                                .rules
+                                .iter()
+                                .map(|t| t.as_ref().is_some_and(|t| t.is_true(j))),
+                        );
+                    }
+                }
+                lo += n;
+                continue;
+            }
             for j in 0..n {
                 let bad = block.bad[j] != 0;
-                if all && !bad {
-                    out.extend(
-                        block
-                            .rules
-                            .iter()
-                            .map(|t| t.as_ref().is_some_and(|t| t.is_true(j))),
-                    );
-                    continue;
-                }
                 let user = lo + j;
                 let range = input.grouped.range(user);
                 let src = ColSource {

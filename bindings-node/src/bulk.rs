@@ -165,18 +165,30 @@ impl CompiledRuleSet {
         let mut ints: Vec<Vec<i64>> = Vec::new();
         let mut num_valid: Vec<Option<Vec<u8>>> = Vec::with_capacity(num_cols.len());
         for (name, ty, col) in num_cols {
-            num_valid.push(validity(rows, |i| col[i].is_finite()));
+            let all_finite = col.iter().fold(true, |ok, x| ok & x.is_finite());
+            num_valid.push(if all_finite {
+                None
+            } else {
+                validity(rows, |i| col[i].is_finite())
+            });
             if *ty == ValueType::Integer {
-                let mut v = Vec::with_capacity(rows);
-                for (i, &x) in col.iter().enumerate() {
-                    if !x.is_finite() {
-                        v.push(0);
-                    } else if x.fract() == 0.0 && x.abs() < 9.007_199_254_740_992e15 {
-                        v.push(x as i64);
-                    } else {
+                // Branch-free: a saturating cast, then one check of the column.
+                let v: Vec<i64> = col
+                    .iter()
+                    .map(|&x| if x.is_finite() { x as i64 } else { 0 })
+                    .collect();
+                let whole = |x: f64, i: i64| {
+                    !x.is_finite() || (i as f64 == x && x.abs() < 9.007_199_254_740_992e15)
+                };
+                let ok = col
+                    .iter()
+                    .zip(&v)
+                    .fold(true, |ok, (&x, &i)| ok & whole(x, i));
+                if !ok {
+                    if let Some(i) = col.iter().zip(&v).position(|(&x, &i)| !whole(x, i)) {
                         // The JSON conversion's error, for the same message.
-                        Value::from_json(&serde_json::Value::from(x), *ty).map_err(at(name, i))?;
-                        v.push(x as i64);
+                        Value::from_json(&serde_json::Value::from(col[i]), *ty)
+                            .map_err(at(name, i))?;
                     }
                 }
                 ints.push(v);
@@ -185,7 +197,13 @@ impl CompiledRuleSet {
         let mut utf8: Vec<(Vec<i32>, Vec<u8>)> = Vec::new();
         let mut str_valid: Vec<Option<Vec<u8>>> = Vec::with_capacity(str_cols.len());
         for (name, _, col) in str_cols {
-            str_valid.push(validity(rows, |i| col.get(i).is_some()));
+            str_valid.push(match col {
+                // Missing dictionary values are the core's to see; negative codes are nulls.
+                Strings::Dictionary(keys, _) if keys.iter().fold(true, |ok, &k| ok & (k >= 0)) => {
+                    None
+                }
+                _ => validity(rows, |i| col.get(i).is_some()),
+            });
             if let Strings::Plain(values) = col {
                 let mut offsets = Vec::with_capacity(rows + 1);
                 let mut data = Vec::new();

@@ -266,7 +266,6 @@ impl CompiledRuleSet {
                 "the grouped events do not belong to the event columns",
             ));
         }
-        let rules = self.rule_names().len();
         let plan = kernel
             .then(|| {
                 // `today` is one date only when every user has the default zone.

@@ -710,8 +710,8 @@ fn repeat_users(
     (profiles, events)
 }
 
-fn columnar_input<'a>(
-    b: &'a Batch,
+fn columnar_input(
+    b: &Batch,
     schema: &Schema,
     now: chrono::DateTime<chrono::Utc>,
     default_zone: Zone,

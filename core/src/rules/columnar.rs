@@ -184,9 +184,9 @@ impl CompiledRuleSet {
         Ok(self.by_rule(&flat))
     }
 
-    /// As [`CompiledRuleSet::evaluate_columns`], user-major: `result[u * rules
-    /// + r]` is whether user `u` is a member of rule `r` (no transposition, for
-    /// callers that return one row of flags per user).
+    /// As [`CompiledRuleSet::evaluate_columns`], user-major: flag
+    /// `u * rules + r` is whether user `u` is a member of rule `r` (no
+    /// transposition, for callers that return one row of flags per user).
     pub fn evaluate_columns_by_user(
         &self,
         input: &ColumnarInput<'_>,
@@ -198,7 +198,7 @@ impl CompiledRuleSet {
     /// Rule-major flags from user-major ones.
     fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
         let rules = self.rule_names().len();
-        let users = if rules == 0 { 0 } else { flat.len() / rules };
+        let users = flat.len().checked_div(rules).unwrap_or(0);
         let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
         for row in flat.chunks_exact(rules.max(1)) {
             for (r, col) in out.iter_mut().enumerate() {

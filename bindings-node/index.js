@@ -12,6 +12,7 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
+const RULE_NAMES = Symbol('siyu.ruleNames');
 // A journey engine's reused output buffer for `stepState`.
 const SCRATCH = Symbol('siyu.scratch');
 // A subject's native stepper (the engine bound to it) for `stepState`.
@@ -478,33 +479,57 @@ class CompiledRuleSet {
 
   /**
    * Evaluates profiles given as trait columns (no events): `{ name: Float64Array
-   * | number[] | string[] }`, all of one length (NaN / null = missing). Returns
+   * | number[] | string[] | { codes: Int32Array, dictionary: string[] } }`, all
+   * of one length (NaN / null / a negative code = missing). Returns
    * `{ rules, rows, matches: Uint8Array }` with `matches[row * rules.length + r]`
-   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path.
+   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path
+   * (dictionary-encoded strings cross without a per-row conversion). Option
+   * `threads` (default 1) splits the rows over that many threads.
    */
-  evaluateColumns(columns, now, defaultZone) {
+  evaluateColumns(columns, now, defaultZone, options) {
     if (columns === null || typeof columns !== 'object') throw invalidArgument('evaluateColumns takes an object of columns', 'columns');
     const numNames = [];
     const nums = [];
     const strNames = [];
     const strs = [];
+    const dictNames = [];
+    const dictCodes = [];
+    const dictValues = [];
     let rows;
     for (const [name, col] of Object.entries(columns)) {
-      if (!(col instanceof Float64Array) && !Array.isArray(col)) throw invalidArgument(`column ${name} must be an array or Float64Array`, `columns.${name}`);
-      if (rows === undefined) rows = col.length;
-      if (col.length !== rows) throw invalidArgument(`column ${name} has ${col.length} rows, expected ${rows}`, `columns.${name}`);
-      if (col instanceof Float64Array || (col.length > 0 && col.every((v) => typeof v === 'number'))) {
+      let len;
+      if (col instanceof Float64Array) {
         numNames.push(name);
-        nums.push(col instanceof Float64Array ? col : Float64Array.from(col));
+        nums.push(col);
+        len = col.length;
+      } else if (Array.isArray(col)) {
+        if (col.length > 0 && col.every((v) => typeof v === 'number')) {
+          numNames.push(name);
+          nums.push(Float64Array.from(col));
+        } else {
+          strNames.push(name);
+          strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+        }
+        len = col.length;
+      } else if (col !== null && typeof col === 'object' && col.codes instanceof Int32Array && Array.isArray(col.dictionary)) {
+        dictNames.push(name);
+        dictCodes.push(col.codes);
+        dictValues.push(col.dictionary.map((v) => (v === null || v === undefined ? null : String(v))));
+        len = col.codes.length;
       } else {
-        strNames.push(name);
-        strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+        throw invalidArgument(`column ${name} must be an array, a Float64Array or { codes: Int32Array, dictionary: string[] }`, `columns.${name}`);
       }
+      if (rows === undefined) rows = len;
+      if (len !== rows) throw invalidArgument(`column ${name} has ${len} rows, expected ${rows}`, `columns.${name}`);
     }
     rows = rows ?? 0;
-    const args = [rows, numNames, nums, strNames, strs, instantText(now), zoneText(defaultZone)];
+    const threads = options?.threads;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw invalidArgument('threads must be a positive integer', 'threads');
+    const args = [rows, numNames, nums, strNames, strs, dictNames, dictCodes, dictValues, instantText(now), zoneText(defaultZone), threads];
     const bytes = call(() => this[NATIVE].evaluateColumns(...args));
-    return { rules: this.ruleNames, rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    // Rule names are fixed at compile time: read them once.
+    this[RULE_NAMES] ??= this.ruleNames;
+    return { rules: [...this[RULE_NAMES]], rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   }
 
   async evaluateMany(items, now, defaultZone) {

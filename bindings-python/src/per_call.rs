@@ -1,0 +1,54 @@
+//! The per-profile fast path: a profile given as a Python dict is converted to
+//! the core's JSON value directly (no `json.dumps` and no text parsing), then
+//! validated by the core exactly as JSON text would be
+//! (`Profile::from_json_value`). Values JSON cannot hold (datetimes, sets, …)
+//! make the caller fall back to the JSON text path.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// `v` as a JSON value, or `None` when it holds something JSON has no form for.
+pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> Option<Value> {
+    if v.is_none() {
+        return Some(Value::Null);
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        return s.to_str().ok().map(|s| Value::String(s.to_string()));
+    }
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Some(Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = v.cast::<PyInt>() {
+        return match i.extract::<i64>() {
+            Ok(n) => Some(Value::Number(n.into())),
+            Err(_) => i.extract::<u64>().ok().map(|n| Value::Number(n.into())),
+        };
+    }
+    if let Ok(f) = v.cast::<PyFloat>() {
+        return Number::from_f64(f.value()).map(Value::Number);
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        let mut m = Map::new();
+        for (k, v) in d.iter() {
+            let k = k.cast::<PyString>().ok()?.to_str().ok()?.to_string();
+            m.insert(k, to_json(&v)?);
+        }
+        return Some(Value::Object(m));
+    }
+    if let Ok(l) = v.cast::<PyList>() {
+        return l
+            .iter()
+            .map(|x| to_json(&x))
+            .collect::<Option<_>>()
+            .map(Value::Array);
+    }
+    if let Ok(t) = v.cast::<PyTuple>() {
+        return t
+            .iter()
+            .map(|x| to_json(&x))
+            .collect::<Option<_>>()
+            .map(Value::Array);
+    }
+    None
+}

@@ -49,7 +49,7 @@ impl RfmSpec {
     fn read(parts: &RfmParts) -> Result<RfmSpec> {
         let (config, method, thresholds, map) = parts;
         let scoring = match thresholds {
-            Some(t) => RfmScoring::Thresholds(RfmThresholds::from_json(t)?),
+            Some(t) => RfmScoring::Thresholds(Box::new(RfmThresholds::from_json(t)?)),
             None => RfmScoring::Fit(rfm_request::method(
                 method.as_deref().unwrap_or("quantile"),
             )?),

@@ -14,7 +14,7 @@ pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> Option<Value> {
         return Some(Value::Null);
     }
     if let Ok(s) = v.cast::<PyString>() {
-        return s.to_str().ok().map(|s| Value::String(s.to_string()));
+        return s.to_cow().ok().map(|s| Value::String(s.into_owned()));
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return Some(Value::Bool(b.is_true()));
@@ -31,7 +31,7 @@ pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> Option<Value> {
     if let Ok(d) = v.cast::<PyDict>() {
         let mut m = Map::new();
         for (k, v) in d.iter() {
-            let k = k.cast::<PyString>().ok()?.to_str().ok()?.to_string();
+            let k = k.cast::<PyString>().ok()?.to_cow().ok()?.into_owned();
             m.insert(k, to_json(&v)?);
         }
         return Some(Value::Object(m));

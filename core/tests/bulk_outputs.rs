@@ -344,7 +344,7 @@ fn rfm_values_and_scores_equal_the_per_profile_calls() {
             }
         }
         // Stored thresholds score every batch the same way.
-        let (_, again) = score_batch(&values, &RfmScoring::Thresholds(t), &map).unwrap();
+        let (_, again) = score_batch(&values, &RfmScoring::Thresholds(Box::new(t)), &map).unwrap();
         assert_eq!(again, scored);
     }
     let none = score_batch(&[None, None], &RfmScoring::Fit(ScoreMethod::Quantile), &map).unwrap();

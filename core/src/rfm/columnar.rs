@@ -73,7 +73,7 @@ pub enum RfmScoring {
     /// Thresholds fitted over the batch's buyers (`quantile` or `range`).
     Fit(ScoreMethod),
     /// Stored thresholds (the same scores whatever the batch).
-    Thresholds(RfmThresholds),
+    Thresholds(Box<RfmThresholds>),
 }
 
 /// One buyer's RFM result.
@@ -99,7 +99,7 @@ pub fn score_batch(
     let thresholds = match scoring {
         RfmScoring::Thresholds(t) => {
             t.validate()?;
-            Some(t.clone())
+            Some(RfmThresholds::clone(t))
         }
         RfmScoring::Fit(method) => {
             let buyers: Vec<RfmValues> = values.iter().flatten().copied().collect();

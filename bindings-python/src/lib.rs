@@ -322,10 +322,21 @@ impl CompiledRuleSet {
         let p: &CoreProfile = match profile.cast::<Profile>() {
             Ok(native) => &native.get().inner,
             Err(_) => {
-                let Some(json) = per_call::to_json(profile) else {
-                    return Ok(None);
+                let simple = profile
+                    .cast::<pyo3::types::PyDict>()
+                    .ok()
+                    .and_then(per_call::simple_profile);
+                owned = match simple {
+                    Some((id, traits)) => attached(py, || {
+                        CoreProfile::from_id_and_traits(id, traits, &self.schema)
+                    })?,
+                    None => {
+                        let Some(json) = per_call::to_json(profile) else {
+                            return Ok(None);
+                        };
+                        attached(py, || CoreProfile::from_json_value(&json, &self.schema))?
+                    }
                 };
-                owned = attached(py, || CoreProfile::from_json_value(&json, &self.schema))?;
                 &owned
             }
         };

@@ -52,3 +52,25 @@ pub(crate) fn to_json(v: &Bound<'_, PyAny>) -> Option<Value> {
     }
     None
 }
+
+/// A dict of exactly `{"id": str, "traits": {str: value}}` (traits optional) as
+/// `(id, traits)`; `None` for any other shape (read through the full document).
+pub(crate) fn simple_profile(
+    d: &Bound<'_, PyDict>,
+) -> Option<(String, std::collections::BTreeMap<String, Value>)> {
+    let mut id = None;
+    let mut traits = std::collections::BTreeMap::new();
+    for (k, v) in d.iter() {
+        match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
+            "id" => id = Some(v.cast::<PyString>().ok()?.to_cow().ok()?.into_owned()),
+            "traits" => {
+                for (name, value) in v.cast::<PyDict>().ok()?.iter() {
+                    let name = name.cast::<PyString>().ok()?.to_cow().ok()?.into_owned();
+                    traits.insert(name, to_json(&value)?);
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some((id?, traits))
+}

@@ -319,6 +319,7 @@ def evaluate_outputs(
     progress: Optional[Callable[[int], Any]] = None,
 ) -> Tuple[Any, int, Optional[str]]: ...
 
+@final
 class OutputStream:
     def __new__(
         cls,

@@ -569,6 +569,29 @@ mod tests {
     }
 
     #[test]
+    fn id_and_traits_read_as_the_json_document() {
+        let cases = [
+            json!({"age": 30, "birthday": "1990-05-01", "first_seen": "2026-01-01T00:00:00Z"}),
+            json!({"age": 3.0, "birthday": null}),
+            json!({"age": "thirty"}),
+            json!({"agee": 1, "age": 1.5}),
+            json!({}),
+        ];
+        for traits in cases {
+            let doc = json!({"id": "u1", "traits": traits});
+            let map: BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(traits.clone()).unwrap();
+            let fast = Profile::from_id_and_traits("u1", map, &schema());
+            let full = Profile::from_json_value(&doc, &schema());
+            match (fast, full) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{traits}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn profile_round_trips() {
         let j = json!({"id":"u1","identities":{"wechat_unionid":"o1"},
             "traits":{"age":30,"birthday":"1990-05-01","first_seen":"2026-01-01T00:00:00Z"},

@@ -261,22 +261,98 @@ export declare class Schema {
     secondaryEvents?: JsonInput<EventInput[]>;
     policy?: JsonInput<object>;
   }): MergeOutcome;
-  /** Erases personal data (PIPL/GDPR requests). Returns the core's outcome document. */
+  /** `mergeProfiles` with the core's JSON form of the outcome (snake_case keys, as in the conformance vectors). */
+  mergeProfilesJson(request: {
+    primary: JsonInput<ProfileInput>;
+    secondary: JsonInput<ProfileInput>;
+    primaryEvents?: JsonInput<EventInput[]>;
+    secondaryEvents?: JsonInput<EventInput[]>;
+    policy?: JsonInput<object>;
+  }): CoreJson;
+  /** Erases personal data (PIPL/GDPR requests). */
   erase(request: { profile: JsonInput<ProfileInput>; events?: JsonInput<EventInput[]>; request?: JsonInput<object> }): ErasureOutcome;
+  /** `erase` with the core's JSON form of the outcome (snake_case keys). */
+  eraseJson(request: { profile: JsonInput<ProfileInput>; events?: JsonInput<EventInput[]>; request?: JsonInput<object> }): CoreJson;
 }
 
-/** The outcome of a merge (the core's JSON form; document keys are the core's snake_case). */
+/** The outcome of a merge. `profile` and `events` are documents (the core's keys); `changes` is the audit of what moved. */
 export interface MergeOutcome {
   profile: Record<string, unknown>;
   events: Record<string, unknown>[];
-  changes: Record<string, unknown>;
+  changes: MergeChanges;
 }
 
-/** The outcome of an erasure (the core's JSON form). */
+/** What a merge changed. Map keys and names (identity types, traits, tags, scores) are data, as given. */
+export interface MergeChanges {
+  primaryId: string;
+  secondaryId: string;
+  /** Identity type -> ids added to the primary profile. */
+  identitiesAdded: Record<string, string[]>;
+  traitsFromSecondary: string[];
+  traitConflicts: TraitConflict[];
+  tagsAdded: string[];
+  tagsKept: KeptTag[];
+  tagsDropped: DroppedTag[];
+  consents: ConsentDecision[];
+  timeZoneFromSecondary: boolean;
+  scoresFromSecondary: string[];
+  eventsAdded: number;
+  duplicateEvents: string[];
+}
+
+/** A trait both profiles held with different values (`primary`, `secondary`, `result` are trait values). */
+export interface TraitConflict {
+  name: string;
+  primary: unknown;
+  secondary: unknown;
+  rule: string;
+  result: unknown;
+}
+
+/** A tag both profiles held: which side's `added_at` was kept. */
+export interface KeptTag {
+  name: string;
+  addedAtFrom: 'primary' | 'secondary';
+}
+
+/** A tag dropped because its exclusive group already had a tag. */
+export interface DroppedTag {
+  name: string;
+  group: string;
+  from: 'primary' | 'secondary';
+  kept: string;
+}
+
+/** How one consent (channel, purpose) was decided. */
+export interface ConsentDecision {
+  channel: string;
+  purpose: string;
+  primary?: string;
+  secondary: string;
+  status: string;
+  from: 'primary' | 'secondary';
+  reason: string;
+}
+
+/** The outcome of an erasure. `profile` and `events` are documents (the core's keys). */
 export interface ErasureOutcome {
   profile: Record<string, unknown>;
   events: Record<string, unknown>[];
-  erased: Record<string, unknown>;
+  erased: Erased;
+}
+
+/** What an erasure removed. Map keys (identity types, event names) are data, as given. */
+export interface Erased {
+  idReplaced: boolean;
+  identitiesRemoved: Record<string, number>;
+  traitsRemoved: string[];
+  eventPropertiesRemoved: Record<string, number>;
+  eventsRemoved: number;
+  eventsKept: number;
+  tagsRemoved: number;
+  scoresRemoved: number;
+  consentsRemoved: number;
+  consentsKept: number;
 }
 
 /** A parsed rule set, not yet compiled. */
@@ -295,6 +371,13 @@ export declare class RuleSet {
   /** The JSON form as a plain object. */
   toObject(): { rules: Array<{ name: string; description?: string; expr: unknown }> };
 }
+
+/**
+ * A result in the core's JSON form (snake_case structural keys), as the `*Json`
+ * methods return it: the form of the conformance vectors and of the Python,
+ * Kotlin and Swift bindings.
+ */
+export type CoreJson = any;
 
 /** Three-valued truth of a clause. */
 export type Truth = 'true' | 'false' | 'unknown';
@@ -454,7 +537,7 @@ export interface TagChange {
   group?: string | null;
   rule: string;
   reason: 'rule_holds' | 'rule_stopped' | 'exclusive_group' | 'ttl';
-  expires_at?: string;
+  expiresAt?: string;
 }
 
 /** What one application of tag rules changed. */
@@ -475,48 +558,137 @@ export declare class TagRules {
     events: JsonInput<EventInput[]> | undefined,
     now: Instant,
     defaultZone?: string,
-  ): { diff: TagDiff; profile: Record<string, unknown> };
+  ): TagApplication;
+  /** `apply` with the core's JSON form of the result (`expires_at`). */
+  applyJson(
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    now: Instant,
+    defaultZone?: string,
+  ): CoreJson;
+}
+
+/** The result of applying tag rules: the diff and the updated profile (a document: persist it). */
+export interface TagApplication {
+  diff: TagDiff;
+  profile: Record<string, unknown>;
 }
 
 /** RFM values of one customer. */
 export interface RfmValues {
+  recencyDays: number;
+  frequency: number;
+  monetary: number;
+}
+
+/** RFM values in the core's JSON form (what `rfm.valuesJson` returns; `fit` and `score` take either form). */
+export interface RfmValuesJson {
   recency_days: number;
   frequency: number;
   monetary: number;
 }
 
+/** Thresholds fitted to a population (a document: store it) and every member's scores. */
+export interface RfmFit {
+  thresholds: Record<string, unknown>;
+  scores: Array<[number, number, number]>;
+}
+
+/** The result of `rfm.apply` (`values` null, and nothing else, without a qualifying purchase). */
+export interface RfmApplication {
+  values: RfmValues | null;
+  scores?: [number, number, number];
+  segment?: string;
+  /** The updated profile (a document: persist it). */
+  profile?: Record<string, unknown>;
+}
+
+/** Options of `rfm.apply`. */
+export interface RfmApplyOptions {
+  thresholds: JsonInput<object>;
+  config?: JsonInput<object>;
+  map?: 'standard_11' | 'four_layer' | JsonInput<object>;
+  group?: string;
+  schema?: Schema | JsonInput<object>;
+}
+
 /** RFM scoring (values, thresholds, scores, segment maps). Thresholds and maps are the core's JSON documents. */
 export declare const rfm: {
   values(events: JsonInput<EventInput[]> | undefined, now: Instant, options?: { config?: JsonInput<object>; schema?: Schema | JsonInput<object> }): RfmValues | null;
-  fit(method: 'quantile' | 'range' | 'fixed', population: JsonInput<RfmValues[]>): { thresholds: Record<string, unknown>; scores: Array<[number, number, number]> };
-  score(thresholds: JsonInput<object>, values: JsonInput<RfmValues>): [number, number, number];
+  /** `values` in the core's JSON form (`recency_days`). */
+  valuesJson(events: JsonInput<EventInput[]> | undefined, now: Instant, options?: { config?: JsonInput<object>; schema?: Schema | JsonInput<object> }): RfmValuesJson | null;
+  fit(method: 'quantile' | 'range' | 'fixed', population: JsonInput<Array<RfmValues | RfmValuesJson>>): RfmFit;
+  score(thresholds: JsonInput<object>, values: JsonInput<RfmValues | RfmValuesJson>): [number, number, number];
   segment(map: 'standard_11' | 'four_layer' | JsonInput<object> | undefined, scores: [number, number, number]): string | null;
-  apply(
-    profile: JsonInput<ProfileInput>,
-    events: JsonInput<EventInput[]> | undefined,
-    now: Instant,
-    options: { thresholds: JsonInput<object>; config?: JsonInput<object>; map?: 'standard_11' | 'four_layer' | JsonInput<object>; group?: string; schema?: Schema | JsonInput<object> },
-  ): { values: RfmValues | null; scores?: [number, number, number]; segment?: string; profile?: Record<string, unknown> };
+  apply(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, options: RfmApplyOptions): RfmApplication;
+  /** `apply` with the core's JSON form of the result (`values.recency_days`). */
+  applyJson(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, options: RfmApplyOptions): CoreJson;
 };
 
-/** Customer-value models (documents and parameters are the core's JSON forms, snake_case). */
+/**
+ * A customer row in the core's form: what `clv.summarize` returns and what the
+ * scoring calls take (a document: snake_case keys, as in every binding).
+ * Calibration/holdout rows have `frequency_cal`, `recency_cal`, `T_cal`,
+ * `monetary_value_cal`, `frequency_holdout`, `monetary_value_holdout` and `duration_holdout`.
+ */
+export type CustomerRow = Record<string, unknown>;
+
+/** A fitted model: its parameters (a document: store it) and the fit's log-likelihood. */
+export interface ClvFit {
+  params: Record<string, unknown>;
+  logLikelihood: number;
+  customers: number;
+}
+
+/** Purchase-model predictions. */
+export interface ClvPrediction {
+  /** Expected purchases of a new customer within `t`. */
+  expectedPurchases: number;
+  rows: ClvPredictionRow[];
+}
+
+/** One customer's purchase-model prediction. */
+export interface ClvPredictionRow {
+  pAlive: number;
+  conditionalExpectedPurchases: number;
+  logLikelihood: number;
+}
+
+/** Spend-model predictions. */
+export interface ClvSpend {
+  meanSpend: number;
+  rows: ClvSpendRow[];
+}
+
+/** One customer's expected average order value. */
+export interface ClvSpendRow {
+  expectedAverageValue: number;
+}
+
+/** Customer-value models. Transactions, customer rows, parameters and model documents are the core's JSON forms (snake_case). */
 export declare const clv: {
   summarize(
-    transactions: Array<{ customer: string; at: string; amount?: number; [key: string]: unknown }>,
+    transactions: Array<{ customer_id: string; timestamp: string; value: number }>,
     observationEnd: string,
     options?: { calibrationEnd?: string; unit?: 'days' | 'weeks' | 'months'; zone?: string; decimals?: number },
-  ): Array<Record<string, unknown>>;
+  ): CustomerRow[];
   fit(
     model: 'bgnbd' | 'mbgnbd' | 'paretonbd' | 'gammagamma',
     columns: { frequency: number[]; recency?: number[]; T?: number[]; monetaryValue?: number[] },
     options?: { penalizer?: number },
-  ): { params: Record<string, unknown>; log_likelihood: number; customers: number };
-  predict(
-    params: Record<string, unknown>,
-    t: number,
-    customers: Array<{ frequency: number; recency: number; T: number }>,
-  ): { expected_purchases: number; rows: Array<{ p_alive: number; conditional_expected_purchases: number; log_likelihood: number }> };
-  spend(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): { mean_spend: number; rows: Array<{ expected_average_value: number }> };
+  ): ClvFit;
+  /** `fit` with the core's JSON form of the result (`log_likelihood`). */
+  fitJson(
+    model: 'bgnbd' | 'mbgnbd' | 'paretonbd' | 'gammagamma',
+    columns: { frequency: number[]; recency?: number[]; T?: number[]; monetaryValue?: number[] },
+    options?: { penalizer?: number },
+  ): CoreJson;
+  predict(params: Record<string, unknown>, t: number, customers: Array<{ frequency: number; recency: number; T: number }>): ClvPrediction;
+  /** `predict` with the core's JSON form of the result. */
+  predictJson(params: Record<string, unknown>, t: number, customers: Array<{ frequency: number; recency: number; T: number }>): CoreJson;
+  spend(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): ClvSpend;
+  /** `spend` with the core's JSON form of the result. */
+  spendJson(params: Record<string, unknown>, customers: Array<{ frequency: number; monetary_value: number }>): CoreJson;
   lifetimeValue(
     model: Record<string, unknown>,
     customers: Array<{ frequency: number; recency: number; T: number; monetary_value: number }>,
@@ -528,38 +700,182 @@ export declare const clv: {
 /** A points ledger document (persist it as is). */
 export type Ledger = Record<string, unknown>;
 
+/** The new ledger and the earn entries made (entries are ledger items: the ledger's keys). */
+export interface PointsEarning {
+  ledger: Ledger;
+  entries: Array<Record<string, unknown>>;
+}
+
+/** The new ledger and the redemption entry (a ledger item). */
+export interface PointsRedemption {
+  ledger: Ledger;
+  entry: Record<string, unknown>;
+}
+
+/** What a ledger means at a time. `entries` and `lots` are the ledger's own items (its keys, e.g. `expires_at`). */
+export interface PointsSummary {
+  balance: number;
+  lifetime: number;
+  level: string | null;
+  benefits: string[];
+  entries: Array<Record<string, unknown>>;
+  lots: Array<Record<string, unknown>>;
+}
+
+/** A tier evaluation. `state` is a document: persist it and pass it back next time. */
+export interface TierOutcome {
+  state: Record<string, unknown>;
+  /** The tier the window qualifies for (before grace). */
+  qualified: string | null;
+  windowPoints: number;
+  windowSpend: number;
+  inGrace: boolean;
+  change: TierChange | null;
+  /** The tier after this evaluation. */
+  tier: string | null;
+  benefits: string[];
+}
+
+/** A tier change. */
+export interface TierChange {
+  from: string | null;
+  to: string | null;
+  at: string;
+  kind: string;
+}
+
 /** A points model validated against a schema (default: `Schema.lifecycleDefault()`). Ledgers are JSON documents. */
 export declare class PointsModel {
   constructor(model?: JsonInput<object> | 'default', schema?: Schema | JsonInput<object>);
-  applyEvent(ledger: JsonInput<Ledger> | null | undefined, event: JsonInput<EventInput>, zone?: string): { ledger: Ledger; entries: Array<Record<string, unknown>> };
+  applyEvent(ledger: JsonInput<Ledger> | null | undefined, event: JsonInput<EventInput>, zone?: string): PointsEarning;
   applyEvents(ledger: JsonInput<Ledger> | null | undefined, events: JsonInput<EventInput[]> | undefined, now: Instant, zone?: string): Ledger;
-  redeem(ledger: JsonInput<Ledger> | null | undefined, points: number, at: Instant, reference?: string): { ledger: Ledger; entry: Record<string, unknown> };
+  redeem(ledger: JsonInput<Ledger> | null | undefined, points: number, at: Instant, reference?: string): PointsRedemption;
   expire(ledger: JsonInput<Ledger> | null | undefined, now: Instant): Ledger;
-  summary(ledger: JsonInput<Ledger> | null | undefined, now: Instant): {
-    balance: number;
-    lifetime: number;
-    level: string | null;
-    benefits: string[];
-    entries: Array<Record<string, unknown>>;
-    lots: Array<Record<string, unknown>>;
-  };
+  summary(ledger: JsonInput<Ledger> | null | undefined, now: Instant): PointsSummary;
   evaluateTier(
     ledger: JsonInput<Ledger> | null | undefined,
     events: JsonInput<EventInput[]> | undefined,
     state: JsonInput<object> | null | undefined,
     now: Instant,
-  ): { tier: string | null; benefits: string[]; state: Record<string, unknown>; [key: string]: unknown };
+  ): TierOutcome;
+  /** `evaluateTier` with the core's JSON form of the outcome (`window_points`, `in_grace` ...). */
+  evaluateTierJson(
+    ledger: JsonInput<Ledger> | null | undefined,
+    events: JsonInput<EventInput[]> | undefined,
+    state: JsonInput<object> | null | undefined,
+    now: Instant,
+  ): CoreJson;
   engagement(events: JsonInput<EventInput[]> | undefined, now: Instant): number;
 }
 
-/** The result of one journey step (effects and notices are the JSON forms of docs/journeys.md). */
+/** The result of one journey step. */
 export interface JourneyStep {
-  effects: Array<Record<string, unknown>>;
-  notices: Array<Record<string, unknown>>;
+  effects: JourneyEffect[];
+  notices: JourneyNotice[];
   /** Call again with a tick by then at the latest (null: only on inputs). */
-  next_wake: string | null;
-  /** The new user state: persist it (or its binary form, `journeys.encodeState`). */
-  state: { version: number; instances: Array<Record<string, unknown>>; [key: string]: unknown };
+  nextWake: string | null;
+  /** The new user state (a document): persist it (or its binary form, `journeys.encodeState`). */
+  state: { format: number; instances?: Array<Record<string, unknown>>; [key: string]: unknown };
+}
+
+/** Something the host must carry out (docs/journeys.md); `type` names the action and which fields it has. */
+export interface JourneyEffect {
+  /** Unique, deterministic id: use it as the idempotency key. */
+  id: string;
+  journey: string;
+  node: string;
+  /** Instance key (absent for unkeyed instances). */
+  key?: string;
+  at: string;
+  type: 'send_message' | 'update_tags' | 'set_traits' | 'create_task' | 'call_host';
+  channel?: string;
+  template?: string;
+  purpose?: string;
+  add?: string[];
+  remove?: string[];
+  /** Trait values to set (a document: trait names as in the schema). */
+  traits?: Record<string, unknown>;
+  assignee?: string;
+  action?: string;
+  /** Host-call parameters (a document, as written in the journey). */
+  params?: unknown;
+}
+
+/** Something that happened, for reporting and explanation (docs/journeys.md). */
+export interface JourneyNotice {
+  type: string;
+  journey?: string;
+  key?: string;
+  node?: string;
+  at: string;
+  reason?: string;
+  detail?: string;
+  until?: string;
+}
+
+/** A journey definition's validation report. */
+export interface JourneyReport {
+  /** Worst-case messages one instance can send within 24 hours (null: unbounded). */
+  maxMessagesPerDay: number | null;
+  nodes: number;
+}
+
+/** The result of a migration: the moves and the new user state (a document: persist it). */
+export interface JourneyMigration {
+  moves: MigrationMove[];
+  state: Record<string, unknown>;
+}
+
+/** One instance's move (or the problem that prevents it). */
+export interface MigrationMove {
+  key?: string;
+  seq: number;
+  fromNode: string;
+  toNode?: string;
+  problem?: string;
+}
+
+/** A loaded definition. */
+export interface JourneyDefinitionRef {
+  id: string;
+  version: number;
+}
+
+/** A simulation forecast. Map keys (journey and node ids, days, reasons, effect types) are data, as given. */
+export interface SimulationReport {
+  users: number;
+  /** Steps taken (inputs and ticks). */
+  steps: number;
+  journeys: Record<string, JourneySimulation>;
+  /** Messages sent per local calendar day (`YYYY-MM-DD` in each user's zone). */
+  messagesPerDay: Record<string, number>;
+  /** Suppressed messages by reason. */
+  suppressions: Record<string, number>;
+  /** Deferred messages by reason. */
+  deferrals: Record<string, number>;
+  /** Effects by type (`send_message`, `create_task` …). */
+  effects: Record<string, number>;
+}
+
+/** Simulated counts of one journey. */
+export interface JourneySimulation {
+  entered: number;
+  /** Entries refused by the re-entry policy. */
+  entrySkipped: number;
+  completed: number;
+  converted: number;
+  exited: number;
+  nodes: Record<string, NodeSimulation>;
+}
+
+/** Simulated counts of one node. */
+export interface NodeSimulation {
+  entered: number;
+  /** Instances at the node when the period ended. */
+  waiting: number;
+  exited: number;
+  converted: number;
+  completed: number;
 }
 
 /** A profile and event history parsed for one engine (opaque; from `JourneyEngine.subject`). */
@@ -599,7 +915,9 @@ export type JourneyInput =
 export declare class JourneyEngine {
   constructor(journeys: JsonInput<object[]>, options?: { schema?: Schema | JsonInput<object>; policies?: JsonInput<object> });
   /** Validation reports of every definition, by id. */
-  reports(): Record<string, Record<string, unknown>>;
+  reports(): Record<string, JourneyReport>;
+  /** `reports` in the core's JSON form (`max_messages_per_day`). */
+  reportsJson(): CoreJson;
   /** Processes one input for one user at `now`; the given state is not modified. */
   step(
     state: JsonInput<object> | null | undefined,
@@ -608,6 +926,14 @@ export declare class JourneyEngine {
     input: JsonInput<JourneyInput> | undefined,
     now: Instant,
   ): JourneyStep;
+  /** `step` with the core's JSON form of the result (`next_wake`), as in the conformance vectors. */
+  stepJson(
+    state: JsonInput<object> | null | undefined,
+    profile: JsonInput<ProfileInput>,
+    events: JsonInput<EventInput[]> | undefined,
+    input: JsonInput<JourneyInput> | undefined,
+    now: Instant,
+  ): CoreJson;
   /**
    * As `step`, with the user state in its versioned binary form both ways
    * (restore + step + persist in one call): pass the stored bytes (null for a
@@ -636,14 +962,22 @@ export declare class JourneyEngine {
   /** The Mermaid flowchart of a loaded journey (latest version unless given). */
   mermaid(id: string, version?: number): string;
   /** The loaded definitions. */
-  definitions(): Array<{ id: string; version: number }>;
-  /** Moves instances to other versions per a migration map. */
-  migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): { moves: Array<Record<string, unknown>>; state: Record<string, unknown> };
+  definitions(): JourneyDefinitionRef[];
+  /** Replays users through the journeys over `[start, end)` from empty state, on a worker thread (off the event loop). */
+  simulate(users: Array<{ profile: ProfileInput; events?: EventInput[] }>, start: Instant, end: Instant): Promise<SimulationReport>;
+  /** `simulate` with the core's JSON form of the report (`messages_per_day`, `entry_skipped`). */
+  simulateJson(users: Array<{ profile: ProfileInput; events?: EventInput[] }>, start: Instant, end: Instant): Promise<CoreJson>;
+  /** Moves instances to other versions per a migration map (a document: `from_version`, `to_version`, `nodes`). */
+  migrate(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): JourneyMigration;
+  /** `migrate` with the core's JSON form of the result (`from_node`, `to_node`). */
+  migrateJson(state: JsonInput<object>, map: JsonInput<object>, now: Instant, options?: { dryRun?: boolean }): CoreJson;
 }
 
 /** Journey helpers. */
 export declare const journeys: {
-  validate(definition: JsonInput<object>, schema?: Schema | JsonInput<object>): Record<string, unknown>;
+  validate(definition: JsonInput<object>, schema?: Schema | JsonInput<object>): JourneyReport;
+  /** `validate` with the core's JSON form of the report (`max_messages_per_day`). */
+  validateJson(definition: JsonInput<object>, schema?: Schema | JsonInput<object>): CoreJson;
   encodeState(state: JsonInput<object>): Buffer;
   encodeInstances(state: JsonInput<object>): Buffer[];
   decodeState(bytes: Uint8Array): Record<string, unknown>;
@@ -660,12 +994,18 @@ export interface ScoreOptions {
   unit?: string;
 }
 
-/** One customer's scores (`expected_value` and `clv` need a spend model). */
+/** One customer's scores (`expectedValue` and `clv` need a spend model). */
 export interface CustomerScores {
-  p_alive: number;
-  expected_purchases: number;
-  expected_value: number | null;
+  pAlive: number;
+  expectedPurchases: number;
+  expectedValue: number | null;
   clv: number | null;
+}
+
+/** Column-wise purchase-model scores, one entry per customer. */
+export interface ColumnScores {
+  pAlive: number[];
+  expectedPurchases: number[];
 }
 
 /** A fitted value-model document (`{ version: 1, purchase?, spend? }`): scores customers. */
@@ -675,11 +1015,18 @@ export declare class ValueModel {
   toJson(): Record<string, unknown>;
   /** Scores customers one by one. */
   score(customers: JsonInput<Array<{ frequency: number; recency: number; T: number; monetary_value?: number }>>, options?: JsonInput<ScoreOptions>): CustomerScores[];
+  /** `score` in the core's JSON form (`p_alive`, `expected_purchases` ...). */
+  scoreJson(customers: JsonInput<Array<{ frequency: number; recency: number; T: number; monetary_value?: number }>>, options?: JsonInput<ScoreOptions>): CoreJson;
   /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
   scoreColumns(
     columns: { frequency: number[] | Float64Array; recency: number[] | Float64Array; T: number[] | Float64Array },
     horizon?: number,
-  ): { p_alive: number[]; expected_purchases: number[] };
+  ): ColumnScores;
+  /** `scoreColumns` in the core's JSON form (`p_alive`, `expected_purchases`). */
+  scoreColumnsJson(
+    columns: { frequency: number[] | Float64Array; recency: number[] | Float64Array; T: number[] | Float64Array },
+    horizon?: number,
+  ): CoreJson;
   /** Scores one customer and writes the scores into the profile's score map; returns the profile. */
   scoreProfile(
     profile: JsonInput<ProfileInput>,
@@ -688,10 +1035,151 @@ export declare class ValueModel {
   ): Record<string, unknown>;
 }
 
-/** An analytics request: the fields of conformance/README.md (`analytics`) for the operation. */
+/** An analytics request: the fields of conformance/README.md (`analytics`) for the operation (a document: the core's keys). */
 export type AnalyticsRequest = Record<string, unknown>;
-/** An analytics report (the core's JSON form). */
-export type AnalyticsReport = Record<string, unknown>;
+
+/** Cohort retention. */
+export interface RetentionReport {
+  granularity: 'day' | 'week';
+  cohorts: RetentionCohort[];
+}
+
+/** One cohort's row: users retained and rates per period (null: period not yet complete). */
+export interface RetentionCohort {
+  cohort: string;
+  size: number;
+  retained: Array<number | null>;
+  rates: Array<number | null>;
+}
+
+/** Daily, weekly and monthly active users per day. */
+export interface ActiveUsersReport {
+  days: ActiveUsersDay[];
+}
+
+/** One day of active users. */
+export interface ActiveUsersDay {
+  date: string;
+  dau: number;
+  wau: number;
+  mau: number;
+  stickiness: number | null;
+}
+
+/** Share of buyers who bought more than once. */
+export interface RepeatPurchaseReport {
+  buyers: number;
+  repeatBuyers: number;
+  rate: number;
+}
+
+/** A funnel. */
+export interface FunnelReport {
+  steps: FunnelStep[];
+}
+
+/** One funnel step. */
+export interface FunnelStep {
+  name: string;
+  users: number;
+  conversionFromStart: number | null;
+  conversionFromPrevious: number | null;
+}
+
+/** Viral growth (k-factor). */
+export interface KFactorReport {
+  invitesPerUser: number;
+  conversionRate: number | null;
+  kFactor: number;
+}
+
+/** Conversion per acquisition channel. */
+export interface ChannelConversionReport {
+  channels: ChannelConversion[];
+}
+
+/** One channel's conversion (`channel` is data, as given). */
+export interface ChannelConversion {
+  channel: string;
+  users: number;
+  converted: number;
+  rate: number;
+}
+
+/** Two-proportion z-test. */
+export interface ZTestReport {
+  rateControl: number;
+  rateVariant: number;
+  difference: number;
+  z: number;
+  pValue: number;
+}
+
+/** Chi-square test of independence over arms. */
+export interface ChiSquareReport {
+  statistic: number;
+  degreesOfFreedom: number;
+  pValue: number;
+}
+
+/** Beta-binomial comparison of a variant with the control. */
+export interface BayesReport {
+  meanControl: number;
+  meanVariant: number;
+  probabilityVariantBeatsControl: number;
+}
+
+/** Sample size per arm. */
+export interface SampleSizeReport {
+  perArm: number;
+}
+
+/** Association rules (frequent pairs or sequential rules; items are data, as given). */
+export interface AssociationReport {
+  rules: AssociationRule[];
+}
+
+/** One association rule. */
+export interface AssociationRule {
+  antecedent: string;
+  consequent: string;
+  count: number;
+  support: number;
+  confidence: number;
+  lift: number;
+}
+
+/** Best send hours. */
+export interface SendTimeReport {
+  weight: number;
+  /** Population open share per local hour (24 entries). */
+  population: number[];
+  populationBestHour: number;
+  users: UserSendTime[];
+}
+
+/** One user's best send hour. */
+export interface UserSendTime {
+  userId: string;
+  opens: number;
+  bestHour: number;
+  share: number;
+}
+
+/** An analytics report (what `analytics.run` returns for some operation). */
+export type AnalyticsReport =
+  | RetentionReport
+  | ActiveUsersReport
+  | RepeatPurchaseReport
+  | FunnelReport
+  | KFactorReport
+  | ChannelConversionReport
+  | ZTestReport
+  | ChiSquareReport
+  | BayesReport
+  | SampleSizeReport
+  | AssociationReport
+  | SendTimeReport;
 /** The analytics operation names `analytics.run` accepts. */
 export type AnalyticsOp =
   | 'retention'
@@ -708,22 +1196,40 @@ export type AnalyticsOp =
   | 'sequential_rules'
   | 'send_time';
 
-/** Analytics reports: retention, activity, funnels, growth, A/B tests, association rules, send time. */
+/**
+ * Analytics reports: retention, activity, funnels, growth, A/B tests, association
+ * rules, send time. Reports have camelCase keys; each `*Json` method returns the
+ * core's JSON form of the report (snake_case, as in the conformance vectors).
+ */
 export declare const analytics: {
   run(op: AnalyticsOp, request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  retention(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  activeUsers(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  repeatPurchaseRate(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  funnel(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  kFactor(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  channelConversion(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  zTest(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  chiSquare(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  bayes(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  sampleSize(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  frequentPairs(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  sequentialRules(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
-  sendTime(request: JsonInput<AnalyticsRequest>): AnalyticsReport;
+  runJson(op: AnalyticsOp, request: JsonInput<AnalyticsRequest>): CoreJson;
+  retention(request: JsonInput<AnalyticsRequest>): RetentionReport;
+  retentionJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  activeUsers(request: JsonInput<AnalyticsRequest>): ActiveUsersReport;
+  activeUsersJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  repeatPurchaseRate(request: JsonInput<AnalyticsRequest>): RepeatPurchaseReport;
+  repeatPurchaseRateJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  funnel(request: JsonInput<AnalyticsRequest>): FunnelReport;
+  funnelJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  kFactor(request: JsonInput<AnalyticsRequest>): KFactorReport;
+  kFactorJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  channelConversion(request: JsonInput<AnalyticsRequest>): ChannelConversionReport;
+  channelConversionJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  zTest(request: JsonInput<AnalyticsRequest>): ZTestReport;
+  zTestJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  chiSquare(request: JsonInput<AnalyticsRequest>): ChiSquareReport;
+  chiSquareJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  bayes(request: JsonInput<AnalyticsRequest>): BayesReport;
+  bayesJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  sampleSize(request: JsonInput<AnalyticsRequest>): SampleSizeReport;
+  sampleSizeJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  frequentPairs(request: JsonInput<AnalyticsRequest>): AssociationReport;
+  frequentPairsJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  sequentialRules(request: JsonInput<AnalyticsRequest>): AssociationReport;
+  sequentialRulesJson(request: JsonInput<AnalyticsRequest>): CoreJson;
+  sendTime(request: JsonInput<AnalyticsRequest>): SendTimeReport;
+  sendTimeJson(request: JsonInput<AnalyticsRequest>): CoreJson;
 };
 
 declare const siyu: {

@@ -2,7 +2,8 @@
 // siyu for Node.js. The native addon (siyu.node, built from the siyu-node
 // crate) is string-typed: JSON text in, JSON text out. This file is the whole
 // JavaScript layer: it accepts plain objects or JSON strings, parses results
-// into plain objects, and maps native errors to SiyuError subclasses. All
+// into plain objects (renaming the structural keys of result envelopes by the
+// table below, ADR 0005), and maps native errors to SiyuError subclasses. All
 // behaviour lives in the Rust core.
 
 const path = require('node:path');
@@ -106,6 +107,231 @@ function zoneText(zone) {
   throw invalidArgument('defaultZone must be a zone name string', 'defaultZone');
 }
 
+// ---- Result envelopes (ADR 0005) -------------------------------------------
+// Results come from the core as JSON with snake_case structural keys. Each
+// result type below lists, per key the core writes there, the key JS sees and
+// what the value is:
+//   'jsKey'                 a scalar or a list of scalars, copied
+//   ['jsKey', DOC]          a document (profile, events, ledger, state,
+//                           parameters, trait values, effect payloads): copied
+//                           untouched, keys and all
+//   ['jsKey', DATA]         a map whose keys are user data (identity types,
+//                           event names ...) to scalars: copied untouched
+//   ['jsKey', 'Type']       an object of that result type
+//   ['jsKey', ['Type']]     a list of them
+//   ['jsKey', { map: 'Type' }]  a map with data keys to objects of that type
+// Only listed keys at listed places are renamed; nothing is renamed by
+// pattern, and a key the table does not list is copied as is (the per-type
+// test in test/envelopes.test.mjs fails until it is listed). The type names
+// are the interfaces of index.d.ts.
+const DOC = 'document';
+const DATA = 'data';
+const RESULT_TYPES = {
+  // Profiles
+  MergeOutcome: { profile: ['profile', DOC], events: ['events', DOC], changes: ['changes', 'MergeChanges'] },
+  MergeChanges: {
+    primary_id: 'primaryId',
+    secondary_id: 'secondaryId',
+    identities_added: ['identitiesAdded', DATA],
+    traits_from_secondary: 'traitsFromSecondary',
+    trait_conflicts: ['traitConflicts', ['TraitConflict']],
+    tags_added: 'tagsAdded',
+    tags_kept: ['tagsKept', ['KeptTag']],
+    tags_dropped: ['tagsDropped', ['DroppedTag']],
+    consents: ['consents', ['ConsentDecision']],
+    time_zone_from_secondary: 'timeZoneFromSecondary',
+    scores_from_secondary: 'scoresFromSecondary',
+    events_added: 'eventsAdded',
+    duplicate_events: 'duplicateEvents',
+  },
+  TraitConflict: { name: 'name', primary: ['primary', DOC], secondary: ['secondary', DOC], rule: 'rule', result: ['result', DOC] },
+  KeptTag: { name: 'name', added_at_from: 'addedAtFrom' },
+  DroppedTag: { name: 'name', group: 'group', from: 'from', kept: 'kept' },
+  ConsentDecision: { channel: 'channel', purpose: 'purpose', primary: 'primary', secondary: 'secondary', status: 'status', from: 'from', reason: 'reason' },
+  ErasureOutcome: { profile: ['profile', DOC], events: ['events', DOC], erased: ['erased', 'Erased'] },
+  Erased: {
+    id_replaced: 'idReplaced',
+    identities_removed: ['identitiesRemoved', DATA],
+    traits_removed: 'traitsRemoved',
+    event_properties_removed: ['eventPropertiesRemoved', DATA],
+    events_removed: 'eventsRemoved',
+    events_kept: 'eventsKept',
+    tags_removed: 'tagsRemoved',
+    scores_removed: 'scoresRemoved',
+    consents_removed: 'consentsRemoved',
+    consents_kept: 'consentsKept',
+  },
+  // Segments (rule names are data keys: `evaluate` results are not envelopes)
+  Explanation: { rule: 'rule', matched: 'matched', root: ['root', 'ExplainNode'] },
+  ExplainNode: { clause: 'clause', truth: 'truth', observed: 'observed', children: ['children', ['ExplainNode']] },
+  // Lifecycle
+  StageOutcome: {
+    state: ['state', DOC],
+    matched: 'matched',
+    rule: 'rule',
+    reason: ['reason', 'Explanation'],
+    held: 'held',
+    transition: ['transition', 'StageTransition'],
+  },
+  StageTransition: { from: 'from', to: 'to', at: 'at', rule: 'rule' },
+  DayStage: { date: 'date', stage: 'stage', transition: ['transition', 'StageTransition'] },
+  // Tags
+  TagApplication: { diff: ['diff', 'TagDiff'], profile: ['profile', DOC] },
+  TagDiff: { added: ['added', ['TagChange']], removed: ['removed', ['TagChange']], expired: ['expired', ['TagChange']] },
+  TagChange: { tag: 'tag', group: 'group', rule: 'rule', reason: 'reason', expires_at: 'expiresAt' },
+  // RFM (thresholds and segment maps are documents)
+  RfmValues: { recency_days: 'recencyDays', frequency: 'frequency', monetary: 'monetary' },
+  RfmFit: { thresholds: ['thresholds', DOC], scores: 'scores' },
+  RfmApplication: { values: ['values', 'RfmValues'], scores: 'scores', segment: 'segment', profile: ['profile', DOC] },
+  // Points (ledgers, their entries and lots, and tier states are documents)
+  PointsEarning: { ledger: ['ledger', DOC], entries: ['entries', DOC] },
+  PointsRedemption: { ledger: ['ledger', DOC], entry: ['entry', DOC] },
+  PointsSummary: { balance: 'balance', lifetime: 'lifetime', level: 'level', benefits: 'benefits', entries: ['entries', DOC], lots: ['lots', DOC] },
+  TierOutcome: {
+    state: ['state', DOC],
+    qualified: 'qualified',
+    window_points: 'windowPoints',
+    window_spend: 'windowSpend',
+    in_grace: 'inGrace',
+    change: ['change', 'TierChange'],
+    tier: 'tier',
+    benefits: 'benefits',
+  },
+  TierChange: { from: 'from', to: 'to', at: 'at', kind: 'kind' },
+  // Customer value (parameters, model documents and customer rows are documents)
+  ClvFit: { params: ['params', DOC], log_likelihood: 'logLikelihood', customers: 'customers' },
+  ClvPrediction: { expected_purchases: 'expectedPurchases', rows: ['rows', ['ClvPredictionRow']] },
+  ClvPredictionRow: { p_alive: 'pAlive', conditional_expected_purchases: 'conditionalExpectedPurchases', log_likelihood: 'logLikelihood' },
+  ClvSpend: { mean_spend: 'meanSpend', rows: ['rows', ['ClvSpendRow']] },
+  ClvSpendRow: { expected_average_value: 'expectedAverageValue' },
+  CustomerScores: { p_alive: 'pAlive', expected_purchases: 'expectedPurchases', expected_value: 'expectedValue', clv: 'clv' },
+  ColumnScores: { p_alive: 'pAlive', expected_purchases: 'expectedPurchases' },
+  // Journeys (states and effect payloads are documents)
+  JourneyStep: { effects: ['effects', ['JourneyEffect']], notices: ['notices', ['JourneyNotice']], next_wake: 'nextWake', state: ['state', DOC] },
+  JourneyEffect: {
+    id: 'id',
+    journey: 'journey',
+    node: 'node',
+    key: 'key',
+    at: 'at',
+    type: 'type',
+    channel: 'channel',
+    template: 'template',
+    purpose: 'purpose',
+    add: 'add',
+    remove: 'remove',
+    traits: ['traits', DOC],
+    assignee: 'assignee',
+    action: 'action',
+    params: ['params', DOC],
+  },
+  JourneyNotice: { type: 'type', journey: 'journey', key: 'key', node: 'node', at: 'at', reason: 'reason', detail: 'detail', until: 'until' },
+  JourneyReport: { max_messages_per_day: 'maxMessagesPerDay', nodes: 'nodes' },
+  JourneyMigration: { moves: ['moves', ['MigrationMove']], state: ['state', DOC] },
+  MigrationMove: { key: 'key', seq: 'seq', from_node: 'fromNode', to_node: 'toNode', problem: 'problem' },
+  JourneyDefinitionRef: { id: 'id', version: 'version' },
+  SimulationReport: {
+    users: 'users',
+    steps: 'steps',
+    journeys: ['journeys', { map: 'JourneySimulation' }],
+    messages_per_day: ['messagesPerDay', DATA],
+    suppressions: ['suppressions', DATA],
+    deferrals: ['deferrals', DATA],
+    effects: ['effects', DATA],
+  },
+  JourneySimulation: {
+    entered: 'entered',
+    entry_skipped: 'entrySkipped',
+    completed: 'completed',
+    converted: 'converted',
+    exited: 'exited',
+    nodes: ['nodes', { map: 'NodeSimulation' }],
+  },
+  NodeSimulation: { entered: 'entered', waiting: 'waiting', exited: 'exited', converted: 'converted', completed: 'completed' },
+  // Analytics reports
+  RetentionReport: { granularity: 'granularity', cohorts: ['cohorts', ['RetentionCohort']] },
+  RetentionCohort: { cohort: 'cohort', size: 'size', retained: 'retained', rates: 'rates' },
+  ActiveUsersReport: { days: ['days', ['ActiveUsersDay']] },
+  ActiveUsersDay: { date: 'date', dau: 'dau', wau: 'wau', mau: 'mau', stickiness: 'stickiness' },
+  RepeatPurchaseReport: { buyers: 'buyers', repeat_buyers: 'repeatBuyers', rate: 'rate' },
+  FunnelReport: { steps: ['steps', ['FunnelStep']] },
+  FunnelStep: { name: 'name', users: 'users', conversion_from_start: 'conversionFromStart', conversion_from_previous: 'conversionFromPrevious' },
+  KFactorReport: { invites_per_user: 'invitesPerUser', conversion_rate: 'conversionRate', k_factor: 'kFactor' },
+  ChannelConversionReport: { channels: ['channels', ['ChannelConversion']] },
+  ChannelConversion: { channel: 'channel', users: 'users', converted: 'converted', rate: 'rate' },
+  ZTestReport: { rate_control: 'rateControl', rate_variant: 'rateVariant', difference: 'difference', z: 'z', p_value: 'pValue' },
+  ChiSquareReport: { statistic: 'statistic', degrees_of_freedom: 'degreesOfFreedom', p_value: 'pValue' },
+  BayesReport: { mean_control: 'meanControl', mean_variant: 'meanVariant', probability_variant_beats_control: 'probabilityVariantBeatsControl' },
+  SampleSizeReport: { per_arm: 'perArm' },
+  AssociationReport: { rules: ['rules', ['AssociationRule']] },
+  AssociationRule: { antecedent: 'antecedent', consequent: 'consequent', count: 'count', support: 'support', confidence: 'confidence', lift: 'lift' },
+  SendTimeReport: { weight: 'weight', population: 'population', population_best_hour: 'populationBestHour', users: ['users', ['UserSendTime']] },
+  UserSendTime: { user_id: 'userId', opens: 'opens', best_hour: 'bestHour', share: 'share' },
+};
+
+// Compiled tables: raw key -> { key, of } (`of`: DOC, DATA, undefined for a
+// scalar, or a value spec). A type whose keys and nested types are all unchanged
+// is returned as the very object the core's JSON parsed to.
+const TABLES = {};
+for (const [type, table] of Object.entries(RESULT_TYPES)) {
+  TABLES[type] = {};
+  for (const [raw, entry] of Object.entries(table)) {
+    TABLES[type][raw] = typeof entry === 'string' ? { key: entry, of: undefined } : { key: entry[0], of: entry[1] };
+  }
+}
+const UNCHANGED = new Set();
+{
+  const visiting = new Set();
+  const unchanged = (of) => {
+    if (of === undefined || of === DOC || of === DATA) return true;
+    if (typeof of === 'string') return typeUnchanged(of);
+    return unchanged(Array.isArray(of) ? of[0] : of.map);
+  };
+  const typeUnchanged = (type) => {
+    if (UNCHANGED.has(type) || visiting.has(type)) return true;
+    visiting.add(type);
+    const same = Object.entries(TABLES[type]).every(([raw, e]) => e.key === raw && unchanged(e.of));
+    visiting.delete(type);
+    return same;
+  };
+  for (const type of Object.keys(TABLES)) if (typeUnchanged(type)) UNCHANGED.add(type);
+}
+
+/** The camelCase view of a core result `value` of spec `of` (a type name, [type] or { map: type }). */
+function view(of, value) {
+  if (value === null || typeof value !== 'object' || of === undefined || of === DOC || of === DATA) return value;
+  if (typeof of === 'string') {
+    if (UNCHANGED.has(of) || Array.isArray(value)) return value;
+    const table = TABLES[of];
+    const out = {};
+    for (const raw of Object.keys(value)) {
+      const e = table[raw];
+      if (e === undefined) out[raw] = value[raw];
+      else out[e.key] = view(e.of, value[raw]);
+    }
+    return out;
+  }
+  if (Array.isArray(of)) {
+    if (!Array.isArray(value) || (typeof of[0] === 'string' && UNCHANGED.has(of[0]))) return value;
+    return value.map((v) => view(of[0], v));
+  }
+  const out = {};
+  for (const k of Object.keys(value)) out[k] = view(of.map, value[k]);
+  return out;
+}
+
+// A result the caller may hand back to siyu (RfmValues): the camelCase view is
+// mapped back to the core's keys with the same table (only keys at the top).
+function coreForm(type, value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out = {};
+  for (const k of Object.keys(value)) {
+    const raw = Object.keys(TABLES[type]).find((r) => TABLES[type][r].key === k);
+    out[raw === undefined ? k : raw] = value[k];
+  }
+  return out;
+}
+
 /** A schema: the traits, events and tag groups profiles may hold. */
 class Schema {
   constructor(definition) {
@@ -142,7 +368,13 @@ class Schema {
     return JSON.parse(call(() => this[NATIVE].validateEvents(text)));
   }
 
-  mergeProfiles({ primary, secondary, primaryEvents, secondaryEvents, policy } = {}) {
+  /** The merge outcome (`MergeOutcome`; profile and events as the core writes them). */
+  mergeProfiles(request) {
+    return view('MergeOutcome', this.mergeProfilesJson(request));
+  }
+
+  /** `mergeProfiles` with the core's JSON form of the outcome (snake_case keys). */
+  mergeProfilesJson({ primary, secondary, primaryEvents, secondaryEvents, policy } = {}) {
     const args = [
       jsonText(primary, 'primary'),
       jsonText(primaryEvents ?? [], 'primaryEvents'),
@@ -153,7 +385,13 @@ class Schema {
     return JSON.parse(call(() => this[NATIVE].mergeProfiles(...args)));
   }
 
-  erase({ profile, events, request } = {}) {
+  /** The erasure outcome (`ErasureOutcome`; profile and events as the core writes them). */
+  erase(request) {
+    return view('ErasureOutcome', this.eraseJson(request));
+  }
+
+  /** `erase` with the core's JSON form of the outcome (snake_case keys). */
+  eraseJson({ profile, events, request } = {}) {
     const args = [
       jsonText(profile, 'profile'),
       jsonText(events ?? [], 'events'),
@@ -233,7 +471,7 @@ class CompiledRuleSet {
   explain(rule, profile, events, now, defaultZone) {
     if (typeof rule !== 'string') throw invalidArgument('explain takes a rule name first', 'rule');
     const args = [rule, jsonText(profile, 'profile'), jsonText(events ?? [], 'events'), instantText(now), zoneText(defaultZone)];
-    return JSON.parse(call(() => this[NATIVE].explain(...args)));
+    return view('Explanation', JSON.parse(call(() => this[NATIVE].explain(...args))));
   }
 
   /**
@@ -358,7 +596,7 @@ class Lifecycle {
       previous === undefined || previous === null ? undefined : jsonText(previous, 'previous'),
       zoneText(defaultZone),
     ];
-    return JSON.parse(call(() => this[NATIVE].evaluate(...args)));
+    return view('StageOutcome', JSON.parse(call(() => this[NATIVE].evaluate(...args))));
   }
 
   replay(profile, events, from, to, options = {}) {
@@ -372,7 +610,7 @@ class Lifecycle {
       zoneText(defaultZone),
       initial === undefined || initial === null ? undefined : jsonText(initial, 'initial'),
     ];
-    return JSON.parse(call(() => this[NATIVE].replay(...args)));
+    return view(['DayStage'], JSON.parse(call(() => this[NATIVE].replay(...args))));
   }
 }
 
@@ -390,6 +628,11 @@ class TagRules {
 
   /** Applies the rules at `now`: returns `{ diff: {added, removed, expired}, profile }` (the updated profile). */
   apply(profile, events, now, defaultZone) {
+    return view('TagApplication', this.applyJson(profile, events, now, defaultZone));
+  }
+
+  /** `apply` with the core's JSON form of the result (snake_case keys). */
+  applyJson(profile, events, now, defaultZone) {
     const args = [jsonText(profile, 'profile'), jsonText(events ?? [], 'events'), instantText(now), zoneText(defaultZone)];
     return JSON.parse(call(() => this[NATIVE].apply(...args)));
   }
@@ -401,20 +644,25 @@ const mapText = (map) => (map === undefined || map === null ? undefined : typeof
 
 /** RFM scoring: values, fitted thresholds, scores and segment maps. */
 const rfm = Object.freeze({
-  /** RFM values of an event log at `now`, or null without a qualifying purchase. */
-  values(events, now, { config, schema } = {}) {
+  /** RFM values of an event log at `now` (`{ recencyDays, frequency, monetary }`), or null without a qualifying purchase. */
+  values(events, now, options) {
+    return view('RfmValues', rfm.valuesJson(events, now, options));
+  },
+  /** `values` in the core's JSON form (`recency_days`). */
+  valuesJson(events, now, { config, schema } = {}) {
     const s = schemaOrDefault(schema);
     const args = [jsonText(events ?? [], 'events'), instantText(now), optText(config, 'config')];
     return JSON.parse(call(() => native.rfmValues(s[NATIVE], ...args)));
   },
-  /** Fits thresholds to a population (`method`: 'quantile' | 'range' | 'fixed'). */
+  /** Fits thresholds to a population (`method`: 'quantile' | 'range' | 'fixed') of values (either key form). */
   fit(method, population) {
-    const args = [String(method ?? 'quantile'), jsonText(population, 'population')];
-    return JSON.parse(call(() => native.rfmFit(...args)));
+    const members = Array.isArray(population) ? population.map((v) => coreForm('RfmValues', v)) : population;
+    const args = [String(method ?? 'quantile'), jsonText(members, 'population')];
+    return view('RfmFit', JSON.parse(call(() => native.rfmFit(...args))));
   },
-  /** Scores values with stored thresholds: [r, f, m]. */
+  /** Scores values (either key form) with stored thresholds: [r, f, m]. */
   score(thresholds, values) {
-    const args = [jsonText(thresholds, 'thresholds'), jsonText(values, 'values')];
+    const args = [jsonText(thresholds, 'thresholds'), jsonText(coreForm('RfmValues', values), 'values')];
     return JSON.parse(call(() => native.rfmScore(...args)));
   },
   /** The segment id of [r, f, m] in a map ('standard_11' (default), 'four_layer' or a map document), or null. */
@@ -423,7 +671,11 @@ const rfm = Object.freeze({
     return JSON.parse(call(() => native.rfmSegment(...args)));
   },
   /** Computes values, scores and segment and writes them into the profile (returned updated). */
-  apply(profile, events, now, { thresholds, config, map, group, schema } = {}) {
+  apply(profile, events, now, options) {
+    return view('RfmApplication', rfm.applyJson(profile, events, now, options));
+  },
+  /** `apply` with the core's JSON form of the result (`values.recency_days`). */
+  applyJson(profile, events, now, { thresholds, config, map, group, schema } = {}) {
     const s = schemaOrDefault(schema);
     const args = [
       jsonText(profile, 'profile'),
@@ -462,15 +714,27 @@ const clv = Object.freeze({
     });
   },
   /** Fits 'bgnbd' | 'mbgnbd' | 'paretonbd' (frequency, recency, T) or 'gammagamma' (frequency, monetaryValue). */
-  fit(model, { frequency, recency, T, monetaryValue } = {}, { penalizer } = {}) {
+  fit(model, columns, options) {
+    return view('ClvFit', clv.fitJson(model, columns, options));
+  },
+  /** `fit` with the core's JSON form of the result (`log_likelihood`). */
+  fitJson(model, { frequency, recency, T, monetaryValue } = {}, { penalizer } = {}) {
     return clvCall(native.clvFit, { model, frequency, recency, T, monetary_value: monetaryValue, penalizer });
   },
   /** P(alive), conditional expected purchases and log-likelihood per customer, and expected purchases at `t`. */
   predict(params, t, customers) {
+    return view('ClvPrediction', clv.predictJson(params, t, customers));
+  },
+  /** `predict` with the core's JSON form of the result (`expected_purchases`, `p_alive` ...). */
+  predictJson(params, t, customers) {
     return clvCall(native.clvPredict, { params, t, customers });
   },
   /** Gamma-Gamma expected average value per customer and the mean spend. */
   spend(params, customers) {
+    return view('ClvSpend', clv.spendJson(params, customers));
+  },
+  /** `spend` with the core's JSON form of the result (`mean_spend`, `expected_average_value`). */
+  spendJson(params, customers) {
     return clvCall(native.clvSpend, { params, customers });
   },
   /** Discounted customer lifetime value per customer over `months`. */
@@ -499,7 +763,7 @@ class PointsModel {
   /** Earns points for one event: `{ ledger, entries }`. */
   applyEvent(ledger, event, zone) {
     const args = [optText(ledger, 'ledger'), jsonText(event, 'event'), zoneText(zone)];
-    return JSON.parse(call(() => this[NATIVE].applyEvent(...args)));
+    return view('PointsEarning', JSON.parse(call(() => this[NATIVE].applyEvent(...args))));
   }
 
   /** Earns points for every event at or before `now` not yet applied, then expires lots; returns the ledger. */
@@ -512,7 +776,7 @@ class PointsModel {
   redeem(ledger, points, at, reference = '') {
     if (!Number.isInteger(points)) throw invalidArgument('points must be an integer', 'points');
     const args = [optText(ledger, 'ledger'), points, instantText(at), String(reference)];
-    return JSON.parse(call(() => this[NATIVE].redeem(...args)));
+    return view('PointsRedemption', JSON.parse(call(() => this[NATIVE].redeem(...args))));
   }
 
   /** Expires lots due at or before `now`; returns the ledger. */
@@ -524,11 +788,16 @@ class PointsModel {
   /** `{ balance, lifetime, level, benefits, entries, lots }` at `now`. */
   summary(ledger, now) {
     const args = [optText(ledger, 'ledger'), instantText(now)];
-    return JSON.parse(call(() => this[NATIVE].summary(...args)));
+    return view('PointsSummary', JSON.parse(call(() => this[NATIVE].summary(...args))));
   }
 
   /** Evaluates the tier at `now` with the previous tier state; persist `result.state`. */
   evaluateTier(ledger, events, state, now) {
+    return view('TierOutcome', this.evaluateTierJson(ledger, events, state, now));
+  }
+
+  /** `evaluateTier` with the core's JSON form of the outcome (`window_points` ...). */
+  evaluateTierJson(ledger, events, state, now) {
     const args = [optText(ledger, 'ledger'), jsonText(events ?? [], 'events'), optText(state, 'state'), instantText(now)];
     return JSON.parse(call(() => this[NATIVE].evaluateTier(...args)));
   }
@@ -558,15 +827,25 @@ class JourneyEngine {
 
   /** Validation reports of every definition: `{ id: report }`. */
   reports() {
+    return view({ map: 'JourneyReport' }, this.reportsJson());
+  }
+
+  /** `reports` in the core's JSON form (`max_messages_per_day`). */
+  reportsJson() {
     return JSON.parse(call(() => this[NATIVE].reports()));
   }
 
   /**
    * Processes one input for one user at `now`. `state` is the stored user state
-   * (null/undefined for a new user); returns `{ effects, notices, next_wake, state }`:
-   * carry out the effects, persist `state`, call again with a tick by `next_wake`.
+   * (null/undefined for a new user); returns `{ effects, notices, nextWake, state }`:
+   * carry out the effects, persist `state`, call again with a tick by `nextWake`.
    */
   step(state, profile, events, input, now) {
+    return view('JourneyStep', this.stepJson(state, profile, events, input, now));
+  }
+
+  /** `step` with the core's JSON form of the result (`next_wake`). */
+  stepJson(state, profile, events, input, now) {
     const args = [
       optText(state, 'state'),
       jsonText(profile, 'profile'),
@@ -665,13 +944,41 @@ class JourneyEngine {
     return call(() => this[NATIVE].mermaid(id, version ?? undefined));
   }
 
+  /**
+   * Replays users `[{ profile, events? }]` through the journeys over
+   * `[start, end)` from empty state, on a worker thread; resolves to the
+   * simulation report (counts per journey and node, messages per local day,
+   * suppressions, deferrals, effects by type).
+   */
+  async simulate(users, start, end) {
+    return view('SimulationReport', await this.simulateJson(users, start, end));
+  }
+
+  /** `simulate` with the core's JSON form of the report (`messages_per_day`, `entry_skipped`). */
+  async simulateJson(users, start, end) {
+    if (!Array.isArray(users)) throw invalidArgument('simulate takes an array of {profile, events}', 'users');
+    const args = [JSON.stringify(users), instantText(start), instantText(end)];
+    let text;
+    try {
+      text = await this[NATIVE].simulate(...args);
+    } catch (e) {
+      throw mapError(e);
+    }
+    return JSON.parse(text);
+  }
+
   /** The loaded definitions: `[{ id, version }]`. */
   definitions() {
-    return JSON.parse(call(() => this[NATIVE].definitions()));
+    return view(['JourneyDefinitionRef'], JSON.parse(call(() => this[NATIVE].definitions())));
   }
 
   /** Moves instances to other versions per a migration map; `dryRun` only plans. Returns `{ moves, state }`. */
-  migrate(state, map, now, { dryRun = false } = {}) {
+  migrate(state, map, now, options) {
+    return view('JourneyMigration', this.migrateJson(state, map, now, options));
+  }
+
+  /** `migrate` with the core's JSON form of the result (`from_node`, `to_node`). */
+  migrateJson(state, map, now, { dryRun = false } = {}) {
     const args = [jsonText(state, 'state'), jsonText(map, 'map'), instantText(now), Boolean(dryRun)];
     return JSON.parse(call(() => this[NATIVE].migrate(...args)));
   }
@@ -697,15 +1004,25 @@ class ValueModel {
 
   /**
    * Scores customers `[{ frequency, recency, T, monetary_value? }]`: per customer
-   * `{ p_alive, expected_purchases, expected_value, clv }` (the last two need a spend model).
+   * `{ pAlive, expectedPurchases, expectedValue, clv }` (the last two need a spend model).
    */
   score(customers, options) {
+    return view(['CustomerScores'], this.scoreJson(customers, options));
+  }
+
+  /** `score` in the core's JSON form (`p_alive`, `expected_purchases` ...). */
+  scoreJson(customers, options) {
     const args = [jsonText(customers, 'customers'), optText(options, 'options')];
     return JSON.parse(call(() => this[NATIVE].score(...args)));
   }
 
   /** Column-wise P(alive) and expected purchases at `horizon` (model time units). */
-  scoreColumns({ frequency, recency, T } = {}, horizon = 4.345) {
+  scoreColumns(columns, horizon) {
+    return view('ColumnScores', this.scoreColumnsJson(columns, horizon));
+  }
+
+  /** `scoreColumns` in the core's JSON form (`p_alive`, `expected_purchases`). */
+  scoreColumnsJson({ frequency, recency, T } = {}, horizon = 4.345) {
     const args = [toFloat64(frequency, 'frequency'), toFloat64(recency, 'recency'), toFloat64(T, 'T'), Number(horizon)];
     return JSON.parse(call(() => this[NATIVE].scoreColumns(...args)));
   }
@@ -728,6 +1045,10 @@ function toBuffer(bytes) {
 const journeys = Object.freeze({
   /** Validates one definition (and against `schema` when given); returns its report. */
   validate(definition, schema) {
+    return view('JourneyReport', journeys.validateJson(definition, schema));
+  },
+  /** `validate` with the core's JSON form of the report (`max_messages_per_day`). */
+  validateJson(definition, schema) {
     const text = jsonText(definition, 'journey');
     const s = schema === undefined || schema === null ? undefined : asSchema(schema);
     return JSON.parse(call(() => native.validateJourney(text, s === undefined ? undefined : s[NATIVE])));
@@ -759,36 +1080,51 @@ const journeys = Object.freeze({
   },
 });
 
+// Analytics operations: JS name -> [core op name, report type].
 const ANALYTICS_OPS = {
-  retention: 'retention',
-  activeUsers: 'active_users',
-  repeatPurchaseRate: 'repeat_purchase_rate',
-  funnel: 'funnel',
-  kFactor: 'k_factor',
-  channelConversion: 'channel_conversion',
-  zTest: 'z_test',
-  chiSquare: 'chi_square',
-  bayes: 'bayes',
-  sampleSize: 'sample_size',
-  frequentPairs: 'frequent_pairs',
-  sequentialRules: 'sequential_rules',
-  sendTime: 'send_time',
+  retention: ['retention', 'RetentionReport'],
+  activeUsers: ['active_users', 'ActiveUsersReport'],
+  repeatPurchaseRate: ['repeat_purchase_rate', 'RepeatPurchaseReport'],
+  funnel: ['funnel', 'FunnelReport'],
+  kFactor: ['k_factor', 'KFactorReport'],
+  channelConversion: ['channel_conversion', 'ChannelConversionReport'],
+  zTest: ['z_test', 'ZTestReport'],
+  chiSquare: ['chi_square', 'ChiSquareReport'],
+  bayes: ['bayes', 'BayesReport'],
+  sampleSize: ['sample_size', 'SampleSizeReport'],
+  frequentPairs: ['frequent_pairs', 'AssociationReport'],
+  sequentialRules: ['sequential_rules', 'AssociationReport'],
+  sendTime: ['send_time', 'SendTimeReport'],
 };
+const ANALYTICS_REPORTS = Object.fromEntries(Object.values(ANALYTICS_OPS));
 
-function analyticsRun(op, request) {
+function analyticsRunJson(op, request) {
   if (typeof op !== 'string') throw invalidArgument('analytics.run takes an operation name', 'op');
   const text = jsonText(request ?? {}, 'request');
   return JSON.parse(call(() => native.analyticsRun(op, text)));
 }
 
+function analyticsRun(op, request) {
+  const report = analyticsRunJson(op, request);
+  return view(ANALYTICS_REPORTS[op], report);
+}
+
 /**
  * Analytics reports (retention, active users, funnels, growth, A/B tests,
  * association rules, send time). Each takes one request object with the
- * fields of conformance/README.md (`analytics`) and returns the core's report.
+ * fields of conformance/README.md (`analytics`; request documents keep the
+ * core's keys) and returns the report with camelCase keys; each `*Json`
+ * sibling returns the core's JSON form of the report.
  */
 const analytics = Object.freeze({
   run: analyticsRun,
-  ...Object.fromEntries(Object.entries(ANALYTICS_OPS).map(([name, op]) => [name, (request) => analyticsRun(op, request)])),
+  runJson: analyticsRunJson,
+  ...Object.fromEntries(
+    Object.entries(ANALYTICS_OPS).flatMap(([name, [op]]) => [
+      [name, (request) => analyticsRun(op, request)],
+      [`${name}Json`, (request) => analyticsRunJson(op, request)],
+    ]),
+  ),
 });
 
 /** Validates a zone name (IANA or fixed offset) and returns its canonical name. */
@@ -822,3 +1158,5 @@ module.exports = {
   SiyuError,
 };
 for (const cls of Object.values(errorClasses)) module.exports[cls.name] = cls;
+// The result-type tables, for test/envelopes.test.mjs and test/types.test.mjs.
+Object.defineProperty(module.exports, Symbol.for('siyu.resultTypes'), { value: { RESULT_TYPES, DOC, DATA, ANALYTICS_OPS } });

@@ -17,6 +17,7 @@
 pub mod arrow;
 pub mod bulk;
 pub mod journey;
+pub mod simulate;
 pub mod value_models;
 
 use chrono::{DateTime, Utc};

@@ -195,7 +195,20 @@ test('merging profiles returns the merged document; self-merge is INVALID_MERGE'
   });
   assert.equal(out.profile.id, 'alice');
   assert.deepEqual(out.events.map((e) => e.id).sort(), ['e1', 'e2']);
-  assert.equal(typeof out.changes, 'object');
+  // The audit has camelCase keys; the merged profile and events keep the core's.
+  assert.equal(out.changes.primaryId, 'alice');
+  assert.equal(out.changes.secondaryId, 'alice-wechat');
+  assert.equal(out.changes.eventsAdded, 1);
+  assert.equal(out.changes.primary_id, undefined);
+  const raw = schema.mergeProfilesJson({
+    primary: alice,
+    secondary: { id: 'alice-wechat', traits: { age: 32 } },
+    primaryEvents: aliceEvents.slice(0, 1),
+    secondaryEvents: aliceEvents.slice(1, 2),
+  });
+  assert.equal(raw.changes.primary_id, 'alice');
+  assert.deepEqual(out.profile, raw.profile);
+  assert.deepEqual(out.events, raw.events);
   assert.throws(
     () => schema.mergeProfiles({ primary: alice, secondary: alice }),
     (e) => e instanceof SiyuError && e.code === 'INVALID_MERGE',
@@ -207,7 +220,9 @@ test('erasure removes personal data and reports what it erased', () => {
   const out = schema.erase({ profile: { id: 'u1', traits: { phone: '13800000000', city: 'Hangzhou' } } });
   assert.equal(out.profile.traits.phone, undefined);
   assert.equal(out.profile.traits.city, 'Hangzhou');
-  assert.equal(typeof out.erased, 'object');
+  assert.deepEqual(out.erased.traitsRemoved, ['phone']);
+  assert.equal(out.erased.idReplaced, false);
+  assert.equal(schema.eraseJson({ profile: { id: 'u1', traits: { phone: '1' } } }).erased.id_replaced, false);
 });
 
 test('lifecycle: default model classifies, carries state and replays days', () => {
@@ -222,4 +237,44 @@ test('lifecycle: default model classifies, carries state and replays days', () =
   assert.deepEqual(days.map((d) => d.date), ['2026-03-01', '2026-03-02', '2026-03-03']);
   assert.throws(() => lc.evaluate({ id: 'u1' }, [], '2026-03-01T00:00:00Z', { previous: { version: 1 } }), (e) => e.code === 'INVALID_STATE');
   assert.throws(() => new esm.Lifecycle({ stages: 'nope' }), (e) => e instanceof SiyuError);
+});
+
+test('results have camelCase structural keys; documents and data keys keep the core\'s (ADR 0005)', () => {
+  const schema = esm.Schema.lifecycleDefault();
+  const now = '2026-03-01T00:00:00Z';
+  // Tags: the change says `expiresAt`; the tag inside the profile document keeps the core's keys.
+  const rules = new esm.TagRules(
+    { rules: [{ id: 'big_spender', tag: 'big_spender', when: 'sum(purchase.amount, within 365d) >= 100', policy: 'live', ttl: '30d' }] },
+    schema,
+  );
+  const events = [{ id: 'o1', name: 'purchase', timestamp: '2026-02-20T10:00:00Z', properties: { amount: 150 } }];
+  const applied = rules.apply({ id: 'u1' }, events, now);
+  assert.deepEqual(applied.diff.added.map((c) => [c.tag, c.rule, c.expiresAt]), [['big_spender', 'big_spender', '2026-03-31T00:00:00Z']]);
+  assert.equal(applied.diff.added[0].expires_at, undefined);
+  const raw = rules.applyJson({ id: 'u1' }, events, now);
+  assert.equal(raw.diff.added[0].expires_at, '2026-03-31T00:00:00Z');
+  assert.deepEqual(applied.profile, raw.profile);
+  // RFM: values are camelCase and go back into `score` and `fit` in either form.
+  const values = esm.rfm.values(events, now);
+  assert.deepEqual(Object.keys(values), ['recencyDays', 'frequency', 'monetary']);
+  const rawValues = esm.rfm.valuesJson(events, now);
+  assert.equal(rawValues.recency_days, values.recencyDays);
+  const population = [values, { recencyDays: 40, frequency: 3, monetary: 900 }, { recency_days: 200, frequency: 1, monetary: 10 }];
+  const fitted = esm.rfm.fit('quantile', population);
+  assert.deepEqual(esm.rfm.score(fitted.thresholds, values), esm.rfm.score(fitted.thresholds, rawValues));
+  assert.deepEqual(fitted.scores[0], esm.rfm.score(fitted.thresholds, values));
+  // Customer value: fit statistics are camelCase, parameters (a document) are not touched.
+  const fit = esm.clv.fit('bgnbd', { frequency: [2, 0, 6, 1], recency: [30, 0, 35, 10], T: [38, 38, 38, 20] });
+  const fitRaw = esm.clv.fitJson('bgnbd', { frequency: [2, 0, 6, 1], recency: [30, 0, 35, 10], T: [38, 38, 38, 20] });
+  assert.equal(fit.logLikelihood, fitRaw.log_likelihood);
+  assert.deepEqual(fit.params, fitRaw.params);
+  const predicted = esm.clv.predict({ model: 'bgnbd', ...fit.params }, 10, [{ frequency: 2, recency: 30, T: 38 }]);
+  assert.deepEqual(Object.keys(predicted.rows[0]).sort(), ['conditionalExpectedPurchases', 'logLikelihood', 'pAlive']);
+  // Points: tier statistics are camelCase, the tier state (a document) keeps the core's keys.
+  const points = new esm.PointsModel();
+  const tier = points.evaluateTier(null, [], null, now);
+  const tierRaw = points.evaluateTierJson(null, [], null, now);
+  assert.equal(tier.windowPoints, tierRaw.window_points);
+  assert.equal(tier.inGrace, tierRaw.in_grace);
+  assert.deepEqual(tier.state, tierRaw.state);
 });

@@ -24,11 +24,17 @@ test('stepBytes agrees with step and round-trips the binary state', () => {
   assert.deepEqual(journeys.decodeState(b.state), a.state);
   assert.deepEqual(b.effects, a.effects);
   assert.deepEqual(b.notices, a.notices);
-  assert.equal(b.nextWake, a.next_wake);
+  assert.equal(b.nextWake, a.nextWake);
+  assert.equal(a.next_wake, undefined);
+  // The raw path is the core's JSON form, with the same state document.
+  const raw = engine.stepJson(null, profile, [], input, '2026-03-02T02:00:00Z');
+  assert.equal(raw.next_wake, a.nextWake);
+  assert.deepEqual(raw.state, a.state);
+  assert.deepEqual(raw.effects, a.effects);
   assert.ok(b.nextWake, 'the instance waits');
   // Ticking at the wake-up time from the persisted bytes moves the instance on.
   const c = engine.stepBytes(b.state, profile, [], { type: 'tick' }, b.nextWake);
-  const d = engine.step(a.state, profile, [], { type: 'tick' }, a.next_wake);
+  const d = engine.step(a.state, profile, [], { type: 'tick' }, a.nextWake);
   assert.deepEqual(journeys.decodeState(c.state), d.state);
   assert.deepEqual(c.effects, d.effects);
 });
@@ -52,7 +58,10 @@ test('analytics: named operations and run agree; errors are typed', () => {
   const req = { users: 100, invites: 50, conversions: 10 };
   const k = analytics.kFactor(req);
   assert.deepEqual(analytics.run('k_factor', req), k);
-  assert.ok(Math.abs(k.k_factor - 0.1) < 1e-12, JSON.stringify(k));
+  assert.ok(Math.abs(k.kFactor - 0.1) < 1e-12, JSON.stringify(k));
+  assert.equal(k.invitesPerUser, 0.5);
+  assert.deepEqual(analytics.kFactorJson(req), { invites_per_user: k.invitesPerUser, conversion_rate: k.conversionRate, k_factor: k.kFactor });
+  assert.deepEqual(analytics.runJson('k_factor', req), analytics.kFactorJson(req));
   assert.throws(() => analytics.run('nope', {}), (e) => e instanceof SiyuError && e.code === 'INVALID_JSON' && /nope/.test(e.message));
   assert.throws(() => analytics.funnel({ events: [] }), (e) => e instanceof SiyuError && e.code === 'INVALID_JSON' && /steps/.test(e.message));
   assert.throws(() => analytics.run(42, {}), InvalidArgumentError);
@@ -77,11 +86,14 @@ test('ValueModel scores agree with clv.lifetimeValue and the column form', () =>
   scores.forEach((s, i) => assert.ok(Math.abs(s.clv - lv[i]) < 1e-9, `clv ${i}`));
   const cols = vm.scoreColumns({ frequency: customers.map((c) => c.frequency), recency: customers.map((c) => c.recency), T: customers.map((c) => c.T) }, 10);
   scores.forEach((s, i) => {
-    assert.equal(cols.p_alive[i], s.p_alive);
-    assert.equal(cols.expected_purchases[i], s.expected_purchases);
+    assert.equal(cols.pAlive[i], s.pAlive);
+    assert.equal(cols.expectedPurchases[i], s.expectedPurchases);
   });
+  assert.deepEqual(Object.keys(scores[0]), ['pAlive', 'expectedPurchases', 'expectedValue', 'clv']);
+  assert.equal(vm.scoreJson(customers, { horizon: 10 })[0].p_alive, scores[0].pAlive);
+  // The profile is a document: its score map keeps the names rules use (`score("p_alive")`).
   const p = vm.scoreProfile({ id: 'u1' }, customers[0], { options: { horizon: 10 } });
-  assert.equal(p.scores.p_alive, scores[0].p_alive);
+  assert.equal(p.scores.p_alive, scores[0].pAlive);
   assert.throws(() => new ValueModel({ ...model, version: 2 }), (e) => e.code === 'INVALID_STATE');
   assert.throws(() => vm.score([{ frequency: 1 }]), (e) => e instanceof InvalidArgumentError && e.path === '[0].recency');
 });

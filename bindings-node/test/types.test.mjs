@@ -98,3 +98,29 @@ test('the error classes and the ErrorCode union match the core codes', () => {
   own.delete('name');
   assert.deepEqual([...base.members].sort(), [...own].sort());
 });
+
+/** Field names of `export interface Name { ... }` (top-level fields only). */
+function interfaceFields(text, name) {
+  const m = text.match(new RegExp(`^export interface ${name} \\{\\n([\\s\\S]*?)^\\}`, 'm'));
+  if (!m) return undefined;
+  return [...m[1].matchAll(/^ {2}(\w+)\??:/gm)].map((f) => f[1]);
+}
+
+test('every result type of the key table is an interface with exactly its camelCase keys', () => {
+  const { RESULT_TYPES } = siyu[Symbol.for('siyu.resultTypes')];
+  for (const [type, table] of Object.entries(RESULT_TYPES)) {
+    const fields = interfaceFields(dts, type);
+    assert.ok(fields, `index.d.ts declares interface ${type}`);
+    const keys = Object.values(table).map((e) => (typeof e === 'string' ? e : e[0]));
+    assert.deepEqual([...fields].sort(), [...keys].sort(), `${type} fields`);
+  }
+});
+
+test('namespace objects (rfm, clv, analytics, journeys) declare exactly their runtime members', () => {
+  for (const name of ['rfm', 'clv', 'analytics', 'journeys']) {
+    const m = dts.match(new RegExp(`^export declare const ${name}: \\{\\n([\\s\\S]*?)^\\};`, 'm'));
+    assert.ok(m, `declaration of ${name}`);
+    const declared = new Set([...m[1].matchAll(/^ {2}(\w+)\(/gm)].map((f) => f[1]));
+    assert.deepEqual([...declared].sort(), Object.keys(siyu[name]).sort(), `${name} members`);
+  }
+});

@@ -15,8 +15,8 @@ use pyo3::types::PyBytes;
 use pyo3_arrow::PyRecordBatchReader;
 use siyu_core::error::{Error, ErrorKind};
 use siyu_core::journey::{
-    mermaid, request, simulate, Input, JourneyDefinition, JourneyEngine as CoreEngine,
-    SimulationReport, UserState,
+    mermaid, request, simulate_threads, Input, JourneyDefinition, JourneyEngine as CoreEngine,
+    UserState,
 };
 use siyu_core::value::parse_timestamp;
 use siyu_core::{EventLog as CoreEventLog, Profile as CoreProfile, Schema as CoreSchema};
@@ -354,40 +354,8 @@ fn run_simulation(
     threads: Option<usize>,
 ) -> Result<String, Error> {
     let (from, to) = (instant(start, "start")?, instant(end, "end")?);
-    if from >= to {
-        return Err(
-            Error::new(ErrorKind::InvalidArgument, "start must be before end").with_path("start"),
-        );
-    }
-    let threads = threads
-        .unwrap_or_else(default_threads)
-        .clamp(1, users.len().max(1));
-    let parts: Vec<Result<SimulationReport, Error>> = if threads == 1 {
-        vec![simulate(engine, users, from, to)]
-    } else {
-        let chunk = users.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = users
-                .chunks(chunk)
-                .map(|part| s.spawn(move || simulate(engine, part, from, to)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::new(
-                            ErrorKind::Internal,
-                            "a simulation thread panicked",
-                        ))
-                    })
-                })
-                .collect()
-        })
-    };
-    let mut report = SimulationReport::default();
-    for part in parts {
-        report.merge(&part?);
-    }
+    let threads = threads.unwrap_or_else(default_threads);
+    let report = simulate_threads(engine, users, from, to, threads)?;
     to_json!(&report)
 }
 

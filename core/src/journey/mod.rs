@@ -31,7 +31,7 @@ pub use engine::{
 };
 pub use migrate::{MigrationMap, MigrationPlan};
 pub use policy::Policies;
-pub use simulate::{simulate, SimulationReport};
+pub use simulate::{simulate, simulate_threads, SimulationReport};
 pub use state::{Instance, UserState, STATE_FORMAT_VERSION};
 pub use validate::ValidationReport;
 
@@ -188,5 +188,17 @@ mod tests {
             merged.merge(&simulate(&e, chunk, from, to).unwrap());
         }
         assert_eq!(merged, r);
+        // The threaded entry point gives the same report for any thread count.
+        for threads in [0, 1, 2, 3, 64] {
+            assert_eq!(simulate_threads(&e, &users, from, to, threads).unwrap(), r);
+        }
+        // An empty or reversed period is refused, threaded or not.
+        let err = simulate(&e, &users, to, from).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.path()),
+            (crate::ErrorKind::InvalidArgument, Some("start"))
+        );
+        let err = simulate_threads(&e, &users, from, from, 2).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
     }
 }

@@ -908,4 +908,119 @@ mig = [
 total += write("migrate.json", "Definition versions: pinning, migration maps, dry runs.", mig,
                journeys=[V1, V2], schema=SCHEMA, profile=PROFILE, now=t(3, "00:00:00"))
 
+# ---------------------------------------------------------------- where (rule-language event filters)
+WHERE_PROFILE = {**PROFILE, "traits": {"city": "Hangzhou"}}
+
+
+def W(name, journey, reason=None, path=None, code="INVALID_MODEL", schema=True, **kw):
+    """A validation case with the shared schema (or none)."""
+    extra = {"schema": SCHEMA} if schema else {}
+    if path is None:
+        return case(name, op="validate", journey=journey, **extra, **kw)
+    err = {"code": code, "path": path}
+    if reason:
+        err["reason"] = reason
+    err.update(kw)
+    return case(name, op="validate", journey=journey, expect_error=err, **extra)
+
+
+def PT(w):
+    return {"type": "event", "event": "purchase", "where": w}
+
+
+wh = [
+    one("where: and / in on the entry trigger", [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, amount=50.0, category="toys"), effects=[], notices=[]),
+         st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), amount=150.0, category="books"), effects=[]),
+         st(t(2, "12:00:00"), ev("p3", "purchase", t(2, "12:00:00"), amount=150.0, category="toys"),
+            effects=[E("m")])],
+        jkw={"trigger": PT('amount >= 100 and category in ["toys", "games"]')}),
+    one("where: or and starts_with", [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, amount=50.0, category="toys"), effects=[]),
+         st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), amount=10.0, category="milk_powder"),
+            effects=[E("m")])],
+        jkw={"trigger": PT('category starts_with "milk" or amount > 500')}),
+    one("where: a comparison with a missing property is unknown and does not match, even negated", [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, category="toys"), effects=[], notices=[]),
+         st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), amount=50.0), effects=[E("m")])],
+        jkw={"trigger": PT("not (amount >= 100)")}),
+    one("where: `is missing` tests absence", [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, amount=5.0), effects=[]),
+         st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), category="toys"), effects=[E("m")])],
+        jkw={"trigger": PT("amount is missing")}),
+    one("where: trait.NAME reads the profile", [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, amount=5.0), effects=[]),
+         st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), amount=5.0), profile=WHERE_PROFILE,
+            effects=[E("m")])],
+        jkw={"trigger": PT('trait.city = "Hangzhou" and amount > 0')}),
+    one("where: integers compare with a float property",
+        [msg("m")],
+        [st(T10, ev("p1", "purchase", T10, amount=100.0), effects=[E("m")])],
+        jkw={"trigger": PT("amount between 100 and 200")}),
+    one("where: wait_event continues only on a matching event",
+        [node("w", "wait_event", event="message_replied", where='channel = "sms"', timeout="72h",
+              on_event="thanks", on_timeout="nudge"), msg("thanks"), msg("nudge")],
+        [st(T10, ENTER), st(t(3, "10:00:00"), ev("r1", "message_replied", t(3, "10:00:00"), channel="wechat"),
+                            effects=[], instances=[{"node": "w"}]),
+         st(t(3, "11:00:00"), ev("r2", "message_replied", t(3, "11:00:00"), channel="sms"), effects=[E("thanks")])]),
+    one("where: exit criterion", [wait("w", "1d", "m"), msg("m")],
+        [st(T10, ENTER),
+         st(t(2, "11:00:00"), ev("p0", "purchase", t(2, "11:00:00"), category="toys"), notices=[],
+            instances=[{"node": "w"}]),
+         st(t(2, "12:00:00"), ev("p1", "purchase", t(2, "12:00:00"), category="milk_powder"),
+            notices=[N("exited", node="w", reason="exit:bought_milk")], instances=[])],
+        jkw={"exit": [{"id": "bought_milk", "event": "purchase", "where": 'category = "milk_powder"'}]}),
+    one("where: goal criterion", [wait("w", "1d", "m"), msg("m")],
+        [st(T10, ENTER),
+         st(t(2, "11:00:00"), ev("p0", "purchase", t(2, "11:00:00"), amount=99.0), notices=[],
+            instances=[{"node": "w"}]),
+         st(t(2, "12:00:00"), ev("p1", "purchase", t(2, "12:00:00"), amount=100.0),
+            notices=[N("converted", node="w", reason="big")], instances=[])],
+        jkw={"goals": [{"id": "big", "event": "purchase", "where": "amount >= 100"}]}),
+    R("where and the legacy filter document select the same events",
+      [J("old", [msg("m")], trigger={"type": "event", "event": "purchase",
+                                    "filter": {"amount": {"gte": 100}, "category": {"in": ["toys", "games"]}}}),
+       J("new", [msg("m")], trigger=PT('amount >= 100 and category in ["toys", "games"]'))],
+      [st(T10, ev("p1", "purchase", T10, amount=150.0, category="books"), effects=[]),
+       st(t(2, "11:00:00"), ev("p2", "purchase", t(2, "11:00:00"), amount=150.0, category="games"),
+          effects=[E("m", journey="new"), E("m", journey="old")])]),
+    case("an engine is not built when a where names an unknown property",
+         journeys=[J("j", [msg("m")], trigger=PT("amout >= 100"))],
+         expect_error={"code": "UNKNOWN_PROPERTY", "path": "journeys[0].trigger.where", "suggestion": "amount",
+                    "position": {"line": 1, "column": 1}}),
+    W("where: valid with a schema", J("j", [msg("m")], trigger=PT("amount >= 100")),
+      expect={"nodes": 1}),
+    W("where: names are not checked without a schema", J("j", [msg("m")], trigger=PT("amout >= 100")),
+      schema=False, expect={"nodes": 1}),
+    W("where: syntax error with position", J("j", [msg("m")], trigger=PT("amount >= ")), None, "trigger.where",
+      code="RULE_SYNTAX", position={"line": 1, "column": 11}),
+    W("where: syntax error on a wait_event node, without a schema",
+      J("j", [node("w", "wait_event", event="purchase", timeout="1d", where='category = "a" or or')]),
+      None, "nodes[0].where", code="RULE_SYNTAX", schema=False, position={"line": 1, "column": 19}),
+    W("where: unknown property with a suggestion",
+      J("j", [msg("m")], trigger=PT('amount > 1 and categroy = "toys"')), None, "trigger.where",
+      code="UNKNOWN_PROPERTY", suggestion="category", position={"line": 1, "column": 16}),
+    W("where: unknown trait with a suggestion",
+      J("j", [msg("m")], exit=[{"event": "purchase", "where": 'trait.cty = "x"'}]), None, "exit[0].where",
+      code="UNKNOWN_TRAIT", suggestion="city"),
+    W("where: a type mismatch", J("j", [msg("m")], trigger=PT('amount = "100"')), None, "trigger.where",
+      code="TYPE_MISMATCH"),
+    W("where: a filter must be a condition", J("j", [msg("m")], trigger=PT("amount")), None, "trigger.where",
+      code="TYPE_MISMATCH"),
+    W("where: aggregates are not allowed in an event filter",
+      J("j", [msg("m")], goals=[{"event": "purchase", "where": "count(purchase) > 1"}]), None, "goals[0].where",
+      code="TYPE_MISMATCH", schema=False, position={"line": 1, "column": 1}),
+    W("where: not together with the legacy filter",
+      J("j", [msg("m")], trigger={"type": "event", "event": "purchase", "where": "amount > 1",
+                                  "filter": {"amount": {"gt": 1}}}), "invalid_field", "trigger.where"),
+    W("where: only on an event criterion",
+      J("j", [msg("m")], exit=[{"rule": "has_tag(\"x\")", "where": "amount > 1"}]), "invalid_field", "exit[0].where"),
+]
+for c in wh:
+    if "op" not in c:
+        c["schema"] = SCHEMA
+total += write("where.json", "Event filters in the rule language (`where`): trigger, wait_event, goals and exit "
+               "criteria; the legacy filter document; errors with code, path, position and suggestion.", wh,
+               profile=PROFILE)
+
 print(f"{total} journey cases")

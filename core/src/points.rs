@@ -11,7 +11,10 @@
 //!
 //! The exact semantics are in docs/points.md.
 
+mod filter;
 pub mod request;
+
+pub use filter::PointsWhere;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{Event, EventLog};
@@ -21,7 +24,6 @@ use crate::value::{ts_serde, Value};
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Format version of [`Ledger`] and [`TierState`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -86,7 +88,7 @@ pub struct Cap {
     pub max_times: Option<u32>,
 }
 
-/// An earn rule: events named `event` whose properties equal every `where` entry.
+/// An earn rule: events named `event` that pass `where`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EarnRule {
@@ -94,9 +96,9 @@ pub struct EarnRule {
     pub id: String,
     /// Event name.
     pub event: String,
-    /// Property equality filter.
-    #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
-    pub filter: BTreeMap<String, serde_json::Value>,
+    /// Event filter: rule-language text or the legacy equality map.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<PointsWhere>,
     /// Points per event.
     pub award: Award,
     /// Optional cap.
@@ -165,9 +167,9 @@ fn default_amount() -> String {
 pub struct EngagementWeight {
     /// Event name.
     pub event: String,
-    /// Property equality filter.
-    #[serde(default, rename = "where", skip_serializing_if = "BTreeMap::is_empty")]
-    pub filter: BTreeMap<String, serde_json::Value>,
+    /// Event filter: rule-language text or the legacy equality map.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub filter: Option<PointsWhere>,
     /// Contribution of one fresh event.
     pub weight: f64,
 }
@@ -182,6 +184,9 @@ pub struct EngagementModel {
     pub cap: f64,
     /// Contributions; an event matching several entries adds each weight.
     pub weights: Vec<EngagementWeight>,
+    /// The weights' filters compiled by [`PointsModel::validate`].
+    #[serde(skip)]
+    compiled: filter::CompiledFilters,
 }
 
 /// The points model.
@@ -202,19 +207,21 @@ pub struct PointsModel {
     /// Engagement score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engagement: Option<EngagementModel>,
+    /// The filters compiled by [`PointsModel::validate`].
+    #[serde(skip)]
+    compiled: filter::CompiledFilters,
+}
+
+/// The properties a legacy equality map names (checked against the schema).
+fn legacy_keys(f: Option<&PointsWhere>) -> Vec<&str> {
+    match f {
+        Some(PointsWhere::Equals(m)) => m.keys().map(String::as_str).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn model_err(path: impl Into<String>, msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidModel, msg).with_path(path)
-}
-
-fn json_matches(filter: &BTreeMap<String, serde_json::Value>, e: &Event) -> bool {
-    filter.iter().all(|(k, want)| {
-        let Some(have) = e.properties.get(k) else {
-            return false;
-        };
-        Value::infer_json(want).is_some_and(|w| have.equals(&w) == Some(true))
-    })
 }
 
 impl PointsModel {
@@ -228,6 +235,7 @@ impl PointsModel {
             levels: Vec::new(),
             tiers: None,
             engagement: None,
+            compiled: Default::default(),
         })
     }
 
@@ -278,7 +286,7 @@ impl PointsModel {
             schema
                 .event_def(&r.event)
                 .map_err(|e| e.with_path(format!("{p}.event")))?;
-            let mut props: Vec<&str> = r.filter.keys().map(String::as_str).collect();
+            let mut props: Vec<&str> = legacy_keys(r.filter.as_ref());
             match &r.award {
                 Award::Fixed(n) if *n <= 0 => {
                     return Err(model_err(format!("{p}.award"), "points must be positive"))
@@ -387,10 +395,38 @@ impl PointsModel {
                 check_event(
                     format!("engagement.weights[{i}].event"),
                     &w.event,
-                    w.filter.keys().map(String::as_str).collect(),
+                    legacy_keys(w.filter.as_ref()),
                 )?;
             }
         }
+        self.compile_filters(schema)
+    }
+
+    /// Compiles every `where` once (kept for [`Ledger::apply_event`] and
+    /// [`EngagementModel::score`]).
+    fn compile_filters(&self, schema: &Schema) -> Result<()> {
+        let one = |f: Option<&PointsWhere>, event: &str, path: String| {
+            f.map(|f| f.compile(event, schema, &path)).transpose()
+        };
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| one(r.filter.as_ref(), &r.event, format!("rules[{i}].where")))
+            .collect::<Result<_>>()?;
+        if let Some(e) = &self.engagement {
+            let weights = e
+                .weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let path = format!("engagement.weights[{i}].where");
+                    one(w.filter.as_ref(), &w.event, path)
+                })
+                .collect::<Result<_>>()?;
+            e.compiled.set(weights);
+        }
+        self.compiled.set(rules);
         Ok(())
     }
 
@@ -581,8 +617,10 @@ impl Ledger {
         self.check_order(event.timestamp)?;
         self.expire(event.timestamp);
         let mut out = Vec::new();
-        for rule in model.rules.iter().filter(|r| r.event == event.name) {
-            if !json_matches(&rule.filter, event) {
+        let rules = model.rules.iter().enumerate();
+        for (ri, rule) in rules.filter(|(_, r)| r.event == event.name) {
+            let compiled = model.compiled.get(ri);
+            if !filter::passes(rule.filter.as_ref(), compiled, event, zone)? {
                 continue;
             }
             let raw = match &rule.award {
@@ -904,12 +942,19 @@ impl EngagementModel {
     /// The score at `now`: each event at or before `now` matching a weight entry
     /// adds `weight · 2^(−(now − t) / half_life)` (seconds); the sum is capped
     /// at `cap` (and floored at 0).
+    ///
+    /// `where` filters are applied as compiled by [`PointsModel::validate`]
+    /// (in UTC; an event a filter cannot be evaluated on does not count).
     pub fn score(&self, events: &EventLog, now: DateTime<Utc>) -> f64 {
         let hl = self.half_life.seconds() as f64;
         let mut sum = 0.0;
         for e in events.events().iter().take_while(|e| e.timestamp <= now) {
-            for w in &self.weights {
-                if w.event == e.name && json_matches(&w.filter, e) {
+            for (i, w) in self.weights.iter().enumerate() {
+                let pass = || {
+                    filter::passes(w.filter.as_ref(), self.compiled.get(i), e, Zone::utc())
+                        .unwrap_or(false)
+                };
+                if w.event == e.name && pass() {
                     let age = (now - e.timestamp).num_seconds() as f64;
                     sum += w.weight * (-age / hl).exp2();
                 }
@@ -923,6 +968,7 @@ impl EngagementModel {
 mod tests {
     use super::*;
     use crate::value::parse_timestamp;
+    use std::collections::BTreeMap;
 
     fn schema() -> Schema {
         crate::lifecycle::default_schema()

@@ -59,9 +59,14 @@ pub enum Trigger {
     Event {
         /// Event name.
         event: String,
-        /// Property filter.
+        /// Property filter (legacy form; read as its `where` equivalent).
         #[serde(default, skip_serializing_if = "Filter::is_empty")]
         filter: Filter,
+        /// Rule-language condition on the event (the text after `where` in
+        /// `count(event where ...)`): bare names are its properties,
+        /// `trait.NAME` the profile's traits. Replaces `filter` (give one).
+        #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+        r#where: Option<String>,
     },
     /// The user enters when the rule becomes true (checked on every input).
     Segment {
@@ -118,9 +123,14 @@ pub struct Criterion {
     /// Event name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// Event property filter.
+    /// Event property filter (legacy form; read as its `where` equivalent).
     #[serde(default, skip_serializing_if = "Filter::is_empty")]
     pub filter: Filter,
+    /// Rule-language condition on the event (the text after `where` in
+    /// `count(event where ...)`): bare names are its properties,
+    /// `trait.NAME` the profile's traits. Replaces `filter` (give one).
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub r#where: Option<String>,
     /// Rule DSL expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -273,9 +283,14 @@ pub enum NodeKind {
     WaitEvent {
         /// Event name.
         event: String,
-        /// Property filter.
+        /// Property filter (legacy form; read as its `where` equivalent).
         #[serde(default, skip_serializing_if = "Filter::is_empty")]
         filter: Filter,
+        /// Rule-language condition on the event (the text after `where` in
+        /// `count(event where ...)`): bare names are its properties,
+        /// `trait.NAME` the profile's traits. Replaces `filter` (give one).
+        #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+        r#where: Option<String>,
         /// How long to wait.
         timeout: Duration,
         /// Next node when the event arrives.
@@ -388,10 +403,13 @@ impl<'de> Deserialize<'de> for Offset {
     }
 }
 
-/// An event property filter: every listed property must match. A value is
-/// either a plain JSON value (equality) or an object of operators
+/// The legacy event property filter document (definitions written before
+/// `where`): every listed property must match. A value is either a plain JSON
+/// value (equality) or an object of operators
 /// `{"eq"|"ne"|"gt"|"gte"|"lt"|"lte": v, "in": [..]}` (all must hold). A missing
-/// property never matches.
+/// property never matches. The engine does not evaluate this form: it reads it
+/// as the equivalent rule-language condition ([`super::filter`]);
+/// [`Filter::matches`] stays as the reference semantics of the old form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct Filter(pub BTreeMap<String, serde_json::Value>);

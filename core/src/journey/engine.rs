@@ -13,9 +13,10 @@
 //!   instance wakes, both at the instant concerned.
 
 use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
+use super::filter::{passes, JourneyFilters};
 use super::policy::{time_or_midnight, Policies, QuietMode};
 use super::state::{Instance, JourneyRecord, SendRecord, UserState};
-use super::validate::{analyze, check_schema, check_structure, ValidationReport};
+use super::validate::{analyze, check_schema_filters, check_structure, ValidationReport};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hashing;
 use crate::profile::{Event, EventLog, Profile};
@@ -252,6 +253,8 @@ struct CompiledJourney {
     def: JourneyDefinition,
     rules: Option<CompiledRuleSet>,
     rule_index: HashMap<String, usize>,
+    /// Event filters, compiled once.
+    filters: JourneyFilters,
     report: ValidationReport,
     /// Position of the journey id in priority order.
     rank: usize,
@@ -328,7 +331,7 @@ impl JourneyEngine {
         for (d, def) in definitions.into_iter().enumerate() {
             let at = format!("journeys[{d}]");
             check_structure(&def).map_err(|e| e.prefix_path(&at))?;
-            check_schema(&def, &schema).map_err(|e| e.prefix_path(&at))?;
+            let filters = check_schema_filters(&def, &schema).map_err(|e| e.prefix_path(&at))?;
             if !seen.insert((def.id.clone(), def.version)) {
                 return Err(Error::new(
                     ErrorKind::DuplicateName,
@@ -366,6 +369,7 @@ impl JourneyEngine {
                 def,
                 rules,
                 rule_index,
+                filters,
                 report,
                 rank: 0,
                 index: journeys.len(),
@@ -827,6 +831,16 @@ impl<'a> Run<'a> {
         &mut self.state.journeys[pos]
     }
 
+    /// Whether event `e` passes a compiled event filter at `t`.
+    fn passes(
+        &self,
+        f: Option<&crate::rules::EventFilter>,
+        e: &Event,
+        t: DateTime<Utc>,
+    ) -> Result<bool> {
+        passes(f, e, self.profile, t, self.engine.policies.default_zone)
+    }
+
     fn rule(&self, cj: &CompiledJourney, text: &str, at: DateTime<Utc>) -> Result<bool> {
         let (Some(rules), Some(&i)) = (&cj.rules, cj.rule_index.get(text)) else {
             return Err(Error::new(
@@ -996,11 +1010,14 @@ impl<'a> Run<'a> {
         t: DateTime<Utc>,
         event: Option<&Event>,
     ) -> Result<Option<(NoticeKind, String)>> {
-        let hit = |c: &Criterion| -> Result<bool> {
+        let hit = |c: &Criterion, f: Option<&Option<_>>| -> Result<bool> {
             if let Some(name) = &c.event {
-                return Ok(event.is_some_and(|e| {
-                    e.name == *name && e.timestamp >= inst.entered_at && c.filter.matches(e)
-                }));
+                return match event {
+                    Some(e) if e.name == *name && e.timestamp >= inst.entered_at => {
+                        self.passes(f.and_then(Option::as_ref), e, t)
+                    }
+                    _ => Ok(false),
+                };
             }
             match &c.rule {
                 Some(r) => self.rule(cj, r, t),
@@ -1008,13 +1025,13 @@ impl<'a> Run<'a> {
             }
         };
         for (i, g) in cj.def.goals.iter().enumerate() {
-            if hit(g)? {
+            if hit(g, cj.filters.goals.get(i))? {
                 let id = g.id.clone().unwrap_or_else(|| format!("goals[{i}]"));
                 return Ok(Some((NoticeKind::Converted, id)));
             }
         }
         for (i, x) in cj.def.exit.iter().enumerate() {
-            if hit(x)? {
+            if hit(x, cj.filters.exit.get(i))? {
                 let id =
                     x.id.as_deref()
                         .map_or_else(|| format!("exit[{i}]"), str::to_string);
@@ -1550,18 +1567,16 @@ impl<'a> Run<'a> {
                 for i in order {
                     let inst = &self.state.instances[i];
                     let cj = self.cj(inst)?;
-                    if let Some(node) = cj.def.node(&inst.node) {
+                    if let Some(ni) = cj.def.node_index(&inst.node) {
                         if let NodeKind::WaitEvent {
-                            event,
-                            filter,
-                            on_event,
-                            ..
-                        } = &node.kind
+                            event, on_event, ..
+                        } = &cj.def.nodes[ni].kind
                         {
+                            let filter = cj.filters.nodes.get(ni).and_then(Option::as_ref);
                             if inst.armed
                                 && *event == e.name
                                 && e.timestamp >= inst.since
-                                && filter.matches(e)
+                                && self.passes(filter, e, t)?
                             {
                                 targets.push((
                                     inst.journey.clone(),
@@ -1620,10 +1635,15 @@ impl<'a> Run<'a> {
         for idx in 0..self.engine.latest.len() {
             let j = self.engine.latest[idx];
             let def = &self.engine.journeys[j].def;
+            let filter = self.engine.journeys[j].filters.trigger.as_deref();
+            let hit = match (&def.trigger, input) {
+                (Trigger::Event { event, .. }, Input::Event(e)) if *event == e.name => {
+                    self.passes(filter, e, t)?
+                }
+                _ => false,
+            };
             match (&def.trigger, input) {
-                (Trigger::Event { event, filter }, Input::Event(e))
-                    if *event == e.name && filter.matches(e) =>
-                {
+                (Trigger::Event { .. }, Input::Event(e)) if hit => {
                     let key = match &def.reentry {
                         Reentry::Concurrent { key: Some(p) } => match e.properties.get(p) {
                             Some(Value::String(s)) => Some(s.clone()),

@@ -13,6 +13,7 @@
 
 pub mod definition;
 pub mod engine;
+pub mod filter;
 pub mod mermaid;
 pub mod migrate;
 pub mod policy;

@@ -19,6 +19,7 @@
 use super::definition::{
     parse_time_of_day, parse_weekday, Criterion, JourneyDefinition, NodeKind, Trigger,
 };
+use super::filter::{check_filter, JourneyFilters};
 use crate::error::{Error, ErrorKind, Result};
 use crate::schema::Schema;
 use crate::zone::Zone;
@@ -198,16 +199,19 @@ fn check_criteria(list: &[Criterion], what: &str) -> Result<()> {
                 "a criterion needs exactly one of \"event\" or \"rule\"",
             ));
         }
-        if c.rule.is_some() && !c.filter.is_empty() {
+        if c.rule.is_some() && (!c.filter.is_empty() || c.r#where.is_some()) {
+            let field = if c.r#where.is_some() {
+                "where"
+            } else {
+                "filter"
+            };
             return Err(err(
                 "invalid_field",
-                format!("{path}.filter"),
+                format!("{path}.{field}"),
                 "a filter applies only to an event criterion",
             ));
         }
-        c.filter
-            .check()
-            .map_err(|m| err("invalid_field", format!("{path}.filter"), m))?;
+        check_filter(&path, &c.filter, c.r#where.as_deref())?;
     }
     Ok(())
 }
@@ -256,9 +260,9 @@ fn check_spans(def: &JourneyDefinition) -> Result<()> {
 fn check_fields(def: &JourneyDefinition) -> Result<()> {
     check_spans(def)?;
     match &def.trigger {
-        Trigger::Event { filter, .. } => filter
-            .check()
-            .map_err(|m| err("invalid_field", "trigger.filter", m))?,
+        Trigger::Event {
+            filter, r#where, ..
+        } => check_filter("trigger", filter, r#where.as_deref())?,
         Trigger::Date { time: Some(t), .. } => check_time("trigger.time".into(), t)?,
         _ => {}
     }
@@ -296,9 +300,9 @@ fn check_fields(def: &JourneyDefinition) -> Result<()> {
                 }
             }
             NodeKind::WaitUntilDate { time: Some(t), .. } => check_time(p("time"), t)?,
-            NodeKind::WaitEvent { filter, .. } => filter
-                .check()
-                .map_err(|m| err("invalid_field", p("filter"), m))?,
+            NodeKind::WaitEvent {
+                filter, r#where, ..
+            } => check_filter(&format!("nodes[{i}]"), filter, r#where.as_deref())?,
             NodeKind::SplitRandom { branches } => {
                 let mut names = BTreeSet::new();
                 for (j, b) in branches.iter().enumerate() {
@@ -420,8 +424,23 @@ fn check_cycles(def: &JourneyDefinition, index: &BTreeMap<&str, usize>) -> Resul
     Ok(())
 }
 
-/// Checks event, property-filter and trait names against a schema.
+/// Checks event, property-filter and trait names against a schema, and
+/// compiles the event filters (`UNKNOWN_PROPERTY` with a suggestion,
+/// `TYPE_MISMATCH` …, with the path of the filter).
 pub fn check_schema(def: &JourneyDefinition, schema: &Schema) -> Result<()> {
+    check_schema_filters(def, schema).map(|_| ())
+}
+
+/// [`check_schema`], keeping the compiled filters.
+pub(crate) fn check_schema_filters(
+    def: &JourneyDefinition,
+    schema: &Schema,
+) -> Result<JourneyFilters> {
+    check_schema_names(def, schema)?;
+    JourneyFilters::compile(def, schema)
+}
+
+fn check_schema_names(def: &JourneyDefinition, schema: &Schema) -> Result<()> {
     let event = |name: &str, path: String| {
         schema
             .event_def(name)

@@ -373,6 +373,35 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
     })
 }
 
+/// Compiles one event filter (a `where` condition on events named `event`)
+/// with the same checks as an aggregate's `where`; the error comes with the
+/// span of the offending node. Used by [`super::filter::EventFilter`].
+pub(crate) fn compile_filter(
+    expr: &Expr,
+    event: &str,
+    schema: &Schema,
+    limits: Limits,
+) -> std::result::Result<Node, (Error, Span)> {
+    let split = |e: CErr| (e.err, e.span);
+    check_size(
+        expr,
+        limits.max_depth.min(Limits::HARD_MAX_DEPTH),
+        limits.max_nodes,
+    )
+    .map_err(split)?;
+    schema.event_def(event).map_err(|e| (e, Span::default()))?;
+    let index = HashMap::new();
+    let mut names = NameTable::default();
+    let mut c = Compiler {
+        schema,
+        limits,
+        index: &index,
+        refs: Vec::new(),
+        names: &mut names,
+    };
+    c.condition(expr, Some(event), "`where`").map_err(split)
+}
+
 /// Gives every aggregate that occurs more than once in the set (same function,
 /// event, property, filter and window) a common result slot, so one evaluation
 /// computes it once. Returns the number of slots.

@@ -24,6 +24,7 @@ pub(crate) mod eval;
 #[cfg(test)]
 mod eval_tests;
 pub mod explain;
+pub mod filter;
 mod lexer;
 pub mod parser;
 pub mod printer;
@@ -33,6 +34,7 @@ pub use ast::{Expr, ExprKind, Rule, RuleSet};
 pub use columnar::ColumnarInput;
 pub use compile::{CompiledRuleSet, Limits};
 pub use explain::{ExplainNode, Explanation, Truth};
+pub use filter::EventFilter;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};

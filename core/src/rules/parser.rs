@@ -168,6 +168,24 @@ pub fn parse_expr(text: &str) -> Result<Expr> {
     expression(text).map_err(|e| *e)
 }
 
+/// Parses one event filter: the text after `where` in
+/// `count(order_paid where amount > 100)`, so bare names are the event's
+/// properties (`trait.NAME` reads a profile trait).
+pub fn parse_filter(text: &str) -> Result<Expr> {
+    filter_expression(text).map_err(|e| *e)
+}
+
+fn filter_expression(text: &str) -> PResult<Expr> {
+    let mut p = Parser::new(text)?;
+    p.in_filter = true;
+    let e = p.parse_top()?;
+    let after = p.peek().clone();
+    if after.tok != Tok::Eof {
+        return Err(p.trailing_error(&after, "the end of the filter"));
+    }
+    Ok(e)
+}
+
 fn expression(text: &str) -> PResult<Expr> {
     let mut p = Parser::new(text)?;
     let e = p.parse_top()?;

@@ -51,6 +51,14 @@ pub fn print_expr(e: &Expr) -> String {
     out
 }
 
+/// Prints an event filter (the text after `where`: bare names are properties);
+/// `parser::parse_filter(&print_filter(e)) == e`.
+pub fn print_filter(e: &Expr) -> String {
+    let mut out = String::new();
+    expr(e, 1, true, &mut out);
+    out
+}
+
 /// Binding strength: 1 `or`, 2 `and`, 3 `not`, 4 predicates, 5 `+ -`, 6 `* /`, 7 primaries.
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {

@@ -414,11 +414,16 @@ export declare class CompiledRuleSet {
   evaluate(profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Record<string, boolean>;
   /** Explains one rule's verdict. */
   explain(rule: string, profile: JsonInput<ProfileInput>, events: JsonInput<EventInput[]> | undefined, now: Instant, defaultZone?: string): Explanation;
-  /** Evaluates profiles given as trait columns (no events; NaN / null = missing); `matches[row * rules.length + r]` is 1 when rule r matched. */
+  /**
+   * Evaluates profiles given as trait columns (no events; NaN / null / a negative code = missing);
+   * `matches[row * rules.length + r]` is 1 when rule r matched. Dictionary-encoded string columns
+   * cross without a per-row conversion; `threads` (default 1) splits the rows.
+   */
   evaluateColumns(
-    columns: Record<string, Float64Array | number[] | Array<string | null>>,
+    columns: Record<string, Float64Array | number[] | Array<string | null> | DictionaryColumn>,
     now: Instant,
-    defaultZone?: string,
+    defaultZone?: string | null,
+    options?: { threads?: number },
   ): { rules: string[]; rows: number; matches: Uint8Array };
   /** Evaluates many profiles on a worker thread (off the event loop). The first invalid item rejects with its index prefixed to `path`. */
   evaluateMany(items: EvaluateItem[], now: Instant, defaultZone?: string): Promise<Array<Record<string, boolean>>>;
@@ -433,6 +438,12 @@ export declare class CompiledRuleSet {
 
 /** Arrow IPC bytes (stream or file format), e.g. the result of `tableToIPC`. */
 export type ArrowIpcInput = Uint8Array | ArrayBuffer;
+
+/** A dictionary-encoded string column: `dictionary[codes[i]]` is row i's value (a negative code = missing). */
+export interface DictionaryColumn {
+  codes: Int32Array;
+  dictionary: Array<string | null>;
+}
 
 /** Column mapping and options of `evaluateArrow` (the Python bulk API's conventions). */
 export interface ArrowOptions {

@@ -12,8 +12,11 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
+const RULE_NAMES = Symbol('siyu.ruleNames');
 // A journey engine's reused output buffer for `stepState`.
 const SCRATCH = Symbol('siyu.scratch');
+// A subject's native stepper (the engine bound to it) for `stepState`.
+const STEPPER = Symbol('siyu.stepper');
 
 /** Base class of every error siyu throws. */
 class SiyuError extends Error {
@@ -476,33 +479,57 @@ class CompiledRuleSet {
 
   /**
    * Evaluates profiles given as trait columns (no events): `{ name: Float64Array
-   * | number[] | string[] }`, all of one length (NaN / null = missing). Returns
+   * | number[] | string[] | { codes: Int32Array, dictionary: string[] } }`, all
+   * of one length (NaN / null / a negative code = missing). Returns
    * `{ rules, rows, matches: Uint8Array }` with `matches[row * rules.length + r]`
-   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path.
+   * = 1 when rule `r` matched. No JSON on either side: the bulk fast path
+   * (dictionary-encoded strings cross without a per-row conversion). Option
+   * `threads` (default 1) splits the rows over that many threads.
    */
-  evaluateColumns(columns, now, defaultZone) {
+  evaluateColumns(columns, now, defaultZone, options) {
     if (columns === null || typeof columns !== 'object') throw invalidArgument('evaluateColumns takes an object of columns', 'columns');
     const numNames = [];
     const nums = [];
     const strNames = [];
     const strs = [];
+    const dictNames = [];
+    const dictCodes = [];
+    const dictValues = [];
     let rows;
     for (const [name, col] of Object.entries(columns)) {
-      if (!(col instanceof Float64Array) && !Array.isArray(col)) throw invalidArgument(`column ${name} must be an array or Float64Array`, `columns.${name}`);
-      if (rows === undefined) rows = col.length;
-      if (col.length !== rows) throw invalidArgument(`column ${name} has ${col.length} rows, expected ${rows}`, `columns.${name}`);
-      if (col instanceof Float64Array || (col.length > 0 && col.every((v) => typeof v === 'number'))) {
+      let len;
+      if (col instanceof Float64Array) {
         numNames.push(name);
-        nums.push(col instanceof Float64Array ? col : Float64Array.from(col));
+        nums.push(col);
+        len = col.length;
+      } else if (Array.isArray(col)) {
+        if (col.length > 0 && col.every((v) => typeof v === 'number')) {
+          numNames.push(name);
+          nums.push(Float64Array.from(col));
+        } else {
+          strNames.push(name);
+          strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+        }
+        len = col.length;
+      } else if (col !== null && typeof col === 'object' && col.codes instanceof Int32Array && Array.isArray(col.dictionary)) {
+        dictNames.push(name);
+        dictCodes.push(col.codes);
+        dictValues.push(col.dictionary.map((v) => (v === null || v === undefined ? null : String(v))));
+        len = col.codes.length;
       } else {
-        strNames.push(name);
-        strs.push(col.map((v) => (v === null || v === undefined ? null : String(v))));
+        throw invalidArgument(`column ${name} must be an array, a Float64Array or { codes: Int32Array, dictionary: string[] }`, `columns.${name}`);
       }
+      if (rows === undefined) rows = len;
+      if (len !== rows) throw invalidArgument(`column ${name} has ${len} rows, expected ${rows}`, `columns.${name}`);
     }
     rows = rows ?? 0;
-    const args = [rows, numNames, nums, strNames, strs, instantText(now), zoneText(defaultZone)];
+    const threads = options?.threads;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw invalidArgument('threads must be a positive integer', 'threads');
+    const args = [rows, numNames, nums, strNames, strs, dictNames, dictCodes, dictValues, instantText(now), zoneText(defaultZone), threads];
     const bytes = call(() => this[NATIVE].evaluateColumns(...args));
-    return { rules: this.ruleNames, rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    // Rule names are fixed at compile time: read them once.
+    this[RULE_NAMES] ??= this.ruleNames;
+    return { rules: [...this[RULE_NAMES]], rows, matches: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   }
 
   async evaluateMany(items, now, defaultZone) {
@@ -813,6 +840,7 @@ class PointsModel {
 class JourneySubject {
   constructor(handle) {
     this[NATIVE] = handle;
+    this[STEPPER] = null;
   }
 }
 
@@ -903,13 +931,18 @@ class JourneyEngine {
     // The native side writes header + state + effects/notices JSON into a
     // reused scratch buffer (no Buffer is created per call on that side).
     let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
-    const native = this[NATIVE];
+    // The subject keeps the native engine bound to it (made on first use), so a
+    // call passes no class argument (napi-rs checks and registers each one).
+    let stepper = subject[STEPPER];
     let n;
     try {
-      n = native.stepState(bytes, subject[NATIVE], text, ms, out);
+      if (stepper === null || stepper.engine !== this) {
+        stepper = subject[STEPPER] = { engine: this, native: this[NATIVE].stepper(subject[NATIVE]) };
+      }
+      n = stepper.native.stepState(bytes, text, ms, out);
       if (n < 0) {
         out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
-        native.stepState(bytes, subject[NATIVE], text, ms, out);
+        stepper.native.stepState(bytes, text, ms, out);
       }
     } catch (e) {
       throw mapError(e);

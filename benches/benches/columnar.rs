@@ -212,5 +212,84 @@ fn bench_columnar(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_columnar);
+/// The column-at-a-time kernel (ADR 0011) against the row evaluator over the
+/// same columns, on the Node bench's single rule (issue 6): a dictionary string
+/// column, a float column and an integer column with a few missing values.
+fn bench_trait_kernel(c: &mut Criterion) {
+    let schema = siyu_core::Schema::from_json(
+        r#"{"traits":{"city":"string","total_spent":"float","age":"integer"}}"#,
+    )
+    .expect("schema");
+    let compiled = CompiledRuleSet::compile_text(
+        r#"segment target: city = "Shanghai" and total_spent >= 500 and age >= 25"#,
+        &schema,
+    )
+    .expect("rule compiles");
+    let now = siyu_core::value::parse_timestamp("2026-03-01T00:00:00Z").expect("now");
+    for n in [10_000usize, 1_000_000] {
+        let keys: Vec<i32> = (0..n).map(|i| (i % 4) as i32).collect();
+        let spent: Vec<f64> = (0..n).map(|i| ((i * 37) % 1200) as f64).collect();
+        let age: Vec<i64> = (0..n).map(|i| 18 + (i % 50) as i64).collect();
+        let mut age_valid = Vec::new();
+        for i in 0..n {
+            bit(&mut age_valid, i, i % 97 != 0);
+        }
+        let profiles = ProfileColumns::new(n)
+            .with_trait(
+                "city",
+                Column::new(
+                    ColumnData::Dictionary {
+                        keys: &keys,
+                        values: vec![Some("Shanghai"), Some("Beijing"), Some("Shenzhen"), None],
+                    },
+                    None,
+                )
+                .expect("column"),
+            )
+            .and_then(|p| {
+                p.with_trait(
+                    "total_spent",
+                    Column::new(ColumnData::Float(&spent), None).expect("column"),
+                )
+            })
+            .and_then(|p| {
+                p.with_trait(
+                    "age",
+                    Column::new(ColumnData::Integer(&age), bitmap(&age_valid, n)).expect("column"),
+                )
+            })
+            .expect("profiles");
+        let events = EventColumns::empty();
+        let grouped = siyu_core::columnar::UserEvents::empty(n);
+        let input = ColumnarInput {
+            profiles: &profiles,
+            events: &events,
+            grouped: &grouped,
+            now,
+            default_zone: siyu_core::Zone::utc(),
+        };
+        assert_eq!(
+            compiled.evaluate_columns(&input, 1).expect("kernel"),
+            compiled.evaluate_columns_rowwise(&input, 1).expect("rows")
+        );
+        let mut g = c.benchmark_group(format!("columnar/trait_rule_{n}_users"));
+        g.sample_size(10);
+        g.throughput(criterion::Throughput::Elements(n as u64));
+        g.bench_function("kernel_evaluate_columns_by_user", |bch| {
+            bch.iter(|| {
+                black_box(
+                    compiled
+                        .evaluate_columns_by_user(&input, 1)
+                        .expect("kernel"),
+                )
+            })
+        });
+        g.bench_function("row_evaluator_evaluate_columns_rowwise", |bch| {
+            bch.iter(|| black_box(compiled.evaluate_columns_rowwise(&input, 1).expect("rows")))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_columnar, bench_trait_kernel);
 criterion_main!(benches);

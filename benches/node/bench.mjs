@@ -9,9 +9,12 @@
 // Usage: (cd benches/node && npm install) && SIYU_PROFILE=release bash
 // bindings-node/scripts/test.sh (builds the addon) && node benches/node/bench.mjs
 // Options (environment): BENCH_MS (time per measurement, default 1500),
-// BENCH_BULK (profiles per bulk call, default 10000), BENCH_ROUNDS (interleaved
-// rounds of the journey measurements, default 3).
+// BENCH_BULK (profiles per bulk call, default 10000), BENCH_LARGE (profiles of
+// the large bulk call, default 1000000; 0 skips it), BENCH_ROUNDS (interleaved
+// rounds of the journey measurements, default 3), BENCH_ONLY=rules (skip the
+// journey measurements).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +125,7 @@ assert.equal(probe.effects.length, 1, 'the firing cycle sends one message');
 assert.equal(probe.effects[0].template, 'probiotics_cross_sell');
 
 console.log(`siyu ${siyu.version}, node ${process.version}; ${MS} ms per measurement; state ${blob.length} bytes`);
+if (process.env.BENCH_ONLY !== 'rules') {
 console.log('\n# journeys: restore + step + persist (firing cycle, 6-node replenishment journey)');
 let persisted = blob;
 const subject = engine.subject(profileText, []);
@@ -225,6 +229,7 @@ ratio('siyu (profile JSON text) / XState, CPU (target >= 10)', cJourney, cXstate
 ratio('siyu (prepared subject) / XState, CPU (target >= 10)', cSubject, cXstate);
 ratio('siyu stepState (lean cycle) / XState, CPU (target >= 10)', cLean, cXstate);
 
+}
 // ---------------------------------------------------------------- rules
 console.log('\n# single-rule evaluation: city = "Shanghai" and total_spent >= 500 and age >= 25');
 const ruleSchema = new Schema({ traits: { city: 'string', total_spent: 'float', age: 'integer' } });
@@ -280,7 +285,84 @@ const gBulk = measure(() => {
   return out;
 }, BULK);
 report('@growthbook/growthbook evalCondition loop', gBulk, 'profiles');
+// Dictionary-encoded strings (codes + values, the form Arrow dictionaries,
+// categoricals and database enums already have): built once, as the columns
+// above and json-logic's objects are.
+const codes = Int32Array.from(traits, (t) => cities.indexOf(t.city));
+const dictCols = { city: { codes, dictionary: cities }, total_spent: colSpent, age: colAge };
+{
+  const r = compiled.evaluateColumns(dictCols, now);
+  for (let i = 0; i < BULK; i++) assert.equal(r.matches[i] === 1, siyuBulk[i].target, `dictionary row ${i}`);
+}
+const sDict = measure(() => compiled.evaluateColumns(dictCols, now), BULK);
+report('siyu evaluateColumns (dictionary strings, sync)', sDict, 'profiles');
+// The same, counting the dictionary encoding of a string array in each call.
+const encode = (strings) => {
+  const index = new Map();
+  const dictionary = [];
+  const out = new Int32Array(strings.length);
+  for (let i = 0; i < strings.length; i++) {
+    const v = strings[i];
+    let k = index.get(v);
+    if (k === undefined) {
+      k = dictionary.length;
+      index.set(v, k);
+      dictionary.push(v);
+    }
+    out[i] = k;
+  }
+  return { codes: out, dictionary };
+};
+const sDictEnc = measure(() => compiled.evaluateColumns({ city: encode(colCity), total_spent: colSpent, age: colAge }, now), BULK);
+report('siyu evaluateColumns (dictionary encoded per call, sync)', sDictEnc, 'profiles');
 ratio('siyu evaluateMany / json-logic-engine bulk (target > 1)', sBulk, jBulk);
 ratio('siyu evaluateMany / growthbook bulk (target > 1)', sBulk, gBulk);
 ratio('siyu evaluateColumns / json-logic-engine bulk (target > 1)', sCols, jBulk);
 ratio('siyu evaluateColumns / growthbook bulk (target > 1)', sCols, gBulk);
+ratio('siyu evaluateColumns (dictionary) / json-logic-engine bulk (target > 1)', sDict, jBulk);
+ratio('siyu evaluateColumns (dictionary) / growthbook bulk (target > 1)', sDict, gBulk);
+ratio('siyu evaluateColumns (dictionary encoded per call) / json-logic-engine bulk', sDictEnc, jBulk);
+ratio('siyu evaluateColumns (dictionary encoded per call) / growthbook bulk', sDictEnc, gBulk);
+
+// ---------------------------------------------------------------- large bulk
+// BENCH_LARGE profiles (default 1,000,000) in one call; json-logic and
+// GrowthBook loop over prebuilt objects, siyu reads prebuilt columns.
+const LARGE = Number(process.env.BENCH_LARGE || 1000000);
+if (LARGE > 0) {
+  console.log(`\n# bulk: ${LARGE} profiles per call`);
+  const big = Array.from({ length: LARGE }, (_, i) => ({ city: cities[i % 4], total_spent: (i * 37) % 1200, age: 18 + (i % 50) }));
+  const bigCols = {
+    city: { codes: Int32Array.from(big, (t) => cities.indexOf(t.city)), dictionary: cities },
+    total_spent: Float64Array.from(big, (t) => t.total_spent),
+    age: Float64Array.from(big, (t) => t.age),
+  };
+  const bigStrings = big.map((t) => t.city);
+  {
+    const r = compiled.evaluateColumns(bigCols, now);
+    for (let i = 0; i < LARGE; i += 997) assert.equal(r.matches[i] === 1, jlRule(big[i]), `large row ${i}`);
+  }
+  const threads = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const lDict = measure(() => compiled.evaluateColumns(bigCols, now), LARGE);
+  report('siyu evaluateColumns (dictionary strings, sync, 1 thread)', lDict, 'profiles');
+  const lDictT = measure(() => compiled.evaluateColumns(bigCols, now, null, { threads }), LARGE);
+  report(`siyu evaluateColumns (dictionary strings, sync, ${threads} threads)`, lDictT, 'profiles');
+  const lEnc = measure(() => compiled.evaluateColumns({ ...bigCols, city: encode(bigStrings) }, now), LARGE);
+  report('siyu evaluateColumns (dictionary encoded per call, 1 thread)', lEnc, 'profiles');
+  const lJ = measure(() => {
+    const out = new Array(LARGE);
+    for (let i = 0; i < LARGE; i++) out[i] = jlRule(big[i]);
+    return out;
+  }, LARGE);
+  report('json-logic-engine (compiled) loop', lJ, 'profiles');
+  const lG = measure(() => {
+    const out = new Array(LARGE);
+    for (let i = 0; i < LARGE; i++) out[i] = evalCondition(big[i], gbCondition);
+    return out;
+  }, LARGE);
+  report('@growthbook/growthbook evalCondition loop', lG, 'profiles');
+  ratio('siyu evaluateColumns (dictionary, 1 thread) / json-logic-engine (target > 1)', lDict, lJ);
+  ratio('siyu evaluateColumns (dictionary, 1 thread) / growthbook (target > 1)', lDict, lG);
+  ratio(`siyu evaluateColumns (dictionary, ${threads} threads) / json-logic-engine`, lDictT, lJ);
+  ratio('siyu evaluateColumns (dictionary encoded per call) / json-logic-engine', lEnc, lJ);
+  ratio('siyu evaluateColumns (dictionary encoded per call) / growthbook', lEnc, lG);
+}

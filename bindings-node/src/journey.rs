@@ -8,6 +8,8 @@ use napi_derive::napi;
 use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// The result of [`JourneyEngine::step_bytes`]: the new state in its versioned
 /// binary form plus effects and notices as JSON text.
@@ -60,8 +62,23 @@ fn ms_ceil(t: DateTime<Utc>) -> f64 {
 /// (from `JourneyEngine.subject`); immutable.
 #[napi]
 pub struct JourneySubject {
+    data: Arc<SubjectData>,
+}
+
+/// A subject's parsed profile and history, shared with its steppers.
+struct SubjectData {
     profile: Profile,
     events: EventLog,
+}
+
+/// An engine bound to one prepared subject (from `JourneyEngine.stepper`) for
+/// the lean cycle: its `stepState` takes no class argument, which napi-rs would
+/// check and register on every call, and it reuses one output vector.
+#[napi]
+pub struct JourneyStepper {
+    engine: Arc<siyu_core::journey::JourneyEngine>,
+    subject: Arc<SubjectData>,
+    packed: RefCell<Vec<u8>>,
 }
 
 fn internal(e: serde_json::Error) -> Error {
@@ -126,14 +143,16 @@ impl JourneyEngine {
         guard(|| {
             let schema = self.inner.schema();
             Ok(JourneySubject {
-                profile: Profile::from_json_value(
-                    &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
-                    schema,
-                )?,
-                events: EventLog::from_json_value(
-                    &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
-                    schema,
-                )?,
+                data: Arc::new(SubjectData {
+                    profile: Profile::from_json_value(
+                        &parse_json(&profile, ErrorKind::InvalidProfile, "profile")?,
+                        schema,
+                    )?,
+                    events: EventLog::from_json_value(
+                        &parse_json(&events, ErrorKind::InvalidEvent, "events")?,
+                        schema,
+                    )?,
+                }),
             })
         })
     }
@@ -158,7 +177,7 @@ impl JourneyEngine {
                 &parse_json(&input, ErrorKind::InvalidArgument, "input")?,
                 self.inner.schema(),
             )?;
-            let r = self.step_for(st, subject, &input, now)?;
+            let r = step_for(&self.inner, st, &subject.data, &input, now)?;
             Ok(StepBytesResult {
                 state: r.state.to_bytes().into(),
                 effects: serde_json::to_string(&r.effects).map_err(internal)?,
@@ -168,69 +187,15 @@ impl JourneyEngine {
         })
     }
 
-    /// The lean restore + step + persist cycle for a prepared subject: the
-    /// state as bytes (borrowed, `None` = a new user), the input as JSON text
-    /// (`None`: a tick), `now` in milliseconds since the epoch. Writes into `out`
-    /// (a scratch buffer the caller reuses) a 24-byte header — state length,
-    /// effects JSON length, notices JSON length (u32 LE), 4 zero bytes, next
-    /// wake-up in ms rounded up (f64 LE, NaN: none) — then the state bytes, the
-    /// effects JSON and the notices JSON (each absent when empty). Returns the
-    /// number of bytes written, or minus the size needed when `out` is too small
-    /// (nothing is kept: calling again with a larger buffer gives the same
-    /// result). Same semantics as [`JourneyEngine::step_subject`]; no buffer is
-    /// created per call.
+    /// This engine bound to a prepared subject, for repeated lean
+    /// [`JourneyStepper::step_state`] calls.
     #[napi]
-    pub fn step_state(
-        &self,
-        state: Option<BufferSlice>,
-        subject: &JourneySubject,
-        input: Option<String>,
-        now_ms: f64,
-        mut out: BufferSlice,
-    ) -> napi::Result<f64> {
-        guard(|| {
-            let st = match &state {
-                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
-                _ => UserState::new(),
-            };
-            let now = instant_ms(now_ms)?;
-            let input = match &input {
-                None => Input::Tick,
-                Some(text) => Input::from_json_value(
-                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
-                    self.inner.schema(),
-                )?,
-            };
-            let r = self.step_for(st, subject, &input, now)?;
-            let mut packed = Vec::with_capacity(STEP_STATE_HEADER + 128);
-            packed.resize(STEP_STATE_HEADER, 0);
-            r.state.write_bytes(&mut packed);
-            let state_len = packed.len() - STEP_STATE_HEADER;
-            if !r.effects.is_empty() {
-                serde_json::to_writer(&mut packed, &r.effects).map_err(internal)?;
-            }
-            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
-            if !r.notices.is_empty() {
-                serde_json::to_writer(&mut packed, &r.notices).map_err(internal)?;
-            }
-            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
-            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
-            for (i, n) in [state_len, effects_len, notices_len]
-                .into_iter()
-                .enumerate()
-            {
-                let n = u32::try_from(n)
-                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
-                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
-            }
-            packed[16..24].copy_from_slice(&wake.to_le_bytes());
-            let dst: &mut [u8] = &mut out;
-            if packed.len() > dst.len() {
-                return Ok(-(packed.len() as f64));
-            }
-            dst[..packed.len()].copy_from_slice(&packed);
-            Ok(packed.len() as f64)
-        })
+    pub fn stepper(&self, subject: &JourneySubject) -> JourneyStepper {
+        JourneyStepper {
+            engine: Arc::clone(&self.inner),
+            subject: Arc::clone(&subject.data),
+            packed: RefCell::new(Vec::new()),
+        }
     }
 
     /// The Mermaid flowchart of a loaded journey (latest version unless given).
@@ -262,26 +227,94 @@ impl JourneyEngine {
     }
 }
 
-impl JourneyEngine {
-    /// Steps `st` for a prepared subject; an event input is added to a copy of
-    /// the subject's history.
-    fn step_for(
+#[napi]
+impl JourneyStepper {
+    /// The lean restore + step + persist cycle: the state as bytes (borrowed,
+    /// `None` = a new user), the input as JSON text (`None`: a tick), `now` in
+    /// milliseconds since the epoch. Writes into `out` (a scratch buffer the
+    /// caller reuses) a 24-byte header — state length, effects JSON length,
+    /// notices JSON length (u32 LE), 4 zero bytes, next wake-up in ms rounded
+    /// up (f64 LE, NaN: none) — then the state bytes, the effects JSON and the
+    /// notices JSON (each absent when empty). Returns the number of bytes
+    /// written, or minus the size needed when `out` is too small (nothing is
+    /// kept: calling again with a larger buffer gives the same result). Same
+    /// semantics as [`JourneyEngine::step_subject`]; no buffer is created per call.
+    #[napi]
+    pub fn step_state(
         &self,
-        st: UserState,
-        subject: &JourneySubject,
-        input: &Input,
-        now: DateTime<Utc>,
-    ) -> siyu_core::Result<StepResult> {
-        match input {
-            Input::Event(_) => {
-                let log = request::history(subject.events.events().to_vec(), input);
-                self.inner
-                    .step_owned(st, &subject.profile, &log, input, now)
+        state: Option<BufferSlice>,
+        input: Option<String>,
+        now_ms: f64,
+        mut out: BufferSlice,
+    ) -> napi::Result<f64> {
+        guard(|| {
+            let st = match &state {
+                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+                _ => UserState::new(),
+            };
+            let now = instant_ms(now_ms)?;
+            let input = match &input {
+                None => Input::Tick,
+                Some(text) => Input::from_json_value(
+                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
+                    self.engine.schema(),
+                )?,
+            };
+            let r = step_for(&self.engine, st, &self.subject, &input, now)?;
+            // JS calls are never re-entered; a fresh vector covers it anyway.
+            let mut fresh = Vec::new();
+            let mut kept = self.packed.try_borrow_mut();
+            let packed = match kept.as_deref_mut() {
+                Ok(v) => v,
+                Err(_) => &mut fresh,
+            };
+            packed.clear();
+            packed.resize(STEP_STATE_HEADER, 0);
+            r.state.write_bytes(packed);
+            let state_len = packed.len() - STEP_STATE_HEADER;
+            if !r.effects.is_empty() {
+                serde_json::to_writer(&mut *packed, &r.effects).map_err(internal)?;
             }
-            _ => self
-                .inner
-                .step_owned(st, &subject.profile, &subject.events, input, now),
+            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
+            if !r.notices.is_empty() {
+                serde_json::to_writer(&mut *packed, &r.notices).map_err(internal)?;
+            }
+            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
+            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
+            for (i, n) in [state_len, effects_len, notices_len]
+                .into_iter()
+                .enumerate()
+            {
+                let n = u32::try_from(n)
+                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
+                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
+            }
+            packed[16..24].copy_from_slice(&wake.to_le_bytes());
+            let dst: &mut [u8] = &mut out;
+            if packed.len() > dst.len() {
+                return Ok(-(packed.len() as f64));
+            }
+            dst[..packed.len()].copy_from_slice(packed);
+            Ok(packed.len() as f64)
+        })
+    }
+}
+
+/// Steps `st` for a prepared subject; an event input is added to a copy of
+/// the subject's history.
+fn step_for(
+    engine: &siyu_core::journey::JourneyEngine,
+    st: UserState,
+    subject: &SubjectData,
+    input: &Input,
+    now: DateTime<Utc>,
+) -> siyu_core::Result<StepResult> {
+    match input {
+        Input::Event(_) => {
+            let log = request::history(subject.events.events().to_vec(), input);
+            engine.step_owned(st, &subject.profile, &log, input, now)
         }
+        _ => engine.step_owned(st, &subject.profile, &subject.events, input, now),
     }
 }
 

@@ -164,3 +164,39 @@ test('evaluateColumns agrees with evaluate per profile', async () => {
   assert.throws(() => rules.evaluateColumns({ age: Float64Array.of(1.5) }, '2026-03-01T00:00:00Z'), (e) => e.code === 'TYPE_MISMATCH' && e.path === 'columns.age[0]');
   assert.throws(() => rules.evaluateColumns({ nope: [1] }, '2026-03-01T00:00:00Z'), (e) => e.code === 'UNKNOWN_TRAIT');
 });
+
+test('evaluateColumns: dictionary-encoded strings, threads and per-cell types agree with evaluate', async () => {
+  const { CompiledRuleSet } = await import('../index.mjs');
+  const s = new Schema({ traits: { city: 'string', total_spent: 'float', age: 'integer', signed_up: 'timestamp' } });
+  const text = [
+    'segment target: city = "Shanghai" and total_spent >= 500 and age >= 25',
+    'segment south: city in ["Shenzhen", "Guangzhou"] or city is missing',
+    'segment not_target: not in_segment(target)',
+  ].join('\n');
+  const rules = new CompiledRuleSet(text, s);
+  const now = '2026-03-01T00:00:00Z';
+  const dictionary = ['Shanghai', 'Shenzhen', 'Beijing', null];
+  const n = 2500; // more than one kernel block of 1024 rows
+  const codes = Int32Array.from({ length: n }, (_, i) => (i % 11 === 0 ? -1 : i % 4));
+  const spent = Float64Array.from({ length: n }, (_, i) => (i % 13 === 0 ? NaN : (i * 97) % 1000));
+  const age = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? NaN : 18 + (i % 30)));
+  const city = Array.from(codes, (k) => (k < 0 ? null : dictionary[k]));
+  const byDict = rules.evaluateColumns({ city: { codes, dictionary }, total_spent: spent, age }, now);
+  const byStrings = rules.evaluateColumns({ city, total_spent: spent, age }, now, null, { threads: 3 });
+  assert.deepEqual(byDict.matches, byStrings.matches);
+  for (let i = 0; i < n; i += 7) {
+    const traits = {};
+    if (city[i] !== null) traits.city = city[i];
+    if (!Number.isNaN(spent[i])) traits.total_spent = spent[i];
+    if (!Number.isNaN(age[i])) traits.age = age[i];
+    const one = rules.evaluate({ id: String(i), traits }, [], now);
+    assert.deepEqual([0, 1, 2].map((r) => byDict.matches[i * 3 + r] === 1), [one.target, one.south, one.not_target], `row ${i}`);
+  }
+  // A timestamp trait (strings converted per cell) alongside a dictionary column.
+  const mixed = new CompiledRuleSet('segment early: signed_up before timestamp("2026-01-01T00:00:00Z") and city = "Beijing"', s);
+  const m = mixed.evaluateColumns({ signed_up: ['2025-06-01T00:00:00Z', null, '2026-02-01T00:00:00Z'], city: { codes: Int32Array.of(2, 2, 2), dictionary } }, now);
+  assert.deepEqual([...m.matches], [1, 0, 0]);
+  assert.throws(() => rules.evaluateColumns({ city: { codes: Int32Array.of(0, 9), dictionary } }, now), (e) => e.code === 'INVALID_ARGUMENT' && e.path === 'columns.city.codes[1]');
+  assert.throws(() => rules.evaluateColumns({ city: { codes: Int32Array.of(0), dictionary }, age: Float64Array.of(1, 2) }, now), (e) => e.code === 'INVALID_ARGUMENT');
+  assert.throws(() => rules.evaluateColumns({ age: Float64Array.of(1) }, now, null, { threads: 0 }), (e) => e.code === 'INVALID_ARGUMENT');
+});

@@ -185,6 +185,16 @@ impl<'a> Column<'a> {
         self.data.value_type()
     }
 
+    /// The values (the vector kernel reads them a block at a time).
+    pub(crate) fn data(&self) -> &ColumnData<'a> {
+        &self.data
+    }
+
+    /// The validity bitmap, if any.
+    pub(crate) fn validity(&self) -> Option<&Bitmap<'a>> {
+        self.validity.as_ref()
+    }
+
     /// Whether row `i` holds a value.
     #[inline]
     pub fn is_valid(&self, i: usize) -> bool {
@@ -335,6 +345,13 @@ impl<'a> ProfileColumns<'a> {
 
     pub(crate) fn trait_column(&self, name: &str) -> Option<&Column<'a>> {
         self.traits.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    /// Whether any user has a zone of their own.
+    pub(crate) fn has_zones(&self) -> bool {
+        self.zones
+            .as_ref()
+            .is_some_and(|z| z.iter().any(Option::is_some))
     }
 
     pub(crate) fn zone(&self, user: usize) -> Option<Zone> {

@@ -242,7 +242,48 @@ pub fn parse_date(s: &str) -> Result<NaiveDate> {
 /// Formats an instant canonically: RFC 3339 in UTC with `Z`, seconds precision
 /// unless sub-second digits are present.
 pub fn format_timestamp(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    let mut buf = [0u8; 20];
+    match whole_seconds_text(t, &mut buf) {
+        Some(s) => s.to_string(),
+        None => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+    }
+}
+
+/// The canonical text of `t` written into `buf` without chrono's formatting
+/// machinery, for the common case (whole seconds, years 0..=9999); `None`
+/// otherwise (the caller falls back to chrono, which gives the same text).
+fn whole_seconds_text<'b>(t: &DateTime<Utc>, buf: &'b mut [u8; 20]) -> Option<&'b str> {
+    use chrono::{Datelike, Timelike};
+    if t.timestamp_subsec_nanos() != 0 {
+        return None;
+    }
+    let n = t.naive_utc();
+    let year = u32::try_from(n.year()).ok().filter(|y| *y <= 9999)?;
+    let mut put = |at: usize, v: u32, digits: usize| {
+        let mut v = v;
+        for i in (0..digits).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, n.month(), 2);
+    put(8, n.day(), 2);
+    put(11, n.hour(), 2);
+    put(14, n.minute(), 2);
+    put(17, n.second(), 2);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        buf[at] = c;
+    }
+    // ASCII digits and separators only.
+    std::str::from_utf8(&buf[..]).ok()
 }
 
 /// Serde helpers for `DateTime<Utc>` fields in canonical form.
@@ -255,7 +296,11 @@ pub mod ts_serde {
         t: &DateTime<Utc>,
         s: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&format_timestamp(t))
+        let mut buf = [0u8; 20];
+        match whole_seconds_text(t, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&format_timestamp(t)),
+        }
     }
 
     /// Deserialises an RFC 3339 instant (any offset).
@@ -296,6 +341,47 @@ pub mod ts_serde {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fast_timestamp_text_matches_chrono() {
+        let chrono_text =
+            |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let mut secs: Vec<i64> = vec![
+            0,
+            -1,
+            951_782_400, // 2000-02-29
+            1_772_942_400,
+            253_402_300_799, // 9999-12-31T23:59:59
+            253_402_300_800, // year 10000: chrono's signed form
+            -62_167_219_200, // 0000-01-01
+            -62_167_219_201, // year -1
+        ];
+        let mut x: i64 = 12_345;
+        for _ in 0..2_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            secs.push((x >> 20).rem_euclid(300_000_000_000) - 62_000_000_000);
+        }
+        for s in secs {
+            for nanos in [0, 1, 500_000_000, 999_999_999] {
+                let t = DateTime::from_timestamp(s, nanos).unwrap();
+                assert_eq!(format_timestamp(&t), chrono_text(&t), "{s} {nanos}");
+                let via_serde = serde_json::to_value(TsOnly(t)).unwrap();
+                assert_eq!(via_serde, json!(chrono_text(&t)));
+            }
+        }
+        // A leap second (nanoseconds ≥ 1e9) keeps chrono's text.
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_000_000_000)
+            .unwrap()
+            .and_utc();
+        assert_eq!(format_timestamp(&leap), chrono_text(&leap));
+    }
+
+    #[derive(Serialize)]
+    struct TsOnly(#[serde(with = "ts_serde")] DateTime<Utc>);
 
     #[test]
     fn json_round_trip_per_type() {

@@ -421,7 +421,11 @@ fn clause() -> impl Strategy<Value = String> {
 }
 
 fn expr() -> impl Strategy<Value = String> {
-    clause().prop_recursive(3, 10, 3, |inner| {
+    nest(clause().boxed())
+}
+
+fn nest(clause: BoxedStrategy<String>) -> impl Strategy<Value = String> {
+    clause.prop_recursive(3, 10, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 2..4)
                 .prop_map(|v| format!("({})", v.join(" and "))),
@@ -433,7 +437,11 @@ fn expr() -> impl Strategy<Value = String> {
 }
 
 fn rule_set() -> impl Strategy<Value = String> {
-    prop::collection::vec((expr(), any::<bool>()), 1..5).prop_map(|rules| {
+    rule_set_of(expr().boxed())
+}
+
+fn rule_set_of(expr: BoxedStrategy<String>) -> impl Strategy<Value = String> {
+    prop::collection::vec((expr, any::<bool>()), 1..5).prop_map(|rules| {
         let mut text = String::new();
         for (i, (e, refer)) in rules.iter().enumerate() {
             let e = if *refer && i > 0 {
@@ -599,6 +607,226 @@ proptest! {
         let batch = to_batch(&schema, &profiles, &events, seed, seed % 2 == 0);
         let got = columnar(&compiled, &schema, &batch, now, zone, threads).unwrap();
         prop_assert_eq!(got, want, "rules:\n{}", text);
+    }
+}
+
+// ----- the column-at-a-time kernel (trait-only rules) ------------------------------
+
+/// Clauses of the kernel's subset (traits against literals and `now`), plus a few
+/// outside it so mixed sets and segment references across the two are covered.
+fn vector_clause() -> impl Strategy<Value = String> {
+    (
+        pick(&[
+            "age > {n}0",
+            "age = {n}",
+            "{n}0 <= age",
+            "age != 3{n}",
+            "age between {n} and 40",
+            "age in [1, 2, 3{n}]",
+            "age not in [{n}, 10]",
+            "age in [1.5, {n}0]",
+            "age >= {n}.5",
+            "ltv <= {n}00",
+            "ltv != {n}5.5",
+            "ltv > {n}",
+            "ltv between 1.5 and {n}00",
+            "ltv in [0, {n}0, 1.5]",
+            "city = \"a\"",
+            "city < \"b\"",
+            "city >= \"Abc\"",
+            "\"b\" > city",
+            "city in [\"a\", \"b\"]",
+            "city not in [\"c\", \"\"]",
+            "city between \"a\" and \"b\"",
+            "city starts_with \"A\"",
+            "city ends_with \"c\"",
+            "city contains \"b\"",
+            "city matches \"^[ab]$\"",
+            "vip",
+            "not vip",
+            "vip = false",
+            "vip != true",
+            "vip in [true]",
+            "city exists",
+            "age is missing",
+            "ltv exists",
+            "vip is missing",
+            "birthday exists",
+            "birthday > date(\"2026-0{m}-01\")",
+            "birthday between date(\"2025-06-01\") and date(\"2026-0{m}-01\")",
+            "birthday in [date(\"2026-03-18\"), date(\"2025-0{m}-01\")]",
+            "first_seen before now",
+            "first_seen >= now",
+            "first_seen after timestamp(\"2026-03-1{n}T00:00:00.0000015Z\")",
+            "first_seen <= timestamp(\"2026-03-1{n}T04:00:00Z\")",
+            "first_seen = timestamp(\"2026-03-18T04:00:00.000000500Z\")",
+            "first_seen between timestamp(\"2026-01-01T00:00:00Z\") and now",
+            "first_seen within last {n}0d",
+            "first_seen within next {n}d",
+            "birthday within last {n}0d",
+            "birthday within next {n}0d",
+            "birthday >= today",
+            "today > birthday",
+            "true",
+            "1 < {n}",
+            "\"a\" = \"b\"",
+            "now exists",
+            // Outside the subset: the row evaluator.
+            "abs(age) > {n}",
+            "ltv > age",
+            "interests contains \"x\"",
+            "birthday + 7d > today",
+            "count(purchase) >= {n}",
+        ]),
+        0..4u32,
+        1..4u32,
+    )
+        .prop_map(|(c, n, m)| {
+            c.replace("{n}", &n.to_string())
+                .replace("{m}", &m.to_string())
+        })
+}
+
+/// A batch whose users repeat `repeat` times (so blocks of 1024 rows and their
+/// ends are crossed), with events for the rules outside the subset.
+#[allow(clippy::type_complexity)]
+fn repeat_users(
+    users: &[(J, Vec<J>)],
+    repeat: usize,
+    schema: &Schema,
+) -> (Vec<Profile>, Vec<Vec<Event>>) {
+    let mut profiles = Vec::new();
+    let mut events = Vec::new();
+    for _ in 0..repeat {
+        for (p, es) in users {
+            profiles.push(Profile::from_json_value(p, schema).unwrap());
+            events.push(
+                es.iter()
+                    .map(|e| Event::from_json_value(e, schema).unwrap())
+                    .collect(),
+            );
+        }
+    }
+    (profiles, events)
+}
+
+fn columnar_input(
+    b: &Batch,
+    schema: &Schema,
+    now: chrono::DateTime<chrono::Utc>,
+    default_zone: Zone,
+    run: impl FnOnce(&ColumnarInput<'_>) -> siyu_core::Result<Vec<Vec<bool>>>,
+) -> siyu_core::Result<Vec<Vec<bool>>> {
+    let users = b.zones.len();
+    let mut profiles = ProfileColumns::new(users).with_zones(b.zones.clone())?;
+    for (name, col) in &b.traits {
+        profiles = profiles.with_trait(name.clone(), col.column())?;
+    }
+    let mut events =
+        EventColumns::new(&b.ts, &b.names, b.name_table.clone())?.with_ids(b.ids.column())?;
+    for (name, col) in &b.props {
+        events = events.with_property(name.clone(), col.column())?;
+    }
+    profiles.validate(schema)?;
+    let grouped = events.group(&b.owners, users)?;
+    run(&ColumnarInput {
+        profiles: &profiles,
+        events: &events,
+        grouped: &grouped,
+        now,
+        default_zone,
+    })
+}
+
+/// Makes some present cells malformed, as foreign Arrow data can be: a
+/// non-finite float, a dictionary key out of range, invalid UTF-8, an instant
+/// or date out of range.
+fn corrupt(b: &mut Batch, rows: &[usize]) {
+    for (name, col) in &mut b.traits {
+        for &r in rows {
+            if r >= col.n {
+                continue;
+            }
+            match name.as_str() {
+                "ltv" => col.floats[r] = if r % 2 == 0 { f64::NAN } else { f64::INFINITY },
+                "first_seen" => col.ints[r] = i64::MAX,
+                "birthday" => col.dates[r] = i32::MAX,
+                "city" => match &mut col.dict {
+                    Some((keys, _)) => keys[r] = 99,
+                    None => {
+                        let at = col.offsets[r] as usize;
+                        if at < col.offsets[r + 1] as usize {
+                            col.data[at] = 0xFF;
+                        }
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn vector_kernel_equals_rows(
+        text in rule_set_of(nest(vector_clause().boxed()).boxed()),
+        users in prop::collection::vec((profile(), prop::collection::vec(event(), 0..3)), 0..8),
+        repeat in prop_oneof![4 => Just(1usize), 1 => Just(300usize)],
+        own_zones in any::<bool>(),
+        now_offset in prop_oneof![Just(0i64), -3i64 * 86_400..3 * 86_400],
+        now_nanos in prop_oneof![Just(0u32), Just(500u32), 0u32..1_000_000_000],
+        seed in any::<u64>(),
+        threads in 1usize..4,
+    ) {
+        let schema = schema();
+        let compiled = CompiledRuleSet::compile_text(&text, &schema)
+            .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        // Without zones of their own, `today` is one date for the batch.
+        let mut users = users;
+        if !own_zones {
+            for (p, _) in &mut users {
+                p.as_object_mut().unwrap().remove("time_zone");
+            }
+        }
+        let (profiles, events) = repeat_users(&users, repeat, &schema);
+        let now = chrono::DateTime::from_timestamp(NOW_S + now_offset, now_nanos).unwrap();
+        let zone = Zone::parse("Asia/Shanghai").unwrap();
+        let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
+        let batch = to_batch(&schema, &profiles, &events, seed, seed % 2 == 0);
+        let got = columnar(&compiled, &schema, &batch, now, zone, threads).unwrap();
+        prop_assert_eq!(got, want, "rules:\n{}", text);
+    }
+
+    #[test]
+    fn vector_kernel_reports_malformed_cells_as_the_row_evaluator(
+        text in rule_set_of(nest(vector_clause().boxed()).boxed()),
+        users in prop::collection::vec((profile(), Just(Vec::new())), 1..8),
+        repeat in prop_oneof![3 => Just(1usize), 1 => Just(200usize)],
+        bad in prop::collection::vec(0usize..1600, 0..3),
+        seed in any::<u64>(),
+        threads in 1usize..4,
+    ) {
+        let schema = schema();
+        let compiled = CompiledRuleSet::compile_text(&text, &schema)
+            .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        let (profiles, events) = repeat_users(&users, repeat, &schema);
+        let now = chrono::DateTime::from_timestamp(NOW_S, 0).unwrap();
+        let mut batch = to_batch(&schema, &profiles, &events, seed, seed % 2 == 0);
+        corrupt(&mut batch, &bad);
+        let zone = Zone::utc();
+        let kernel = columnar_input(&batch, &schema, now, zone, |i| compiled.evaluate_columns(i, threads));
+        let rowwise = columnar_input(&batch, &schema, now, zone, |i| compiled.evaluate_columns_rowwise(i, threads));
+        match (kernel, rowwise) {
+            (Ok(k), Ok(r)) => prop_assert_eq!(k, r, "rules:\n{}", text),
+            (Err(k), Err(r)) => {
+                prop_assert_eq!(k.kind(), r.kind());
+                prop_assert_eq!(k.path(), r.path());
+                prop_assert_eq!(k.message(), r.message());
+            }
+            (k, r) => prop_assert!(false, "kernel {:?}, row evaluator {:?}\nrules:\n{}", k, r, text),
+        }
     }
 }
 

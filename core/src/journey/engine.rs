@@ -465,7 +465,7 @@ impl JourneyEngine {
             Some(v) => self
                 .journeys
                 .iter()
-                .position(|j| j.def.id == id && j.def.version == v),
+                .position(|j| j.def.version == v && j.def.id == id),
         }
     }
 
@@ -927,6 +927,10 @@ impl<'a> Run<'a> {
             let mut best: Option<(AgendaKey, Agenda)> = None;
             for (i, inst) in self.state.instances.iter().enumerate() {
                 if let Some(due) = inst.due.filter(|d| *d <= limit) {
+                    // The rank (a definition lookup) only matters on a tie in time.
+                    if best.as_ref().is_some_and(|(b, _)| due > b.0) {
+                        continue;
+                    }
                     let k = (due, 0, self.rank(inst), inst.key.as_str(), inst.seq);
                     if best.as_ref().is_none_or(|(b, _)| k < *b) {
                         best = Some((k, Agenda::Instance(i)));

@@ -12,9 +12,15 @@ fn esc(s: &str) -> String {
 /// definition order; the entry is `entry`, the end `done`. Splits are diamonds,
 /// waits rounded boxes, actions rectangles; edges carry their branch labels.
 pub fn to_mermaid(def: &JourneyDefinition) -> String {
+    // An event filter is part of what a node waits for, so the chart shows it.
+    fn where_text(w: &Option<String>) -> String {
+        w.as_ref()
+            .map(|w| format!(" where {w}"))
+            .unwrap_or_default()
+    }
     let mut out = String::from("flowchart TD\n");
     let trigger = match &def.trigger {
-        Trigger::Event { event, .. } => format!("event {event}"),
+        Trigger::Event { event, r#where, .. } => format!("event {event}{}", where_text(r#where)),
         Trigger::Segment { rule } => format!("segment: {rule}"),
         Trigger::Date {
             trait_name, offset, ..
@@ -50,7 +56,12 @@ pub fn to_mermaid(def: &JourneyDefinition) -> String {
                 format!("wait until {time} {}", weekdays.join(","))
             }
             NodeKind::WaitUntilDate { trait_name, .. } => format!("wait until {trait_name}"),
-            NodeKind::WaitEvent { event, timeout, .. } => format!("wait for {event} ≤ {timeout}"),
+            NodeKind::WaitEvent {
+                event,
+                timeout,
+                r#where,
+                ..
+            } => format!("wait for {event}{} ≤ {timeout}", where_text(r#where)),
             NodeKind::SplitRule { rule, .. } => rule.clone(),
             NodeKind::SplitMulti { .. } => "first match".to_string(),
             NodeKind::SplitRandom { .. } => "random split".to_string(),

@@ -77,6 +77,12 @@ mod tests {
             m.contains("n3{\"claimed<br/>count(benefit_claimed) #gt;= 1\"}"),
             "{m}"
         );
+        // Event filters are part of what the chart shows.
+        let m = mermaid::to_mermaid(e.definition("replenishment", None).unwrap());
+        assert!(
+            m.contains("entry([\"event purchase where category = #quot;milk_powder#quot;\"])"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -243,9 +243,17 @@ impl Policies {
                 continue;
             }
             if let Some(limit) = c.per_day {
+                // Sends three days or more before `at` cannot share its local
+                // date (no zone's offset ever moved by 48 hours), so they skip
+                // the zone lookup.
                 let n = ledger
                     .iter()
-                    .filter(|s| applies(&s.channel) && s.at <= at && zone.date_at(s.at) == day)
+                    .filter(|s| {
+                        applies(&s.channel)
+                            && s.at <= at
+                            && s.at.timestamp() > at.timestamp() - 3 * 86_400
+                            && zone.date_at(s.at) == day
+                    })
                     .count();
                 if n as u64 >= u64::from(limit) {
                     return Some(format!("{} per_day {limit}", c.channel));

@@ -274,12 +274,12 @@ fn set_id(s: &mut CompactString, v: &str) {
 }
 
 /// Resizes `v` to `n` items (new ones from `blank`), keeping the items (and
-/// their allocations) that stay.
+/// their allocations) that stay; a fresh vector gets room for `spare` more.
 #[inline]
-fn fit<T>(v: &mut Vec<T>, n: usize, blank: impl FnMut() -> T) {
+fn fit<T>(v: &mut Vec<T>, n: usize, spare: usize, blank: impl FnMut() -> T) {
     if v.capacity() < n && v.is_empty() {
         // A fresh vector: one exact allocation, not the growth path.
-        *v = Vec::with_capacity(n);
+        *v = Vec::with_capacity(n + spare);
     }
     v.truncate(n);
     v.resize_with(n, blank);
@@ -310,11 +310,11 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     let last_now = r.opt_ts()?;
     if let Some(o) = out.as_deref_mut() {
         o.format = STATE_FORMAT_VERSION;
-        o.last_now = last_now;
+        o.last_now = r.opt_dt(last_now)?;
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
-        fit(&mut o.seen, n, CompactString::default);
+        fit(&mut o.seen, n, 0, CompactString::default);
     }
     for i in 0..n {
         let s = r.str_ref()?;
@@ -324,7 +324,7 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
-        fit(&mut o.journeys, n, JourneyRecord::default);
+        fit(&mut o.journeys, n, 0, JourneyRecord::default);
     }
     for i in 0..n {
         let journey = r.str_ref()?;
@@ -337,10 +337,10 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         if let Some(rec) = rec.as_deref_mut() {
             set_id(&mut rec.journey, journey);
             rec.entries = entries;
-            rec.last_entry = last_entry;
+            rec.last_entry = r.opt_dt(last_entry)?;
             rec.in_segment = in_segment;
-            rec.last_date = last_date;
-            fit(&mut rec.assignments, m, Default::default);
+            rec.last_date = r.opt_dt(last_date)?;
+            fit(&mut rec.assignments, m, 0, Default::default);
         }
         for k in 0..m {
             let (node, branch) = (r.str_ref()?, r.str_ref()?);
@@ -352,14 +352,15 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
-        fit(&mut o.instances, n, blank_instance);
+        fit(&mut o.instances, n, 0, blank_instance);
     }
     for i in 0..n {
         read_instance(&mut r, out.as_deref_mut().map(|o| &mut o.instances[i]))?;
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
-        fit(&mut o.sends, n, || SendRecord {
+        // Room for one more: a firing step usually records a send.
+        fit(&mut o.sends, n, 1, || SendRecord {
             at: DateTime::UNIX_EPOCH,
             channel: CompactString::default(),
             effect: CompactString::default(),
@@ -368,6 +369,7 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
     for i in 0..n {
         let (at, channel, effect) = (r.ts()?, r.str_ref()?, r.str_ref()?);
         if let Some(o) = out.as_deref_mut() {
+            let at = r.dt(at)?;
             let s = &mut o.sends[i];
             s.at = at;
             set_id(&mut s.channel, channel);
@@ -406,10 +408,10 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
         i.version = version;
         set_id(&mut i.key, key);
         i.seq = seq;
-        i.entered_at = entered_at;
+        i.entered_at = r.dt(entered_at)?;
         set_id(&mut i.node, node);
-        i.since = since;
-        i.due = due;
+        i.since = r.dt(since)?;
+        i.due = r.opt_dt(due)?;
         i.armed = flags & 1 != 0;
         i.steps = steps;
         match (pending, &mut i.pending) {
@@ -669,40 +671,45 @@ impl<'a> Reader<'a> {
         }
         Ok((secs, nanos))
     }
+    /// A timestamp as (seconds, nanoseconds) since the epoch, checked to be
+    /// within chrono's range; [`Reader::dt`] converts it. A blob is checked
+    /// without building any `DateTime`.
     #[inline]
-    fn ts(&mut self) -> Dec<DateTime<Utc>> {
+    fn ts(&mut self) -> Dec<Ts> {
         let (s, n) = self.secs_nanos()?;
-        self.instant(s, n)
-            .ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
+        in_range(s).ok_or(Bad::Msg("corrupt journey state: bad timestamp"))?;
+        Ok((s, n))
     }
-    fn opt_ts(&mut self) -> Dec<Option<DateTime<Utc>>> {
+    fn opt_ts(&mut self) -> Dec<Option<Ts>> {
         match self.byte()? {
             0 => Ok(None),
             1 => Ok(Some(self.ts()?)),
             _ => Err(Bad::Msg("corrupt journey state: bad option tag")),
         }
     }
-    fn delta(&mut self, base: DateTime<Utc>) -> Dec<DateTime<Utc>> {
+    /// `base` plus a delta (non-negative nanosecond part), checked.
+    fn delta(&mut self, (bs, bn): Ts) -> Dec<Ts> {
         let (s, n) = self.secs_nanos()?;
         let bad = || Bad::Msg("corrupt journey state: bad time delta");
-        let bn = base.timestamp_subsec_nanos();
-        if i64::from(bn) < NANOS {
-            // Plain integer arithmetic (the base is no leap second).
-            let nanos = bn + n;
-            let carry = i64::from(nanos >= NANOS as u32);
-            let secs = base
-                .timestamp()
-                .checked_add(s)
-                .and_then(|x| x.checked_add(carry))
-                .ok_or_else(bad)?;
-            return self
-                .instant(secs, nanos - carry as u32 * NANOS as u32)
-                .ok_or_else(bad);
-        }
-        let d = chrono::Duration::try_seconds(s)
-            .and_then(|d| d.checked_add(&chrono::Duration::nanoseconds(i64::from(n))))
+        // Both nanosecond parts are below one second (checked when read).
+        let nanos = bn + n;
+        let carry = nanos >= NANOS as u32;
+        let secs = bs
+            .checked_add(s)
+            .and_then(|x| x.checked_add(i64::from(carry)))
             .ok_or_else(bad)?;
-        base.checked_add_signed(d).ok_or_else(bad)
+        in_range(secs).ok_or_else(bad)?;
+        Ok((secs, if carry { nanos - NANOS as u32 } else { nanos }))
+    }
+    /// The instant of a checked timestamp.
+    #[inline]
+    fn dt(&mut self, (s, n): Ts) -> Dec<DateTime<Utc>> {
+        self.instant(s, n)
+            .ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
+    }
+    #[inline]
+    fn opt_dt(&mut self, t: Option<Ts>) -> Dec<Option<DateTime<Utc>>> {
+        t.map(|t| self.dt(t)).transpose()
     }
     fn end(&self) -> Dec<()> {
         if self.pos == self.b.len() {
@@ -711,6 +718,17 @@ impl<'a> Reader<'a> {
             Err(Bad::Msg("corrupt journey state: trailing bytes"))
         }
     }
+}
+
+/// A decoded timestamp: seconds and nanoseconds (< 1 s) since the epoch.
+type Ts = (i64, u32);
+
+/// `Some` when `secs` (with any nanosecond part) is an instant chrono can hold.
+#[inline]
+fn in_range(secs: i64) -> Option<()> {
+    const MIN: i64 = DateTime::<Utc>::MIN_UTC.timestamp();
+    const MAX: i64 = DateTime::<Utc>::MAX_UTC.timestamp();
+    (MIN..=MAX).contains(&secs).then_some(())
 }
 
 #[cold]
@@ -865,6 +883,53 @@ mod tests {
         big.write_bytes(&mut out);
         assert_eq!(out[0], 9);
         assert_eq!(&out[1..], &b[..]);
+    }
+
+    /// Timestamps are range-checked as integers (the check pass builds no
+    /// `DateTime`): one past chrono's range, directly or through a delta, is
+    /// `INVALID_STATE` from both readers, and the scratch state is kept.
+    #[test]
+    fn out_of_range_timestamps_are_rejected_by_both_readers() {
+        let max = DateTime::<Utc>::MAX_UTC.timestamp();
+        let blob = |last_now: i64, instance: Option<(i64, i64)>| {
+            let mut w = Writer(vec![b'U', STATE_FORMAT_VERSION as u8], None);
+            w.0.push(1);
+            w.secs_nanos(last_now, 0);
+            w.uint(0); // seen
+            w.uint(0); // journeys
+            match instance {
+                None => w.uint(0),
+                Some((entered, since_delta)) => {
+                    w.uint(1);
+                    w.str("welcome");
+                    w.uint(1);
+                    w.str("");
+                    w.uint(1);
+                    w.secs_nanos(entered, 0);
+                    w.str("wait_7d");
+                    w.secs_nanos(since_delta, 0);
+                    w.0.push(0); // flags
+                    w.uint(1); // steps
+                }
+            }
+            w.uint(0); // sends
+            w.0
+        };
+        assert!(UserState::from_bytes(&blob(max, Some((max, 0)))).is_ok());
+        let mut scratch = UserState::new();
+        scratch.instances.push(sample());
+        for bad in [
+            blob(max + 1, None),
+            blob(DateTime::<Utc>::MIN_UTC.timestamp() - 1, None),
+            blob(0, Some((max, 1))),
+            blob(0, Some((0, i64::MAX / 4))),
+        ] {
+            let e = UserState::from_bytes(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidState);
+            let e = scratch.read_bytes(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidState);
+            assert_eq!(scratch.instances, vec![sample()]);
+        }
     }
 
     #[test]

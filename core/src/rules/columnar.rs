@@ -7,6 +7,7 @@ use super::compile::CompiledRuleSet;
 use super::eval::{Ctx, EvalResult, Val};
 use super::explain::Truth;
 use super::source::{typed, Source};
+use super::vector::{VectorPlan, BLOCK};
 use crate::columnar::{micros_to_utc, Column, EventColumns, ProfileColumns, UserEvents};
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
@@ -52,7 +53,7 @@ fn bad_value(kind: ErrorKind, path: String, msg: String) -> Box<Error> {
 }
 
 /// `t` in whole microseconds, rounded down, and whether that is exact.
-fn floor_micros(t: DateTime<Utc>) -> (i128, bool) {
+pub(super) fn floor_micros(t: DateTime<Utc>) -> (i128, bool) {
     // A leap second (nanos >= 1e9) sorts after every instant of its second.
     let nanos = t.timestamp_subsec_nanos();
     let capped = nanos.min(999_999_999);
@@ -174,11 +175,61 @@ impl CompiledRuleSet {
     /// tags given by [`ProfileColumns::with_tags`]; no consents, identities or
     /// scores) and event log. The first error in user order is returned, with the
     /// path prefixed `users[u]`.
+    ///
+    /// Rules that read only traits, literals and `now` run column at a time
+    /// (ADR 0011); the others, and users with a malformed cell in a column those
+    /// rules read, run through the row evaluator.
     pub fn evaluate_columns(
         &self,
         input: &ColumnarInput<'_>,
         threads: usize,
     ) -> Result<Vec<Vec<bool>>> {
+        let flat = self.columns_impl(input, threads, true)?;
+        Ok(self.by_rule(&flat))
+    }
+
+    /// As [`CompiledRuleSet::evaluate_columns`], user-major: flag
+    /// `u * rules + r` is whether user `u` is a member of rule `r` (no
+    /// transposition, for callers that return one row of flags per user).
+    pub fn evaluate_columns_by_user(
+        &self,
+        input: &ColumnarInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<bool>> {
+        self.columns_impl(input, threads, true)
+    }
+
+    /// Rule-major flags from user-major ones.
+    fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
+        let rules = self.rule_names().len();
+        let users = flat.len().checked_div(rules).unwrap_or(0);
+        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
+        for row in flat.chunks_exact(rules.max(1)) {
+            for (r, col) in out.iter_mut().enumerate() {
+                col.push(row[r]);
+            }
+        }
+        out
+    }
+
+    /// As [`CompiledRuleSet::evaluate_columns`], one user at a time through the
+    /// row evaluator only: the reference the column-at-a-time kernel is tested
+    /// and benchmarked against.
+    pub fn evaluate_columns_rowwise(
+        &self,
+        input: &ColumnarInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<Vec<bool>>> {
+        let flat = self.columns_impl(input, threads, false)?;
+        Ok(self.by_rule(&flat))
+    }
+
+    fn columns_impl(
+        &self,
+        input: &ColumnarInput<'_>,
+        threads: usize,
+        kernel: bool,
+    ) -> Result<Vec<bool>> {
         let users = input.profiles.len();
         if input.grouped.users() != users {
             return Err(Error::new(
@@ -219,10 +270,23 @@ impl CompiledRuleSet {
                 "the grouped events do not belong to the event columns",
             ));
         }
-        let rules = self.rule_names().len();
+        let plan = kernel
+            .then(|| {
+                // `today` is one date only when every user has the default zone.
+                let today = (!input.profiles.has_zones())
+                    .then(|| super::calendar::local_date(&input.default_zone, input.now));
+                self.vector_plan(&bound.traits, input.now, today)
+            })
+            .filter(VectorPlan::any);
         let threads = threads.clamp(1, users.max(1));
         let chunk = users.div_ceil(threads).max(1);
-        let run = |start: usize| self.evaluate_chunk(&bound, start, (start + chunk).min(users));
+        let run = |start: usize| {
+            let end = (start + chunk).min(users);
+            match &plan {
+                Some(p) => self.evaluate_blocks(&bound, p, start, end),
+                None => self.evaluate_chunk(&bound, start, end),
+            }
+        };
         let starts: Vec<usize> = (0..users).step_by(chunk).collect();
         let parts: Vec<Result<Vec<bool>>> = if starts.len() <= 1 {
             starts.iter().map(|&s| run(s)).collect()
@@ -245,14 +309,88 @@ impl CompiledRuleSet {
                     .collect()
             })
         };
-        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
+        let mut out: Vec<bool> = Vec::new();
         for part in parts {
             let part = part?;
-            for row in part.chunks_exact(rules.max(1)) {
-                for (r, col) in out.iter_mut().enumerate() {
-                    col.push(row[r]);
-                }
+            if out.is_empty() {
+                out = part;
+            } else {
+                out.extend(part);
             }
+        }
+        Ok(out)
+    }
+
+    /// Users `start..end`, row-major, with the vector rules run a block at a
+    /// time and the rest (and users with malformed cells) per user.
+    fn evaluate_blocks(
+        &self,
+        b: &Bound<'_>,
+        plan: &VectorPlan<'_>,
+        start: usize,
+        end: usize,
+    ) -> Result<Vec<bool>> {
+        let rules = self.rule_names().len();
+        let mut out = Vec::with_capacity((end - start) * rules);
+        let memo: Vec<Cell<Truth>> = vec![Cell::new(Truth::Unknown); rules];
+        let row_rules: Vec<bool> = (0..rules).map(|i| !plan.has(i)).collect();
+        let all = plan.all();
+        let input = &b.input;
+        let default_today = super::calendar::local_date(&input.default_zone, input.now);
+        let mut lo = start;
+        while lo < end {
+            let n = (end - lo).min(BLOCK);
+            let block = plan.run(lo, n);
+            if all && !block.bad.contains(&1) {
+                // Every rule in the kernel and no malformed cell: copy the masks out.
+                if let [Some(t)] = block.rules.as_slice() {
+                    out.extend((0..n).map(|j| t.is_true(j)));
+                } else {
+                    for j in 0..n {
+                        out.extend(
+                            block
+                                .rules
+                                .iter()
+                                .map(|t| t.as_ref().is_some_and(|t| t.is_true(j))),
+                        );
+                    }
+                }
+                lo += n;
+                continue;
+            }
+            for j in 0..n {
+                let bad = block.bad[j] != 0;
+                let user = lo + j;
+                let range = input.grouped.range(user);
+                let src = ColSource {
+                    b,
+                    user,
+                    lo: range.start,
+                    len: range.len(),
+                };
+                let own = input.profiles.zone(user);
+                let zone = own.unwrap_or(input.default_zone);
+                for (m, t) in memo.iter().zip(&block.rules) {
+                    m.set(match t {
+                        Some(t) if !bad => t.truth(j),
+                        _ => Truth::Unknown,
+                    });
+                }
+                let cx = Ctx::new(src, input.now, zone, &memo, self.shared_slots());
+                if own.is_none() {
+                    cx.today.set(Some(default_today));
+                }
+                // A malformed cell: the whole user as the row path sees it.
+                let needed = if bad {
+                    None
+                } else {
+                    Some(row_rules.as_slice())
+                };
+                self.fill(&cx, needed)
+                    .map_err(|e| e.prefix_path(&format!("users[{user}]")))?;
+                out.extend(memo.iter().map(|t| t.get().is_true()));
+            }
+            lo += n;
         }
         Ok(out)
     }

@@ -179,7 +179,7 @@ impl CompiledRuleSet {
 
     /// Evaluates the rules in dependency order into `cx.memo` (only those marked
     /// in `needed`, when given).
-    fn fill<'a, S: Source<'a>>(
+    pub(crate) fn fill<'a, S: Source<'a>>(
         &'a self,
         cx: &Ctx<'a, '_, S>,
         needed: Option<&[bool]>,
@@ -202,6 +202,11 @@ impl CompiledRuleSet {
     /// The names the plans read (columnar binding).
     pub(crate) fn read_names(&self) -> &NameTable {
         &self.read
+    }
+
+    /// Rule indexes, each after every rule it references.
+    pub(crate) fn order(&self) -> &[usize] {
+        &self.order
     }
 
     /// Number of shared aggregate slots of the plans.

@@ -29,6 +29,7 @@ mod lexer;
 pub mod parser;
 pub mod printer;
 mod source;
+mod vector;
 
 pub use ast::{Expr, ExprKind, Rule, RuleSet};
 pub use columnar::ColumnarInput;

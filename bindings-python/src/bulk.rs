@@ -769,9 +769,49 @@ pub fn run(
     default_zone: Zone,
     threads: usize,
 ) -> Result<BulkResult> {
+    let (ids, flags, unmatched_events) = run_with(
+        schema,
+        profiles,
+        events,
+        profile_cols,
+        event_cols,
+        now,
+        default_zone,
+        threads,
+        &[],
+        |input, _| input_eval(compiled, input, threads),
+    )?;
+    Ok(BulkResult {
+        ids,
+        flags,
+        unmatched_events,
+    })
+}
+
+/// Reads and validates the tables into the core's columnar batch (matching,
+/// checking and grouping events on up to `threads` threads) and runs
+/// `eval` on it with the `extra` profile columns (read, not mapped to traits);
+/// returns the profile ids, `eval`'s result and the unmatched event count.
+#[allow(clippy::too_many_arguments)]
+pub fn run_with<T>(
+    schema: &Schema,
+    profiles: Box<dyn RecordBatchReader + Send>,
+    events: Option<Box<dyn RecordBatchReader + Send>>,
+    profile_cols: &ProfileColumns,
+    event_cols: &EventColumns,
+    now: DateTime<Utc>,
+    default_zone: Zone,
+    threads: usize,
+    extra: &[&str],
+    eval: impl FnOnce(&ColumnarInput<'_>, Vec<ArrayRef>) -> Result<T>,
+) -> Result<(Vec<String>, T, u64)> {
     // ----- profiles
     let ptable = Table::read("profiles", profiles)?;
     ptable.require("profiles", &profile_cols.id)?;
+    let extra = extra
+        .iter()
+        .map(|c| ptable.column("profiles", c))
+        .collect::<Result<Vec<_>>>()?;
     for c in profile_cols
         .time_zone
         .iter()
@@ -850,20 +890,11 @@ pub fn run(
     let Some(etable) = etable else {
         let grouped = siyu_core::columnar::UserEvents::empty(users);
         let no_events = CoreEvents::empty();
-        let flags = evaluate(
-            compiled,
-            &core_profiles,
-            &no_events,
-            &grouped,
-            now,
-            default_zone,
-            threads,
+        let out = eval(
+            &input(&core_profiles, &no_events, &grouped, now, default_zone),
+            extra,
         )?;
-        return Ok(BulkResult {
-            ids: id_text,
-            flags,
-            unmatched_events: 0,
-        });
+        return Ok((id_text, out, 0));
     };
     for c in [&event_cols.user_id, &event_cols.name, &event_cols.timestamp]
         .into_iter()
@@ -920,39 +951,35 @@ pub fn run(
     }
     core_events.validate_rows_threaded(schema, kept, threads)?;
     let grouped = core_events.group_threaded(&owners, users, threads)?;
-    let flags = evaluate(
-        compiled,
-        &core_profiles,
-        &core_events,
-        &grouped,
-        now,
-        default_zone,
-        threads,
+    let out = eval(
+        &input(&core_profiles, &core_events, &grouped, now, default_zone),
+        extra,
     )?;
-    Ok(BulkResult {
-        ids: id_text,
-        flags,
-        unmatched_events: unmatched,
-    })
+    Ok((id_text, out, unmatched))
 }
 
-fn evaluate(
-    compiled: &CompiledRuleSet,
-    profiles: &CoreProfiles<'_>,
-    events: &CoreEvents<'_>,
-    grouped: &siyu_core::columnar::UserEvents,
+fn input<'a>(
+    profiles: &'a CoreProfiles<'a>,
+    events: &'a CoreEvents<'a>,
+    grouped: &'a siyu_core::columnar::UserEvents,
     now: DateTime<Utc>,
     default_zone: Zone,
-    threads: usize,
-) -> Result<Vec<Vec<bool>>> {
-    let input = ColumnarInput {
+) -> ColumnarInput<'a> {
+    ColumnarInput {
         profiles,
         events,
         grouped,
         now,
         default_zone,
-    };
-    compiled.evaluate_columns(&input, threads)
+    }
+}
+
+fn input_eval(
+    compiled: &CompiledRuleSet,
+    input: &ColumnarInput<'_>,
+    threads: usize,
+) -> Result<Vec<Vec<bool>>> {
+    compiled.evaluate_columns(input, threads)
 }
 
 /// The result as one record batch: the id column, then one boolean column per rule.

@@ -9,11 +9,13 @@
 
 mod analytics;
 mod bulk;
+mod bulk_outputs;
 mod clv;
 mod docs;
 mod identity;
 mod journey;
 mod lifecycle;
+mod per_call;
 mod points;
 mod rfm;
 mod tags;
@@ -304,6 +306,53 @@ impl CompiledRuleSet {
         })
     }
 
+    /// Memberships of one profile without events, with the GIL held (the
+    /// per-call fast path): `profile` is a native `Profile` or a dict, read as
+    /// the JSON document it denotes (same validation as JSON text). `None` when
+    /// the dict holds a value JSON has no form for (then use `evaluate`).
+    #[pyo3(signature = (profile, now, default_zone=None))]
+    fn evaluate_one(
+        &self,
+        py: Python<'_>,
+        profile: &Bound<'_, PyAny>,
+        now: &str,
+        default_zone: Option<&str>,
+    ) -> PyResult<Option<Vec<bool>>> {
+        let owned;
+        let p: &CoreProfile = match profile.cast::<Profile>() {
+            Ok(native) => &native.get().inner,
+            Err(_) => {
+                let simple = profile
+                    .cast::<pyo3::types::PyDict>()
+                    .ok()
+                    .and_then(per_call::simple_profile);
+                owned = match simple {
+                    Some((id, traits)) => attached(py, || {
+                        CoreProfile::from_id_and_traits(id, traits, &self.schema)
+                    })?,
+                    None => {
+                        let Some(json) = per_call::to_json(profile) else {
+                            return Ok(None);
+                        };
+                        attached(py, || CoreProfile::from_json_value(&json, &self.schema))?
+                    }
+                };
+                &owned
+            }
+        };
+        attached(py, || {
+            let now = parse_timestamp(now)?;
+            let zone = match default_zone {
+                Some(z) => Zone::parse(z)?,
+                None => Zone::utc(),
+            };
+            let log = CoreEventLog::new(Vec::new());
+            self.inner
+                .evaluate(&EvalInput::new(p, &log, now).with_default_zone(zone))
+        })
+        .map(Some)
+    }
+
     /// The explanation of one rule's verdict, as JSON text.
     #[pyo3(signature = (profile, events, now, rule, default_zone=None))]
     fn explain(
@@ -512,5 +561,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     points::register(m)?;
     identity::register(m)?;
     journey::register(m)?;
+    bulk_outputs::register(m)?;
     Ok(())
 }

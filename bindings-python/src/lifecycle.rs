@@ -17,8 +17,8 @@ pub(crate) fn schema_or_sample(schema: Option<&Schema>) -> CoreSchema {
 /// A lifecycle model compiled against a schema.
 #[pyclass(frozen, module = "siyu._native")]
 pub struct Lifecycle {
-    inner: CompiledLifecycle,
-    schema: CoreSchema,
+    pub(crate) inner: CompiledLifecycle,
+    pub(crate) schema: CoreSchema,
 }
 
 #[pymethods]

@@ -11,8 +11,8 @@ use siyu_core::Schema as CoreSchema;
 /// Tag rules compiled against a schema.
 #[pyclass(frozen, module = "siyu._native")]
 pub struct TagRules {
-    inner: CompiledTagRules,
-    schema: CoreSchema,
+    pub(crate) inner: CompiledTagRules,
+    pub(crate) schema: CoreSchema,
 }
 
 #[pymethods]

@@ -1,6 +1,6 @@
 """The layering examples of docs/python.md run, and say what they print.
 
-Every Python block from "## Lifecycle stages" up to "## Errors" runs in one
+Every Python block from "## Lifecycle stages" up to "## Journeys" runs in one
 namespace, in order. A line ``expression  # literal`` whose comment is a Python
 literal is checked: the expression must equal the literal.
 """
@@ -17,7 +17,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "python.md"
 
 def _blocks() -> List[str]:
     text = DOC.read_text(encoding="utf-8")
-    start, end = text.index("## Lifecycle stages"), text.index("## Errors")
+    start, end = text.index("## Lifecycle stages"), text.index("## Journeys")
     return re.findall(r"```python\n(.*?)```", text[start:end], flags=re.S)
 
 

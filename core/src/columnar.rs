@@ -17,6 +17,7 @@
 //! evaluates rules over them with the same evaluator as the row path (ADR 0006).
 
 use crate::error::{suggest, Error, ErrorKind, Result};
+use crate::profile::Tag;
 use crate::rules::eval::Val;
 use crate::schema::Schema;
 use crate::value::ValueType;
@@ -262,6 +263,7 @@ pub struct ProfileColumns<'a> {
     len: usize,
     traits: Vec<(String, Column<'a>)>,
     zones: Option<Vec<Option<Zone>>>,
+    tags: Option<&'a [Vec<Tag>]>,
 }
 
 impl<'a> ProfileColumns<'a> {
@@ -271,6 +273,7 @@ impl<'a> ProfileColumns<'a> {
             len,
             traits: Vec::new(),
             zones: None,
+            tags: None,
         }
     }
 
@@ -319,6 +322,26 @@ impl<'a> ProfileColumns<'a> {
         }
         self.zones = Some(zones);
         Ok(self)
+    }
+
+    /// Sets each user's current tags (read by `has_tag` and `has_tag_in_group`,
+    /// and the base of bulk tag diffs); without them every user has no tags.
+    pub fn with_tags(mut self, tags: &'a [Vec<Tag>]) -> Result<Self> {
+        if tags.len() != self.len {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} tag lists for {} users", tags.len(), self.len),
+            ));
+        }
+        self.tags = Some(tags);
+        Ok(self)
+    }
+
+    /// User `user`'s current tags (none unless given by [`ProfileColumns::with_tags`]).
+    pub fn tags(&self, user: usize) -> &'a [Tag] {
+        self.tags
+            .and_then(|t| t.get(user))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub(crate) fn trait_column(&self, name: &str) -> Option<&Column<'a>> {

@@ -21,6 +21,7 @@
 //! The reason is the explanation of the deciding rule: the target's rule, or
 //! `P`'s rule when the profile stays; none for a stage without a rule.
 
+mod columnar;
 pub mod request;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -343,7 +344,14 @@ impl CompiledLifecycle {
         input: &EvalInput<'_>,
         previous: Option<&StageState>,
     ) -> Result<StageOutcome> {
-        let prev = match previous {
+        let prev = self.previous_index(previous)?;
+        let hits = self.rules.evaluate(input)?;
+        Ok(self.decide(&hits, prev, previous, input.now))
+    }
+
+    /// The stage index of a previous state (checked version and stage name).
+    fn previous_index(&self, previous: Option<&StageState>) -> Result<Option<usize>> {
+        Ok(match previous {
             None => None,
             Some(s) => {
                 if s.version != FORMAT_VERSION {
@@ -361,8 +369,18 @@ impl CompiledLifecycle {
                     .with_path("stage")
                 })?)
             }
-        };
-        let hits = self.rules.evaluate(input)?;
+        })
+    }
+
+    /// Steps 2–5 of the module docs from the stage rules' results `hits` (in
+    /// compiled rule order); shared by the row and the columnar path.
+    fn decide(
+        &self,
+        hits: &[bool],
+        prev: Option<usize>,
+        previous: Option<&StageState>,
+        now: DateTime<Utc>,
+    ) -> StageOutcome {
         let matched: Vec<usize> = self
             .order
             .iter()
@@ -391,13 +409,13 @@ impl CompiledLifecycle {
             (Some(p), None) => (p, Some(Hold::TransitionNotAllowed)),
             (Some(p), Some(t)) if t == p => (p, None),
             (Some(p), Some(t)) => {
-                let since = previous.map(|s| s.since).unwrap_or(input.now);
+                let since = previous.map(|s| s.since).unwrap_or(now);
                 let dwell = self.model.stages[p].min_dwell;
                 // An end beyond the representable range never arrives.
                 if dwell.is_some_and(|d| {
                     since
                         .checked_add_signed(d.to_chrono())
-                        .is_none_or(|end| input.now < end)
+                        .is_none_or(|end| now < end)
                 }) {
                     (p, Some(Hold::MinDwell))
                 } else {
@@ -415,11 +433,11 @@ impl CompiledLifecycle {
         let (state, transition) = match (prev, previous) {
             (Some(p), Some(s)) if p == stage => (s.clone(), None),
             (Some(p), _) => (
-                StageState::new(self.model.stages[stage].name.clone(), input.now),
+                StageState::new(self.model.stages[stage].name.clone(), now),
                 Some(Transition {
                     from: self.model.stages[p].name.clone(),
                     to: self.model.stages[stage].name.clone(),
-                    at: input.now,
+                    at: now,
                     rule: if decided_by_rule {
                         rule_of(stage)
                     } else {
@@ -428,18 +446,18 @@ impl CompiledLifecycle {
                 }),
             ),
             _ => (
-                StageState::new(self.model.stages[stage].name.clone(), input.now),
+                StageState::new(self.model.stages[stage].name.clone(), now),
                 None,
             ),
         };
-        Ok(StageOutcome {
+        StageOutcome {
             state,
             matched: names(&matched),
             rule,
             reason: None,
             held,
             transition,
-        })
+        }
     }
 
     /// Evaluates and explains the deciding rule.

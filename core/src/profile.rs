@@ -161,6 +161,22 @@ impl Profile {
         raw.into_profile(schema)
     }
 
+    /// The profile `{"id": id, "traits": traits}`, validated exactly as
+    /// [`Profile::from_json_value`] validates that document (same errors), for
+    /// bindings that hold the traits as a map of JSON values (no JSON text).
+    pub fn from_id_and_traits(
+        id: impl Into<String>,
+        traits: BTreeMap<String, serde_json::Value>,
+        schema: &Schema,
+    ) -> Result<Profile> {
+        let p = Profile {
+            traits: read_traits(traits, schema)?,
+            ..Profile::new(id)
+        };
+        p.validate(schema)?;
+        Ok(p)
+    }
+
     /// Encodes as JSON (the same shape [`Profile::from_json`] reads).
     pub fn to_json(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
@@ -316,29 +332,39 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
+/// Reads JSON trait values against the schema (unknown traits and values of
+/// the wrong type are errors; a JSON null is no value), in name order.
+fn read_traits(
+    raw: BTreeMap<String, serde_json::Value>,
+    schema: &Schema,
+) -> Result<BTreeMap<String, Value>> {
+    let mut traits = BTreeMap::new();
+    for (name, json) in raw {
+        let def = schema.traits.get(&name).ok_or_else(|| {
+            let e = Error::new(ErrorKind::InvalidProfile, format!("unknown trait `{name}`"))
+                .with_path(format!("traits.{name}"));
+            match suggest(&name, schema.traits.keys().map(String::as_str)) {
+                Some(s) => e.with_suggestion(s),
+                None => e,
+            }
+        })?;
+        let value = Value::from_json(&json, def.ty).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidProfile,
+                format!("trait `{name}`: {}", e.message()),
+            )
+            .with_path(format!("traits.{name}"))
+        })?;
+        if let Some(v) = value {
+            traits.insert(name, v);
+        }
+    }
+    Ok(traits)
+}
+
 impl RawProfile {
     fn into_profile(self, schema: &Schema) -> Result<Profile> {
-        let mut traits = BTreeMap::new();
-        for (name, json) in self.traits {
-            let def = schema.traits.get(&name).ok_or_else(|| {
-                let e = Error::new(ErrorKind::InvalidProfile, format!("unknown trait `{name}`"))
-                    .with_path(format!("traits.{name}"));
-                match suggest(&name, schema.traits.keys().map(String::as_str)) {
-                    Some(s) => e.with_suggestion(s),
-                    None => e,
-                }
-            })?;
-            let value = Value::from_json(&json, def.ty).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidProfile,
-                    format!("trait `{name}`: {}", e.message()),
-                )
-                .with_path(format!("traits.{name}"))
-            })?;
-            if let Some(v) = value {
-                traits.insert(name, v);
-            }
-        }
+        let traits = read_traits(self.traits, schema)?;
         let identities = self
             .identities
             .into_iter()
@@ -540,6 +566,29 @@ mod tests {
                 "tag_groups":{"rfm":{"exclusive":true}}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn id_and_traits_read_as_the_json_document() {
+        let cases = [
+            json!({"age": 30, "birthday": "1990-05-01", "first_seen": "2026-01-01T00:00:00Z"}),
+            json!({"age": 3.0, "birthday": null}),
+            json!({"age": "thirty"}),
+            json!({"agee": 1, "age": 1.5}),
+            json!({}),
+        ];
+        for traits in cases {
+            let doc = json!({"id": "u1", "traits": traits});
+            let map: BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(traits.clone()).unwrap();
+            let fast = Profile::from_id_and_traits("u1", map, &schema());
+            let full = Profile::from_json_value(&doc, &schema());
+            match (fast, full) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{traits}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

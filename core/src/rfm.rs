@@ -17,7 +17,10 @@
 //! rank they occupy. Thresholds make this exact: `t_s` is the smallest population
 //! value with `5 · L(t_s) ≥ (s − 1) · n` and a value scores `1 + #{s : v reaches t_s}`.
 
+mod columnar;
 pub mod request;
+
+pub use columnar::{score_batch, RfmRow, RfmScoring};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};

@@ -39,6 +39,8 @@ use serde::{Deserialize, Serialize};
 /// Prefix of the compiled rule of each tag rule (`tag__3`).
 pub const RULE_PREFIX: &str = "tag__";
 
+mod columnar;
+
 /// When a rule tag is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -373,9 +375,25 @@ impl CompiledTagRules {
 
     /// Computes the diff for `input.profile` at `input.now` without changing it.
     pub fn diff(&self, input: &EvalInput<'_>) -> Result<TagDiff> {
-        let now = input.now;
-        let profile = input.profile;
         let hits = self.rules.evaluate(input)?;
+        Ok(
+            self.diff_from(&hits, &input.profile.tags, input.now, &mut |i, out| {
+                self.render_all(i, input.events, input.now, out)
+            }),
+        )
+    }
+
+    /// Steps 2–6 of the module docs from the `when` results `hits`, the profile's
+    /// `tags`, and `render(i, out)` pushing rule `i`'s tag names (its tag, or a
+    /// template's rendered names, most recent event first); shared by the row and
+    /// the columnar path.
+    fn diff_from(
+        &self,
+        hits: &[bool],
+        tags: &[Tag],
+        now: DateTime<Utc>,
+        render: &mut dyn FnMut(usize, &mut Vec<String>),
+    ) -> TagDiff {
         // (name, rule index) in priority order.
         let mut desired: Vec<(String, usize)> = Vec::new();
         let mut names = Vec::new();
@@ -384,7 +402,7 @@ impl CompiledTagRules {
                 continue;
             }
             names.clear();
-            self.render_all(i, input.events, now, &mut names);
+            render(i, &mut names);
             for n in names.drain(..) {
                 if !desired.iter().any(|(d, _)| *d == n) {
                     desired.push((n, i));
@@ -394,7 +412,7 @@ impl CompiledTagRules {
         let group_of = |i: usize| self.set.rules[i].group.clone();
         let mut diff = TagDiff::default();
         let mut gone = std::collections::BTreeSet::new();
-        for t in &profile.tags {
+        for t in tags {
             if t.source == TagSource::Rule && !t.is_live(now) {
                 diff.expired.push(TagChange {
                     tag: t.name.clone(),
@@ -413,7 +431,7 @@ impl CompiledTagRules {
             let Some(g) = self.set.rules[i].group.as_ref().filter(|_| prep.exclusive) else {
                 continue;
             };
-            let occupied = profile.tags.iter().any(|t| {
+            let occupied = tags.iter().any(|t| {
                 t.source != TagSource::Rule && t.group.as_ref() == Some(g) && t.is_live(now)
             });
             if occupied && !winners.iter().any(|(wg, _)| wg == g) {
@@ -432,7 +450,7 @@ impl CompiledTagRules {
             winners.push((g, name.clone()));
             true
         });
-        for t in &profile.tags {
+        for t in tags {
             if t.source != TagSource::Rule || gone.contains(&t.name) {
                 continue;
             }
@@ -468,8 +486,7 @@ impl CompiledTagRules {
             }
         }
         for (name, i) in desired {
-            let present = profile
-                .tags
+            let present = tags
                 .iter()
                 .any(|t| t.name == name && !gone.contains(&t.name));
             if present {
@@ -485,7 +502,7 @@ impl CompiledTagRules {
                     .and_then(|d| now.checked_add_signed(d.to_chrono())),
             });
         }
-        Ok(diff)
+        diff
     }
 
     /// Computes the diff and applies it to `profile`; on error the profile is unchanged.

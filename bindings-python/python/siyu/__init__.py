@@ -298,6 +298,12 @@ class CompiledRuleSet:
         text or an aware ``datetime``; ``default_zone`` the zone for calendar
         windows when the profile has none (default UTC).
         """
+        if events is None and isinstance(profile, (dict, Profile)):
+            # Fast path: no JSON text, no event log, GIL kept (see docs/benchmarks.md).
+            native = profile._inner if isinstance(profile, Profile) else profile
+            fast = self._inner.evaluate_one(native, now if isinstance(now, str) else _instant(now), default_zone)
+            if fast is not None:
+                return dict(zip(self._names, fast))
         flags = self._inner.evaluate(
             _profile_arg(profile), _events_arg(events), _instant(now), default_zone
         )
@@ -408,6 +414,7 @@ def parse_zone(name: str) -> str:
 # The layering engines and RFM build on the classes above.
 from ._layering import Lifecycle, PointsModel, TagRules, erase, merge_profiles, sample_schema  # noqa: E402
 from . import rfm  # noqa: E402
+from ._bulk import ResultBatches, evaluate_batches, evaluate_table  # noqa: E402
 
 __all__ = [
     "Schema",
@@ -428,6 +435,9 @@ __all__ = [
     "erase",
     "sample_schema",
     "rfm",
+    "evaluate_table",
+    "evaluate_batches",
+    "ResultBatches",
     *(cls.__name__ for cls in ERROR_CLASSES.values()),
 ]
 

@@ -1,6 +1,6 @@
 # Type stubs of the native module; checked against the built module by
 # `python -m mypy.stubtest siyu._native` in `make test`.
-from typing import Any, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union, final
 
 __all__ = [
     "analytics_call",
@@ -16,8 +16,10 @@ __all__ = [
     "ERROR_CODES",
     "erase",
     "EventLog",
+    "evaluate_outputs",
     "Lifecycle",
     "merge_profiles",
+    "OutputStream",
     "PointsModel",
     "Profile",
     "rfm_apply",
@@ -89,6 +91,9 @@ class CompiledRuleSet:
         rule: str,
         default_zone: Optional[str] = None,
     ) -> str: ...
+    def evaluate_one(
+        self, profile: Any, now: str, default_zone: Optional[str] = None
+    ) -> Optional[list[bool]]: ...
     def evaluate_arrow(
         self,
         profiles: Any,
@@ -300,3 +305,36 @@ def encode_journey_state(state: str) -> bytes: ...
 def encode_journey_instances(state: str) -> list[bytes]: ...
 def decode_journey_state(state: bytes) -> str: ...
 def bucket_hash(seed: str, value: str, version: int = 2) -> Optional[float]: ...
+
+def evaluate_outputs(
+    profiles: Any,
+    events: Any,
+    now: str,
+    defs: Dict[str, Any],
+    columns: Dict[str, Any],
+    schema: Optional[Schema] = None,
+    rfm: Optional[Tuple[Optional[str], Optional[str], Optional[str], Optional[str]]] = None,
+    default_zone: Optional[str] = None,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int], Any]] = None,
+) -> Tuple[Any, int, Optional[str]]: ...
+
+@final
+class OutputStream:
+    def __new__(
+        cls,
+        profiles: Any,
+        events: Any,
+        now: str,
+        defs: Dict[str, Any],
+        columns: Dict[str, Any],
+        schema: Optional[Schema] = None,
+        rfm: Optional[Tuple[Optional[str], Optional[str], Optional[str], Optional[str]]] = None,
+        default_zone: Optional[str] = None,
+        threads: Optional[int] = None,
+        progress: Optional[Callable[[int], Any]] = None,
+    ) -> OutputStream: ...
+    def __iter__(self) -> OutputStream: ...
+    def __next__(self) -> Any: ...
+    @property
+    def unmatched_events(self) -> int: ...

@@ -95,12 +95,15 @@ impl<'a> Source<'a> for ColSource<'a> {
         Val::Missing
     }
 
-    fn has_tag(&self, _: &str, _: DateTime<Utc>) -> bool {
-        false
+    fn has_tag(&self, name: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.b.input.profiles.tags(self.user);
+        tags.iter().any(|t| t.name == name && t.is_live(now))
     }
 
-    fn has_tag_in_group(&self, _: &str, _: DateTime<Utc>) -> bool {
-        false
+    fn has_tag_in_group(&self, group: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.b.input.profiles.tags(self.user);
+        tags.iter()
+            .any(|t| t.group.as_deref() == Some(group) && t.is_live(now))
     }
 
     fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
@@ -168,9 +171,10 @@ impl CompiledRuleSet {
     /// Evaluates every rule for every user of a columnar batch, on up to
     /// `threads` scoped threads over contiguous chunks of users. `result[r][u]` is
     /// whether user `u` is a member of rule `r`; identical to
-    /// [`CompiledRuleSet::evaluate`] on each user's profile (its traits and zone;
-    /// no tags, consents, identities or scores) and event log. The first error in
-    /// user order is returned, with the path prefixed `users[u]`.
+    /// [`CompiledRuleSet::evaluate`] on each user's profile (its traits, zone and
+    /// tags given by [`ProfileColumns::with_tags`]; no consents, identities or
+    /// scores) and event log. The first error in user order is returned, with the
+    /// path prefixed `users[u]`.
     ///
     /// Rules that read only traits, literals and `now` run column at a time
     /// (ADR 0011); the others, and users with a malformed cell in a column those

@@ -7,9 +7,9 @@ use super::{guard, parse_json, to_json_text, JourneyEngine};
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Task};
 use napi_derive::napi;
-use siyu_core::journey::simulate_threads;
+use siyu_core::journey::{request, simulate_threads};
 use siyu_core::value::parse_timestamp;
-use siyu_core::{Error, ErrorKind, EventLog, Profile};
+use siyu_core::ErrorKind;
 use std::sync::Arc;
 
 #[napi]
@@ -42,27 +42,7 @@ impl Simulate {
         let to = parse_timestamp(&self.end).map_err(|e| e.prefix_path("end"))?;
         let schema = self.engine.schema();
         let doc = parse_json(&self.users, ErrorKind::InvalidJson, "users")?;
-        let list = doc.as_array().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidArgument, "users must be an array").with_path("users")
-        })?;
-        let users = list
-            .iter()
-            .enumerate()
-            .map(|(i, u)| {
-                let at = format!("users[{i}]");
-                let profile = Profile::from_json_value(
-                    u.get("profile").unwrap_or(&serde_json::Value::Null),
-                    schema,
-                )
-                .map_err(|e| e.prefix_path(&format!("{at}.profile")))?;
-                let events = match u.get("events") {
-                    None | Some(serde_json::Value::Null) => EventLog::default(),
-                    Some(v) => EventLog::from_json_value(v, schema)
-                        .map_err(|e| e.prefix_path(&format!("{at}.events")))?,
-                };
-                Ok((profile, events))
-            })
-            .collect::<siyu_core::Result<Vec<_>>>()?;
+        let users = request::simulation_users(&doc, schema)?;
         to_json_text(&simulate_threads(
             &self.engine,
             &users,

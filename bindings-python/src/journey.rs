@@ -247,27 +247,7 @@ impl JourneyEngine {
         detached(py, move || {
             let schema = engine.schema();
             let doc = parse_json(users)?;
-            let list = doc.as_array().ok_or_else(|| {
-                Error::new(ErrorKind::InvalidArgument, "users must be an array").with_path("users")
-            })?;
-            let users = list
-                .iter()
-                .enumerate()
-                .map(|(i, u)| {
-                    let at = format!("users[{i}]");
-                    let profile = CoreProfile::from_json_value(
-                        u.get("profile").unwrap_or(&serde_json::Value::Null),
-                        schema,
-                    )
-                    .map_err(|e| e.prefix_path(&format!("{at}.profile")))?;
-                    let events = match u.get("events") {
-                        None | Some(serde_json::Value::Null) => CoreEventLog::default(),
-                        Some(v) => CoreEventLog::from_json_value(v, schema)
-                            .map_err(|e| e.prefix_path(&format!("{at}.events")))?,
-                    };
-                    Ok((profile, events))
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
+            let users = request::simulation_users(&doc, schema)?;
             run_simulation(engine, &users, start, end, threads)
         })
     }

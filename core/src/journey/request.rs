@@ -10,7 +10,7 @@ use super::state::UserState;
 use super::validate::{analyze, check_schema, ValidationReport};
 use super::JourneyDefinition;
 use crate::error::{Error, ErrorKind, Result};
-use crate::profile::{Event, EventLog};
+use crate::profile::{Event, EventLog, Profile};
 use crate::schema::Schema;
 use crate::value::format_timestamp;
 use chrono::{DateTime, Utc};
@@ -81,6 +81,31 @@ pub fn reports(engine: &JourneyEngine) -> Result<Value> {
         m.insert(d.id.clone(), to_value(&engine.report(&d.id))?);
     }
     Ok(Value::Object(m))
+}
+
+/// Reads the users of a simulation: an array of `{"profile", "events"?}`
+/// (events absent or `null`: none). Errors carry the path
+/// `users[i].profile` / `users[i].events`; not an array: `INVALID_ARGUMENT`
+/// at `users`.
+pub fn simulation_users(v: &Value, schema: &Schema) -> Result<Vec<(Profile, EventLog)>> {
+    let list = v.as_array().ok_or_else(|| {
+        Error::new(ErrorKind::InvalidArgument, "users must be an array").with_path("users")
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let at = format!("users[{i}]");
+            let profile =
+                Profile::from_json_value(u.get("profile").unwrap_or(&Value::Null), schema)
+                    .map_err(|e| e.prefix_path(&format!("{at}.profile")))?;
+            let events = match u.get("events") {
+                None | Some(Value::Null) => EventLog::default(),
+                Some(v) => EventLog::from_json_value(v, schema)
+                    .map_err(|e| e.prefix_path(&format!("{at}.events")))?,
+            };
+            Ok((profile, events))
+        })
+        .collect()
 }
 
 /// Reads a migration map (`INVALID_JSON` when malformed).
@@ -199,5 +224,32 @@ mod tests {
         assert!(validate(&def(1), None).is_ok());
         let e = validate(&def(1), Some(&Schema::default())).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownEvent, "{e}");
+    }
+
+    #[test]
+    fn simulation_users_read_profiles_and_events_with_paths() {
+        let schema = Schema::from_json(r#"{"events": {"signup": {}}}"#).unwrap();
+        let users = simulation_users(
+            &json!([{"profile": {"id": "a"}},
+                    {"profile": {"id": "b"}, "events": [{"id": "e1", "name": "signup",
+                        "timestamp": "2026-03-01T00:00:00Z"}]}]),
+            &schema,
+        )
+        .unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!((users[0].0.id.as_str(), users[0].1.len()), ("a", 0));
+        assert_eq!((users[1].0.id.as_str(), users[1].1.len()), ("b", 1));
+        let err = simulation_users(&json!({}), &schema).unwrap_err();
+        assert_eq!(
+            (err.kind(), err.path()),
+            (ErrorKind::InvalidArgument, Some("users"))
+        );
+        let err = simulation_users(
+            &json!([{"profile": {"id": "a"}, "events": [{"name": "nope",
+            "timestamp": "2026-03-01T00:00:00Z"}]}]),
+            &schema,
+        )
+        .unwrap_err();
+        assert!(err.path().unwrap().starts_with("users[0].events"), "{err}");
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Node addon and runs the npm package's tests and conformance runner.
 # Needs cargo, node (>= 18) and npm: the package has no runtime dependencies;
-# its one devDependency (`apache-arrow`, for the Arrow IPC tests) is installed
-# from package-lock.json on the first run. SIYU_PROFILE=release builds with --release.
+# its devDependencies (`apache-arrow` for the Arrow IPC tests, `typescript` to
+# compile index.d.ts under --strict) are installed from package-lock.json on the
+# first run. SIYU_PROFILE=release builds with --release.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,11 +19,11 @@ fi
 SIYU_PROFILE="$profile" node "$here/scripts/copy-addon.js"
 
 cd "$here"
-if [ ! -d node_modules/apache-arrow ]; then
+if [ ! -d node_modules/apache-arrow ] || [ ! -d node_modules/typescript ]; then
   npm ci --no-audit --no-fund
 fi
 status=0
 # The conformance runner prints `conformance[node]: N passed, M failed` itself.
 node test/conformance.test.mjs || status=1
-node --test --test-reporter=spec test/api.test.mjs test/types.test.mjs test/backend.test.mjs test/arrow.test.mjs test/envelopes.test.mjs || status=1
+node --test --test-reporter=spec test/api.test.mjs test/types.test.mjs test/backend.test.mjs test/arrow.test.mjs test/envelopes.test.mjs test/typescript.test.mjs || status=1
 exit $status

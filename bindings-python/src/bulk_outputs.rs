@@ -483,6 +483,17 @@ fn ticker(progress: Option<&Py<PyAny>>, amount: u64) {
     }
 }
 
+/// A request for no output at all is a caller error, reported before any data is read.
+fn something_to_compute(asked: [bool; 4]) -> Result<()> {
+    if asked.contains(&true) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        "nothing to compute: give segments, lifecycle, tag_rules or rfm",
+    ))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn job<'a>(
     schema: Option<&'a Schema>,
@@ -495,6 +506,12 @@ fn job<'a>(
     default_zone: Option<&str>,
     threads: Option<usize>,
 ) -> Result<Job<'a>> {
+    something_to_compute([
+        segments.is_some(),
+        lifecycle.is_some(),
+        tag_rules.is_some(),
+        rfm.is_some(),
+    ])?;
     let schema = schema
         .map(|s| &s.inner)
         .or(segments.map(|s| &s.schema))
@@ -781,6 +798,13 @@ impl OutputStream {
         threads: Option<usize>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<OutputStream> {
+        something_to_compute([
+            defs.segments.is_some(),
+            defs.lifecycle.is_some(),
+            defs.tag_rules.is_some(),
+            rfm.is_some(),
+        ])
+        .map_err(|e| crate::to_py_err(py, &e))?;
         let cols = mappings(&profiles, events.as_ref(), columns)?;
         if rfm.as_ref().is_some_and(|r| r.2.is_none()) {
             return Err(crate::to_py_err(

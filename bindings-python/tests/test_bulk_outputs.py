@@ -219,6 +219,8 @@ def test_wrong_column_types_name_the_column(defs: Dict[str, Any]) -> None:
                             traits=["city"])
     with pytest.raises(siyu.InvalidArgumentError, match="nothing to compute"):
         siyu.evaluate_table(profiles, events, now=NOW)
+    with pytest.raises(siyu.InvalidArgumentError, match="nothing to compute"):
+        siyu.evaluate_batches(profiles, events, now=NOW)
 
 
 def test_progress_uses_tqdm_when_installed(defs: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,6 +114,25 @@ class _Progress:
             self.bar.close()
 
 
+def _native_args(profiles: Any, events: Any, now_text: str, defs: Dict[str, Any],
+                 rfm_parts: Any, schema: SchemaLike, default_zone: Optional[str],
+                 threads: Optional[int], bar: "_Progress", *columns: Any) -> Tuple[Any, ...]:
+    """The positional arguments of ``_native.evaluate_outputs`` and
+    ``_native.OutputStream`` (same order); ``columns`` as :func:`_columns` takes them."""
+    return (
+        _arrow_stream(profiles, "profiles"),
+        None if events is None else _arrow_stream(events, "events"),
+        now_text,
+        defs,
+        _columns(*columns),
+        _native_schema(schema),
+        rfm_parts,
+        default_zone,
+        threads,
+        bar.callback,
+    )
+
+
 def evaluate_table(
     profiles: Any,
     events: Any = None,
@@ -171,25 +190,16 @@ def evaluate_table(
     on the same data (a core test proves it).
     """
     defs = _defs(segments, lifecycle, tag_rules, schema)
-    steps = sum(d is not None for d in defs.values()) + (1 if _rfm_parts(rfm) is not None else 0)
-    if steps == 0:
-        raise InvalidArgumentError("nothing to compute: give segments, lifecycle, tag_rules or rfm")
+    rfm_parts = _rfm_parts(rfm)
+    steps = sum(d is not None for d in defs.values()) + (rfm_parts is not None)
     now_text = _instant(now)
     bar = _Progress(progress, steps, "output")
     try:
         table, unmatched, thresholds = _native.evaluate_outputs(
-            _arrow_stream(profiles, "profiles"),
-            None if events is None else _arrow_stream(events, "events"),
-            now_text,
-            defs,
-            _columns(id_column, traits, time_zone_column, user_id_column, event_name_column,
-                     timestamp_column, event_id_column, properties, tags_column, stage_column,
-                     stage_since_column),
-            _native_schema(schema),
-            _rfm_parts(rfm),
-            default_zone,
-            threads,
-            bar.callback,
+            *_native_args(profiles, events, now_text, defs, rfm_parts, schema, default_zone,
+                          threads, bar, id_column, traits, time_zone_column, user_id_column,
+                          event_name_column, timestamp_column, event_id_column, properties,
+                          tags_column, stage_column, stage_since_column),
         )
     finally:
         bar.close()
@@ -264,23 +274,12 @@ def evaluate_batches(
     scores the same whatever batch they are in. ``progress=True`` counts profiles.
     The concatenated batches equal :func:`evaluate_table` on the whole data.
     """
-    defs = _defs(segments, lifecycle, tag_rules, schema)
-    if all(d is None for d in defs.values()) and _rfm_parts(rfm) is None:
-        raise InvalidArgumentError("nothing to compute: give segments, lifecycle, tag_rules or rfm")
     bar = _Progress(progress, None, "profile")
     stream = _native.OutputStream(
-        _arrow_stream(profiles, "profiles"),
-        None if events is None else _arrow_stream(events, "events"),
-        _instant(now),
-        defs,
-        _columns(id_column, traits, time_zone_column, user_id_column, event_name_column,
-                 timestamp_column, event_id_column, properties, tags_column, stage_column,
-                 stage_since_column),
-        _native_schema(schema),
-        _rfm_parts(rfm),
-        default_zone,
-        threads,
-        bar.callback,
+        *_native_args(profiles, events, _instant(now), _defs(segments, lifecycle, tag_rules, schema),
+                      _rfm_parts(rfm), schema, default_zone, threads, bar, id_column, traits,
+                      time_zone_column, user_id_column, event_name_column, timestamp_column,
+                      event_id_column, properties, tags_column, stage_column, stage_since_column),
     )
     return ResultBatches(stream, bar)
 

@@ -1,7 +1,7 @@
 //! Journey additions: the binary-state step (restore + step + persist in one
 //! call, the cycle a backend runs per wake-up) and Mermaid diagrams.
 
-use super::{guard, parse_json, JourneyEngine};
+use super::{guard, parse_json, wire, JourneyEngine};
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
@@ -9,6 +9,7 @@ use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserStat
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// The result of [`JourneyEngine::step_bytes`]: the new state in its versioned
@@ -24,11 +25,6 @@ pub struct StepBytesResult {
     /// When to tick next (RFC 3339), if anything is waiting.
     pub next_wake: Option<String>,
 }
-
-/// Size of the header [`JourneyEngine::step_state`] writes before the state:
-/// state length, effects JSON length, notices JSON length (u32 LE each), four
-/// zero bytes, next wake-up in ms (f64 LE, NaN: none).
-const STEP_STATE_HEADER: usize = 24;
 
 /// Milliseconds since the epoch (a JS time value) as an instant.
 fn instant_ms(ms: f64) -> siyu_core::Result<DateTime<Utc>> {
@@ -78,7 +74,16 @@ struct SubjectData {
 pub struct JourneyStepper {
     engine: Arc<siyu_core::journey::JourneyEngine>,
     subject: Arc<SubjectData>,
-    packed: RefCell<Vec<u8>>,
+    /// The engine's string table (shared by its steppers).
+    strings: Rc<RefCell<wire::StringTable>>,
+    scratch: RefCell<Scratch>,
+}
+
+/// A stepper's output vectors, reused across calls.
+#[derive(Default)]
+struct Scratch {
+    packed: Vec<u8>,
+    wire: wire::Scratch,
 }
 
 fn internal(e: serde_json::Error) -> Error {
@@ -194,7 +199,8 @@ impl JourneyEngine {
         JourneyStepper {
             engine: Arc::clone(&self.inner),
             subject: Arc::clone(&subject.data),
-            packed: RefCell::new(Vec::new()),
+            strings: Rc::clone(&self.strings),
+            scratch: RefCell::default(),
         }
     }
 
@@ -231,14 +237,13 @@ impl JourneyEngine {
 impl JourneyStepper {
     /// The lean restore + step + persist cycle: the state as bytes (borrowed,
     /// `None` = a new user), the input as JSON text (`None`: a tick), `now` in
-    /// milliseconds since the epoch. Writes into `out` (a scratch buffer the
-    /// caller reuses) a 24-byte header — state length, effects JSON length,
-    /// notices JSON length (u32 LE), 4 zero bytes, next wake-up in ms rounded
-    /// up (f64 LE, NaN: none) — then the state bytes, the effects JSON and the
-    /// notices JSON (each absent when empty). Returns the number of bytes
-    /// written, or minus the size needed when `out` is too small (nothing is
-    /// kept: calling again with a larger buffer gives the same result). Same
-    /// semantics as [`JourneyEngine::step_subject`]; no buffer is created per call.
+    /// milliseconds since the epoch, `known` the number of entries of the JS
+    /// engine's string table. Writes into `out` (a scratch buffer the caller
+    /// reuses) a header, the state bytes and the effects and notices in the
+    /// compact form of `wire` (ADR 0015). Returns the number of bytes written,
+    /// or minus the size needed when `out` is too small (calling again with a
+    /// larger buffer gives the same result). Same semantics as
+    /// [`JourneyEngine::step_subject`]; no buffer is created per call.
     #[napi]
     pub fn step_state(
         &self,
@@ -246,6 +251,7 @@ impl JourneyStepper {
         input: Option<String>,
         now_ms: f64,
         mut out: BufferSlice,
+        known: u32,
     ) -> napi::Result<f64> {
         guard(|| {
             let st = match &state {
@@ -261,35 +267,32 @@ impl JourneyStepper {
                 )?,
             };
             let r = step_for(&self.engine, st, &self.subject, &input, now)?;
-            // JS calls are never re-entered; a fresh vector covers it anyway.
-            let mut fresh = Vec::new();
-            let mut kept = self.packed.try_borrow_mut();
-            let packed = match kept.as_deref_mut() {
+            // JS calls are never re-entered; fresh scratch covers it anyway.
+            let mut fresh = Scratch::default();
+            let mut kept = self.scratch.try_borrow_mut();
+            let scratch = match kept.as_deref_mut() {
                 Ok(v) => v,
                 Err(_) => &mut fresh,
             };
+            let packed = &mut scratch.packed;
             packed.clear();
-            packed.resize(STEP_STATE_HEADER, 0);
+            packed.resize(4 * wire::HEADER_WORDS, 0);
             r.state.write_bytes(packed);
-            let state_len = packed.len() - STEP_STATE_HEADER;
-            if !r.effects.is_empty() {
-                serde_json::to_writer(&mut *packed, &r.effects).map_err(internal)?;
-            }
-            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
-            if !r.notices.is_empty() {
-                serde_json::to_writer(&mut *packed, &r.notices).map_err(internal)?;
-            }
-            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
-            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
-            for (i, n) in [state_len, effects_len, notices_len]
-                .into_iter()
-                .enumerate()
-            {
-                let n = u32::try_from(n)
-                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
-                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
-            }
-            packed[16..24].copy_from_slice(&wake.to_le_bytes());
+            let mut fresh_table = wire::StringTable::default();
+            let mut table = self.strings.try_borrow_mut();
+            let table = match table.as_deref_mut() {
+                Ok(t) => t,
+                Err(_) => &mut fresh_table,
+            };
+            wire::write_step(
+                packed,
+                r.next_wake.map_or(f64::NAN, ms_ceil),
+                &r.effects,
+                &r.notices,
+                table,
+                known as usize,
+                &mut scratch.wire,
+            )?;
             let dst: &mut [u8] = &mut out;
             if packed.len() > dst.len() {
                 return Ok(-(packed.len() as f64));

@@ -943,10 +943,10 @@ class JourneyEngine {
       if (stepper === null || stepper.engine !== this) {
         stepper = subject[STEPPER] = { engine: this, native: this[NATIVE].stepper(subject[NATIVE]) };
       }
-      const n = stepper.native.stepState(bytes, text, ms, out.buf, strings.length);
+      const n = native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length);
       if (n < 0) {
         out = this[SCRATCH] = scratchBuffer(2 * -n);
-        stepper.native.stepState(bytes, text, ms, out.buf, strings.length);
+        native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length);
       }
     } catch (e) {
       throw mapError(e);

@@ -3,7 +3,7 @@
 
 use super::{guard, parse_json, wire, JourneyEngine};
 use chrono::{DateTime, Utc};
-use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::bindgen_prelude::{Buffer, BufferSlice, External};
 use napi_derive::napi;
 use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
@@ -67,10 +67,11 @@ struct SubjectData {
     events: EventLog,
 }
 
-/// An engine bound to one prepared subject (from `JourneyEngine.stepper`) for
-/// the lean cycle: its `stepState` takes no class argument, which napi-rs would
-/// check and register on every call, and it reuses one output vector.
-#[napi]
+/// An engine bound to one prepared subject (from `JourneyEngine.stepper`, a JS
+/// external) for the lean cycle [`journey_step_state`]. An external rather
+/// than a class: napi-rs checks a class receiver's identity and registers a
+/// native borrow of it on every method call (≈ 0.1 µs), an external is one
+/// registry look-up.
 pub struct JourneyStepper {
     engine: Arc<siyu_core::journey::JourneyEngine>,
     subject: Arc<SubjectData>,
@@ -79,9 +80,11 @@ pub struct JourneyStepper {
     scratch: RefCell<Scratch>,
 }
 
-/// A stepper's output vectors, reused across calls.
+/// A stepper's vectors, reused across calls: the step result (its state is
+/// the next call's scratch state), the packed output and the wire scratch.
 #[derive(Default)]
 struct Scratch {
+    result: StepResult,
     packed: Vec<u8>,
     wire: wire::Scratch,
 }
@@ -194,14 +197,14 @@ impl JourneyEngine {
 
     /// This engine bound to a prepared subject, for repeated lean
     /// [`JourneyStepper::step_state`] calls.
-    #[napi]
-    pub fn stepper(&self, subject: &JourneySubject) -> JourneyStepper {
-        JourneyStepper {
+    #[napi(ts_return_type = "ExternalObject<'JourneyStepper'>")]
+    pub fn stepper(&self, subject: &JourneySubject) -> External<JourneyStepper> {
+        External::new(JourneyStepper {
             engine: Arc::clone(&self.inner),
             subject: Arc::clone(&subject.data),
             strings: Rc::clone(&self.strings),
             scratch: RefCell::default(),
-        }
+        })
     }
 
     /// The Mermaid flowchart of a loaded journey (latest version unless given).
@@ -233,74 +236,88 @@ impl JourneyEngine {
     }
 }
 
+/// The lean restore + step + persist cycle of a stepper: the state as bytes
+/// (borrowed, `None` = a new user), the input as JSON text (`None`: a tick),
+/// `now` in milliseconds since the epoch, `known` the number of entries of the
+/// JS engine's string table. Writes into `out` (a scratch buffer the caller
+/// reuses) a header, the state bytes and the effects and notices in the compact
+/// form of `wire` (ADR 0015). Returns the number of bytes written, or minus the
+/// size needed when `out` is too small (calling again with a larger buffer
+/// gives the same result). Same semantics as [`JourneyEngine::step_subject`];
+/// no buffer is created per call.
 #[napi]
-impl JourneyStepper {
-    /// The lean restore + step + persist cycle: the state as bytes (borrowed,
-    /// `None` = a new user), the input as JSON text (`None`: a tick), `now` in
-    /// milliseconds since the epoch, `known` the number of entries of the JS
-    /// engine's string table. Writes into `out` (a scratch buffer the caller
-    /// reuses) a header, the state bytes and the effects and notices in the
-    /// compact form of `wire` (ADR 0015). Returns the number of bytes written,
-    /// or minus the size needed when `out` is too small (calling again with a
-    /// larger buffer gives the same result). Same semantics as
-    /// [`JourneyEngine::step_subject`]; no buffer is created per call.
-    #[napi]
-    pub fn step_state(
-        &self,
-        state: Option<BufferSlice>,
-        input: Option<String>,
-        now_ms: f64,
-        mut out: BufferSlice,
-        known: u32,
-    ) -> napi::Result<f64> {
-        guard(|| {
-            let st = match &state {
-                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
-                _ => UserState::new(),
-            };
-            let now = instant_ms(now_ms)?;
-            let input = match &input {
-                None => Input::Tick,
-                Some(text) => Input::from_json_value(
-                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
-                    self.engine.schema(),
-                )?,
-            };
-            let r = step_for(&self.engine, st, &self.subject, &input, now)?;
-            // JS calls are never re-entered; fresh scratch covers it anyway.
-            let mut fresh = Scratch::default();
-            let mut kept = self.scratch.try_borrow_mut();
-            let scratch = match kept.as_deref_mut() {
-                Ok(v) => v,
-                Err(_) => &mut fresh,
-            };
-            let packed = &mut scratch.packed;
-            packed.clear();
-            packed.resize(4 * wire::HEADER_WORDS, 0);
-            r.state.write_bytes(packed);
-            let mut fresh_table = wire::StringTable::default();
-            let mut table = self.strings.try_borrow_mut();
-            let table = match table.as_deref_mut() {
-                Ok(t) => t,
-                Err(_) => &mut fresh_table,
-            };
-            wire::write_step(
-                packed,
-                r.next_wake.map_or(f64::NAN, ms_ceil),
-                &r.effects,
-                &r.notices,
-                table,
-                known as usize,
-                &mut scratch.wire,
-            )?;
-            let dst: &mut [u8] = &mut out;
-            if packed.len() > dst.len() {
-                return Ok(-(packed.len() as f64));
+pub fn journey_step_state(
+    stepper: &External<JourneyStepper>,
+    state: Option<BufferSlice>,
+    input: Option<String>,
+    now_ms: f64,
+    mut out: BufferSlice,
+    known: u32,
+) -> napi::Result<f64> {
+    let stepper: &JourneyStepper = stepper;
+    guard(|| {
+        // JS calls are never re-entered; fresh scratch covers it anyway.
+        let mut fresh = Scratch::default();
+        let mut kept = stepper.scratch.try_borrow_mut();
+        let scratch = match kept.as_deref_mut() {
+            Ok(v) => v,
+            Err(_) => &mut fresh,
+        };
+        let st = match &state {
+            Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+            _ => UserState::new(),
+        };
+        let now = instant_ms(now_ms)?;
+        let input = match &input {
+            None => Input::Tick,
+            Some(text) => Input::from_json_value(
+                &parse_json(text, ErrorKind::InvalidArgument, "input")?,
+                stepper.engine.schema(),
+            )?,
+        };
+        let r = &mut scratch.result;
+        match &input {
+            Input::Event(_) => {
+                let log = request::history(stepper.subject.events.events().to_vec(), &input);
+                stepper
+                    .engine
+                    .step_into(st, &stepper.subject.profile, &log, &input, now, r)?
             }
-            dst[..packed.len()].copy_from_slice(packed);
-            Ok(packed.len() as f64)
-        })
-    }
+            _ => stepper.engine.step_into(
+                st,
+                &stepper.subject.profile,
+                &stepper.subject.events,
+                &input,
+                now,
+                r,
+            )?,
+        }
+        let packed = &mut scratch.packed;
+        packed.clear();
+        packed.resize(4 * wire::HEADER_WORDS, 0);
+        r.state.write_bytes(packed);
+        let mut fresh_table = wire::StringTable::default();
+        let mut table = stepper.strings.try_borrow_mut();
+        let table = match table.as_deref_mut() {
+            Ok(t) => t,
+            Err(_) => &mut fresh_table,
+        };
+        wire::write_step(
+            packed,
+            r.next_wake.map_or(f64::NAN, ms_ceil),
+            &r.effects,
+            &r.notices,
+            table,
+            known as usize,
+            &mut scratch.wire,
+        )?;
+        let dst: &mut [u8] = &mut out;
+        if packed.len() > dst.len() {
+            return Ok(-(packed.len() as f64));
+        }
+        dst[..packed.len()].copy_from_slice(packed);
+        Ok(packed.len() as f64)
+    })
 }
 
 /// Steps `st` for a prepared subject; an event input is added to a copy of

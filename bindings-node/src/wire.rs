@@ -31,42 +31,87 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// guard only: definitions hold far fewer distinct strings).
 const TABLE_LIMIT: usize = 1 << 16;
 
-/// FNV-1a: the table's keys are short definition strings, hashed on every
-/// effect; SipHash's flooding resistance buys nothing for them.
+/// A word-at-a-time multiplicative hash (as rustc's `FxHasher`): the table's
+/// keys are short definition strings looked up for every effect; SipHash's
+/// flooding resistance buys nothing for them and costs several times more.
 #[derive(Default)]
-struct Fnv(u64);
+struct WordHash(u64);
 
-impl Hasher for Fnv {
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl WordHash {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        let mut word = [0u8; 8];
+        for c in &mut chunks {
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
         }
-        self.0 = h;
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
     }
 }
 
 /// The strings of one engine's definitions, numbered in order of first use;
 /// the JS engine holds the same list.
-#[derive(Default)]
 pub(crate) struct StringTable {
-    index: HashMap<Box<str>, i32, BuildHasherDefault<Fnv>>,
+    index: HashMap<Box<str>, i32, BuildHasherDefault<WordHash>>,
     list: Vec<Box<str>>,
     /// The reference of each notice kind's name (by discriminant; -1: not yet).
     kinds: Vec<i32>,
+    /// The last entry used in each field (journey, node, channel …): most
+    /// effects repeat them, and a comparison is cheaper than hashing.
+    recent: [i32; FIELDS],
+}
+
+/// Fields with a [`StringTable::recent`] entry.
+const FIELDS: usize = 8;
+const JOURNEY: usize = 0;
+const NODE: usize = 1;
+const CHANNEL: usize = 2;
+const TEMPLATE: usize = 3;
+const PURPOSE: usize = 4;
+const ASSIGNEE: usize = 5;
+const TAG: usize = 6;
+const REASON: usize = 7;
+
+impl Default for StringTable {
+    fn default() -> Self {
+        StringTable {
+            index: HashMap::default(),
+            list: Vec::new(),
+            kinds: Vec::new(),
+            recent: [-1; FIELDS],
+        }
+    }
 }
 
 impl StringTable {
-    /// The number of `s`, adding it if new (`None`: the table is full).
-    fn number(&mut self, s: &str) -> Option<i32> {
+    /// The number of `s` as a value of `field`, adding it if new (`None`: the
+    /// table is full).
+    fn number(&mut self, field: usize, s: &str) -> Option<i32> {
+        let last = self.recent[field];
+        if last >= 0 && *self.list[last as usize] == *s {
+            return Some(last);
+        }
         if let Some(&i) = self.index.get(s) {
+            self.recent[field] = i;
             return Some(i);
         }
         if self.list.len() >= TABLE_LIMIT {
@@ -75,6 +120,7 @@ impl StringTable {
         let i = self.list.len() as i32;
         self.list.push(s.into());
         self.index.insert(s.into(), i);
+        self.recent[field] = i;
         Some(i)
     }
 }
@@ -217,20 +263,21 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// A definition string: its table entry (dynamic once the table is full).
-    fn defined(&mut self, s: &str) -> i32 {
-        match self.table.number(s) {
+    /// A definition string (a value of `field`): its table entry (dynamic
+    /// once the table is full).
+    fn defined(&mut self, field: usize, s: &str) -> i32 {
+        match self.table.number(field, s) {
             Some(i) => i << 1,
             None => self.dynamic.push(s),
         }
     }
 
     /// A definition string that is absent when empty.
-    fn defined_or_absent(&mut self, s: &str) -> i32 {
+    fn defined_or_absent(&mut self, field: usize, s: &str) -> i32 {
         if s.is_empty() {
             -1
         } else {
-            self.defined(s)
+            self.defined(field, s)
         }
     }
 
@@ -271,8 +318,8 @@ impl Writer<'_> {
         let head = [
             kind,
             self.dynamic.push(&e.id),
-            self.defined(&e.journey),
-            self.defined(&e.node),
+            self.defined(JOURNEY, &e.journey),
+            self.defined(NODE, &e.node),
             self.dynamic_or_absent(&e.key),
             self.at(e.at),
         ];
@@ -284,21 +331,21 @@ impl Writer<'_> {
                 purpose,
             } => {
                 let tail = [
-                    self.defined(channel),
-                    self.defined(template),
-                    self.defined(purpose),
+                    self.defined(CHANNEL, channel),
+                    self.defined(TEMPLATE, template),
+                    self.defined(PURPOSE, purpose),
                 ];
                 self.words.extend_from_slice(&tail);
             }
             Action::CreateTask { assignee, template } => {
-                let tail = [self.defined(assignee), self.defined(template)];
+                let tail = [self.defined(ASSIGNEE, assignee), self.defined(TEMPLATE, template)];
                 self.words.extend_from_slice(&tail);
             }
             Action::UpdateTags { add, remove } => {
                 self.words.push(add.len() as i32);
                 self.words.push(remove.len() as i32);
                 for tag in add.iter().chain(remove) {
-                    let r = self.defined(tag);
+                    let r = self.defined(TAG, tag);
                     self.words.push(r);
                 }
             }
@@ -310,11 +357,11 @@ impl Writer<'_> {
     fn notice(&mut self, n: &Notice) -> Result<()> {
         let record = [
             self.notice_type(n.kind)?,
-            self.defined_or_absent(&n.journey),
+            self.defined_or_absent(JOURNEY, &n.journey),
             self.dynamic_or_absent(&n.key),
-            n.node.as_deref().map_or(-1, |s| self.defined(s)),
+            n.node.as_deref().map_or(-1, |s| self.defined(NODE, s)),
             self.at(n.at),
-            n.reason.as_deref().map_or(-1, |s| self.defined(s)),
+            n.reason.as_deref().map_or(-1, |s| self.defined(REASON, s)),
             n.detail.as_deref().map_or(-1, |s| self.dynamic.push(s)),
             n.until.map_or(-1, |t| self.at(t)),
         ];
@@ -332,7 +379,7 @@ impl Writer<'_> {
             Ok(serde_json::Value::String(s)) => s,
             _ => return Err(Error::new(ErrorKind::Internal, "a notice kind is not a string")),
         };
-        let r = self.defined(&name);
+        let r = self.defined(REASON, &name);
         if r & 1 == 0 {
             if self.table.kinds.len() <= i {
                 self.table.kinds.resize(i + 1, -1);

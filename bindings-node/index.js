@@ -931,27 +931,29 @@ class JourneyEngine {
     const bytes = state === undefined || state === null ? undefined : Buffer.isBuffer(state) ? state : toBuffer(state);
     const text = input === undefined || input === null ? undefined : jsonText(input, 'input');
     const ms = typeof now === 'number' ? now : now instanceof Date ? now.getTime() : badNow();
-    // The native side writes a header, the state and the effects and notices
-    // (ADR 0015) into a reused scratch buffer (no Buffer is created per call
-    // on that side).
-    let out = this[SCRATCH] || (this[SCRATCH] = scratchBuffer(4096));
+    // The native side writes a header and the effects and notices (ADR 0015)
+    // into the front of a reused scratch buffer and the state into its arena
+    // part, which is handed out as the state Buffer (no Buffer is created on
+    // the native side per call, and nothing is copied on this side).
+    let out = this[SCRATCH];
+    if (out === null || out.pos + 1024 > out.buf.length) out = this[SCRATCH] = scratchBuffer(SCRATCH_RECORDS, SCRATCH_ARENA);
     const strings = this[STRINGS];
-    // The subject keeps the native engine bound to it (made on first use), so a
-    // call passes no class argument (napi-rs checks and registers each one).
+    // The subject keeps the native engine bound to it (made on first use).
     let stepper = subject[STEPPER];
     try {
       if (stepper === null || stepper.engine !== this) {
         stepper = subject[STEPPER] = { engine: this, native: this[NATIVE].stepper(subject[NATIVE]) };
       }
-      const n = native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length);
+      const n = native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length, out.records, out.pos);
       if (n < 0) {
-        out = this[SCRATCH] = scratchBuffer(2 * -n);
-        native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length);
+        const need = (-2 * n + 7) & ~7;
+        out = this[SCRATCH] = scratchBuffer(Math.max(SCRATCH_RECORDS, need), Math.max(SCRATCH_ARENA, need));
+        native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length, out.records, out.pos);
       }
     } catch (e) {
       throw mapError(e);
     }
-    return readStep(out.buf, out.words, strings);
+    return readStep(out, strings);
   }
 
   /**
@@ -1064,15 +1066,18 @@ function badNow() {
   throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
 }
 
-/** A scratch buffer for `stepState` and an `Int32Array` over the same memory. */
-function scratchBuffer(size) {
-  const ab = new ArrayBuffer((size + 7) & ~7);
-  return { buf: Buffer.from(ab), words: new Int32Array(ab) };
-}
+// `stepState`'s scratch: the first SCRATCH_RECORDS bytes take the header and
+// records of each call; the rest is an arena the states are handed out from
+// (as views: a returned state keeps its arena alive, as a `Buffer.allocUnsafe`
+// slice keeps Node's 8 KiB pool alive). A full arena is replaced, never reused.
+const SCRATCH_RECORDS = 4096;
+const SCRATCH_ARENA = 28672;
 
-// Dynamic strings of a step arrive as one run of bytes (ASCII unless flagged).
-const latin1Slice = typeof Buffer.prototype.latin1Slice === 'function' ? (b, s, e) => b.latin1Slice(s, e) : (b, s, e) => b.toString('latin1', s, e);
-const utf8Slice = typeof Buffer.prototype.utf8Slice === 'function' ? (b, s, e) => b.utf8Slice(s, e) : (b, s, e) => b.toString('utf8', s, e);
+/** A scratch buffer for `stepState`: records part, state arena, an `Int32Array` over it. */
+function scratchBuffer(records, arena) {
+  const ab = new ArrayBuffer(records + arena);
+  return { ab, buf: Buffer.from(ab), words: new Int32Array(ab), records, pos: records };
+}
 
 /** String reference `r` of a step record (ADR 0015): a table entry (even) or a dynamic string (odd). */
 function ref(r, table, text, w, offs) {
@@ -1086,20 +1091,25 @@ function ref(r, table, text, w, offs) {
  * `{ state, effects, notices, nextWake }` with effects and notices exactly as
  * their JSON form parses (test/wire.test.mjs compares every journey vector).
  */
-function readStep(out, w, table) {
+function readStep(scratch, table) {
+  const out = scratch.buf;
+  const w = scratch.words;
   const stateLen = w[0];
   const nEffects = w[1];
   const nNotices = w[2];
   const wake = out.readDoubleLE(16);
-  const state = Buffer.allocUnsafe(stateLen);
-  out.copy(state, 0, 48, 48 + stateLen);
+  // The state is a view of the arena; the next state goes after it.
+  const state = Buffer.from(scratch.ab, w[12], stateLen);
+  scratch.pos = (w[12] + stateLen + 7) & ~7;
   const effects = [];
   const notices = [];
   const count = w[8];
   if (count > 0) {
     const offs = w[7];
     const start = (offs + count + 1) * 4;
-    const text = (w[3] & 1) === 0 ? latin1Slice(out, start, start + w[11]) : utf8Slice(out, start, start + w[11]);
+    // The dynamic strings arrive as one run of bytes (ASCII unless flagged);
+    // `latin1Slice`/`utf8Slice` are Buffer's own decoders (Node >= 18).
+    const text = (w[3] & 1) === 0 ? out.latin1Slice(start, start + w[11]) : out.utf8Slice(start, start + w[11]);
     for (let k = offs + w[9], end = k + w[10]; k < end; k++) table.push(text.slice(w[k], w[k + 1]));
     let p = w[6];
     for (let i = 0; i < nEffects; i++) {

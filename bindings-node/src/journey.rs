@@ -85,6 +85,7 @@ pub struct JourneyStepper {
 #[derive(Default)]
 struct Scratch {
     result: StepResult,
+    state: Vec<u8>,
     packed: Vec<u8>,
     wire: wire::Scratch,
 }
@@ -239,11 +240,13 @@ impl JourneyEngine {
 /// The lean restore + step + persist cycle of a stepper: the state as bytes
 /// (borrowed, `None` = a new user), the input as JSON text (`None`: a tick),
 /// `now` in milliseconds since the epoch, `known` the number of entries of the
-/// JS engine's string table. Writes into `out` (a scratch buffer the caller
-/// reuses) a header, the state bytes and the effects and notices in the compact
-/// form of `wire` (ADR 0015). Returns the number of bytes written, or minus the
-/// size needed when `out` is too small (calling again with a larger buffer
-/// gives the same result). Same semantics as [`JourneyEngine::step_subject`];
+/// JS engine's string table. Writes into `out` (a buffer the caller reuses) a
+/// header and the effects and notices in the compact form of `wire` (ADR 0015)
+/// within its first `records` bytes, and the new state at byte `state_at`
+/// (≥ `records`: the caller hands that part out as the state Buffer and never
+/// lets it be written again). Returns the number of bytes of the first part,
+/// or minus the bytes of both parts when either does not fit (calling again
+/// with a larger buffer gives the same result). Same semantics as [`JourneyEngine::step_subject`];
 /// no buffer is created per call.
 #[napi]
 pub fn journey_step_state(
@@ -253,6 +256,8 @@ pub fn journey_step_state(
     now_ms: f64,
     mut out: BufferSlice,
     known: u32,
+    records: u32,
+    state_at: u32,
 ) -> napi::Result<f64> {
     let stepper: &JourneyStepper = stepper;
     guard(|| {
@@ -292,18 +297,23 @@ pub fn journey_step_state(
                 r,
             )?,
         }
+        let state_bytes = &mut scratch.state;
+        state_bytes.clear();
+        r.state.write_bytes(state_bytes);
         let packed = &mut scratch.packed;
         packed.clear();
         packed.resize(4 * wire::HEADER_WORDS, 0);
-        r.state.write_bytes(packed);
         let mut fresh_table = wire::StringTable::default();
         let mut table = stepper.strings.try_borrow_mut();
         let table = match table.as_deref_mut() {
             Ok(t) => t,
             Err(_) => &mut fresh_table,
         };
+        let (cap, at) = (records as usize, state_at as usize);
         wire::write_step(
             packed,
+            state_bytes.len(),
+            at,
             r.next_wake.map_or(f64::NAN, ms_ceil),
             &r.effects,
             &r.notices,
@@ -312,10 +322,12 @@ pub fn journey_step_state(
             &mut scratch.wire,
         )?;
         let dst: &mut [u8] = &mut out;
-        if packed.len() > dst.len() {
-            return Ok(-(packed.len() as f64));
+        let fits = packed.len() <= cap && cap <= at && at + state_bytes.len() <= dst.len();
+        if !fits {
+            return Ok(-((packed.len() + state_bytes.len()) as f64));
         }
         dst[..packed.len()].copy_from_slice(packed);
+        dst[at..at + state_bytes.len()].copy_from_slice(state_bytes);
         Ok(packed.len() as f64)
     })
 }

@@ -134,25 +134,27 @@ pub(crate) struct Scratch {
     text: Vec<u8>,
 }
 
-
-/// Header words; the state bytes follow, padded to a multiple of 4. Word 0:
-/// state length in bytes; 1: effects; 2: notices; 3: flags (bit 0: the
-/// dynamic text is not ASCII, decode it as UTF-8); 4–5: next wake-up in ms
-/// (f64 LE, NaN: none); 6: word index of the first record; 7: word index of
-/// the dynamic strings' offsets (count + 1 of them, in UTF-16 units from the
-/// start of the text, which follows them); 8: number of dynamic strings; 9:
-/// the first of them that is a new table entry; 10: how many are; 11: length
-/// of the text in bytes.
-pub(crate) const HEADER_WORDS: usize = 12;
+/// Header words; the records follow. Word 0: state length in bytes; 1:
+/// effects; 2: notices; 3: flags (bit 0: the dynamic text is not ASCII, decode
+/// it as UTF-8); 4–5: next wake-up in ms (f64 LE, NaN: none); 6: word index of
+/// the first record; 7: word index of the dynamic strings' offsets (count + 1
+/// of them, in UTF-16 units from the start of the text, which follows them);
+/// 8: number of dynamic strings; 9: the first of them that is a new table
+/// entry; 10: how many are; 11: length of the text in bytes; 12: byte offset
+/// of the state in the JS buffer (written apart from the records).
+pub(crate) const HEADER_WORDS: usize = 13;
 
 /// Writes a step's header, records, dynamic-string offsets and text into
-/// `out`, which holds [`HEADER_WORDS`] reserved words and the state bytes.
-/// `known` is the number of table entries the JS side holds; the ones after
-/// it go out as the last dynamic strings. The one place that reads the fields
-/// of [`Effect`] and [`Notice`].
+/// `out`, which holds [`HEADER_WORDS`] reserved words; the state (`state_len`
+/// bytes) goes to byte `state_at` of the JS buffer. `known` is the number of
+/// table entries the JS side holds; the ones after it go out as the last
+/// dynamic strings. The one place that reads the fields of [`Effect`] and
+/// [`Notice`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_step(
     out: &mut Vec<u8>,
+    state_len: usize,
+    state_at: usize,
     wake_ms: f64,
     effects: &[Effect],
     notices: &[Notice],
@@ -166,8 +168,6 @@ pub(crate) fn write_step(
             "the JS string table is longer than the engine's",
         ));
     }
-    let state_len = out.len() - 4 * HEADER_WORDS;
-    out.resize(out.len().next_multiple_of(4), 0);
     scratch.words.clear();
     scratch.offsets.clear();
     scratch.offsets.push(0);
@@ -219,6 +219,7 @@ pub(crate) fn write_step(
         first_new,
         added,
         scratch.text.len(),
+        state_at,
     ];
     for (i, v) in header.into_iter().enumerate() {
         let v = i32::try_from(v).map_err(|_| too_large())?;

@@ -36,6 +36,8 @@ const errorOf = (fn) => {
 
 /** What each path saw, for the coverage check. */
 const seen = { effects: new Set(), notices: new Set(), keyed: 0, compared: 0, errors: 0 };
+/** Every state stepState returned, with a copy of stepBytes' state: later calls must not overwrite them. */
+const kept = [];
 
 /**
  * Steps one user through both paths: `steps` are `{ now, input?, profile? }`.
@@ -69,6 +71,7 @@ function compareRun(engine, profile, history, state, steps, at) {
     const x = a.value;
     const y = b.value;
     assert.deepEqual([...y.state], [...x.state], `${where}: state bytes`);
+    kept.push([y.state, Buffer.from(x.state), where]);
     assert.deepEqual(y.effects, x.effects, `${where}: effects`);
     assert.deepEqual(y.notices, x.notices, `${where}: notices`);
     // The same key order too (what JSON.stringify of the result shows).
@@ -175,4 +178,10 @@ test('stepState agrees on non-ASCII strings, every action, two engines and a lar
   assert.ok(state.length > 4096, `state is only ${state.length} bytes`);
   const fired = engines[0].stepState(state, subject, null, t0 + 2 * day);
   assert.equal(fired.effects.filter((e) => e.template === '模板😀' && e.channel === '微信' && e.key.startsWith('订单-')).length > 0, true);
+});
+
+test('returned states stay intact across later calls (they are views of replaced arenas)', () => {
+  assert.ok(kept.length > 300, `only ${kept.length} states kept`);
+  assert.ok(new Set(kept.map(([s]) => s.buffer)).size > 2, 'the states all came from one arena');
+  for (const [state, copy, where] of kept) assert.ok(state.equals(copy), `${where}: the state changed after it was returned`);
 });

@@ -197,7 +197,7 @@ impl JourneyEngine {
     }
 
     /// This engine bound to a prepared subject, for repeated lean
-    /// [`JourneyStepper::step_state`] calls.
+    /// [`journey_step_state`] calls.
     #[napi(ts_return_type = "ExternalObject<'JourneyStepper'>")]
     pub fn stepper(&self, subject: &JourneySubject) -> External<JourneyStepper> {
         External::new(JourneyStepper {
@@ -249,6 +249,7 @@ impl JourneyEngine {
 /// with a larger buffer gives the same result). Same semantics as [`JourneyEngine::step_subject`];
 /// no buffer is created per call.
 #[napi]
+#[allow(clippy::too_many_arguments)] // a flat napi signature: no object to convert per call
 pub fn journey_step_state(
     stepper: &External<JourneyStepper>,
     state: Option<BufferSlice>,
@@ -268,8 +269,11 @@ pub fn journey_step_state(
             Ok(v) => v,
             Err(_) => &mut fresh,
         };
-        let st = match &state {
-            Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
+        // `state` is often a view of `out`'s arena (a state this function
+        // returned): it is read completely here, before `out` is written, and
+        // the parts of `out` written below never overlap a handed-out state.
+        let st = match state {
+            Some(b) if !b.is_empty() => UserState::from_bytes(&b)?,
             _ => UserState::new(),
         };
         let now = instant_ms(now_ms)?;

@@ -1,4 +1,4 @@
-//! The compact form in which `JourneyStepper::step_state` hands a step's
+//! The compact form in which `journey_step_state` hands a step's
 //! effects and notices to the JS layer (ADR 0015), instead of JSON text.
 //!
 //! Strings that come from journey definitions (journey and node ids, channels,
@@ -199,7 +199,9 @@ pub(crate) fn write_step(
     let records_at = out.len() / 4;
     let offsets_at = records_at + scratch.words.len();
     let too_large = || Error::new(ErrorKind::Internal, "step result too large");
-    if units > i32::MAX as usize || offsets_at + count + 1 + scratch.text.len() / 4 > i32::MAX as usize {
+    if units > i32::MAX as usize
+        || offsets_at + count + 1 + scratch.text.len() / 4 > i32::MAX as usize
+    {
         return Err(too_large());
     }
     for v in scratch.words.iter().chain(scratch.offsets.iter()) {
@@ -339,7 +341,10 @@ impl Writer<'_> {
                 self.words.extend_from_slice(&tail);
             }
             Action::CreateTask { assignee, template } => {
-                let tail = [self.defined(ASSIGNEE, assignee), self.defined(TEMPLATE, template)];
+                let tail = [
+                    self.defined(ASSIGNEE, assignee),
+                    self.defined(TEMPLATE, template),
+                ];
                 self.words.extend_from_slice(&tail);
             }
             Action::UpdateTags { add, remove } => {
@@ -378,7 +383,12 @@ impl Writer<'_> {
         }
         let name = match serde_json::to_value(k) {
             Ok(serde_json::Value::String(s)) => s,
-            _ => return Err(Error::new(ErrorKind::Internal, "a notice kind is not a string")),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "a notice kind is not a string",
+                ))
+            }
         };
         let r = self.defined(REASON, &name);
         if r & 1 == 0 {
@@ -390,5 +400,3 @@ impl Writer<'_> {
         Ok(r)
     }
 }
-
-

@@ -183,6 +183,47 @@ test('stepState agrees on non-ASCII strings, every action, two engines and a lar
   assert.equal(fired.effects.filter((e) => e.template === '模板😀' && e.channel === '微信' && e.key.startsWith('订单-')).length > 0, true);
 });
 
+test('stepState agrees on the example journeys (core/journeys) over 40 days', () => {
+  const dir = path.resolve(here, '..', '..', 'core', 'journeys');
+  const names = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'schema.json').sort();
+  assert.ok(names.length >= 6);
+  const defs = names.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const engine = new JourneyEngine(defs, {
+    schema: fs.readFileSync(path.join(dir, 'schema.json'), 'utf8'),
+    policies: { default_zone: 'Asia/Shanghai', caps: [{ channel: '*', per_day: 2 }], quiet_hours: { start: '22:00', end: '08:00' } },
+  });
+  const consents = ['wechat', 'wechat_group', 'sms', 'app_push', 'email'].flatMap((channel) =>
+    ['marketing', 'service'].map((purpose) => ({ channel, purpose, status: 'granted', at: '2026-01-01T00:00:00Z' })),
+  );
+  const t0 = Date.parse('2026-03-02T01:00:00Z');
+  const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  const hour = 3600000;
+  const ev = (id, name, h, properties) => ({ now: iso(t0 + h * hour), input: { type: 'event', event: { id, name, timestamp: iso(t0 + h * hour), properties } } });
+  const steps = [
+    ev('e1', 'friend_added', 0, { channel: 'wechat' }),
+    ev('e2', 'page_viewed', 1, { category: 'children_furniture' }),
+    ev('e3', 'group_joined', 2, { group_id: 'g1' }),
+    ev('e4', 'purchase', 3, { order_id: 'o1', category: 'milk_powder', amount: 300 }),
+    ev('e4', 'purchase', 3.5, { order_id: 'o1', category: 'milk_powder', amount: 300 }), // a duplicate
+    ev('e5', 'purchase', 30, { order_id: 'o2', category: 'milk_powder', amount: 280 }),
+    { now: iso(t0 + 31 * hour), input: { type: 'profile_changed' } },
+    ev('e6', 'message_replied', 50, { channel: 'wechat' }),
+    ev('e7', 'group_message', 70, { group_id: 'g1' }),
+  ];
+  for (let h = 6; h <= 40 * 24; h += 5) steps.push({ now: iso(t0 + h * hour) });
+  steps.sort((a, b) => Date.parse(a.now) - Date.parse(b.now));
+  const profile = {
+    id: 'u1',
+    time_zone: 'Asia/Shanghai',
+    traits: { last_interaction_at: '2026-02-01T00:00:00Z', baby_birth_date: '2025-10-01', city: 'Shanghai' },
+    scores: { churn_risk: 0.9 },
+    consents,
+  };
+  const before = seen.compared;
+  compareRun(engine, JSON.stringify(profile), [], null, steps, 'examples');
+  assert.equal(seen.compared - before, steps.length);
+});
+
 test('returned states stay intact across later calls (they are views of replaced arenas)', () => {
   assert.ok(kept.length > 300, `only ${kept.length} states kept`);
   assert.ok(new Set(kept.map(([s]) => s.buffer)).size > 2, 'the states all came from one arena');

@@ -1073,10 +1073,10 @@ function badNow() {
 const SCRATCH_RECORDS = 4096;
 const SCRATCH_ARENA = 28672;
 
-/** A scratch buffer for `stepState`: records part, state arena, an `Int32Array` over it. */
+/** A scratch buffer for `stepState`: records part, state arena, `Int32Array` and wake-up `Float64Array` views. */
 function scratchBuffer(records, arena) {
   const ab = new ArrayBuffer(records + arena);
-  return { ab, buf: Buffer.from(ab), words: new Int32Array(ab), records, pos: records };
+  return { ab, buf: Buffer.from(ab), words: new Int32Array(ab), wake: new Float64Array(ab, 16, 1), records, pos: records };
 }
 
 /** String reference `r` of a step record (ADR 0015): a table entry (even) or a dynamic string (odd). */
@@ -1097,7 +1097,7 @@ function readStep(scratch, table) {
   const stateLen = w[0];
   const nEffects = w[1];
   const nNotices = w[2];
-  const wake = out.readDoubleLE(16);
+  const wake = scratch.wake[0];
   // The state is a view of the arena; the next state goes after it.
   const state = Buffer.from(scratch.ab, w[12], stateLen);
   scratch.pos = (w[12] + stateLen + 7) & ~7;

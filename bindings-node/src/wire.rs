@@ -136,7 +136,7 @@ pub(crate) struct Scratch {
 
 /// Header words; the records follow. Word 0: state length in bytes; 1:
 /// effects; 2: notices; 3: flags (bit 0: the dynamic text is not ASCII, decode
-/// it as UTF-8); 4–5: next wake-up in ms (f64 LE, NaN: none); 6: word index of
+/// it as UTF-8); 4–5: next wake-up in ms (f64, native byte order; NaN: none); 6: word index of
 /// the first record; 7: word index of the dynamic strings' offsets (count + 1
 /// of them, in UTF-16 units from the start of the text, which follows them);
 /// 8: number of dynamic strings; 9: the first of them that is a new table
@@ -227,7 +227,7 @@ pub(crate) fn write_step(
         let v = i32::try_from(v).map_err(|_| too_large())?;
         out[4 * i..4 * i + 4].copy_from_slice(&v.to_ne_bytes());
     }
-    out[16..24].copy_from_slice(&wake_ms.to_le_bytes());
+    out[16..24].copy_from_slice(&wake_ms.to_ne_bytes());
     Ok(())
 }
 

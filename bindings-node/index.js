@@ -923,8 +923,9 @@ class JourneyEngine {
    * (null/undefined for a new user), `subject` a prepared `subject(...)`, `input`
    * null/undefined for a tick, `now` a time value in milliseconds (number) or a
    * Date. Returns `{ state, effects, notices, nextWake }` with `nextWake` in
-   * milliseconds (null: only on inputs); effects and notices are decoded only
-   * when there are any. Same semantics as `stepBytes`.
+   * milliseconds (null: only on inputs). Effects and notices cross as compact
+   * records (ADR 0015) and are the same objects `stepBytes` gives; `state` is
+   * a view of a reused arena, never written again. Same semantics as `stepBytes`.
    */
   stepState(state, subject, input, now) {
     if (!(subject instanceof JourneySubject)) throw invalidArgument('stepState takes a prepared subject (JourneyEngine.subject)', 'subject');

@@ -960,7 +960,9 @@ export declare class JourneyEngine {
   /**
    * The lean restore + step + persist cycle for a prepared subject: binary state
    * both ways, `input` null/undefined for a tick, `now` in milliseconds since
-   * the epoch (or a Date). Same semantics as `stepBytes`.
+   * the epoch (or a Date). Same semantics and results as `stepBytes`; the
+   * returned `state` is a view of a reused arena (as a `Buffer.allocUnsafe`
+   * slice is of Node's pool), never written again.
    */
   stepState(
     state: Uint8Array | null | undefined,

@@ -13,8 +13,10 @@ const native = require(process.env.SIYU_NODE_ADDON || path.join(__dirname, 'siyu
 const ERROR_MARK = 'SIYU_ERROR:';
 const NATIVE = Symbol('siyu.native');
 const RULE_NAMES = Symbol('siyu.ruleNames');
-// A journey engine's reused output buffer for `stepState`.
+// A journey engine's reused output buffer for `stepState` ({ buf, words }).
 const SCRATCH = Symbol('siyu.scratch');
+// A journey engine's copy of its native string table (`stepState`, ADR 0015).
+const STRINGS = Symbol('siyu.strings');
 // A subject's native stepper (the engine bound to it) for `stepState`.
 const STEPPER = Symbol('siyu.stepper');
 
@@ -851,6 +853,8 @@ class JourneyEngine {
     const s = schema === undefined || schema === null ? new Schema({}) : asSchema(schema);
     const args = [jsonText(journeys, 'journeys'), optText(policies, 'policies')];
     this[NATIVE] = call(() => native.JourneyEngine.create(s[NATIVE], ...args));
+    this[STRINGS] = [];
+    this[SCRATCH] = null;
   }
 
   /** Validation reports of every definition: `{ id: report }`. */
@@ -919,47 +923,38 @@ class JourneyEngine {
    * (null/undefined for a new user), `subject` a prepared `subject(...)`, `input`
    * null/undefined for a tick, `now` a time value in milliseconds (number) or a
    * Date. Returns `{ state, effects, notices, nextWake }` with `nextWake` in
-   * milliseconds (null: only on inputs); effects and notices are decoded only
-   * when there are any. Same semantics as `stepBytes`.
+   * milliseconds (null: only on inputs). Effects and notices cross as compact
+   * records (ADR 0015) and are the same objects `stepBytes` gives; `state` is
+   * a view of a reused arena, never written again. Same semantics as `stepBytes`.
    */
   stepState(state, subject, input, now) {
     if (!(subject instanceof JourneySubject)) throw invalidArgument('stepState takes a prepared subject (JourneyEngine.subject)', 'subject');
-    const bytes = state === undefined || state === null ? undefined : toBuffer(state);
+    const bytes = state === undefined || state === null ? undefined : Buffer.isBuffer(state) ? state : toBuffer(state);
     const text = input === undefined || input === null ? undefined : jsonText(input, 'input');
-    if (typeof now !== 'number' && !(now instanceof Date)) throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
-    const ms = typeof now === 'number' ? now : now.getTime();
-    // The native side writes header + state + effects/notices JSON into a
-    // reused scratch buffer (no Buffer is created per call on that side).
-    let out = this[SCRATCH] || (this[SCRATCH] = Buffer.allocUnsafeSlow(4096));
-    // The subject keeps the native engine bound to it (made on first use), so a
-    // call passes no class argument (napi-rs checks and registers each one).
+    const ms = typeof now === 'number' ? now : now instanceof Date ? now.getTime() : badNow();
+    // The native side writes a header and the effects and notices (ADR 0015)
+    // into the front of a reused scratch buffer and the state into its arena
+    // part, which is handed out as the state Buffer (no Buffer is created on
+    // the native side per call, and nothing is copied on this side).
+    let out = this[SCRATCH];
+    if (out === null || out.pos + 1024 > out.buf.length) out = this[SCRATCH] = scratchBuffer(SCRATCH_RECORDS, SCRATCH_ARENA);
+    const strings = this[STRINGS];
+    // The subject keeps the native engine bound to it (made on first use).
     let stepper = subject[STEPPER];
-    let n;
     try {
       if (stepper === null || stepper.engine !== this) {
         stepper = subject[STEPPER] = { engine: this, native: this[NATIVE].stepper(subject[NATIVE]) };
       }
-      n = stepper.native.stepState(bytes, text, ms, out);
+      const n = native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length, out.records, out.pos);
       if (n < 0) {
-        out = this[SCRATCH] = Buffer.allocUnsafeSlow(2 * -n);
-        stepper.native.stepState(bytes, text, ms, out);
+        const need = (-2 * n + 7) & ~7;
+        out = this[SCRATCH] = scratchBuffer(Math.max(SCRATCH_RECORDS, need), Math.max(SCRATCH_ARENA, need));
+        native.journeyStepState(stepper.native, bytes, text, ms, out.buf, strings.length, out.records, out.pos);
       }
     } catch (e) {
       throw mapError(e);
     }
-    const stateLen = out.readUInt32LE(0);
-    const effectsLen = out.readUInt32LE(4);
-    const noticesLen = out.readUInt32LE(8);
-    const wake = out.readDoubleLE(16);
-    const at = 24 + stateLen;
-    const persisted = Buffer.allocUnsafe(stateLen);
-    out.copy(persisted, 0, 24, at);
-    return {
-      state: persisted,
-      effects: effectsLen === 0 ? [] : JSON.parse(out.toString('utf8', at, at + effectsLen)),
-      notices: noticesLen === 0 ? [] : JSON.parse(out.toString('utf8', at + effectsLen, at + effectsLen + noticesLen)),
-      nextWake: Number.isNaN(wake) ? null : wake,
-    };
+    return readStep(out, strings);
   }
 
   /**
@@ -1066,6 +1061,123 @@ class ValueModel {
     const args = [jsonText(profile, 'profile'), s[NATIVE], jsonText(customer, 'customer'), optText(options, 'options')];
     return JSON.parse(call(() => this[NATIVE].scoreProfile(...args)));
   }
+}
+
+function badNow() {
+  throw invalidArgument('now must be milliseconds since the epoch or a Date', 'now');
+}
+
+// `stepState`'s scratch: the first SCRATCH_RECORDS bytes take the header and
+// records of each call; the rest is an arena the states are handed out from
+// (as views: a returned state keeps its arena alive, as a `Buffer.allocUnsafe`
+// slice keeps Node's 8 KiB pool alive). A full arena is replaced, never reused.
+const SCRATCH_RECORDS = 4096;
+const SCRATCH_ARENA = 28672;
+
+/** A scratch buffer for `stepState`: records part, state arena, `Int32Array` and wake-up `Float64Array` views. */
+function scratchBuffer(records, arena) {
+  const ab = new ArrayBuffer(records + arena);
+  return { ab, buf: Buffer.from(ab), words: new Int32Array(ab), wake: new Float64Array(ab, 16, 1), records, pos: records };
+}
+
+/** String reference `r` of a step record (ADR 0015): a table entry (even) or a dynamic string (odd). */
+function ref(r, table, text, w, offs) {
+  if ((r & 1) === 0) return table[r >> 1];
+  const k = offs + (r >> 1);
+  return text.slice(w[k], w[k + 1]);
+}
+
+/**
+ * Reads what `JourneyStepper.stepState` wrote (layout in bindings-node/src/wire.rs):
+ * `{ state, effects, notices, nextWake }` with effects and notices exactly as
+ * their JSON form parses (test/wire.test.mjs compares every journey vector).
+ */
+function readStep(scratch, table) {
+  const out = scratch.buf;
+  const w = scratch.words;
+  const stateLen = w[0];
+  const nEffects = w[1];
+  const nNotices = w[2];
+  const wake = scratch.wake[0];
+  // The state is a view of the arena; the next state goes after it.
+  const state = Buffer.from(scratch.ab, w[12], stateLen);
+  scratch.pos = (w[12] + stateLen + 7) & ~7;
+  const effects = [];
+  const notices = [];
+  const count = w[8];
+  if (count > 0) {
+    const offs = w[7];
+    const start = (offs + count + 1) * 4;
+    // The dynamic strings arrive as one run of bytes (ASCII unless flagged);
+    // `latin1Slice`/`utf8Slice` are Buffer's own decoders (Node >= 18).
+    const text = (w[3] & 1) === 0 ? out.latin1Slice(start, start + w[11]) : out.utf8Slice(start, start + w[11]);
+    for (let k = offs + w[9], end = k + w[10]; k < end; k++) table.push(text.slice(w[k], w[k + 1]));
+    let p = w[6];
+    for (let i = 0; i < nEffects; i++) {
+      const kind = w[p];
+      if (kind === 3) {
+        effects.push(JSON.parse(ref(w[p + 1], table, text, w, offs)));
+        p += 2;
+        continue;
+      }
+      const id = ref(w[p + 1], table, text, w, offs);
+      const journey = ref(w[p + 2], table, text, w, offs);
+      const node = ref(w[p + 3], table, text, w, offs);
+      const keyRef = w[p + 4];
+      const at = ref(w[p + 5], table, text, w, offs);
+      p += 6;
+      // Keys in the JSON form's order (id, journey, node, key?, at, type, fields).
+      let e;
+      if (kind === 0) {
+        const channel = ref(w[p], table, text, w, offs);
+        const template = ref(w[p + 1], table, text, w, offs);
+        const purpose = ref(w[p + 2], table, text, w, offs);
+        p += 3;
+        e = keyRef < 0
+          ? { id, journey, node, at, type: 'send_message', channel, template, purpose }
+          : { id, journey, node, key: ref(keyRef, table, text, w, offs), at, type: 'send_message', channel, template, purpose };
+      } else if (kind === 1) {
+        const assignee = ref(w[p], table, text, w, offs);
+        const template = ref(w[p + 1], table, text, w, offs);
+        p += 2;
+        e = keyRef < 0
+          ? { id, journey, node, at, type: 'create_task', assignee, template }
+          : { id, journey, node, key: ref(keyRef, table, text, w, offs), at, type: 'create_task', assignee, template };
+      } else {
+        const adds = w[p];
+        const removes = w[p + 1];
+        p += 2;
+        e = keyRef < 0
+          ? { id, journey, node, at, type: 'update_tags' }
+          : { id, journey, node, key: ref(keyRef, table, text, w, offs), at, type: 'update_tags' };
+        if (adds > 0) {
+          const add = [];
+          for (let j = 0; j < adds; j++) add.push(ref(w[p + j], table, text, w, offs));
+          e.add = add;
+        }
+        p += adds;
+        if (removes > 0) {
+          const remove = [];
+          for (let j = 0; j < removes; j++) remove.push(ref(w[p + j], table, text, w, offs));
+          e.remove = remove;
+        }
+        p += removes;
+      }
+      effects.push(e);
+    }
+    for (let i = 0; i < nNotices; i++, p += 8) {
+      const n = { type: ref(w[p], table, text, w, offs) };
+      if (w[p + 1] >= 0) n.journey = ref(w[p + 1], table, text, w, offs);
+      if (w[p + 2] >= 0) n.key = ref(w[p + 2], table, text, w, offs);
+      if (w[p + 3] >= 0) n.node = ref(w[p + 3], table, text, w, offs);
+      n.at = ref(w[p + 4], table, text, w, offs);
+      if (w[p + 5] >= 0) n.reason = ref(w[p + 5], table, text, w, offs);
+      if (w[p + 6] >= 0) n.detail = ref(w[p + 6], table, text, w, offs);
+      if (w[p + 7] >= 0) n.until = ref(w[p + 7], table, text, w, offs);
+      notices.push(n);
+    }
+  }
+  return { state, effects, notices, nextWake: wake !== wake ? null : wake };
 }
 
 function toBuffer(bytes) {

@@ -25,5 +25,5 @@ fi
 status=0
 # The conformance runner prints `conformance[node]: N passed, M failed` itself.
 node test/conformance.test.mjs || status=1
-node --test --test-reporter=spec test/api.test.mjs test/types.test.mjs test/backend.test.mjs test/arrow.test.mjs test/envelopes.test.mjs test/typescript.test.mjs || status=1
+node --test --test-reporter=spec test/api.test.mjs test/types.test.mjs test/backend.test.mjs test/arrow.test.mjs test/envelopes.test.mjs test/wire.test.mjs test/typescript.test.mjs || status=1
 exit $status

@@ -1,14 +1,15 @@
 //! Journey additions: the binary-state step (restore + step + persist in one
 //! call, the cycle a backend runs per wake-up) and Mermaid diagrams.
 
-use super::{guard, parse_json, JourneyEngine};
+use super::{guard, parse_json, wire, JourneyEngine};
 use chrono::{DateTime, Utc};
-use napi::bindgen_prelude::{Buffer, BufferSlice};
+use napi::bindgen_prelude::{Buffer, BufferSlice, External};
 use napi_derive::napi;
 use siyu_core::journey::{request, Input, JourneyDefinition, StepResult, UserState};
 use siyu_core::value::{format_timestamp, parse_timestamp};
 use siyu_core::{Error, ErrorKind, EventLog, Profile};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// The result of [`JourneyEngine::step_bytes`]: the new state in its versioned
@@ -24,11 +25,6 @@ pub struct StepBytesResult {
     /// When to tick next (RFC 3339), if anything is waiting.
     pub next_wake: Option<String>,
 }
-
-/// Size of the header [`JourneyEngine::step_state`] writes before the state:
-/// state length, effects JSON length, notices JSON length (u32 LE each), four
-/// zero bytes, next wake-up in ms (f64 LE, NaN: none).
-const STEP_STATE_HEADER: usize = 24;
 
 /// Milliseconds since the epoch (a JS time value) as an instant.
 fn instant_ms(ms: f64) -> siyu_core::Result<DateTime<Utc>> {
@@ -71,14 +67,27 @@ struct SubjectData {
     events: EventLog,
 }
 
-/// An engine bound to one prepared subject (from `JourneyEngine.stepper`) for
-/// the lean cycle: its `stepState` takes no class argument, which napi-rs would
-/// check and register on every call, and it reuses one output vector.
-#[napi]
+/// An engine bound to one prepared subject (from `JourneyEngine.stepper`, a JS
+/// external) for the lean cycle [`journey_step_state`]. An external rather
+/// than a class: napi-rs checks a class receiver's identity and registers a
+/// native borrow of it on every method call (≈ 0.1 µs), an external is one
+/// registry look-up.
 pub struct JourneyStepper {
     engine: Arc<siyu_core::journey::JourneyEngine>,
     subject: Arc<SubjectData>,
-    packed: RefCell<Vec<u8>>,
+    /// The engine's string table (shared by its steppers).
+    strings: Rc<RefCell<wire::StringTable>>,
+    scratch: RefCell<Scratch>,
+}
+
+/// A stepper's vectors, reused across calls: the step result (its state is
+/// the next call's scratch state), the packed output and the wire scratch.
+#[derive(Default)]
+struct Scratch {
+    result: StepResult,
+    state: Vec<u8>,
+    packed: Vec<u8>,
+    wire: wire::Scratch,
 }
 
 fn internal(e: serde_json::Error) -> Error {
@@ -188,14 +197,15 @@ impl JourneyEngine {
     }
 
     /// This engine bound to a prepared subject, for repeated lean
-    /// [`JourneyStepper::step_state`] calls.
-    #[napi]
-    pub fn stepper(&self, subject: &JourneySubject) -> JourneyStepper {
-        JourneyStepper {
+    /// [`journey_step_state`] calls.
+    #[napi(ts_return_type = "ExternalObject<'JourneyStepper'>")]
+    pub fn stepper(&self, subject: &JourneySubject) -> External<JourneyStepper> {
+        External::new(JourneyStepper {
             engine: Arc::clone(&self.inner),
             subject: Arc::clone(&subject.data),
-            packed: RefCell::new(Vec::new()),
-        }
+            strings: Rc::clone(&self.strings),
+            scratch: RefCell::default(),
+        })
     }
 
     /// The Mermaid flowchart of a loaded journey (latest version unless given).
@@ -227,77 +237,103 @@ impl JourneyEngine {
     }
 }
 
+/// The lean restore + step + persist cycle of a stepper: the state as bytes
+/// (borrowed, `None` = a new user), the input as JSON text (`None`: a tick),
+/// `now` in milliseconds since the epoch, `known` the number of entries of the
+/// JS engine's string table. Writes into `out` (a buffer the caller reuses) a
+/// header and the effects and notices in the compact form of `wire` (ADR 0015)
+/// within its first `records` bytes, and the new state at byte `state_at`
+/// (≥ `records`: the caller hands that part out as the state Buffer and never
+/// lets it be written again). Returns the number of bytes of the first part,
+/// or minus the bytes of both parts when either does not fit (calling again
+/// with a larger buffer gives the same result). Same semantics as [`JourneyEngine::step_subject`];
+/// no buffer is created per call.
 #[napi]
-impl JourneyStepper {
-    /// The lean restore + step + persist cycle: the state as bytes (borrowed,
-    /// `None` = a new user), the input as JSON text (`None`: a tick), `now` in
-    /// milliseconds since the epoch. Writes into `out` (a scratch buffer the
-    /// caller reuses) a 24-byte header — state length, effects JSON length,
-    /// notices JSON length (u32 LE), 4 zero bytes, next wake-up in ms rounded
-    /// up (f64 LE, NaN: none) — then the state bytes, the effects JSON and the
-    /// notices JSON (each absent when empty). Returns the number of bytes
-    /// written, or minus the size needed when `out` is too small (nothing is
-    /// kept: calling again with a larger buffer gives the same result). Same
-    /// semantics as [`JourneyEngine::step_subject`]; no buffer is created per call.
-    #[napi]
-    pub fn step_state(
-        &self,
-        state: Option<BufferSlice>,
-        input: Option<String>,
-        now_ms: f64,
-        mut out: BufferSlice,
-    ) -> napi::Result<f64> {
-        guard(|| {
-            let st = match &state {
-                Some(b) if !b.is_empty() => UserState::from_bytes(b)?,
-                _ => UserState::new(),
-            };
-            let now = instant_ms(now_ms)?;
-            let input = match &input {
-                None => Input::Tick,
-                Some(text) => Input::from_json_value(
-                    &parse_json(text, ErrorKind::InvalidArgument, "input")?,
-                    self.engine.schema(),
-                )?,
-            };
-            let r = step_for(&self.engine, st, &self.subject, &input, now)?;
-            // JS calls are never re-entered; a fresh vector covers it anyway.
-            let mut fresh = Vec::new();
-            let mut kept = self.packed.try_borrow_mut();
-            let packed = match kept.as_deref_mut() {
-                Ok(v) => v,
-                Err(_) => &mut fresh,
-            };
-            packed.clear();
-            packed.resize(STEP_STATE_HEADER, 0);
-            r.state.write_bytes(packed);
-            let state_len = packed.len() - STEP_STATE_HEADER;
-            if !r.effects.is_empty() {
-                serde_json::to_writer(&mut *packed, &r.effects).map_err(internal)?;
+#[allow(clippy::too_many_arguments)] // a flat napi signature: no object to convert per call
+pub fn journey_step_state(
+    stepper: &External<JourneyStepper>,
+    state: Option<BufferSlice>,
+    input: Option<String>,
+    now_ms: f64,
+    mut out: BufferSlice,
+    known: u32,
+    records: u32,
+    state_at: u32,
+) -> napi::Result<f64> {
+    let stepper: &JourneyStepper = stepper;
+    guard(|| {
+        // JS calls are never re-entered; fresh scratch covers it anyway.
+        let mut fresh = Scratch::default();
+        let mut kept = stepper.scratch.try_borrow_mut();
+        let scratch = match kept.as_deref_mut() {
+            Ok(v) => v,
+            Err(_) => &mut fresh,
+        };
+        // `state` is often a view of `out`'s arena (a state this function
+        // returned): it is read completely here, before `out` is written, and
+        // the parts of `out` written below never overlap a handed-out state.
+        let st = match state {
+            Some(b) if !b.is_empty() => UserState::from_bytes(&b)?,
+            _ => UserState::new(),
+        };
+        let now = instant_ms(now_ms)?;
+        let input = match &input {
+            None => Input::Tick,
+            Some(text) => Input::from_json_value(
+                &parse_json(text, ErrorKind::InvalidArgument, "input")?,
+                stepper.engine.schema(),
+            )?,
+        };
+        let r = &mut scratch.result;
+        match &input {
+            Input::Event(_) => {
+                let log = request::history(stepper.subject.events.events().to_vec(), &input);
+                stepper
+                    .engine
+                    .step_into(st, &stepper.subject.profile, &log, &input, now, r)?
             }
-            let effects_len = packed.len() - STEP_STATE_HEADER - state_len;
-            if !r.notices.is_empty() {
-                serde_json::to_writer(&mut *packed, &r.notices).map_err(internal)?;
-            }
-            let notices_len = packed.len() - STEP_STATE_HEADER - state_len - effects_len;
-            let wake = r.next_wake.map_or(f64::NAN, ms_ceil);
-            for (i, n) in [state_len, effects_len, notices_len]
-                .into_iter()
-                .enumerate()
-            {
-                let n = u32::try_from(n)
-                    .map_err(|_| Error::new(ErrorKind::Internal, "step result too large"))?;
-                packed[4 * i..4 * i + 4].copy_from_slice(&n.to_le_bytes());
-            }
-            packed[16..24].copy_from_slice(&wake.to_le_bytes());
-            let dst: &mut [u8] = &mut out;
-            if packed.len() > dst.len() {
-                return Ok(-(packed.len() as f64));
-            }
-            dst[..packed.len()].copy_from_slice(packed);
-            Ok(packed.len() as f64)
-        })
-    }
+            _ => stepper.engine.step_into(
+                st,
+                &stepper.subject.profile,
+                &stepper.subject.events,
+                &input,
+                now,
+                r,
+            )?,
+        }
+        let state_bytes = &mut scratch.state;
+        state_bytes.clear();
+        r.state.write_bytes(state_bytes);
+        let packed = &mut scratch.packed;
+        packed.clear();
+        packed.resize(4 * wire::HEADER_WORDS, 0);
+        let mut fresh_table = wire::StringTable::default();
+        let mut table = stepper.strings.try_borrow_mut();
+        let table = match table.as_deref_mut() {
+            Ok(t) => t,
+            Err(_) => &mut fresh_table,
+        };
+        let (cap, at) = (records as usize, state_at as usize);
+        wire::write_step(
+            packed,
+            state_bytes.len(),
+            at,
+            r.next_wake.map_or(f64::NAN, ms_ceil),
+            &r.effects,
+            &r.notices,
+            table,
+            known as usize,
+            &mut scratch.wire,
+        )?;
+        let dst: &mut [u8] = &mut out;
+        let fits = packed.len() <= cap && cap <= at && at + state_bytes.len() <= dst.len();
+        if !fits {
+            return Ok(-((packed.len() + state_bytes.len()) as f64));
+        }
+        dst[..packed.len()].copy_from_slice(packed);
+        dst[at..at + state_bytes.len()].copy_from_slice(state_bytes);
+        Ok(packed.len() as f64)
+    })
 }
 
 /// Steps `st` for a prepared subject; an event input is added to a copy of

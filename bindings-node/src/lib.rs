@@ -19,6 +19,7 @@ pub mod bulk;
 pub mod journey;
 pub mod simulate;
 pub mod value_models;
+mod wire;
 
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;
@@ -718,6 +719,8 @@ fn read_user_state(state: Option<&str>) -> siyu_core::Result<UserState> {
 #[napi]
 pub struct JourneyEngine {
     inner: Arc<siyu_core::journey::JourneyEngine>,
+    /// Definition strings already numbered for the JS side (`stepState`, ADR 0015).
+    strings: std::rc::Rc<std::cell::RefCell<wire::StringTable>>,
 }
 
 #[napi]
@@ -745,6 +748,7 @@ impl JourneyEngine {
                     defs,
                     policies,
                 )?),
+                strings: Default::default(),
             })
         })
     }

@@ -341,7 +341,8 @@ impl CompiledRuleSet {
                 let Ok(dict) = profile.cast::<PyDict>() else {
                     return Ok(None);
                 };
-                if let Some((id, traits)) = per_call::simple_lent(dict, &self.names) {
+                let mut traits = per_call::LentDict::empty();
+                if let Some(id) = per_call::simple_lent(dict, &self.names, &mut traits) {
                     return attached(py, || {
                         let (now, default_zone) = at(now)?;
                         let input = LentInput {
@@ -501,16 +502,18 @@ pub struct Matcher {
 impl Matcher {
     fn test(&self, py: Python<'_>, traits: &Bound<'_, PyAny>) -> PyResult<bool> {
         let set = self.set.get();
+        let copy;
         let dict = match traits.cast::<PyDict>() {
-            Ok(d) => d.clone(),
+            Ok(d) => d,
             // Any other mapping: its items as a dict.
             Err(_) => {
-                let d = PyDict::new(py);
-                d.update(traits.cast::<pyo3::types::PyMapping>()?)?;
-                d
+                copy = PyDict::new(py);
+                copy.update(traits.cast::<pyo3::types::PyMapping>()?)?;
+                &copy
             }
         };
-        if let Some(lent) = per_call::LentDict::read(&dict, &set.names) {
+        let mut lent = per_call::LentDict::empty();
+        if lent.read(dict, &set.names).is_some() {
             let input = LentInput {
                 id: MATCHER_ID,
                 traits: &lent,

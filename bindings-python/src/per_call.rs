@@ -130,28 +130,28 @@ enum Held<'py> {
 }
 
 impl<'py> LentDict<'py> {
-    fn empty() -> LentDict<'py> {
+    /// An empty dict of traits (fill it with [`LentDict::read`]).
+    pub(crate) fn empty() -> LentDict<'py> {
         LentDict {
             inline: Default::default(),
             more: Vec::new(),
         }
     }
 
-    /// Reads `d`; `None` when a key is not exactly a `str` or a value has no
-    /// JSON form (the caller then takes the JSON path, which knows datetimes
-    /// and sets).
-    pub(crate) fn read(d: &Bound<'py, PyDict>, names: &TraitNames) -> Option<LentDict<'py>> {
-        let mut out = LentDict::empty();
+    /// Reads `d` into this (empty) value, in place; `None` when a key is not
+    /// exactly a `str` or a value has no JSON form (the caller then takes the
+    /// JSON path, which knows datetimes and sets).
+    pub(crate) fn read(&mut self, d: &Bound<'py, PyDict>, names: &TraitNames) -> Option<()> {
         for (n, (k, v)) in d.iter().enumerate() {
             // Exact `str` only: a subclass could run Python code when hashed.
             let key = names.key(k.cast_exact::<PyString>().ok()?)?;
             let item = (key, held(&v)?);
-            match out.inline.get_mut(n) {
+            match self.inline.get_mut(n) {
                 Some(slot) => *slot = Some(item),
-                None => out.more.push(item),
+                None => self.more.push(item),
             }
         }
-        Some(out)
+        Some(())
     }
 }
 
@@ -206,20 +206,20 @@ impl LentTraits for LentDict<'_> {
 }
 
 /// A dict of exactly `{"id": str, "traits": dict}` (traits optional) as
-/// `(id, traits)` read for lent evaluation; `None` for any other shape or for
-/// values [`LentDict::read`] declines.
+/// its id, with the traits read into `traits` for lent evaluation; `None` for
+/// any other shape or for values [`LentDict::read`] declines.
 pub(crate) fn simple_lent<'py>(
     d: &Bound<'py, PyDict>,
     names: &TraitNames,
-) -> Option<(String, LentDict<'py>)> {
+    traits: &mut LentDict<'py>,
+) -> Option<String> {
     let mut id = None;
-    let mut traits = LentDict::empty();
     for (k, v) in d.iter() {
         match k.cast::<PyString>().ok()?.to_cow().ok()?.as_ref() {
             "id" => id = Some(v.cast::<PyString>().ok()?.to_cow().ok()?.into_owned()),
-            "traits" => traits = LentDict::read(v.cast::<PyDict>().ok()?, names)?,
+            "traits" => traits.read(v.cast::<PyDict>().ok()?, names)?,
             _ => return None,
         }
     }
-    Some((id?, traits))
+    id
 }

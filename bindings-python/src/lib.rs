@@ -342,9 +342,12 @@ impl CompiledRuleSet {
                     return Ok(None);
                 };
                 let mut traits = per_call::LentDict::empty();
-                if let Some(id) = per_call::simple_lent(dict, &self.names, &mut traits) {
+                // A bad `now` takes the document path, which reports profile
+                // errors first.
+                let when = at(now).ok();
+                let id = when.and_then(|_| per_call::simple_lent(dict, &self.names, &mut traits));
+                if let (Some(id), Some((now, default_zone))) = (id, when) {
                     return attached(py, || {
-                        let (now, default_zone) = at(now)?;
                         let input = LentInput {
                             id: &id,
                             traits: &traits,

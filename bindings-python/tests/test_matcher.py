@@ -187,3 +187,14 @@ def test_pre_built_profile_and_dict_agree() -> None:
         assert compiled.evaluate(native, None, NOW) == compiled.evaluate(doc, None, NOW)
         for name in compiled.rule_names:
             assert compiled.matcher(name, NOW)(traits) == compiled.evaluate(native, None, NOW)[name]
+
+
+def test_bad_now_after_profile_errors_as_the_json_path() -> None:
+    compiled = siyu.CompiledRuleSet(RULES, SCHEMA)
+    for traits in [{"age": "x"}, {"age": 3}]:
+        doc = {"id": "u", "traits": traits}
+        with pytest.raises(siyu.SiyuError) as want:
+            compiled._inner.evaluate(json.dumps(doc), "[]", "not a time")
+        with pytest.raises(type(want.value)) as got:
+            compiled.evaluate(doc, None, "not a time")
+        assert (got.value.code, got.value.path, str(got.value)) == (want.value.code, want.value.path, str(want.value))

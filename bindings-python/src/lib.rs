@@ -21,10 +21,12 @@ mod rfm;
 mod tags;
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 use pyo3_arrow::{PyRecordBatchReader, PyTable};
 use siyu_core::error::{Error, ErrorKind};
-use siyu_core::rules::{CompiledRuleSet as CoreCompiled, EvalInput, RuleSet as CoreRuleSet};
+use siyu_core::rules::{
+    CompiledRuleSet as CoreCompiled, EvalInput, LentInput, LentPlan, RuleSet as CoreRuleSet,
+};
 use siyu_core::value::parse_timestamp;
 use siyu_core::{EventLog as CoreEventLog, Profile as CoreProfile, Schema as CoreSchema, Zone};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -212,9 +214,25 @@ impl<T> Held<'_, T> {
 pub struct CompiledRuleSet {
     inner: CoreCompiled,
     schema: CoreSchema,
+    /// Lent evaluation of every rule (dicts without events, ADR 0014).
+    plan: LentPlan,
+    /// The plan's trait names as Python strings (dict keys are matched here).
+    names: per_call::TraitNames,
 }
 
 impl CompiledRuleSet {
+    /// Wraps a compiled set with its lent plan and name index.
+    fn wrap(py: Python<'_>, inner: CoreCompiled, schema: CoreSchema) -> PyResult<CompiledRuleSet> {
+        let plan = inner.lent_plan(&schema);
+        let names = per_call::TraitNames::new(py, &plan)?;
+        Ok(CompiledRuleSet {
+            inner,
+            schema,
+            plan,
+            names,
+        })
+    }
+
     /// Parses the per-call inputs and runs `f` on them without the GIL.
     fn with_input<T: Send>(
         &self,
@@ -262,26 +280,16 @@ impl CompiledRuleSet {
     #[new]
     fn new(py: Python<'_>, ruleset: &RuleSet, schema: &Schema) -> PyResult<CompiledRuleSet> {
         let (rules, schema) = (&ruleset.inner, &schema.inner);
-        detached(py, || {
-            let inner = CoreCompiled::compile(rules, schema)?;
-            Ok(CompiledRuleSet {
-                inner,
-                schema: schema.clone(),
-            })
-        })
+        let inner = detached(py, || CoreCompiled::compile(rules, schema))?;
+        CompiledRuleSet::wrap(py, inner, schema.clone())
     }
 
     /// Parses DSL text and compiles it; compile errors then carry line and column.
     #[staticmethod]
     fn from_text(py: Python<'_>, text: &str, schema: &Schema) -> PyResult<CompiledRuleSet> {
         let schema = &schema.inner;
-        detached(py, || {
-            let inner = CoreCompiled::compile_text(text, schema)?;
-            Ok(CompiledRuleSet {
-                inner,
-                schema: schema.clone(),
-            })
-        })
+        let inner = detached(py, || CoreCompiled::compile_text(text, schema))?;
+        CompiledRuleSet::wrap(py, inner, schema.clone())
     }
 
     /// Rule names in declaration order (the order of `evaluate`'s result).
@@ -308,8 +316,9 @@ impl CompiledRuleSet {
 
     /// Memberships of one profile without events, with the GIL held (the
     /// per-call fast path): `profile` is a native `Profile` or a dict, read as
-    /// the JSON document it denotes (same validation as JSON text). `None` when
-    /// the dict holds a value JSON has no form for (then use `evaluate`).
+    /// the JSON document it denotes (same validation as JSON text); a
+    /// `{"id", "traits"}` dict's traits are lent to the core, not converted.
+    /// `None` when the dict holds a value JSON has no form for (then use `evaluate`).
     #[pyo3(signature = (profile, now, default_zone=None))]
     fn evaluate_one(
         &self,
@@ -318,39 +327,79 @@ impl CompiledRuleSet {
         now: &str,
         default_zone: Option<&str>,
     ) -> PyResult<Option<Vec<bool>>> {
-        let owned;
-        let p: &CoreProfile = match profile.cast::<Profile>() {
-            Ok(native) => &native.get().inner,
-            Err(_) => {
-                let simple = profile
-                    .cast::<pyo3::types::PyDict>()
-                    .ok()
-                    .and_then(per_call::simple_profile);
-                owned = match simple {
-                    Some((id, traits)) => attached(py, || {
-                        CoreProfile::from_id_and_traits(id, traits, &self.schema)
-                    })?,
-                    None => {
-                        let Some(json) = per_call::to_json(profile) else {
-                            return Ok(None);
-                        };
-                        attached(py, || CoreProfile::from_json_value(&json, &self.schema))?
-                    }
-                };
-                &owned
-            }
-        };
-        attached(py, || {
-            let now = parse_timestamp(now)?;
+        let at = |now: &str| -> Result<_, Error> {
             let zone = match default_zone {
                 Some(z) => Zone::parse(z)?,
                 None => Zone::utc(),
             };
+            Ok((parse_timestamp(now)?, zone))
+        };
+        let owned;
+        let p: &CoreProfile = match profile.cast::<Profile>() {
+            Ok(native) => &native.get().inner,
+            Err(_) => {
+                let Ok(dict) = profile.cast::<PyDict>() else {
+                    return Ok(None);
+                };
+                let mut traits = per_call::LentDict::empty();
+                // A bad `now` takes the document path, which reports profile
+                // errors first.
+                let when = at(now).ok();
+                let id = when.and_then(|_| per_call::simple_lent(dict, &self.names, &mut traits));
+                if let (Some(id), Some((now, default_zone))) = (id, when) {
+                    return attached(py, || {
+                        let input = LentInput {
+                            id: &id,
+                            traits: &traits,
+                            now,
+                            default_zone,
+                        };
+                        self.inner.evaluate_lent(&self.plan, &input)
+                    })
+                    .map(Some);
+                }
+                let Some(json) = per_call::to_json(profile) else {
+                    return Ok(None);
+                };
+                owned = attached(py, || CoreProfile::from_json_value(&json, &self.schema))?;
+                &owned
+            }
+        };
+        attached(py, || {
+            let (now, zone) = at(now)?;
             let log = CoreEventLog::new(Vec::new());
             self.inner
                 .evaluate(&EvalInput::new(p, &log, now).with_default_zone(zone))
         })
         .map(Some)
+    }
+
+    /// A callable testing membership in rule `rule` at `now` for a dict of
+    /// traits (see `Matcher`).
+    #[pyo3(signature = (rule, now, default_zone=None))]
+    fn matcher(
+        slf: &Bound<'_, Self>,
+        rule: &str,
+        now: &str,
+        default_zone: Option<&str>,
+    ) -> PyResult<Matcher> {
+        let py = slf.py();
+        let this = slf.get();
+        let (plan, now, zone) = attached(py, || {
+            let plan = this.inner.lent_plan_for(&this.schema, rule)?;
+            let zone = match default_zone {
+                Some(z) => Zone::parse(z)?,
+                None => Zone::utc(),
+            };
+            Ok((plan, parse_timestamp(now)?, zone))
+        })?;
+        Ok(Matcher {
+            set: slf.clone().unbind(),
+            plan,
+            rule: rule.to_string(),
+            now,
+            zone,
+        })
     }
 
     /// The explanation of one rule's verdict, as JSON text.
@@ -433,6 +482,97 @@ impl CompiledRuleSet {
         let schema = batch.schema();
         let table = PyTable::try_new(vec![batch], schema)?.into_pyarrow(py)?;
         Ok((table, unmatched))
+    }
+}
+
+/// The profile id a matcher's traits stand under (rules cannot read it).
+const MATCHER_ID: &str = "matcher";
+
+/// Membership in one rule of a compiled set at a fixed `now` (and default
+/// zone), for a dict of traits: `m(traits)` equals
+/// `evaluate({"id": "matcher", "traits": traits}, None, now)[rule]` — same
+/// answers, same errors — without building a profile (the traits are lent to
+/// the core, ADR 0014). Keeps the GIL (sub-microsecond work).
+#[pyclass(frozen, module = "siyu._native")]
+pub struct Matcher {
+    set: Py<CompiledRuleSet>,
+    plan: LentPlan,
+    rule: String,
+    now: chrono::DateTime<chrono::Utc>,
+    zone: Zone,
+}
+
+impl Matcher {
+    fn test(&self, py: Python<'_>, traits: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let set = self.set.get();
+        let copy;
+        let dict = match traits.cast::<PyDict>() {
+            Ok(d) => d,
+            // Any other mapping: its items as a dict.
+            Err(_) => {
+                copy = PyDict::new(py);
+                copy.update(traits.cast::<pyo3::types::PyMapping>()?)?;
+                &copy
+            }
+        };
+        let mut lent = per_call::LentDict::empty();
+        if lent.read(dict, &set.names).is_some() {
+            let input = LentInput {
+                id: MATCHER_ID,
+                traits: &lent,
+                now: self.now,
+                default_zone: self.zone,
+            };
+            return attached(py, || set.inner.matches_lent(&self.plan, &input));
+        }
+        // Values JSON has no form for (datetimes, sets): the JSON text path.
+        let doc = PyDict::new(py);
+        doc.set_item("id", MATCHER_ID)?;
+        doc.set_item("traits", dict)?;
+        let text: String = py
+            .import("siyu")?
+            .getattr("_to_json")?
+            .call1((doc,))?
+            .extract()?;
+        attached(py, || {
+            let profile = CoreProfile::from_json(&text, &set.schema)?;
+            let log = CoreEventLog::new(Vec::new());
+            let input = EvalInput::new(&profile, &log, self.now).with_default_zone(self.zone);
+            set.inner.evaluate_rule(&input, &self.rule)
+        })
+    }
+}
+
+#[pymethods]
+impl Matcher {
+    /// Whether `traits` (a dict of trait name → value) is in the rule.
+    fn __call__(&self, py: Python<'_>, traits: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.test(py, traits)
+    }
+
+    /// Same as calling the matcher.
+    fn matches(&self, py: Python<'_>, traits: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.test(py, traits)
+    }
+
+    /// The rule's name.
+    #[getter]
+    fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The evaluation instant (RFC 3339, UTC).
+    #[getter]
+    fn now(&self) -> String {
+        siyu_core::value::format_timestamp(&self.now)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Matcher(rule={:?}, now={:?})",
+            self.rule,
+            siyu_core::value::format_timestamp(&self.now)
+        )
     }
 }
 
@@ -550,6 +690,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Profile>()?;
     m.add_class::<EventLog>()?;
     m.add_class::<CompiledRuleSet>()?;
+    m.add_class::<Matcher>()?;
     m.add_function(wrap_pyfunction!(parse_zone, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_timestamp, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;

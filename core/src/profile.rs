@@ -227,7 +227,7 @@ impl Profile {
         let invalid =
             |path: String, msg: String| Error::new(ErrorKind::InvalidProfile, msg).with_path(path);
         if self.id.is_empty() {
-            return Err(invalid("id".into(), "profile id must not be empty".into()));
+            return Err(empty_id());
         }
         for (name, value) in &self.traits {
             let def = schema.traits.get(name).ok_or_else(|| {
@@ -340,26 +340,40 @@ fn read_traits(
 ) -> Result<BTreeMap<String, Value>> {
     let mut traits = BTreeMap::new();
     for (name, json) in raw {
-        let def = schema.traits.get(&name).ok_or_else(|| {
-            let e = Error::new(ErrorKind::InvalidProfile, format!("unknown trait `{name}`"))
-                .with_path(format!("traits.{name}"));
-            match suggest(&name, schema.traits.keys().map(String::as_str)) {
-                Some(s) => e.with_suggestion(s),
-                None => e,
-            }
-        })?;
-        let value = Value::from_json(&json, def.ty).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidProfile,
-                format!("trait `{name}`: {}", e.message()),
-            )
-            .with_path(format!("traits.{name}"))
-        })?;
+        let def = schema
+            .traits
+            .get(&name)
+            .ok_or_else(|| unknown_trait(&name, schema.traits.keys().map(String::as_str)))?;
+        let value = Value::from_json(&json, def.ty).map_err(|e| bad_trait(&name, &e))?;
         if let Some(v) = value {
             traits.insert(name, v);
         }
     }
     Ok(traits)
+}
+
+/// The error for a trait the schema does not declare (`known`: the declared names).
+pub(crate) fn unknown_trait<'k>(name: &str, known: impl IntoIterator<Item = &'k str>) -> Error {
+    let e = Error::new(ErrorKind::InvalidProfile, format!("unknown trait `{name}`"))
+        .with_path(format!("traits.{name}"));
+    match suggest(name, known) {
+        Some(s) => e.with_suggestion(s),
+        None => e,
+    }
+}
+
+/// The error for a trait value that cannot be read as its declared type.
+pub(crate) fn bad_trait(name: &str, e: &Error) -> Error {
+    Error::new(
+        ErrorKind::InvalidProfile,
+        format!("trait `{name}`: {}", e.message()),
+    )
+    .with_path(format!("traits.{name}"))
+}
+
+/// The error for an empty profile id.
+pub(crate) fn empty_id() -> Error {
+    Error::new(ErrorKind::InvalidProfile, "profile id must not be empty").with_path("id")
 }
 
 impl RawProfile {

@@ -141,40 +141,7 @@ impl Value {
     /// Integers are accepted where floats are declared; integral floats (`3.0`)
     /// where integers are.
     pub fn from_json(v: &serde_json::Value, ty: ValueType) -> Result<Option<Value>> {
-        use serde_json::Value as J;
-        let mismatch = || {
-            Error::new(
-                ErrorKind::TypeMismatch,
-                format!("expected {}, found {}", ty, json_kind(v)),
-            )
-        };
-        Ok(Some(match (ty, v) {
-            (_, J::Null) => return Ok(None),
-            (ValueType::String, J::String(s)) => Value::String(s.clone()),
-            (ValueType::Integer, J::Number(n)) => {
-                if let Some(i) = n.as_i64() {
-                    Value::Integer(i)
-                } else {
-                    match n.as_f64() {
-                        Some(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                            Value::Integer(f as i64)
-                        }
-                        _ => return Err(mismatch()),
-                    }
-                }
-            }
-            (ValueType::Float, J::Number(n)) => Value::Float(n.as_f64().ok_or_else(mismatch)?),
-            (ValueType::Boolean, J::Bool(b)) => Value::Boolean(*b),
-            (ValueType::Timestamp, J::String(s)) => Value::Timestamp(parse_timestamp(s)?),
-            (ValueType::Date, J::String(s)) => Value::Date(parse_date(s)?),
-            (ValueType::StringList, J::Array(items)) => Value::StringList(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map(str::to_string).ok_or_else(mismatch))
-                    .collect::<Result<_>>()?,
-            ),
-            _ => return Err(mismatch()),
-        }))
+        read_json(JsonRef::of(v), ty).map(|t| t.map(Typed::into_value))
     }
 
     /// Infers a value from untyped JSON (used where no schema type is known):
@@ -203,6 +170,125 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_json())
     }
+}
+
+/// A JSON value as a caller holds it, without a `serde_json::Value` being built:
+/// scalars by value, strings borrowed, anything else (arrays, objects) as JSON.
+/// Numbers keep serde_json's classes: `Int` when the value fits `i64`, `UInt`
+/// for larger unsigned values, `Float` (finite) otherwise. Bindings lend their
+/// native values this way (see [`crate::rules::LentTraits`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum JsonRef<'a> {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A number that fits `i64`.
+    Int(i64),
+    /// A number above `i64::MAX` that fits `u64`.
+    UInt(u64),
+    /// Any other number; must be finite (JSON has no NaN or infinity).
+    Float(f64),
+    /// A string.
+    Str(&'a str),
+    /// An array or object (anything else).
+    Other(&'a serde_json::Value),
+}
+
+impl<'a> JsonRef<'a> {
+    /// The borrowed view of a JSON value.
+    pub fn of(v: &'a serde_json::Value) -> JsonRef<'a> {
+        use serde_json::Value as J;
+        match v {
+            J::Null => JsonRef::Null,
+            J::Bool(b) => JsonRef::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => JsonRef::Int(i),
+                (None, Some(u)) => JsonRef::UInt(u),
+                // serde_json numbers are finite.
+                (None, None) => JsonRef::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            J::String(s) => JsonRef::Str(s),
+            other => JsonRef::Other(other),
+        }
+    }
+
+    /// Short description of the value's kind (as [`json_kind`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JsonRef::Null => "null",
+            JsonRef::Bool(_) => "boolean",
+            JsonRef::Int(_) | JsonRef::UInt(_) | JsonRef::Float(_) => "number",
+            JsonRef::Str(_) => "string",
+            JsonRef::Other(v) => json_kind(v),
+        }
+    }
+}
+
+/// A value read against its declared type, strings borrowed from the input.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Typed<'a> {
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Ts(DateTime<Utc>),
+    Date(NaiveDate),
+    List(Vec<String>),
+}
+
+impl Typed<'_> {
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Typed::Str(s) => Value::String(s.to_string()),
+            Typed::Int(i) => Value::Integer(i),
+            Typed::Float(f) => Value::Float(f),
+            Typed::Bool(b) => Value::Boolean(b),
+            Typed::Ts(t) => Value::Timestamp(t),
+            Typed::Date(d) => Value::Date(d),
+            Typed::List(l) => Value::StringList(l),
+        }
+    }
+}
+
+/// Reads `v` as a value of type `ty` (the one reading of JSON values behind
+/// [`Value::from_json`] and the lent per-call path). `null` gives `Ok(None)`.
+pub(crate) fn read_json(v: JsonRef<'_>, ty: ValueType) -> Result<Option<Typed<'_>>> {
+    use serde_json::Value as J;
+    let mismatch = || {
+        Error::new(
+            ErrorKind::TypeMismatch,
+            format!("expected {}, found {}", ty, v.kind()),
+        )
+    };
+    // An integral float within ±2^53 reads as an integer.
+    let integral = |f: f64| {
+        if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+            Ok(Typed::Int(f as i64))
+        } else {
+            Err(mismatch())
+        }
+    };
+    Ok(Some(match (ty, v) {
+        (_, JsonRef::Null) => return Ok(None),
+        (ValueType::String, JsonRef::Str(s)) => Typed::Str(s),
+        (ValueType::Integer, JsonRef::Int(i)) => Typed::Int(i),
+        (ValueType::Integer, JsonRef::UInt(u)) => integral(u as f64)?,
+        (ValueType::Integer, JsonRef::Float(f)) => integral(f)?,
+        (ValueType::Float, JsonRef::Int(i)) => Typed::Float(i as f64),
+        (ValueType::Float, JsonRef::UInt(u)) => Typed::Float(u as f64),
+        (ValueType::Float, JsonRef::Float(f)) => Typed::Float(f),
+        (ValueType::Boolean, JsonRef::Bool(b)) => Typed::Bool(b),
+        (ValueType::Timestamp, JsonRef::Str(s)) => Typed::Ts(parse_timestamp(s)?),
+        (ValueType::Date, JsonRef::Str(s)) => Typed::Date(parse_date(s)?),
+        (ValueType::StringList, JsonRef::Other(J::Array(items))) => Typed::List(
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).ok_or_else(mismatch))
+                .collect::<Result<_>>()?,
+        ),
+        _ => return Err(mismatch()),
+    }))
 }
 
 /// Short description of a JSON value's kind, for error messages.

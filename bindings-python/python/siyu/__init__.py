@@ -20,6 +20,9 @@ from . import analytics, clv  # noqa: E402  (value models and analytics: tables 
 
 __version__: str = _native.__version__
 
+Matcher = _native.Matcher
+"""A native callable for one rule at a fixed instant (see :meth:`CompiledRuleSet.matcher`)."""
+
 JsonDoc = Union[str, Mapping[str, Any]]
 """A JSON document given as text or as an already parsed mapping."""
 
@@ -309,6 +312,18 @@ class CompiledRuleSet:
         )
         return dict(zip(self._names, flags))
 
+    def matcher(self, rule: str, now: Instant, default_zone: Optional[str] = None) -> "Matcher":
+        """A fast callable for one rule at a fixed ``now``: ``m(traits) -> bool``.
+
+        ``traits`` is a dict of trait name → value (the ``"traits"`` of a profile
+        dict). ``m(traits)`` equals ``self.evaluate({"id": "matcher", "traits":
+        traits}, None, now, default_zone)[rule]`` — same answers, same errors —
+        but reads the dict in place (no profile is built) and returns a plain
+        ``bool``; use it to test many profiles one call at a time. The profile
+        has no events, tags, consents, identities, scores or zone.
+        """
+        return self._inner.matcher(rule, _instant(now), default_zone)
+
     def explain(
         self,
         profile: ProfileLike,
@@ -422,6 +437,7 @@ __all__ = [
     "Profile",
     "EventLog",
     "CompiledRuleSet",
+    "Matcher",
     "Explanation",
     "ExplainNode",
     "SiyuError",

@@ -1,6 +1,6 @@
 # Type stubs of the native module; checked against the built module by
 # `python -m mypy.stubtest siyu._native` in `make test`.
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union, final
 
 __all__ = [
     "analytics_call",
@@ -18,6 +18,7 @@ __all__ = [
     "EventLog",
     "evaluate_outputs",
     "Lifecycle",
+    "Matcher",
     "merge_profiles",
     "OutputStream",
     "PointsModel",
@@ -70,6 +71,15 @@ class EventLog:
     def __len__(self) -> int: ...
 
 @final
+class Matcher:
+    def __call__(self, traits: Mapping[str, Any]) -> bool: ...
+    def matches(self, traits: Mapping[str, Any]) -> bool: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def now(self) -> str: ...
+
+@final
 class CompiledRuleSet:
     def __new__(cls, ruleset: RuleSet, schema: Schema) -> CompiledRuleSet: ...
     @staticmethod
@@ -94,6 +104,7 @@ class CompiledRuleSet:
     def evaluate_one(
         self, profile: Any, now: str, default_zone: Optional[str] = None
     ) -> Optional[list[bool]]: ...
+    def matcher(self, rule: str, now: str, default_zone: Optional[str] = None) -> Matcher: ...
     def evaluate_arrow(
         self,
         profiles: Any,

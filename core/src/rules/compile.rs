@@ -270,7 +270,7 @@ impl CompiledRuleSet {
     }
 
     /// Rule `i` and every rule it references, directly or not.
-    fn closure(&self, i: usize) -> Vec<bool> {
+    pub(crate) fn closure(&self, i: usize) -> Vec<bool> {
         let mut needed = vec![false; self.plans.len()];
         let mut stack = vec![i];
         while let Some(j) = stack.pop() {
@@ -280,6 +280,12 @@ impl CompiledRuleSet {
             }
         }
         needed
+    }
+
+    /// The index of rule `rule` in [`CompiledRuleSet::rule_names`];
+    /// `INVALID_ARGUMENT` (with a suggestion) when there is none.
+    pub fn rule_index(&self, rule: &str) -> Result<usize> {
+        self.index_of(rule)
     }
 
     fn index_of(&self, rule: &str) -> Result<usize> {

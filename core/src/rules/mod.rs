@@ -25,6 +25,7 @@ pub(crate) mod eval;
 mod eval_tests;
 pub mod explain;
 pub mod filter;
+mod lent;
 mod lexer;
 pub mod parser;
 pub mod printer;
@@ -36,6 +37,7 @@ pub use columnar::ColumnarInput;
 pub use compile::{CompiledRuleSet, Limits};
 pub use explain::{ExplainNode, Explanation, Truth};
 pub use filter::EventFilter;
+pub use lent::{LentInput, LentPlan, LentTraits, TraitKey};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};

@@ -113,7 +113,10 @@ impl SimulationReport {
             };
             *self.effects.entry(ty.into()).or_default() += 1;
             if e.action.is_message() {
-                let day = zone.date_at(e.at).format("%Y-%m-%d").to_string();
+                let day = zone
+                    .date_at(e.at.to_chrono())
+                    .format("%Y-%m-%d")
+                    .to_string();
                 *self.messages_per_day.entry(day).or_default() += 1;
             }
         }

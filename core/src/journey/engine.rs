@@ -815,11 +815,31 @@ fn effect_id(journey: &str, seq: u32, key: &str, node: &str, step: u32) -> Compa
         u32_digits(seq, &mut seq_buf),
         u32_digits(step, &mut step_buf),
     );
-    if key.is_empty() {
-        concat(&[journey, "#", seq, "/", node, "/", step])
-    } else {
-        concat(&[journey, "#", seq, "#", key, "/", node, "/", step])
+    let keyed = !key.is_empty();
+    let len =
+        journey.len() + seq.len() + node.len() + step.len() + 3 + usize::from(keyed) + key.len();
+    if len <= std::mem::size_of::<CompactString>() {
+        // Inline: no allocation.
+        return if keyed {
+            concat(&[journey, "#", seq, "#", key, "/", node, "/", step])
+        } else {
+            concat(&[journey, "#", seq, "/", node, "/", step])
+        };
     }
+    // One exact buffer; the one-byte separators are pushed, not copied.
+    let mut s = String::with_capacity(len);
+    s.push_str(journey);
+    s.push('#');
+    s.push_str(seq);
+    if keyed {
+        s.push('#');
+        s.push_str(key);
+    }
+    s.push('/');
+    s.push_str(node);
+    s.push('/');
+    s.push_str(step);
+    CompactString::from(s)
 }
 
 /// `parts` joined, sized once: inline when short (no allocation), else one

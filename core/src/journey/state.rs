@@ -211,9 +211,7 @@ impl UserState {
 
     /// Reads the binary form (any supported version).
     pub fn from_bytes(bytes: &[u8]) -> Result<UserState> {
-        let mut s = UserState::new();
-        decode_user(bytes, Some(&mut s))?;
-        Ok(s)
+        Ok(decode_new(bytes)?)
     }
 
     /// Replaces `self` with the state in `bytes` (binary form, any supported
@@ -236,6 +234,28 @@ fn set(s: &mut String, v: &str) {
         s.clear();
         s.push_str(v);
     }
+}
+
+/// `b` as text, or the "invalid UTF-8" error.
+#[inline]
+fn text(b: &[u8]) -> Dec<&str> {
+    std::str::from_utf8(b).map_err(|_| Bad::Msg("corrupt journey state: invalid UTF-8"))
+}
+
+#[inline]
+fn check_text(b: &[u8]) -> Dec<()> {
+    text(b).map(|_| ())
+}
+
+/// Sets `s` to the string in `b` (checked to be UTF-8) unless it already
+/// holds it: a scratch state refilled user after user mostly sees the same
+/// journey and node ids, which then cost a comparison, not a check and a copy.
+#[inline]
+fn put_id(s: &mut CompactString, b: &[u8]) -> Dec<()> {
+    if s.as_bytes() != b {
+        set_id(s, text(b)?);
+    }
+    Ok(())
 }
 
 /// Sets `s` to `v`: inline (no allocation) up to 24 bytes, else reusing a
@@ -297,9 +317,10 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         fit(&mut o.seen, n, 0, CompactString::default);
     }
     for i in 0..n {
-        let s = r.str_ref()?;
-        if let Some(o) = out.as_deref_mut() {
-            set_id(&mut o.seen[i], s);
+        let s = r.raw()?;
+        match out.as_deref_mut() {
+            Some(o) => put_id(&mut o.seen[i], s)?,
+            None => check_text(s)?,
         }
     }
     let n = r.len()?;
@@ -307,15 +328,18 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         fit(&mut o.journeys, n, 0, JourneyRecord::default);
     }
     for i in 0..n {
-        let journey = r.str_ref()?;
+        let journey = r.raw()?;
         let entries = r.u32()?;
         let last_entry = r.opt_ts()?;
         let in_segment = r.byte()? != 0;
         let last_date = r.opt_ts()?;
         let m = r.len()?;
         let mut rec = out.as_deref_mut().map(|o| &mut o.journeys[i]);
+        if rec.is_none() {
+            check_text(journey)?;
+        }
         if let Some(rec) = rec.as_deref_mut() {
-            set_id(&mut rec.journey, journey);
+            put_id(&mut rec.journey, journey)?;
             rec.entries = entries;
             rec.last_entry = last_entry;
             rec.in_segment = in_segment;
@@ -347,26 +371,94 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         });
     }
     for i in 0..n {
-        let (at, channel, effect) = (r.ts()?, r.str_ref()?, r.str_ref()?);
-        if let Some(o) = out.as_deref_mut() {
-            let at = at;
-            let s = &mut o.sends[i];
-            s.at = at;
-            set_id(&mut s.channel, channel);
-            set_id(&mut s.effect, effect);
+        let (at, channel, effect) = (r.ts()?, r.raw()?, r.raw()?);
+        match out.as_deref_mut() {
+            Some(o) => {
+                let s = &mut o.sends[i];
+                s.at = at;
+                put_id(&mut s.channel, channel)?;
+                put_id(&mut s.effect, effect)?;
+            }
+            None => {
+                check_text(channel)?;
+                check_text(effect)?;
+            }
         }
     }
     r.end()
 }
 
-/// Decodes one instance body into `out`, or only checks it.
-fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
-    let journey = r.str_ref()?;
+/// Decodes a `U` blob into a new state in one pass, building each item
+/// directly (the same reads, in the same order, as [`decode_user`]).
+fn decode_new(bytes: &[u8]) -> Dec<UserState> {
+    let mut r = Reader::new(bytes);
+    r.header(b'U')?;
+    let last_now = r.opt_ts()?;
+    let n = r.len()?;
+    let mut seen = Vec::with_capacity(n);
+    for _ in 0..n {
+        seen.push(CompactString::from(r.str_ref()?));
+    }
+    let n = r.len()?;
+    let mut journeys = Vec::with_capacity(n);
+    for _ in 0..n {
+        let journey = CompactString::from(r.str_ref()?);
+        let entries = r.u32()?;
+        let last_entry = r.opt_ts()?;
+        let in_segment = r.byte()? != 0;
+        let last_date = r.opt_ts()?;
+        let m = r.len()?;
+        let mut assignments = Vec::with_capacity(m);
+        for _ in 0..m {
+            let (node, branch) = (r.str_ref()?, r.str_ref()?);
+            assignments.push((node.to_owned(), branch.to_owned()));
+        }
+        journeys.push(JourneyRecord {
+            journey,
+            entries,
+            last_entry,
+            in_segment,
+            last_date,
+            assignments,
+        });
+    }
+    let n = r.len()?;
+    let mut instances = Vec::with_capacity(n);
+    for _ in 0..n {
+        instances.push(read_new_instance(&mut r)?);
+    }
+    let n = r.len()?;
+    // Room for one more: a firing step usually records a send.
+    let mut sends = Vec::with_capacity(if n == 0 { 0 } else { n + 1 });
+    for _ in 0..n {
+        let at = r.ts()?;
+        let channel = CompactString::from(r.str_ref()?);
+        let effect = CompactString::from(r.str_ref()?);
+        sends.push(SendRecord {
+            at,
+            channel,
+            effect,
+        });
+    }
+    r.end()?;
+    Ok(UserState {
+        format: STATE_FORMAT_VERSION,
+        last_now,
+        seen,
+        journeys,
+        instances,
+        sends,
+    })
+}
+
+/// Decodes one instance body into a new [`Instance`].
+fn read_new_instance(r: &mut Reader) -> Dec<Instance> {
+    let journey = CompactString::from(r.str_ref()?);
     let version = r.u32()?;
-    let key = r.str_ref()?;
+    let key = CompactString::from(r.str_ref()?);
     let seq = r.u32()?;
     let entered_at = r.ts()?;
-    let node = r.str_ref()?;
+    let node = CompactString::from(r.str_ref()?);
     let since = r.delta(entered_at)?;
     let flags = r.byte()?;
     if flags > 7 {
@@ -379,24 +471,69 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
     };
     let steps = r.u32()?;
     let pending = if flags & 4 != 0 {
-        Some(r.str_ref()?)
+        Some(CompactString::from(r.str_ref()?))
     } else {
         None
     };
-    if let Some(i) = out {
-        set_id(&mut i.journey, journey);
+    Ok(Instance {
+        journey,
+        version,
+        key,
+        seq,
+        entered_at,
+        node,
+        since,
+        due,
+        armed: flags & 1 != 0,
+        steps,
+        pending,
+    })
+}
+
+/// Decodes one instance body into `out`, or only checks it.
+fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
+    let journey = r.raw()?;
+    let version = r.u32()?;
+    let key = r.raw()?;
+    let seq = r.u32()?;
+    let entered_at = r.ts()?;
+    let node = r.raw()?;
+    let since = r.delta(entered_at)?;
+    let flags = r.byte()?;
+    if flags > 7 {
+        return Err(Bad::Msg("corrupt journey state: bad instance flags"));
+    }
+    let due = if flags & 2 != 0 {
+        Some(r.delta(since)?)
+    } else {
+        None
+    };
+    let steps = r.u32()?;
+    let pending = if flags & 4 != 0 { Some(r.raw()?) } else { None };
+    let Some(i) = out else {
+        for s in [Some(journey), Some(key), Some(node), pending]
+            .into_iter()
+            .flatten()
+        {
+            check_text(s)?;
+        }
+        return Ok(());
+    };
+    {
+        put_id(&mut i.journey, journey)?;
         i.version = version;
-        set_id(&mut i.key, key);
+        put_id(&mut i.key, key)?;
         i.seq = seq;
         i.entered_at = entered_at;
-        set_id(&mut i.node, node);
+        put_id(&mut i.node, node)?;
         i.since = since;
         i.due = due;
         i.armed = flags & 1 != 0;
         i.steps = steps;
         match (pending, &mut i.pending) {
-            (Some(p), Some(old)) => set_id(old, p),
-            (p, old) => *old = p.map(CompactString::from),
+            (Some(p), Some(old)) => put_id(old, p)?,
+            (Some(p), old) => *old = Some(text(p)?.into()),
+            (None, old) => *old = None,
         }
     }
     Ok(())
@@ -416,8 +553,7 @@ impl Instance {
     pub fn from_bytes(bytes: &[u8]) -> Result<Instance> {
         let mut r = Reader::new(bytes);
         r.header(b'J')?;
-        let mut i = blank_instance();
-        read_instance(&mut r, Some(&mut i))?;
+        let i = read_new_instance(&mut r)?;
         r.end()?;
         Ok(i)
     }
@@ -604,11 +740,16 @@ impl<'a> Reader<'a> {
     }
     #[inline]
     fn str_ref(&mut self) -> Dec<&'a str> {
+        text(self.raw()?)
+    }
+    /// The bytes of a length-prefixed string, not yet checked to be UTF-8.
+    #[inline]
+    fn raw(&mut self) -> Dec<&'a [u8]> {
         let n = self.len()?;
         let b: &'a [u8] = self.b;
         let bytes = &b[self.pos..self.pos + n];
         self.pos += n;
-        std::str::from_utf8(bytes).map_err(|_| Bad::Msg("corrupt journey state: invalid UTF-8"))
+        Ok(bytes)
     }
     #[inline]
     fn secs_nanos(&mut self) -> Dec<(i64, u32)> {
@@ -859,6 +1000,57 @@ mod tests {
             let e = scratch.read_bytes(&bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidState);
             assert_eq!(scratch.instances, vec![sample()]);
+        }
+    }
+
+    /// The one-pass reader of `from_bytes` and the check-then-fill reader of
+    /// `read_bytes` agree on every blob: whole, cut anywhere, or with any
+    /// byte changed.
+    #[test]
+    fn both_readers_agree_on_every_blob() {
+        let mut big = UserState::new();
+        big.last_now = Some(sample().due.unwrap());
+        for k in 0..2 {
+            let mut i = sample();
+            i.key = format!("order-{k}").into();
+            i.pending = (k == 1).then(|| "welcome#1#order-1/call/2".into());
+            big.instances.push(i);
+            big.seen.push(format!("e{k}").into());
+            big.sends.push(SendRecord {
+                at: sample().since,
+                channel: "wechat".into(),
+                effect: format!("welcome#{k}#order-{k}/hello/2").into(),
+            });
+        }
+        big.journeys.push(JourneyRecord {
+            journey: "welcome".into(),
+            entries: 2,
+            last_entry: Some(sample().since),
+            in_segment: true,
+            last_date: Some(sample().entered_at),
+            assignments: vec![("ab".into(), "a".into())],
+        });
+        let b = big.to_bytes();
+        let mut blobs = vec![b.clone()];
+        for cut in 0..b.len() {
+            blobs.push(b[..cut].to_vec());
+        }
+        for at in 0..b.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xc3, 0xff] {
+                let mut x = b.clone();
+                x[at] = v;
+                blobs.push(x);
+            }
+        }
+        for blob in &blobs {
+            let one = UserState::from_bytes(blob);
+            let mut scratch = big.clone();
+            let two = scratch.read_bytes(blob).map(|_| scratch);
+            match (one, two) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
+                (a, b) => panic!("readers disagree on {blob:?}: {a:?} vs {b:?}"),
+            }
         }
     }
 

@@ -332,6 +332,8 @@ struct CompiledJourney {
     index: usize,
     /// The node ids (as `def.nodes`), ready to copy into an instance.
     node_ids: Vec<CompactString>,
+    /// The `send_message` action of each message node (as `def.nodes`).
+    messages: Vec<Option<Action>>,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -438,8 +440,26 @@ impl JourneyEngine {
             };
             let report = analyze(&def);
             let node_ids = def.nodes.iter().map(|n| n.id.as_str().into()).collect();
+            let messages = def
+                .nodes
+                .iter()
+                .map(|n| match &n.kind {
+                    NodeKind::Message {
+                        channel,
+                        template,
+                        purpose,
+                        ..
+                    } => Some(Action::SendMessage {
+                        channel: channel.as_str().into(),
+                        template: template.as_str().into(),
+                        purpose: purpose.as_deref().unwrap_or("").into(),
+                    }),
+                    _ => None,
+                })
+                .collect();
             journeys.push(CompiledJourney {
                 node_ids,
+                messages,
                 def,
                 rules,
                 rule_index,
@@ -1361,18 +1381,24 @@ impl<'a> Run<'a> {
                             Some(cap),
                         ),
                         None => {
-                            self.effect(
-                                inst,
-                                t,
-                                Action::SendMessage {
+                            // The node's action, built once per engine (short
+                            // strings: the copies do not allocate).
+                            let action = match &cj.messages[node_index] {
+                                Some(a) => a.clone(),
+                                None => Action::SendMessage {
                                     channel: channel.as_str().into(),
                                     template: template.as_str().into(),
                                     purpose: purpose.into(),
                                 },
-                            );
+                            };
+                            let channel = match &action {
+                                Action::SendMessage { channel, .. } => channel.clone(),
+                                _ => channel.as_str().into(),
+                            };
+                            self.effect(inst, t, action);
                             self.state.sends.push(SendRecord {
                                 at: t,
-                                channel: channel.as_str().into(),
+                                channel,
                                 effect: effect_id(
                                     &inst.journey,
                                     inst.seq,

@@ -876,6 +876,7 @@ mod tests {
             .map(|i| u8::from_str_radix(&V1[i..i + 2], 16).unwrap())
             .collect();
         assert_eq!(Instance::from_bytes(&bytes).unwrap(), sample());
+        assert_eq!(sample().to_bytes(), bytes);
     }
 
     #[test]

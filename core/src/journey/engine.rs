@@ -1955,6 +1955,55 @@ mod tests {
         assert_eq!(u.into_state().last_now, Some(t.into()));
     }
 
+    /// An effect's id, built on demand, is the text the engine records in
+    /// the cap ledger and writes as JSON `"id"` (first key), with and
+    /// without a key, short (inline) and long.
+    #[test]
+    fn effect_ids_agree_everywhere() {
+        for (journey, key) in [
+            ("j", ""),
+            ("j", "o1"),
+            ("a_rather_long_journey_id", "order-12345"),
+        ] {
+            let def = JourneyDefinition::from_json(&format!(
+                r#"{{"id":"{journey}","trigger":{{"type":"explicit"}},"reentry":{{"mode":"concurrent"}},
+                "nodes":[{{"id":"t","type":"tags","add":["x"],"next":"m"}},
+                {{"id":"m","type":"message","channel":"sms","template":"hi","purpose":"service"}}]}}"#
+            ))
+            .unwrap();
+            let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+            let p = Profile::from_json_value(
+                &serde_json::json!({"id": "u1", "consents": [
+                    {"channel": "sms", "purpose": "service", "status": "granted", "at": "2026-01-01T00:00:00Z"}]}),
+                &Schema::default(),
+            )
+            .unwrap();
+            let enter = Input::Enter {
+                journey: journey.into(),
+                key: Some(key.into()),
+            };
+            let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+            let r = e
+                .step(&UserState::new(), &p, &EventLog::default(), &enter, t)
+                .unwrap();
+            assert_eq!(r.effects.len(), 2);
+            for (f, node, step) in [(&r.effects[0], "t", 1), (&r.effects[1], "m", 2)] {
+                let want = if key.is_empty() {
+                    format!("{journey}#1/{node}/{step}")
+                } else {
+                    format!("{journey}#1#{key}/{node}/{step}")
+                };
+                assert_eq!(f.id(), want);
+                let mut s = String::new();
+                f.write_id(&mut s).unwrap();
+                assert_eq!(s, want);
+                let json = serde_json::to_string(f).unwrap();
+                assert!(json.starts_with(&format!("{{\"id\":\"{want}\",")), "{json}");
+            }
+            assert_eq!(r.state.sends[0].effect, r.effects[1].id());
+        }
+    }
+
     #[test]
     fn u32_digits_and_concat_write_ids() {
         for n in [0u32, 7, 10, 1234, u32::MAX] {

@@ -315,7 +315,9 @@ pub struct StepResult {
     pub notices: Vec<Notice>,
     /// When to call again with a tick at the latest (none: only on inputs).
     pub next_wake: Option<DateTime<Utc>>,
-    /// Node visits, in order.
+    /// Node visits, in order: filled only by
+    /// [`JourneyEngine::step_with_visits`] (simulation statistics), empty
+    /// otherwise (recording them costs the hot path an allocation).
     pub visits: Vec<Visit>,
 }
 
@@ -576,6 +578,23 @@ impl JourneyEngine {
         self.step_owned(state.clone(), profile, events, input, now)
     }
 
+    /// As [`JourneyEngine::step`], also recording the node visits
+    /// ([`StepResult::visits`]; `simulate` counts them).
+    pub fn step_with_visits(
+        &self,
+        state: &UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let bufs = Buffers {
+            record_visits: true,
+            ..Buffers::default()
+        };
+        self.run_step(state.clone(), profile, events, input, now, bufs)
+    }
+
     /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
     /// host has just restored it, e.g. from bytes). On error the state is dropped;
     /// the host still holds its persisted form.
@@ -587,7 +606,7 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
-        self.step_with(state, profile, events, input, now, Buffers::default())
+        self.run_step(state, profile, events, input, now, Buffers::default())
     }
 
     /// As [`JourneyEngine::step_owned`], writing the result into `out` and reusing
@@ -608,15 +627,16 @@ impl JourneyEngine {
             effects: std::mem::take(&mut out.effects),
             notices: std::mem::take(&mut out.notices),
             visits: std::mem::take(&mut out.visits),
+            record_visits: false,
         };
         bufs.effects.clear();
         bufs.notices.clear();
         bufs.visits.clear();
-        *out = self.step_with(state, profile, events, input, now, bufs)?;
+        *out = self.run_step(state, profile, events, input, now, bufs)?;
         Ok(())
     }
 
-    fn step_with(
+    fn run_step(
         &self,
         state: UserState,
         profile: &Profile,
@@ -656,6 +676,7 @@ impl JourneyEngine {
             effects: bufs.effects,
             notices: bufs.notices,
             visits: bufs.visits,
+            record_visits: bufs.record_visits,
         };
         if let Some(last) = last_now {
             if now < last {
@@ -729,6 +750,8 @@ struct Buffers {
     effects: Vec<Effect>,
     notices: Vec<Notice>,
     visits: Vec<Visit>,
+    /// Whether to record visits.
+    record_visits: bool,
 }
 
 /// One user's journeys held in memory: the engine's definitions plus the user's
@@ -788,6 +811,7 @@ struct Run<'a> {
     effects: Vec<Effect>,
     notices: Vec<Notice>,
     visits: Vec<Visit>,
+    record_visits: bool,
 }
 
 /// How a flow continues after a wake-up or input.
@@ -1290,10 +1314,12 @@ impl<'a> Run<'a> {
                 inst.node.clone_from(&cj.node_ids[node_index]);
                 inst.since = t;
                 inst.steps += 1;
-                self.visits.push(Visit {
-                    definition: cj.index,
-                    node: node_index,
-                });
+                if self.record_visits {
+                    self.visits.push(Visit {
+                        definition: cj.index,
+                        node: node_index,
+                    });
+                }
             }
             rerun = false;
             inst.armed = false;
@@ -2002,6 +2028,30 @@ mod tests {
             }
             assert_eq!(r.state.sends[0].effect, r.effects[1].id());
         }
+    }
+
+    /// Visits are recorded only on request; everything else is the same.
+    #[test]
+    fn visits_only_when_asked() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"t","type":"tags","add":["x"],"next":"w"},{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let (p, log) = (Profile::new("u1"), EventLog::default());
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let s = UserState::new();
+        let mut with = e.step_with_visits(&s, &p, &log, &enter, t).unwrap();
+        let without = e.step(&s, &p, &log, &enter, t).unwrap();
+        assert_eq!(with.visits.len(), 2);
+        assert_eq!(e.visit_names(&with.visits[1]), Some(("j", "w")));
+        assert!(without.visits.is_empty());
+        with.visits.clear();
+        assert_eq!(with, without);
     }
 
     #[test]

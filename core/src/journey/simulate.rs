@@ -227,7 +227,7 @@ pub fn simulate(
                     at: DateTime<Utc>,
                     report: &mut SimulationReport|
          -> Result<Option<DateTime<Utc>>> {
-            let r = engine.step(state, profile, events, input, at)?;
+            let r = engine.step_with_visits(state, profile, events, input, at)?;
             report.count(engine, profile, &r);
             *state = r.state;
             Ok(r.next_wake)

@@ -219,8 +219,8 @@ impl UserState {
     /// users in a loop keeps one scratch state and allocates little. The blob
     /// is checked completely first, so on error `self` is unchanged.
     pub fn read_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        decode_user(bytes, None)?;
-        Ok(decode_user(bytes, Some(self))?)
+        decode_user(bytes, None, Some(self))?;
+        Ok(decode_user(bytes, Some(self), None)?)
     }
 }
 
@@ -245,6 +245,17 @@ fn text(b: &[u8]) -> Dec<&str> {
 #[inline]
 fn check_text(b: &[u8]) -> Dec<()> {
     text(b).map(|_| ())
+}
+
+/// Checks that `b` is UTF-8, which it is when it equals `known`, a string
+/// the scratch state already holds at the same place (a comparison is
+/// cheaper than the check).
+#[inline]
+fn check_known(known: Option<&CompactString>, b: &[u8]) -> Dec<()> {
+    if known.is_some_and(|k| k.as_bytes() == b) {
+        return Ok(());
+    }
+    check_text(b)
 }
 
 /// Sets `s` to the string in `b` (checked to be UTF-8) unless it already
@@ -303,7 +314,13 @@ fn blank_instance() -> Instance {
 
 /// Decodes a `U` blob into `out` (reusing its allocations), or only checks it
 /// when `out` is `None`. One decoder for both, so checking and reading agree.
-fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
+/// When checking, `known` is the state the blob will be read into: its
+/// strings at the same places need no UTF-8 check when they are equal.
+fn decode_user(
+    bytes: &[u8],
+    mut out: Option<&mut UserState>,
+    known: Option<&UserState>,
+) -> Dec<()> {
     let mut r = Reader::new(bytes);
     let version = r.header(b'U')?;
     let _ = version; // v1 is the only layout so far
@@ -320,7 +337,7 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         let s = r.raw()?;
         match out.as_deref_mut() {
             Some(o) => put_id(&mut o.seen[i], s)?,
-            None => check_text(s)?,
+            None => check_known(known.and_then(|k| k.seen.get(i)), s)?,
         }
     }
     let n = r.len()?;
@@ -336,7 +353,10 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         let m = r.len()?;
         let mut rec = out.as_deref_mut().map(|o| &mut o.journeys[i]);
         if rec.is_none() {
-            check_text(journey)?;
+            check_known(
+                known.and_then(|k| Some(&k.journeys.get(i)?.journey)),
+                journey,
+            )?;
         }
         if let Some(rec) = rec.as_deref_mut() {
             put_id(&mut rec.journey, journey)?;
@@ -359,7 +379,11 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         fit(&mut o.instances, n, 0, blank_instance);
     }
     for i in 0..n {
-        read_instance(&mut r, out.as_deref_mut().map(|o| &mut o.instances[i]))?;
+        read_instance(
+            &mut r,
+            out.as_deref_mut().map(|o| &mut o.instances[i]),
+            known.and_then(|k| k.instances.get(i)),
+        )?;
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
@@ -380,8 +404,9 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
                 put_id(&mut s.effect, effect)?;
             }
             None => {
-                check_text(channel)?;
-                check_text(effect)?;
+                let k = known.and_then(|k| k.sends.get(i));
+                check_known(k.map(|k| &k.channel), channel)?;
+                check_known(k.map(|k| &k.effect), effect)?;
             }
         }
     }
@@ -491,7 +516,8 @@ fn read_new_instance(r: &mut Reader) -> Dec<Instance> {
 }
 
 /// Decodes one instance body into `out`, or only checks it.
-fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
+/// `known`: when checking, the instance the blob's will be read into.
+fn read_instance(r: &mut Reader, out: Option<&mut Instance>, known: Option<&Instance>) -> Dec<()> {
     let journey = r.raw()?;
     let version = r.u32()?;
     let key = r.raw()?;
@@ -511,11 +537,11 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
     let steps = r.u32()?;
     let pending = if flags & 4 != 0 { Some(r.raw()?) } else { None };
     let Some(i) = out else {
-        for s in [Some(journey), Some(key), Some(node), pending]
-            .into_iter()
-            .flatten()
-        {
-            check_text(s)?;
+        check_known(known.map(|k| &k.journey), journey)?;
+        check_known(known.map(|k| &k.key), key)?;
+        check_known(known.map(|k| &k.node), node)?;
+        if let Some(p) = pending {
+            check_known(known.and_then(|k| k.pending.as_ref()), p)?;
         }
         return Ok(());
     };

@@ -1297,12 +1297,12 @@ impl<'a> Run<'a> {
         let mut transitions = 0u32;
         let active = loop {
             let Some(id) = cur else {
-                self.finish(&inst, NoticeKind::Completed, None, t);
+                self.finish(inst, NoticeKind::Completed, None, t);
                 break false;
             };
             transitions += 1;
             if transitions > MAX_TRANSITIONS {
-                self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
+                self.finish(inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
             let node_index = cj.def.node_index(id).ok_or_else(|| {
@@ -1339,11 +1339,11 @@ impl<'a> Run<'a> {
                     match late.policy {
                         LatePolicy::Fire => {}
                         LatePolicy::Exit => {
-                            self.finish(&inst, NoticeKind::Exited, Some("late"), t);
+                            self.finish(inst, NoticeKind::Exited, Some("late"), t);
                             break false;
                         }
                         LatePolicy::Skip => {
-                            self.finish(&inst, NoticeKind::Skipped, Some("late"), t);
+                            self.finish(inst, NoticeKind::Skipped, Some("late"), t);
                             cur = match &node.kind {
                                 NodeKind::WaitEvent { on_timeout, .. } => on_timeout.as_deref(),
                                 k => k.edges().first().and_then(|e| e.1),
@@ -1439,7 +1439,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::Tags { add, remove, next } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::UpdateTags {
                             add: add.clone(),
@@ -1450,7 +1450,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::SetTraits { traits, next } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::SetTraits {
                             traits: traits.clone(),
@@ -1464,7 +1464,7 @@ impl<'a> Run<'a> {
                     next,
                 } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::CreateTask {
                             assignee: assignee.clone(),
@@ -1562,7 +1562,7 @@ impl<'a> Run<'a> {
                         None => match missing {
                             Some(m) => cur = Some(m.as_str()),
                             None => {
-                                self.finish(&inst, NoticeKind::Exited, Some("missing_trait"), t);
+                                self.finish(inst, NoticeKind::Exited, Some("missing_trait"), t);
                                 break false;
                             }
                         },
@@ -1634,11 +1634,11 @@ impl<'a> Run<'a> {
                     cur = branches[choice].next.as_deref();
                 }
                 NodeKind::Goal {} => {
-                    self.finish(&inst, NoticeKind::Converted, Some(id), t);
+                    self.finish(inst, NoticeKind::Converted, Some(id), t);
                     break false;
                 }
                 NodeKind::End {} => {
-                    self.finish(&inst, NoticeKind::Completed, None, t);
+                    self.finish(inst, NoticeKind::Completed, None, t);
                     break false;
                 }
             }

@@ -145,7 +145,7 @@ pub fn cycle() -> Cycle {
         .unwrap()
         .state;
     let blob = s.to_bytes();
-    let due = s.instances[0].due.unwrap();
+    let due = s.instances[0].due.unwrap().to_chrono();
     Cycle {
         engine,
         profile,

@@ -226,15 +226,15 @@ proptest! {
         let sends: Vec<&Effect> = effects.iter().filter(|x| x.action.is_message()).collect();
         for s in &sends {
             if let Action::SendMessage { channel, purpose, .. } = &s.action {
-                prop_assert!(p.has_consent(channel, purpose, s.at), "sent without consent: {:?}", s);
+                prop_assert!(p.has_consent(channel, purpose, s.at.to_chrono()), "sent without consent: {:?}", s);
                 // Quiet hours 22:00–08:00 local: nothing is sent inside them.
-                let h = zone.local(s.at).time().format("%H").to_string().parse::<u32>().unwrap();
+                let h = zone.local(s.at.to_chrono()).time().format("%H").to_string().parse::<u32>().unwrap();
                 prop_assert!((8..22).contains(&h), "sent in quiet hours: {:?}", s);
-                let same_day = sends.iter().filter(|o| o.at <= s.at && zone.date_at(o.at) == zone.date_at(s.at)).count();
+                let same_day = sends.iter().filter(|o| o.at <= s.at && zone.date_at(o.at.to_chrono()) == zone.date_at(s.at.to_chrono())).count();
                 prop_assert!(same_day as u32 <= cap, "per-day cap exceeded at {:?}", s);
                 if channel == "wechat" {
                     let window = sends.iter().filter(|o| matches!(&o.action, Action::SendMessage{channel, ..} if channel == "wechat")
-                        && o.at <= s.at && o.at > s.at - Duration::hours(6)).count();
+                        && o.at <= s.at && o.at.to_chrono() > s.at.to_chrono() - Duration::hours(6)).count();
                     prop_assert!(window <= 1, "rolling cap exceeded at {:?}", s);
                 }
             }

@@ -14,6 +14,7 @@
 
 use super::definition::{Criterion, JourneyDefinition, LatePolicy, NodeKind, Reentry, Trigger};
 use super::filter::{passes, JourneyFilters};
+use super::instant::Instant;
 use super::policy::{time_or_midnight, Policies, QuietMode};
 use super::state::{Instance, JourneyRecord, SendRecord, UserState};
 use super::validate::{analyze, check_schema_filters, check_structure, ValidationReport};
@@ -96,23 +97,92 @@ impl Input {
 }
 
 /// What the host must carry out.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Its id ([`Effect::id`]) is built from the journey, entry number, key, node
+/// and step on demand (the JSON form has it as `"id"`, first), so producing
+/// an effect does not allocate for it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Effect {
-    /// Unique, deterministic id; use it as the idempotency key.
-    pub id: CompactString,
     /// Journey id.
     pub journey: CompactString,
     /// Node id.
     pub node: CompactString,
-    /// Instance key.
-    #[serde(skip_serializing_if = "CompactString::is_empty")]
+    /// Instance key (empty when the journey has none).
     pub key: CompactString,
+    /// Entry number of the instance (part of the id).
+    pub seq: u32,
+    /// Nodes the instance had processed when it reached this one, this one
+    /// included (part of the id).
+    pub step: u32,
     /// Due time (the instant the flow reached the node).
-    #[serde(with = "ts_serde")]
-    pub at: DateTime<Utc>,
+    pub at: Instant,
     /// The action.
-    #[serde(flatten)]
     pub action: Action,
+}
+
+impl Effect {
+    /// The unique, deterministic id `<journey>#<seq>[#<key>]/<node>/<step>`;
+    /// use it as the idempotency key (outcomes name it).
+    pub fn id(&self) -> CompactString {
+        effect_id(&self.journey, self.seq, &self.key, &self.node, self.step)
+    }
+
+    /// Writes [`Effect::id`] to `out` (e.g. a reused buffer, without allocating).
+    pub fn write_id(&self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        let (mut seq, mut step) = ([0u8; 10], [0u8; 10]);
+        out.write_str(&self.journey)?;
+        out.write_char('#')?;
+        out.write_str(u32_digits(self.seq, &mut seq))?;
+        if !self.key.is_empty() {
+            out.write_char('#')?;
+            out.write_str(&self.key)?;
+        }
+        out.write_char('/')?;
+        out.write_str(&self.node)?;
+        out.write_char('/')?;
+        out.write_str(u32_digits(self.step, &mut step))
+    }
+}
+
+/// [`Effect::id`] as `Display` (written straight into a serializer).
+struct EffectIdText<'e>(&'e Effect);
+
+impl std::fmt::Display for EffectIdText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.write_id(f)
+    }
+}
+
+impl Serialize for EffectIdText<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Serialize for Effect {
+    /// `{"id", "journey", "node", "key"?, "at", "type", ...the action's fields}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'e> {
+            id: EffectIdText<'e>,
+            journey: &'e str,
+            node: &'e str,
+            #[serde(skip_serializing_if = "str::is_empty")]
+            key: &'e str,
+            at: Instant,
+            #[serde(flatten)]
+            action: &'e Action,
+        }
+        Json {
+            id: EffectIdText(self),
+            journey: &self.journey,
+            node: &self.node,
+            key: &self.key,
+            at: self.at,
+            action: &self.action,
+        }
+        .serialize(s)
+    }
 }
 
 /// Effect actions. JSON: `"type"` names the action.
@@ -245,7 +315,9 @@ pub struct StepResult {
     pub notices: Vec<Notice>,
     /// When to call again with a tick at the latest (none: only on inputs).
     pub next_wake: Option<DateTime<Utc>>,
-    /// Node visits, in order.
+    /// Node visits, in order: filled only by
+    /// [`JourneyEngine::step_with_visits`] (simulation statistics), empty
+    /// otherwise (recording them costs the hot path an allocation).
     pub visits: Vec<Visit>,
 }
 
@@ -260,6 +332,10 @@ struct CompiledJourney {
     rank: usize,
     /// Position in `JourneyEngine::journeys`.
     index: usize,
+    /// The node ids (as `def.nodes`), ready to copy into an instance.
+    node_ids: Vec<CompactString>,
+    /// The `send_message` action of each message node (as `def.nodes`).
+    messages: Vec<Option<Action>>,
 }
 
 /// Many journey definitions (all versions), the policies and the schema; steps
@@ -365,7 +441,27 @@ impl JourneyEngine {
                 Some(CompiledRuleSet::compile(&set, &schema).map_err(|e| e.prefix_path(&at))?)
             };
             let report = analyze(&def);
+            let node_ids = def.nodes.iter().map(|n| n.id.as_str().into()).collect();
+            let messages = def
+                .nodes
+                .iter()
+                .map(|n| match &n.kind {
+                    NodeKind::Message {
+                        channel,
+                        template,
+                        purpose,
+                        ..
+                    } => Some(Action::SendMessage {
+                        channel: channel.as_str().into(),
+                        template: template.as_str().into(),
+                        purpose: purpose.as_deref().unwrap_or("").into(),
+                    }),
+                    _ => None,
+                })
+                .collect();
             journeys.push(CompiledJourney {
+                node_ids,
+                messages,
                 def,
                 rules,
                 rule_index,
@@ -482,6 +578,23 @@ impl JourneyEngine {
         self.step_owned(state.clone(), profile, events, input, now)
     }
 
+    /// As [`JourneyEngine::step`], also recording the node visits
+    /// ([`StepResult::visits`]; `simulate` counts them).
+    pub fn step_with_visits(
+        &self,
+        state: &UserState,
+        profile: &Profile,
+        events: &EventLog,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Result<StepResult> {
+        let bufs = Buffers {
+            record_visits: true,
+            ..Buffers::default()
+        };
+        self.run_step(state.clone(), profile, events, input, now, bufs)
+    }
+
     /// As [`JourneyEngine::step`], consuming the state (saves a copy when the
     /// host has just restored it, e.g. from bytes). On error the state is dropped;
     /// the host still holds its persisted form.
@@ -493,7 +606,7 @@ impl JourneyEngine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> Result<StepResult> {
-        self.step_with(state, profile, events, input, now, Buffers::default())
+        self.run_step(state, profile, events, input, now, Buffers::default())
     }
 
     /// As [`JourneyEngine::step_owned`], writing the result into `out` and reusing
@@ -514,15 +627,16 @@ impl JourneyEngine {
             effects: std::mem::take(&mut out.effects),
             notices: std::mem::take(&mut out.notices),
             visits: std::mem::take(&mut out.visits),
+            record_visits: false,
         };
         bufs.effects.clear();
         bufs.notices.clear();
         bufs.visits.clear();
-        *out = self.step_with(state, profile, events, input, now, bufs)?;
+        *out = self.run_step(state, profile, events, input, now, bufs)?;
         Ok(())
     }
 
-    fn step_with(
+    fn run_step(
         &self,
         state: UserState,
         profile: &Profile,
@@ -542,10 +656,12 @@ impl JourneyEngine {
                 ));
             }
         }
-        if !(1..=9999).contains(&now.year()) {
+        let now_in = now;
+        let now = Instant::from(now);
+        if !now.in_common_era_years() {
             return Err(Error::new(
                 ErrorKind::InvalidTime,
-                format!("now {now} is outside years 1..=9999"),
+                format!("now {now_in} is outside years 1..=9999"),
             ));
         }
         let last_now = state.last_now;
@@ -560,6 +676,7 @@ impl JourneyEngine {
             effects: bufs.effects,
             notices: bufs.notices,
             visits: bufs.visits,
+            record_visits: bufs.record_visits,
         };
         if let Some(last) = last_now {
             if now < last {
@@ -571,7 +688,7 @@ impl JourneyEngine {
                     None,
                     last,
                     None,
-                    Some(now.to_rfc3339()),
+                    Some(now_in.to_rfc3339()),
                 );
             }
         }
@@ -597,7 +714,7 @@ impl JourneyEngine {
             }
         }
         let t_in = match input {
-            Input::Event(e) => e.timestamp.clamp(run.start.unwrap_or(now), now),
+            Input::Event(e) => Instant::from(e.timestamp).clamp(run.start.unwrap_or(now), now),
             _ => now,
         };
         run.agenda(t_in)?;
@@ -606,8 +723,8 @@ impl JourneyEngine {
         // Bookkeeping: bounded windows.
         if !run.state.sends.is_empty() {
             let horizon = now
-                .checked_sub_signed(chrono::Duration::seconds(self.policies.ledger_horizon()))
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                .checked_sub_secs(self.policies.ledger_horizon())
+                .unwrap_or(Instant::MIN);
             run.state.sends.retain(|s| s.at > horizon);
         }
         let window = self.policies.dedup_window;
@@ -616,7 +733,7 @@ impl JourneyEngine {
             run.state.seen.drain(..cut);
         }
         run.state.last_now = Some(now);
-        let next_wake = run.next_wake();
+        let next_wake = run.next_wake().map(Instant::to_chrono);
         Ok(StepResult {
             state: run.state,
             effects: run.effects,
@@ -633,6 +750,8 @@ struct Buffers {
     effects: Vec<Effect>,
     notices: Vec<Notice>,
     visits: Vec<Visit>,
+    /// Whether to record visits.
+    record_visits: bool,
 }
 
 /// One user's journeys held in memory: the engine's definitions plus the user's
@@ -685,13 +804,14 @@ struct Run<'a> {
     events: &'a EventLog,
     zone: Zone,
     /// The clamped real `now` of this step.
-    now: DateTime<Utc>,
+    now: Instant,
     /// The last `now` before this step (date triggers fire after it).
-    start: Option<DateTime<Utc>>,
+    start: Option<Instant>,
     state: UserState,
     effects: Vec<Effect>,
     notices: Vec<Notice>,
     visits: Vec<Visit>,
+    record_visits: bool,
 }
 
 /// How a flow continues after a wake-up or input.
@@ -703,19 +823,21 @@ enum Resume<'a> {
 }
 
 /// `t + secs`, or `INVALID_TIME` when the instant leaves chrono's range.
-fn add_secs(t: DateTime<Utc>, secs: i64) -> Result<DateTime<Utc>> {
-    chrono::Duration::try_seconds(secs)
-        .and_then(|d| t.checked_add_signed(d))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidTime,
-                format!("{t} + {secs}s is out of range"),
-            )
-        })
+fn add_secs(t: Instant, secs: i64) -> Result<Instant> {
+    t.checked_add_secs(secs).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidTime,
+            format!("{} + {secs}s is out of range", t.to_chrono()),
+        )
+    })
 }
 
 /// The decimal digits of `n`, written at the end of `buf`.
 fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &str {
+    const SMALL: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    if n < 10 {
+        return SMALL[n as usize];
+    }
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -727,6 +849,41 @@ fn u32_digits(mut n: u32, buf: &mut [u8; 10]) -> &str {
     }
     // ASCII digits only.
     std::str::from_utf8(&buf[i..]).unwrap_or_default()
+}
+
+/// `<journey>#<seq>[#<key>]/<node>/<step>` (see [`Effect::id`]), built
+/// without the format machinery (hot path).
+fn effect_id(journey: &str, seq: u32, key: &str, node: &str, step: u32) -> CompactString {
+    let (mut seq_buf, mut step_buf) = ([0u8; 10], [0u8; 10]);
+    let (seq, step) = (
+        u32_digits(seq, &mut seq_buf),
+        u32_digits(step, &mut step_buf),
+    );
+    let keyed = !key.is_empty();
+    let len =
+        journey.len() + seq.len() + node.len() + step.len() + 3 + usize::from(keyed) + key.len();
+    if len <= std::mem::size_of::<CompactString>() {
+        // Inline: no allocation.
+        return if keyed {
+            concat(&[journey, "#", seq, "#", key, "/", node, "/", step])
+        } else {
+            concat(&[journey, "#", seq, "/", node, "/", step])
+        };
+    }
+    // One exact buffer; the one-byte separators are pushed, not copied.
+    let mut s = String::with_capacity(len);
+    s.push_str(journey);
+    s.push('#');
+    s.push_str(seq);
+    if keyed {
+        s.push('#');
+        s.push_str(key);
+    }
+    s.push('/');
+    s.push_str(node);
+    s.push('/');
+    s.push_str(step);
+    CompactString::from(s)
 }
 
 /// `parts` joined, sized once: inline when short (no allocation), else one
@@ -757,7 +914,7 @@ enum Hold {
     /// No consent for the channel and purpose.
     Consent,
     /// Inside quiet hours, held until the instant given.
-    Defer(DateTime<Utc>),
+    Defer(Instant),
     /// Inside quiet hours, dropped.
     Quiet,
     /// A frequency cap (its detail) would be exceeded.
@@ -765,11 +922,11 @@ enum Hold {
 }
 
 /// Agenda order: due time, instances before date entries, journey rank, key, entry number.
-type AgendaKey<'k> = (DateTime<Utc>, u8, usize, &'k str, u32);
+type AgendaKey<'k> = (Instant, u8, usize, &'k str, u32);
 
 enum Agenda {
     Instance(usize),
-    Date(usize, DateTime<Utc>),
+    Date(usize, Instant),
 }
 
 impl<'a> Run<'a> {
@@ -780,7 +937,7 @@ impl<'a> Run<'a> {
         journey: &str,
         key: &str,
         node: Option<&str>,
-        at: DateTime<Utc>,
+        at: Instant,
         reason: Option<&str>,
         detail: Option<String>,
     ) {
@@ -789,7 +946,7 @@ impl<'a> Run<'a> {
             journey: journey.to_string(),
             key: key.to_string(),
             node: node.map(str::to_string),
-            at,
+            at: at.to_chrono(),
             reason: reason.map(str::to_string),
             detail,
             until: None,
@@ -832,29 +989,35 @@ impl<'a> Run<'a> {
     }
 
     /// Whether event `e` passes a compiled event filter at `t`.
-    fn passes(
-        &self,
-        f: Option<&crate::rules::EventFilter>,
-        e: &Event,
-        t: DateTime<Utc>,
-    ) -> Result<bool> {
-        passes(f, e, self.profile, t, self.engine.policies.default_zone)
+    fn passes(&self, f: Option<&crate::rules::EventFilter>, e: &Event, t: Instant) -> Result<bool> {
+        passes(
+            f,
+            e,
+            self.profile,
+            t.to_chrono(),
+            self.engine.policies.default_zone,
+        )
     }
 
-    fn rule(&self, cj: &CompiledJourney, text: &str, at: DateTime<Utc>) -> Result<bool> {
+    fn rule(&self, cj: &CompiledJourney, text: &str, at: Instant) -> Result<bool> {
         let (Some(rules), Some(&i)) = (&cj.rules, cj.rule_index.get(text)) else {
             return Err(Error::new(
                 ErrorKind::Internal,
                 "journey rule was not compiled",
             ));
         };
-        let input = EvalInput::new(self.profile, self.events, at)
+        let input = EvalInput::new(self.profile, self.events, at.to_chrono())
             .with_default_zone(self.engine.policies.default_zone);
         Ok(rules.evaluate(&input)?.get(i).copied().unwrap_or(false))
     }
 
     /// The next date-trigger instant of journey `j` in `(after, upto]`.
-    fn date_target(
+    fn date_target(&self, j: usize, after: Instant, upto: Instant) -> Option<Instant> {
+        let (after, upto) = (after.to_chrono(), upto.to_chrono());
+        self.date_target_chrono(j, after, upto).map(Instant::from)
+    }
+
+    fn date_target_chrono(
         &self,
         j: usize,
         after: DateTime<Utc>,
@@ -911,7 +1074,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn date_cursor(&self, j: usize) -> DateTime<Utc> {
+    fn date_cursor(&self, j: usize) -> Instant {
         let id = &self.engine.journeys[j].def.id;
         let start = self.start.unwrap_or(self.now);
         match self.state.record(id).and_then(|r| r.last_date) {
@@ -921,7 +1084,7 @@ impl<'a> Run<'a> {
     }
 
     /// Processes every due item up to `limit`, earliest first.
-    fn agenda(&mut self, limit: DateTime<Utc>) -> Result<()> {
+    fn agenda(&mut self, limit: Instant) -> Result<()> {
         loop {
             // Order: due time, instances before date entries, journey priority, key, entry number.
             let mut best: Option<(AgendaKey, Agenda)> = None;
@@ -959,12 +1122,32 @@ impl<'a> Run<'a> {
     }
 
     /// Wakes instance `i` at its due time `t`.
-    fn wake(&mut self, i: usize, t: DateTime<Utc>) -> Result<()> {
-        let mut inst = self.state.instances.remove(i);
-        let cj = self.cj(&inst)?;
-        if self.check_criteria(cj, &inst, t, None)? {
+    fn wake(&mut self, i: usize, t: Instant) -> Result<()> {
+        let cj = self.cj(&self.state.instances[i])?;
+        if let Some((kind, reason)) = self.criterion_hit(cj, &self.state.instances[i], t, None)? {
+            let inst = self.state.instances.remove(i);
+            self.finish(&inst, kind, Some(&reason), t);
             return Ok(());
         }
+        // The instance is worked on in place (not moved out and back): the
+        // flow never looks at the other instances, so the vector is set aside
+        // meanwhile.
+        let mut instances = std::mem::take(&mut self.state.instances);
+        let active = self.wake_flow(cj, &mut instances[i], t);
+        self.state.instances = instances;
+        if !active? {
+            self.state.instances.remove(i);
+        }
+        Ok(())
+    }
+
+    /// The flow part of [`Run::wake`]: whether the instance is still active.
+    fn wake_flow(
+        &mut self,
+        cj: &'a CompiledJourney,
+        inst: &mut Instance,
+        t: Instant,
+    ) -> Result<bool> {
         let node = cj.def.node(&inst.node).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidState,
@@ -986,24 +1169,7 @@ impl<'a> Run<'a> {
                 _ => Resume::Rerun,
             }
         };
-        self.advance(cj, inst, resume, t, Some(i))
-    }
-
-    /// Checks goals, then exit criteria; ends the instance (returns true) when one holds.
-    fn check_criteria(
-        &mut self,
-        cj: &CompiledJourney,
-        inst: &Instance,
-        t: DateTime<Utc>,
-        event: Option<&Event>,
-    ) -> Result<bool> {
-        match self.criterion_hit(cj, inst, t, event)? {
-            Some((kind, reason)) => {
-                self.finish(inst, kind, Some(&reason), t);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.flow(cj, inst, resume, t)
     }
 
     /// The first goal (then exit criterion) that holds for `inst` at `t`.
@@ -1011,13 +1177,13 @@ impl<'a> Run<'a> {
         &self,
         cj: &CompiledJourney,
         inst: &Instance,
-        t: DateTime<Utc>,
+        t: Instant,
         event: Option<&Event>,
     ) -> Result<Option<(NoticeKind, String)>> {
         let hit = |c: &Criterion, f: Option<&Option<_>>| -> Result<bool> {
             if let Some(name) = &c.event {
                 return match event {
-                    Some(e) if e.name == *name && e.timestamp >= inst.entered_at => {
+                    Some(e) if e.name == *name && Instant::from(e.timestamp) >= inst.entered_at => {
                         self.passes(f.and_then(Option::as_ref), e, t)
                     }
                     _ => Ok(false),
@@ -1045,13 +1211,7 @@ impl<'a> Run<'a> {
         Ok(None)
     }
 
-    fn finish(
-        &mut self,
-        inst: &Instance,
-        kind: NoticeKind,
-        reason: Option<&str>,
-        t: DateTime<Utc>,
-    ) {
+    fn finish(&mut self, inst: &Instance, kind: NoticeKind, reason: Option<&str>, t: Instant) {
         let (j, k, n) = (inst.journey.clone(), inst.key.clone(), inst.node.clone());
         self.notice(kind, &j, &k, Some(&n), t, reason, None);
     }
@@ -1059,17 +1219,19 @@ impl<'a> Run<'a> {
     /// Applies consent, quiet hours and frequency caps, in that order, to a
     /// message due at `t`: `None` means send it. The user's local time is
     /// computed once and shared by the quiet-hour and per-day checks.
-    fn message_check(&self, channel: &str, purpose: &str, t: DateTime<Utc>) -> Option<Hold> {
-        if !self.profile.has_consent(channel, purpose, t) {
+    fn message_check(&self, channel: &str, purpose: &str, t: Instant) -> Option<Hold> {
+        let dt = t.to_chrono();
+        if !self.profile.has_consent(channel, purpose, dt) {
             return Some(Hold::Consent);
         }
         let policies = &self.engine.policies;
         if self.engine.quiet.is_none() && policies.caps.is_empty() {
             return None;
         }
-        let local = self.zone.local(t);
+        let local = self.zone.local(dt);
         if let Some(times) = self.engine.quiet {
-            if let Some(until) = policies.quiet_until_local(times, channel, t, local, &self.zone) {
+            if let Some(until) = policies.quiet_until_local(times, channel, dt, local, &self.zone) {
+                let until = Instant::from(until);
                 let mode = policies
                     .quiet_hours
                     .as_ref()
@@ -1087,38 +1249,16 @@ impl<'a> Run<'a> {
             .map(Hold::Cap)
     }
 
-    fn effect(&mut self, inst: &Instance, t: DateTime<Utc>, action: Action) -> CompactString {
-        // `<journey>#<seq>[#<key>]/<node>/<step>`, built without the format machinery
-        // (hot path).
-        let (mut seq, mut step) = ([0u8; 10], [0u8; 10]);
-        let (seq, step) = (
-            u32_digits(inst.seq, &mut seq),
-            u32_digits(inst.steps, &mut step),
-        );
-        let id = if inst.key.is_empty() {
-            concat(&[&inst.journey, "#", seq, "/", &inst.node, "/", step])
-        } else {
-            concat(&[
-                &inst.journey,
-                "#",
-                seq,
-                "#",
-                &inst.key,
-                "/",
-                &inst.node,
-                "/",
-                step,
-            ])
-        };
+    fn effect(&mut self, inst: &Instance, t: Instant, action: Action) {
         self.effects.push(Effect {
-            id: id.clone(),
             journey: inst.journey.clone(),
             node: inst.node.clone(),
             key: inst.key.clone(),
+            seq: inst.seq,
+            step: inst.steps,
             at: t,
             action,
         });
-        id
     }
 
     /// Runs the flow of `inst` from `resume` at due time `t` until it waits or ends;
@@ -1128,9 +1268,27 @@ impl<'a> Run<'a> {
         cj: &'a CompiledJourney,
         mut inst: Instance,
         resume: Resume<'a>,
-        t: DateTime<Utc>,
+        t: Instant,
         slot: Option<usize>,
     ) -> Result<()> {
+        if self.flow(cj, &mut inst, resume, t)? {
+            match slot {
+                Some(i) => self.state.instances.insert(i, inst),
+                None => self.state.instances.push(inst),
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the flow of `inst` from `resume` at due time `t` until it waits
+    /// (returns true: still active) or ends.
+    fn flow(
+        &mut self,
+        cj: &'a CompiledJourney,
+        inst: &mut Instance,
+        resume: Resume<'a>,
+        t: Instant,
+    ) -> Result<bool> {
         let mut rerun = matches!(resume, Resume::Rerun);
         let mut cur: Option<&str> = match resume {
             Resume::Goto(n) => n,
@@ -1139,12 +1297,12 @@ impl<'a> Run<'a> {
         let mut transitions = 0u32;
         let active = loop {
             let Some(id) = cur else {
-                self.finish(&inst, NoticeKind::Completed, None, t);
+                self.finish(inst, NoticeKind::Completed, None, t);
                 break false;
             };
             transitions += 1;
             if transitions > MAX_TRANSITIONS {
-                self.finish(&inst, NoticeKind::Exited, Some("loop_limit"), t);
+                self.finish(inst, NoticeKind::Exited, Some("loop_limit"), t);
                 break false;
             }
             let node_index = cj.def.node_index(id).ok_or_else(|| {
@@ -1152,15 +1310,16 @@ impl<'a> Run<'a> {
             })?;
             let node = &cj.def.nodes[node_index];
             if !rerun {
-                // Reuse the buffer: node ids are short and similar in length.
-                inst.node.clear();
-                inst.node.push_str(&node.id);
+                // Inline (short) ids copy without allocating.
+                inst.node.clone_from(&cj.node_ids[node_index]);
                 inst.since = t;
                 inst.steps += 1;
-                self.visits.push(Visit {
-                    definition: cj.index,
-                    node: node_index,
-                });
+                if self.record_visits {
+                    self.visits.push(Visit {
+                        definition: cj.index,
+                        node: node_index,
+                    });
+                }
             }
             rerun = false;
             inst.armed = false;
@@ -1176,15 +1335,15 @@ impl<'a> Run<'a> {
                         | NodeKind::Goal {}
                         | NodeKind::End {}
                 );
-                if is_action && (self.now - t).num_seconds() > grace {
+                if is_action && self.now.seconds_since(t) > grace {
                     match late.policy {
                         LatePolicy::Fire => {}
                         LatePolicy::Exit => {
-                            self.finish(&inst, NoticeKind::Exited, Some("late"), t);
+                            self.finish(inst, NoticeKind::Exited, Some("late"), t);
                             break false;
                         }
                         LatePolicy::Skip => {
-                            self.finish(&inst, NoticeKind::Skipped, Some("late"), t);
+                            self.finish(inst, NoticeKind::Skipped, Some("late"), t);
                             cur = match &node.kind {
                                 NodeKind::WaitEvent { on_timeout, .. } => on_timeout.as_deref(),
                                 k => k.edges().first().and_then(|e| e.1),
@@ -1224,7 +1383,7 @@ impl<'a> Run<'a> {
                                 what(),
                             );
                             if let Some(n) = self.notices.last_mut() {
-                                n.until = Some(until);
+                                n.until = Some(until.to_chrono());
                             }
                             inst.due = Some(until);
                             break true;
@@ -1248,19 +1407,31 @@ impl<'a> Run<'a> {
                             Some(cap),
                         ),
                         None => {
-                            let eid = self.effect(
-                                &inst,
-                                t,
-                                Action::SendMessage {
+                            // The node's action, built once per engine (short
+                            // strings: the copies do not allocate).
+                            let action = match &cj.messages[node_index] {
+                                Some(a) => a.clone(),
+                                None => Action::SendMessage {
                                     channel: channel.as_str().into(),
                                     template: template.as_str().into(),
                                     purpose: purpose.into(),
                                 },
-                            );
+                            };
+                            let channel = match &action {
+                                Action::SendMessage { channel, .. } => channel.clone(),
+                                _ => channel.as_str().into(),
+                            };
+                            self.effect(inst, t, action);
                             self.state.sends.push(SendRecord {
                                 at: t,
-                                channel: channel.as_str().into(),
-                                effect: eid,
+                                channel,
+                                effect: effect_id(
+                                    &inst.journey,
+                                    inst.seq,
+                                    &inst.key,
+                                    &inst.node,
+                                    inst.steps,
+                                ),
                             });
                         }
                     }
@@ -1268,7 +1439,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::Tags { add, remove, next } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::UpdateTags {
                             add: add.clone(),
@@ -1279,7 +1450,7 @@ impl<'a> Run<'a> {
                 }
                 NodeKind::SetTraits { traits, next } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::SetTraits {
                             traits: traits.clone(),
@@ -1293,7 +1464,7 @@ impl<'a> Run<'a> {
                     next,
                 } => {
                     self.effect(
-                        &inst,
+                        inst,
                         t,
                         Action::CreateTask {
                             assignee: assignee.clone(),
@@ -1309,8 +1480,8 @@ impl<'a> Run<'a> {
                     on_failure,
                     timeout,
                 } => {
-                    let eid = self.effect(
-                        &inst,
+                    self.effect(
+                        inst,
                         t,
                         Action::CallHost {
                             action: action.clone(),
@@ -1319,7 +1490,13 @@ impl<'a> Run<'a> {
                     );
                     if on_failure.is_some() {
                         let secs = timeout.map(|d| d.seconds()).unwrap_or(86_400);
-                        inst.pending = Some(eid);
+                        inst.pending = Some(effect_id(
+                            &inst.journey,
+                            inst.seq,
+                            &inst.key,
+                            &inst.node,
+                            inst.steps,
+                        ));
                         inst.armed = true;
                         inst.due = Some(add_secs(t, secs)?);
                         break true;
@@ -1347,11 +1524,11 @@ impl<'a> Run<'a> {
                         .iter()
                         .filter_map(|w| super::definition::parse_weekday(w))
                         .collect();
-                    let local = zone.local(t).date();
+                    let local = zone.local(t.to_chrono()).date();
                     let due = (0..=8)
                         .filter_map(|k| local.checked_add_days(chrono::Days::new(k)))
                         .filter(|d| days.is_empty() || days.contains(&d.weekday()))
-                        .map(|d| zone.from_local(d.and_time(time)))
+                        .map(|d| Instant::from(zone.from_local(d.and_time(time))))
                         .find(|x| *x > t)
                         .ok_or_else(|| Error::new(ErrorKind::Internal, "no allowed weekday"))?;
                     inst.armed = true;
@@ -1379,12 +1556,13 @@ impl<'a> Run<'a> {
                         Some(Value::Timestamp(ts)) => ts.checked_add_signed(off),
                         Some(Value::Date(d)) => time_of(*d),
                         _ => None,
-                    };
+                    }
+                    .map(Instant::from);
                     match target {
                         None => match missing {
                             Some(m) => cur = Some(m.as_str()),
                             None => {
-                                self.finish(&inst, NoticeKind::Exited, Some("missing_trait"), t);
+                                self.finish(inst, NoticeKind::Exited, Some("missing_trait"), t);
                                 break false;
                             }
                         },
@@ -1456,26 +1634,20 @@ impl<'a> Run<'a> {
                     cur = branches[choice].next.as_deref();
                 }
                 NodeKind::Goal {} => {
-                    self.finish(&inst, NoticeKind::Converted, Some(id), t);
+                    self.finish(inst, NoticeKind::Converted, Some(id), t);
                     break false;
                 }
                 NodeKind::End {} => {
-                    self.finish(&inst, NoticeKind::Completed, None, t);
+                    self.finish(inst, NoticeKind::Completed, None, t);
                     break false;
                 }
             }
         };
-        if active {
-            match slot {
-                Some(i) => self.state.instances.insert(i, inst),
-                None => self.state.instances.push(inst),
-            }
-        }
-        Ok(())
+        Ok(active)
     }
 
     /// Enters the user into journey `j` (latest version) at `t`, if its policy allows.
-    fn enter(&mut self, j: usize, key: String, t: DateTime<Utc>) -> Result<()> {
+    fn enter(&mut self, j: usize, key: String, t: Instant) -> Result<()> {
         let cj: &'a CompiledJourney = &self.engine.journeys[j];
         let def = &cj.def;
         let active = |k: Option<&str>| {
@@ -1495,8 +1667,9 @@ impl<'a> Run<'a> {
                 Reentry::Cooldown { cooldown } => rec
                     .last_entry
                     .filter(|l| {
-                        l.checked_add_signed(cooldown.to_chrono())
-                            .is_none_or(|e| e > t)
+                        l.to_chrono()
+                            .checked_add_signed(cooldown.to_chrono())
+                            .is_none_or(|e| Instant::from(e) > t)
                     })
                     .map(|_| "cooldown"),
                 Reentry::Concurrent { .. } if active(Some(&key)) => Some("active"),
@@ -1537,7 +1710,7 @@ impl<'a> Run<'a> {
     }
 
     /// Applies the input at `t` (after due items up to `t` ran).
-    fn apply(&mut self, input: &Input, t: DateTime<Utc>) -> Result<()> {
+    fn apply(&mut self, input: &Input, t: Instant) -> Result<()> {
         let event = match input {
             Input::Event(e) => Some(e),
             _ => None,
@@ -1579,7 +1752,7 @@ impl<'a> Run<'a> {
                             let filter = cj.filters.nodes.get(ni).and_then(Option::as_ref);
                             if inst.armed
                                 && *event == e.name
-                                && e.timestamp >= inst.since
+                                && Instant::from(e.timestamp) >= inst.since
                                 && self.passes(filter, e, t)?
                             {
                                 targets.push((
@@ -1703,15 +1876,12 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn next_wake(&self) -> Option<DateTime<Utc>> {
+    fn next_wake(&self) -> Option<Instant> {
         let inst = self.state.instances.iter().filter_map(|i| i.due).min();
         let date = if self.engine.dated.is_empty() {
             None
         } else {
-            let far = self
-                .now
-                .checked_add_signed(chrono::Duration::days(800))
-                .unwrap_or(self.now);
+            let far = self.now.checked_add_secs(800 * 86_400).unwrap_or(self.now);
             self.engine
                 .dated
                 .iter()
@@ -1808,7 +1978,80 @@ mod tests {
             ErrorKind::InvalidArgument
         );
         assert_eq!(u.state().instances.len(), 1);
-        assert_eq!(u.into_state().last_now, Some(t));
+        assert_eq!(u.into_state().last_now, Some(t.into()));
+    }
+
+    /// An effect's id, built on demand, is the text the engine records in
+    /// the cap ledger and writes as JSON `"id"` (first key), with and
+    /// without a key, short (inline) and long.
+    #[test]
+    fn effect_ids_agree_everywhere() {
+        for (journey, key) in [
+            ("j", ""),
+            ("j", "o1"),
+            ("a_rather_long_journey_id", "order-12345"),
+        ] {
+            let def = JourneyDefinition::from_json(&format!(
+                r#"{{"id":"{journey}","trigger":{{"type":"explicit"}},"reentry":{{"mode":"concurrent"}},
+                "nodes":[{{"id":"t","type":"tags","add":["x"],"next":"m"}},
+                {{"id":"m","type":"message","channel":"sms","template":"hi","purpose":"service"}}]}}"#
+            ))
+            .unwrap();
+            let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+            let p = Profile::from_json_value(
+                &serde_json::json!({"id": "u1", "consents": [
+                    {"channel": "sms", "purpose": "service", "status": "granted", "at": "2026-01-01T00:00:00Z"}]}),
+                &Schema::default(),
+            )
+            .unwrap();
+            let enter = Input::Enter {
+                journey: journey.into(),
+                key: Some(key.into()),
+            };
+            let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+            let r = e
+                .step(&UserState::new(), &p, &EventLog::default(), &enter, t)
+                .unwrap();
+            assert_eq!(r.effects.len(), 2);
+            for (f, node, step) in [(&r.effects[0], "t", 1), (&r.effects[1], "m", 2)] {
+                let want = if key.is_empty() {
+                    format!("{journey}#1/{node}/{step}")
+                } else {
+                    format!("{journey}#1#{key}/{node}/{step}")
+                };
+                assert_eq!(f.id(), want);
+                let mut s = String::new();
+                f.write_id(&mut s).unwrap();
+                assert_eq!(s, want);
+                let json = serde_json::to_string(f).unwrap();
+                assert!(json.starts_with(&format!("{{\"id\":\"{want}\",")), "{json}");
+            }
+            assert_eq!(r.state.sends[0].effect, r.effects[1].id());
+        }
+    }
+
+    /// Visits are recorded only on request; everything else is the same.
+    #[test]
+    fn visits_only_when_asked() {
+        let def = JourneyDefinition::from_json(
+            r#"{"id":"j","trigger":{"type":"explicit"},"nodes":[{"id":"t","type":"tags","add":["x"],"next":"w"},{"id":"w","type":"wait","duration":"1h"}]}"#,
+        )
+        .unwrap();
+        let e = JourneyEngine::new(Schema::default(), vec![def], Policies::default()).unwrap();
+        let (p, log) = (Profile::new("u1"), EventLog::default());
+        let t = parse_timestamp("2026-03-02T10:00:00Z").unwrap();
+        let enter = Input::Enter {
+            journey: "j".into(),
+            key: None,
+        };
+        let s = UserState::new();
+        let mut with = e.step_with_visits(&s, &p, &log, &enter, t).unwrap();
+        let without = e.step(&s, &p, &log, &enter, t).unwrap();
+        assert_eq!(with.visits.len(), 2);
+        assert_eq!(e.visit_names(&with.visits[1]), Some(("j", "w")));
+        assert!(without.visits.is_empty());
+        with.visits.clear();
+        assert_eq!(with, without);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! ([`JourneyEngine::plan_migration`]) reports who would move where.
 
 use super::engine::JourneyEngine;
+use super::instant::Instant;
 use super::state::UserState;
 use crate::error::{Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
@@ -171,7 +172,7 @@ impl JourneyEngine {
             if !(same_wait && inst.armed) {
                 inst.armed = false;
                 inst.pending = None;
-                inst.due = Some(now.max(inst.since));
+                inst.due = Some(Instant::from(now).max(inst.since));
             }
         }
         Ok((out, plan))

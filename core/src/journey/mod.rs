@@ -14,6 +14,7 @@
 pub mod definition;
 pub mod engine;
 pub mod filter;
+pub mod instant;
 pub mod mermaid;
 pub mod migrate;
 pub mod policy;
@@ -30,10 +31,11 @@ pub use definition::{JourneyDefinition, Node, NodeKind, Reentry, Trigger};
 pub use engine::{
     Action, Effect, Input, JourneyEngine, Notice, NoticeKind, StepResult, UserJourneys, Visit,
 };
+pub use instant::Instant;
 pub use migrate::{MigrationMap, MigrationPlan};
 pub use policy::Policies;
 pub use simulate::{simulate, simulate_threads, SimulationReport};
-pub use state::{Instance, UserState, STATE_FORMAT_VERSION};
+pub use state::{Instance, JourneyRecord, SendRecord, UserState, STATE_FORMAT_VERSION};
 pub use validate::ValidationReport;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! de-duplication window.
 
 use super::definition::parse_time_of_day;
+use super::instant::Instant;
 use super::state::SendRecord;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rules::ast::Duration;
@@ -225,14 +226,14 @@ impl Policies {
         zone: &Zone,
         ledger: &[SendRecord],
     ) -> Option<String> {
-        self.cap_exceeded_on(channel, at, zone.date_at(at), zone, ledger)
+        self.cap_exceeded_on(channel, at.into(), zone.date_at(at), zone, ledger)
     }
 
     /// [`Policies::cap_exceeded`] with `day`, the local date of `at`, known.
     pub(crate) fn cap_exceeded_on(
         &self,
         channel: &str,
-        at: DateTime<Utc>,
+        at: Instant,
         day: NaiveDate,
         zone: &Zone,
         ledger: &[SendRecord],
@@ -252,7 +253,7 @@ impl Policies {
                         applies(&s.channel)
                             && s.at <= at
                             && s.at.timestamp() > at.timestamp() - 3 * 86_400
-                            && zone.date_at(s.at) == day
+                            && zone.date_at(s.at.to_chrono()) == day
                     })
                     .count();
                 if n as u64 >= u64::from(limit) {
@@ -260,9 +261,7 @@ impl Policies {
                 }
             }
             if let (Some(w), Some(max)) = (c.window, c.max) {
-                let from = at
-                    .checked_sub_signed(w.to_chrono())
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                let from = at.checked_sub_secs(w.seconds()).unwrap_or(Instant::MIN);
                 let n = ledger
                     .iter()
                     .filter(|s| applies(&s.channel) && s.at > from && s.at <= at)

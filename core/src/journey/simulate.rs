@@ -113,7 +113,10 @@ impl SimulationReport {
             };
             *self.effects.entry(ty.into()).or_default() += 1;
             if e.action.is_message() {
-                let day = zone.date_at(e.at).format("%Y-%m-%d").to_string();
+                let day = zone
+                    .date_at(e.at.to_chrono())
+                    .format("%Y-%m-%d")
+                    .to_string();
                 *self.messages_per_day.entry(day).or_default() += 1;
             }
         }
@@ -224,7 +227,7 @@ pub fn simulate(
                     at: DateTime<Utc>,
                     report: &mut SimulationReport|
          -> Result<Option<DateTime<Utc>>> {
-            let r = engine.step(state, profile, events, input, at)?;
+            let r = engine.step_with_visits(state, profile, events, input, at)?;
             report.count(engine, profile, &r);
             *state = r.state;
             Ok(r.next_wake)

@@ -10,9 +10,8 @@
 //!
 //! Readers accept every version up to the current one.
 
+use super::instant::Instant;
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::ts_serde;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
@@ -33,20 +32,14 @@ pub struct Instance {
     /// Entry number of this user in this journey (1-based).
     pub seq: u32,
     /// When the user entered.
-    #[serde(with = "ts_serde")]
-    pub entered_at: DateTime<Utc>,
+    pub entered_at: Instant,
     /// Current node id.
     pub node: CompactString,
     /// When the flow reached the current node (due time, not processing time).
-    #[serde(with = "ts_serde")]
-    pub since: DateTime<Utc>,
+    pub since: Instant,
     /// When the instance must be woken (absolute).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "ts_serde::option"
-    )]
-    pub due: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Instant>,
     /// Whether the current node has been started and is waiting (`false`: the
     /// node runs from scratch when due, e.g. a deferred message).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -67,22 +60,14 @@ pub struct JourneyRecord {
     /// Number of entries so far.
     pub entries: u32,
     /// Time of the last entry.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "ts_serde::option"
-    )]
-    pub last_entry: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_entry: Option<Instant>,
     /// Segment-trigger membership at the last input (entry happens on false → true).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub in_segment: bool,
     /// Last date-trigger instant that fired.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "ts_serde::option"
-    )]
-    pub last_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_date: Option<Instant>,
     /// Random-split assignments: `[node id, branch name]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assignments: Vec<(String, String)>,
@@ -93,8 +78,7 @@ pub struct JourneyRecord {
 #[serde(deny_unknown_fields)]
 pub struct SendRecord {
     /// When it was sent (its due time).
-    #[serde(with = "ts_serde")]
-    pub at: DateTime<Utc>,
+    pub at: Instant,
     /// Channel.
     pub channel: CompactString,
     /// The effect id (a `failed` outcome removes the record).
@@ -108,12 +92,8 @@ pub struct UserState {
     /// Format version.
     pub format: u32,
     /// The latest `now` seen (earlier `now`s are clamped to it).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "ts_serde::option"
-    )]
-    pub last_now: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_now: Option<Instant>,
     /// Recent event ids, oldest first (bounded by the policy's `dedup_window`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen: Vec<CompactString>,
@@ -187,7 +167,7 @@ impl UserState {
     /// can reuse one buffer: `out.clear()` between users).
     pub fn write_bytes(&self, out: &mut Vec<u8>) {
         out.reserve(self.size_hint());
-        let mut w = Writer(std::mem::take(out), None);
+        let mut w = Writer(std::mem::take(out));
         w.0.push(b'U');
         w.0.push(STATE_FORMAT_VERSION as u8);
         w.opt_ts(self.last_now);
@@ -231,9 +211,7 @@ impl UserState {
 
     /// Reads the binary form (any supported version).
     pub fn from_bytes(bytes: &[u8]) -> Result<UserState> {
-        let mut s = UserState::new();
-        decode_user(bytes, Some(&mut s))?;
-        Ok(s)
+        Ok(decode_new(bytes)?)
     }
 
     /// Replaces `self` with the state in `bytes` (binary form, any supported
@@ -241,8 +219,8 @@ impl UserState {
     /// users in a loop keeps one scratch state and allocates little. The blob
     /// is checked completely first, so on error `self` is unchanged.
     pub fn read_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        decode_user(bytes, None)?;
-        Ok(decode_user(bytes, Some(self))?)
+        decode_user(bytes, None, Some(self))?;
+        Ok(decode_user(bytes, Some(self), None)?)
     }
 }
 
@@ -256,6 +234,39 @@ fn set(s: &mut String, v: &str) {
         s.clear();
         s.push_str(v);
     }
+}
+
+/// `b` as text, or the "invalid UTF-8" error.
+#[inline]
+fn text(b: &[u8]) -> Dec<&str> {
+    std::str::from_utf8(b).map_err(|_| Bad::Msg("corrupt journey state: invalid UTF-8"))
+}
+
+#[inline]
+fn check_text(b: &[u8]) -> Dec<()> {
+    text(b).map(|_| ())
+}
+
+/// Checks that `b` is UTF-8, which it is when it equals `known`, a string
+/// the scratch state already holds at the same place (a comparison is
+/// cheaper than the check).
+#[inline]
+fn check_known(known: Option<&CompactString>, b: &[u8]) -> Dec<()> {
+    if known.is_some_and(|k| k.as_bytes() == b) {
+        return Ok(());
+    }
+    check_text(b)
+}
+
+/// Sets `s` to the string in `b` (checked to be UTF-8) unless it already
+/// holds it: a scratch state refilled user after user mostly sees the same
+/// journey and node ids, which then cost a comparison, not a check and a copy.
+#[inline]
+fn put_id(s: &mut CompactString, b: &[u8]) -> Dec<()> {
+    if s.as_bytes() != b {
+        set_id(s, text(b)?);
+    }
+    Ok(())
 }
 
 /// Sets `s` to `v`: inline (no allocation) up to 24 bytes, else reusing a
@@ -291,9 +302,9 @@ fn blank_instance() -> Instance {
         version: 0,
         key: CompactString::default(),
         seq: 0,
-        entered_at: DateTime::UNIX_EPOCH,
+        entered_at: Instant::UNIX_EPOCH,
         node: CompactString::default(),
-        since: DateTime::UNIX_EPOCH,
+        since: Instant::UNIX_EPOCH,
         due: None,
         armed: false,
         steps: 0,
@@ -303,23 +314,30 @@ fn blank_instance() -> Instance {
 
 /// Decodes a `U` blob into `out` (reusing its allocations), or only checks it
 /// when `out` is `None`. One decoder for both, so checking and reading agree.
-fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
+/// When checking, `known` is the state the blob will be read into: its
+/// strings at the same places need no UTF-8 check when they are equal.
+fn decode_user(
+    bytes: &[u8],
+    mut out: Option<&mut UserState>,
+    known: Option<&UserState>,
+) -> Dec<()> {
     let mut r = Reader::new(bytes);
     let version = r.header(b'U')?;
     let _ = version; // v1 is the only layout so far
     let last_now = r.opt_ts()?;
     if let Some(o) = out.as_deref_mut() {
         o.format = STATE_FORMAT_VERSION;
-        o.last_now = r.opt_dt(last_now)?;
+        o.last_now = last_now;
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
         fit(&mut o.seen, n, 0, CompactString::default);
     }
     for i in 0..n {
-        let s = r.str_ref()?;
-        if let Some(o) = out.as_deref_mut() {
-            set_id(&mut o.seen[i], s);
+        let s = r.raw()?;
+        match out.as_deref_mut() {
+            Some(o) => put_id(&mut o.seen[i], s)?,
+            None => check_known(known.and_then(|k| k.seen.get(i)), s)?,
         }
     }
     let n = r.len()?;
@@ -327,19 +345,25 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         fit(&mut o.journeys, n, 0, JourneyRecord::default);
     }
     for i in 0..n {
-        let journey = r.str_ref()?;
+        let journey = r.raw()?;
         let entries = r.u32()?;
         let last_entry = r.opt_ts()?;
         let in_segment = r.byte()? != 0;
         let last_date = r.opt_ts()?;
         let m = r.len()?;
         let mut rec = out.as_deref_mut().map(|o| &mut o.journeys[i]);
+        if rec.is_none() {
+            check_known(
+                known.and_then(|k| Some(&k.journeys.get(i)?.journey)),
+                journey,
+            )?;
+        }
         if let Some(rec) = rec.as_deref_mut() {
-            set_id(&mut rec.journey, journey);
+            put_id(&mut rec.journey, journey)?;
             rec.entries = entries;
-            rec.last_entry = r.opt_dt(last_entry)?;
+            rec.last_entry = last_entry;
             rec.in_segment = in_segment;
-            rec.last_date = r.opt_dt(last_date)?;
+            rec.last_date = last_date;
             fit(&mut rec.assignments, m, 0, Default::default);
         }
         for k in 0..m {
@@ -355,38 +379,111 @@ fn decode_user(bytes: &[u8], mut out: Option<&mut UserState>) -> Dec<()> {
         fit(&mut o.instances, n, 0, blank_instance);
     }
     for i in 0..n {
-        read_instance(&mut r, out.as_deref_mut().map(|o| &mut o.instances[i]))?;
+        read_instance(
+            &mut r,
+            out.as_deref_mut().map(|o| &mut o.instances[i]),
+            known.and_then(|k| k.instances.get(i)),
+        )?;
     }
     let n = r.len()?;
     if let Some(o) = out.as_deref_mut() {
         // Room for one more: a firing step usually records a send.
         fit(&mut o.sends, n, 1, || SendRecord {
-            at: DateTime::UNIX_EPOCH,
+            at: Instant::UNIX_EPOCH,
             channel: CompactString::default(),
             effect: CompactString::default(),
         });
     }
     for i in 0..n {
-        let (at, channel, effect) = (r.ts()?, r.str_ref()?, r.str_ref()?);
-        if let Some(o) = out.as_deref_mut() {
-            let at = r.dt(at)?;
-            let s = &mut o.sends[i];
-            s.at = at;
-            set_id(&mut s.channel, channel);
-            set_id(&mut s.effect, effect);
+        let (at, channel, effect) = (r.ts()?, r.raw()?, r.raw()?);
+        match out.as_deref_mut() {
+            Some(o) => {
+                let s = &mut o.sends[i];
+                s.at = at;
+                put_id(&mut s.channel, channel)?;
+                put_id(&mut s.effect, effect)?;
+            }
+            None => {
+                let k = known.and_then(|k| k.sends.get(i));
+                check_known(k.map(|k| &k.channel), channel)?;
+                check_known(k.map(|k| &k.effect), effect)?;
+            }
         }
     }
     r.end()
 }
 
-/// Decodes one instance body into `out`, or only checks it.
-fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
-    let journey = r.str_ref()?;
+/// Decodes a `U` blob into a new state in one pass, building each item
+/// directly (the same reads, in the same order, as [`decode_user`]).
+fn decode_new(bytes: &[u8]) -> Dec<UserState> {
+    let mut r = Reader::new(bytes);
+    r.header(b'U')?;
+    let last_now = r.opt_ts()?;
+    let n = r.len()?;
+    let mut seen = Vec::with_capacity(n);
+    for _ in 0..n {
+        seen.push(CompactString::from(r.str_ref()?));
+    }
+    let n = r.len()?;
+    let mut journeys = Vec::with_capacity(n);
+    for _ in 0..n {
+        let journey = CompactString::from(r.str_ref()?);
+        let entries = r.u32()?;
+        let last_entry = r.opt_ts()?;
+        let in_segment = r.byte()? != 0;
+        let last_date = r.opt_ts()?;
+        let m = r.len()?;
+        let mut assignments = Vec::with_capacity(m);
+        for _ in 0..m {
+            let (node, branch) = (r.str_ref()?, r.str_ref()?);
+            assignments.push((node.to_owned(), branch.to_owned()));
+        }
+        journeys.push(JourneyRecord {
+            journey,
+            entries,
+            last_entry,
+            in_segment,
+            last_date,
+            assignments,
+        });
+    }
+    let n = r.len()?;
+    let mut instances = Vec::with_capacity(n);
+    for _ in 0..n {
+        instances.push(read_new_instance(&mut r)?);
+    }
+    let n = r.len()?;
+    // Room for one more: a firing step usually records a send.
+    let mut sends = Vec::with_capacity(if n == 0 { 0 } else { n + 1 });
+    for _ in 0..n {
+        let at = r.ts()?;
+        let channel = CompactString::from(r.str_ref()?);
+        let effect = CompactString::from(r.str_ref()?);
+        sends.push(SendRecord {
+            at,
+            channel,
+            effect,
+        });
+    }
+    r.end()?;
+    Ok(UserState {
+        format: STATE_FORMAT_VERSION,
+        last_now,
+        seen,
+        journeys,
+        instances,
+        sends,
+    })
+}
+
+/// Decodes one instance body into a new [`Instance`].
+fn read_new_instance(r: &mut Reader) -> Dec<Instance> {
+    let journey = CompactString::from(r.str_ref()?);
     let version = r.u32()?;
-    let key = r.str_ref()?;
+    let key = CompactString::from(r.str_ref()?);
     let seq = r.u32()?;
     let entered_at = r.ts()?;
-    let node = r.str_ref()?;
+    let node = CompactString::from(r.str_ref()?);
     let since = r.delta(entered_at)?;
     let flags = r.byte()?;
     if flags > 7 {
@@ -399,24 +496,70 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
     };
     let steps = r.u32()?;
     let pending = if flags & 4 != 0 {
-        Some(r.str_ref()?)
+        Some(CompactString::from(r.str_ref()?))
     } else {
         None
     };
-    if let Some(i) = out {
-        set_id(&mut i.journey, journey);
+    Ok(Instance {
+        journey,
+        version,
+        key,
+        seq,
+        entered_at,
+        node,
+        since,
+        due,
+        armed: flags & 1 != 0,
+        steps,
+        pending,
+    })
+}
+
+/// Decodes one instance body into `out`, or only checks it.
+/// `known`: when checking, the instance the blob's will be read into.
+fn read_instance(r: &mut Reader, out: Option<&mut Instance>, known: Option<&Instance>) -> Dec<()> {
+    let journey = r.raw()?;
+    let version = r.u32()?;
+    let key = r.raw()?;
+    let seq = r.u32()?;
+    let entered_at = r.ts()?;
+    let node = r.raw()?;
+    let since = r.delta(entered_at)?;
+    let flags = r.byte()?;
+    if flags > 7 {
+        return Err(Bad::Msg("corrupt journey state: bad instance flags"));
+    }
+    let due = if flags & 2 != 0 {
+        Some(r.delta(since)?)
+    } else {
+        None
+    };
+    let steps = r.u32()?;
+    let pending = if flags & 4 != 0 { Some(r.raw()?) } else { None };
+    let Some(i) = out else {
+        check_known(known.map(|k| &k.journey), journey)?;
+        check_known(known.map(|k| &k.key), key)?;
+        check_known(known.map(|k| &k.node), node)?;
+        if let Some(p) = pending {
+            check_known(known.and_then(|k| k.pending.as_ref()), p)?;
+        }
+        return Ok(());
+    };
+    {
+        put_id(&mut i.journey, journey)?;
         i.version = version;
-        set_id(&mut i.key, key);
+        put_id(&mut i.key, key)?;
         i.seq = seq;
-        i.entered_at = r.dt(entered_at)?;
-        set_id(&mut i.node, node);
-        i.since = r.dt(since)?;
-        i.due = r.opt_dt(due)?;
+        i.entered_at = entered_at;
+        put_id(&mut i.node, node)?;
+        i.since = since;
+        i.due = due;
         i.armed = flags & 1 != 0;
         i.steps = steps;
         match (pending, &mut i.pending) {
-            (Some(p), Some(old)) => set_id(old, p),
-            (p, old) => *old = p.map(CompactString::from),
+            (Some(p), Some(old)) => put_id(old, p)?,
+            (Some(p), old) => *old = Some(text(p)?.into()),
+            (None, old) => *old = None,
         }
     }
     Ok(())
@@ -425,7 +568,7 @@ fn read_instance(r: &mut Reader, out: Option<&mut Instance>) -> Dec<()> {
 impl Instance {
     /// The compact binary form of one instance.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(48), None);
+        let mut w = Writer(Vec::with_capacity(48));
         w.0.push(b'J');
         w.0.push(STATE_FORMAT_VERSION as u8);
         self.write_body(&mut w);
@@ -436,8 +579,7 @@ impl Instance {
     pub fn from_bytes(bytes: &[u8]) -> Result<Instance> {
         let mut r = Reader::new(bytes);
         r.header(b'J')?;
-        let mut i = blank_instance();
-        read_instance(&mut r, Some(&mut i))?;
+        let i = read_new_instance(&mut r)?;
         r.end()?;
         Ok(i)
     }
@@ -465,29 +607,12 @@ impl Instance {
     }
 }
 
-/// The binary writer: the output and the last year seen, as (year, its first
-/// day since the epoch) — within a year a timestamp is that day plus the
-/// ordinal, cheaper than chrono's calendar arithmetic.
-struct Writer(Vec<u8>, Option<(i32, i64)>);
+/// The binary writer (the output buffer).
+struct Writer(Vec<u8>);
 
 const NANOS: i64 = 1_000_000_000;
 
 impl Writer {
-    /// Seconds since the epoch of `t` (as `t.timestamp()`).
-    #[inline]
-    fn secs(&mut self, t: DateTime<Utc>) -> i64 {
-        let n = t.naive_utc();
-        let (year, ordinal0) = (n.year(), i64::from(n.ordinal0()));
-        let first = match self.1 {
-            Some((y, first)) if y == year => first,
-            _ => {
-                let first = t.timestamp().div_euclid(86_400) - ordinal0;
-                self.1 = Some((year, first));
-                first
-            }
-        };
-        (first + ordinal0) * 86_400 + i64::from(n.num_seconds_from_midnight())
-    }
     #[inline]
     fn uint(&mut self, mut v: u64) {
         if v < 0x80 {
@@ -518,11 +643,10 @@ impl Writer {
         }
     }
     #[inline]
-    fn ts(&mut self, t: DateTime<Utc>) {
-        let secs = self.secs(t);
-        self.secs_nanos(secs, t.timestamp_subsec_nanos());
+    fn ts(&mut self, t: Instant) {
+        self.secs_nanos(t.timestamp(), t.timestamp_subsec_nanos());
     }
-    fn opt_ts(&mut self, t: Option<DateTime<Utc>>) {
+    fn opt_ts(&mut self, t: Option<Instant>) {
         match t {
             None => self.0.push(0),
             Some(t) => {
@@ -532,21 +656,27 @@ impl Writer {
         }
     }
     /// `t - base` as signed seconds + a non-negative nanosecond part.
-    fn delta(&mut self, base: DateTime<Utc>, t: DateTime<Utc>) {
+    #[inline]
+    fn delta(&mut self, base: Instant, t: Instant) {
         let (bn, tn) = (
             i64::from(base.timestamp_subsec_nanos()),
             i64::from(t.timestamp_subsec_nanos()),
         );
         if bn < NANOS && tn < NANOS {
             // Plain integer arithmetic (no leap second involved).
-            let (mut secs, mut nanos) = (self.secs(t) - self.secs(base), tn - bn);
+            let (mut secs, mut nanos) = (t.timestamp() - base.timestamp(), tn - bn);
             if nanos < 0 {
                 secs -= 1;
                 nanos += NANOS;
             }
             return self.secs_nanos(secs, nanos as u32);
         }
-        let d = t - base;
+        self.leap_delta(base, t);
+    }
+    /// [`Writer::delta`] when a leap second is involved: chrono's arithmetic.
+    #[cold]
+    fn leap_delta(&mut self, base: Instant, t: Instant) {
+        let d = t.to_chrono() - base.to_chrono();
         let secs = d.num_seconds();
         let nanos = (d - chrono::Duration::seconds(secs))
             .num_nanoseconds()
@@ -564,37 +694,11 @@ impl Writer {
 struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
-    /// The last year a timestamp fell in, as (its first day since the epoch,
-    /// its length in days, the year): timestamps in one state usually share a
-    /// year, and within it a date is a cheap ordinal, not a calendar conversion.
-    year: Option<(i64, i64, i32)>,
 }
 
 impl<'a> Reader<'a> {
     fn new(b: &'a [u8]) -> Reader<'a> {
-        Reader {
-            b,
-            pos: 0,
-            year: None,
-        }
-    }
-    /// The instant `secs` + `nanos` (< 1 s) after the epoch, if chrono can hold it.
-    #[inline]
-    fn instant(&mut self, secs: i64, nanos: u32) -> Option<DateTime<Utc>> {
-        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-        let date = match self.year {
-            Some((first, len, year)) if days >= first && days < first + len => {
-                NaiveDate::from_yo_opt(year, (days - first + 1) as u32)?
-            }
-            _ => {
-                let date = DateTime::from_timestamp(days.checked_mul(86_400)?, 0)?.date_naive();
-                let len = if date.leap_year() { 366 } else { 365 };
-                self.year = Some((days - i64::from(date.ordinal0()), len, date.year()));
-                date
-            }
-        };
-        let time = NaiveTime::from_num_seconds_from_midnight_opt(rem as u32, nanos)?;
-        Some(date.and_time(time).and_utc())
+        Reader { b, pos: 0 }
     }
     fn header(&mut self, tag: u8) -> Dec<u8> {
         let t = self.byte()?;
@@ -629,15 +733,23 @@ impl<'a> Reader<'a> {
         self.uint_long()
     }
     fn uint_long(&mut self) -> Dec<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
+        let (b, mut pos) = (self.b, self.pos);
+        let (mut v, mut shift) = (0u64, 0u32);
+        loop {
+            let Some(&byte) = b.get(pos) else {
+                return Err(truncated());
+            };
+            pos += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                self.pos = pos;
                 return Ok(v);
             }
+            shift += 7;
+            if shift > 63 {
+                return Err(Bad::Msg("corrupt journey state: varint too long"));
+            }
         }
-        Err(Bad::Msg("corrupt journey state: varint too long"))
     }
     #[inline]
     fn u32(&mut self) -> Dec<u32> {
@@ -654,11 +766,16 @@ impl<'a> Reader<'a> {
     }
     #[inline]
     fn str_ref(&mut self) -> Dec<&'a str> {
+        text(self.raw()?)
+    }
+    /// The bytes of a length-prefixed string, not yet checked to be UTF-8.
+    #[inline]
+    fn raw(&mut self) -> Dec<&'a [u8]> {
         let n = self.len()?;
         let b: &'a [u8] = self.b;
         let bytes = &b[self.pos..self.pos + n];
         self.pos += n;
-        std::str::from_utf8(bytes).map_err(|_| Bad::Msg("corrupt journey state: invalid UTF-8"))
+        Ok(bytes)
     }
     #[inline]
     fn secs_nanos(&mut self) -> Dec<(i64, u32)> {
@@ -671,16 +788,14 @@ impl<'a> Reader<'a> {
         }
         Ok((secs, nanos))
     }
-    /// A timestamp as (seconds, nanoseconds) since the epoch, checked to be
-    /// within chrono's range; [`Reader::dt`] converts it. A blob is checked
-    /// without building any `DateTime`.
+    /// A timestamp, checked to be within the range of [`Instant`].
     #[inline]
-    fn ts(&mut self) -> Dec<Ts> {
+    fn ts(&mut self) -> Dec<Instant> {
         let (s, n) = self.secs_nanos()?;
-        in_range(s).ok_or(Bad::Msg("corrupt journey state: bad timestamp"))?;
-        Ok((s, n))
+        // `n` is below one second (checked), so only the range can fail.
+        Instant::from_timestamp(s, n).ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
     }
-    fn opt_ts(&mut self) -> Dec<Option<Ts>> {
+    fn opt_ts(&mut self) -> Dec<Option<Instant>> {
         match self.byte()? {
             0 => Ok(None),
             1 => Ok(Some(self.ts()?)),
@@ -688,28 +803,20 @@ impl<'a> Reader<'a> {
         }
     }
     /// `base` plus a delta (non-negative nanosecond part), checked.
-    fn delta(&mut self, (bs, bn): Ts) -> Dec<Ts> {
+    #[inline]
+    fn delta(&mut self, base: Instant) -> Dec<Instant> {
         let (s, n) = self.secs_nanos()?;
         let bad = || Bad::Msg("corrupt journey state: bad time delta");
         // Both nanosecond parts are below one second (checked when read).
-        let nanos = bn + n;
+        let nanos = base.timestamp_subsec_nanos() + n;
         let carry = nanos >= NANOS as u32;
-        let secs = bs
+        let secs = base
+            .timestamp()
             .checked_add(s)
             .and_then(|x| x.checked_add(i64::from(carry)))
             .ok_or_else(bad)?;
-        in_range(secs).ok_or_else(bad)?;
-        Ok((secs, if carry { nanos - NANOS as u32 } else { nanos }))
-    }
-    /// The instant of a checked timestamp.
-    #[inline]
-    fn dt(&mut self, (s, n): Ts) -> Dec<DateTime<Utc>> {
-        self.instant(s, n)
-            .ok_or(Bad::Msg("corrupt journey state: bad timestamp"))
-    }
-    #[inline]
-    fn opt_dt(&mut self, t: Option<Ts>) -> Dec<Option<DateTime<Utc>>> {
-        t.map(|t| self.dt(t)).transpose()
+        Instant::from_timestamp(secs, if carry { nanos - NANOS as u32 } else { nanos })
+            .ok_or_else(bad)
     }
     fn end(&self) -> Dec<()> {
         if self.pos == self.b.len() {
@@ -718,17 +825,6 @@ impl<'a> Reader<'a> {
             Err(Bad::Msg("corrupt journey state: trailing bytes"))
         }
     }
-}
-
-/// A decoded timestamp: seconds and nanoseconds (< 1 s) since the epoch.
-type Ts = (i64, u32);
-
-/// `Some` when `secs` (with any nanosecond part) is an instant chrono can hold.
-#[inline]
-fn in_range(secs: i64) -> Option<()> {
-    const MIN: i64 = DateTime::<Utc>::MIN_UTC.timestamp();
-    const MAX: i64 = DateTime::<Utc>::MAX_UTC.timestamp();
-    (MIN..=MAX).contains(&secs).then_some(())
 }
 
 #[cold]
@@ -770,9 +866,10 @@ impl From<Bad> for Error {
 mod tests {
     use super::*;
     use crate::value::parse_timestamp;
+    use chrono::{DateTime, Utc};
 
     fn sample() -> Instance {
-        let t = |s| parse_timestamp(s).unwrap();
+        let t = |s| Instant::from(parse_timestamp(s).unwrap());
         Instance {
             journey: "welcome".into(),
             version: 1,
@@ -805,6 +902,7 @@ mod tests {
             .map(|i| u8::from_str_radix(&V1[i..i + 2], 16).unwrap())
             .collect();
         assert_eq!(Instance::from_bytes(&bytes).unwrap(), sample());
+        assert_eq!(sample().to_bytes(), bytes);
     }
 
     #[test]
@@ -824,7 +922,7 @@ mod tests {
 
     #[test]
     fn sub_second_and_backward_deltas_round_trip() {
-        let t = |s| parse_timestamp(s).unwrap();
+        let t = |s| Instant::from(parse_timestamp(s).unwrap());
         let mut i = sample();
         i.entered_at = t("2026-03-01T08:00:00.999999999Z");
         i.since = t("2026-03-01T07:59:59.000000001Z");
@@ -892,7 +990,7 @@ mod tests {
     fn out_of_range_timestamps_are_rejected_by_both_readers() {
         let max = DateTime::<Utc>::MAX_UTC.timestamp();
         let blob = |last_now: i64, instance: Option<(i64, i64)>| {
-            let mut w = Writer(vec![b'U', STATE_FORMAT_VERSION as u8], None);
+            let mut w = Writer(vec![b'U', STATE_FORMAT_VERSION as u8]);
             w.0.push(1);
             w.secs_nanos(last_now, 0);
             w.uint(0); // seen
@@ -929,6 +1027,57 @@ mod tests {
             let e = scratch.read_bytes(&bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidState);
             assert_eq!(scratch.instances, vec![sample()]);
+        }
+    }
+
+    /// The one-pass reader of `from_bytes` and the check-then-fill reader of
+    /// `read_bytes` agree on every blob: whole, cut anywhere, or with any
+    /// byte changed.
+    #[test]
+    fn both_readers_agree_on_every_blob() {
+        let mut big = UserState::new();
+        big.last_now = Some(sample().due.unwrap());
+        for k in 0..2 {
+            let mut i = sample();
+            i.key = format!("order-{k}").into();
+            i.pending = (k == 1).then(|| "welcome#1#order-1/call/2".into());
+            big.instances.push(i);
+            big.seen.push(format!("e{k}").into());
+            big.sends.push(SendRecord {
+                at: sample().since,
+                channel: "wechat".into(),
+                effect: format!("welcome#{k}#order-{k}/hello/2").into(),
+            });
+        }
+        big.journeys.push(JourneyRecord {
+            journey: "welcome".into(),
+            entries: 2,
+            last_entry: Some(sample().since),
+            in_segment: true,
+            last_date: Some(sample().entered_at),
+            assignments: vec![("ab".into(), "a".into())],
+        });
+        let b = big.to_bytes();
+        let mut blobs = vec![b.clone()];
+        for cut in 0..b.len() {
+            blobs.push(b[..cut].to_vec());
+        }
+        for at in 0..b.len() {
+            for v in [0u8, 1, 0x7f, 0x80, 0xc3, 0xff] {
+                let mut x = b.clone();
+                x[at] = v;
+                blobs.push(x);
+            }
+        }
+        for blob in &blobs {
+            let one = UserState::from_bytes(blob);
+            let mut scratch = big.clone();
+            let two = scratch.read_bytes(blob).map(|_| scratch);
+            match (one, two) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
+                (a, b) => panic!("readers disagree on {blob:?}: {a:?} vs {b:?}"),
+            }
         }
     }
 

@@ -20,11 +20,10 @@
 //! `index.js` (`readStep`) is the reader; `test/wire.test.mjs` checks that it
 //! rebuilds exactly the objects the JSON path gives.
 
-use chrono::{DateTime, Utc};
-use siyu_core::journey::{Action, Effect, Notice, NoticeKind};
-use siyu_core::value::format_timestamp;
+use siyu_core::journey::{Action, Effect, Instant, Notice, NoticeKind};
 use siyu_core::{Error, ErrorKind, Result};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Entries a table may hold; strings beyond it travel as dynamic text (a
@@ -243,6 +242,12 @@ struct Dynamic<'a> {
 impl Dynamic<'_> {
     /// Appends `s`; its reference.
     fn push(&mut self, s: &str) -> i32 {
+        self.append(s);
+        self.end()
+    }
+
+    /// Appends `s` to the string being written.
+    fn append(&mut self, s: &str) {
         self.text.extend_from_slice(s.as_bytes());
         self.units += if s.is_ascii() {
             s.len()
@@ -250,9 +255,23 @@ impl Dynamic<'_> {
             self.ascii = false;
             s.encode_utf16().count()
         };
+    }
+
+    /// Ends the string being written (what was appended since the last
+    /// end); its reference.
+    fn end(&mut self) -> i32 {
         // Wraps only beyond 2^31 units, which `write_step` then refuses.
         self.offsets.push(self.units as i32);
         (((self.offsets.len() - 2) as i32) << 1) | 1
+    }
+}
+
+/// Lets core write text (effect ids, instants) straight into the dynamic
+/// strings, without an intermediate `String`.
+impl std::fmt::Write for Dynamic<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.append(s);
+        Ok(())
     }
 }
 
@@ -262,7 +281,7 @@ struct Writer<'a> {
     dynamic: Dynamic<'a>,
     /// The last instant written and its reference (effects and notices of
     /// one step mostly share their instants).
-    last_at: Option<(DateTime<Utc>, i32)>,
+    last_at: Option<(Instant, i32)>,
 }
 
 impl Writer<'_> {
@@ -294,13 +313,16 @@ impl Writer<'_> {
     }
 
     /// An instant as its canonical text (as the JSON form writes it).
-    fn at(&mut self, t: DateTime<Utc>) -> i32 {
+    fn at(&mut self, t: impl Into<Instant>) -> i32 {
+        let t = t.into();
         if let Some((last, r)) = self.last_at {
             if last == t {
                 return r;
             }
         }
-        let r = self.dynamic.push(&format_timestamp(&t));
+        // Writing to the dynamic text cannot fail.
+        let _ = write!(self.dynamic, "{t}");
+        let r = self.dynamic.end();
         self.last_at = Some((t, r));
         r
     }
@@ -320,7 +342,11 @@ impl Writer<'_> {
         };
         let head = [
             kind,
-            self.dynamic.push(&e.id),
+            {
+                // Writing to the dynamic text cannot fail.
+                let _ = e.write_id(&mut self.dynamic);
+                self.dynamic.end()
+            },
             self.defined(JOURNEY, &e.journey),
             self.defined(NODE, &e.node),
             self.dynamic_or_absent(&e.key),

@@ -9,7 +9,7 @@
 //! reads the JSON document and evaluates over the borrowed values.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 use siyu_core::rules::{LentPlan, LentTraits, TraitKey};
 use siyu_core::value::JsonRef;
@@ -123,9 +123,9 @@ enum Held<'py> {
     Int(i64),
     UInt(u64),
     Float(f64),
-    /// The string's UTF-8 bytes, lent as `&str` (the abi3-py39 API has no
-    /// borrowed UTF-8 view of a `str`, so one bytes object is made per string).
-    Str(Bound<'py, PyBytes>),
+    /// A `str` whose UTF-8 form was checked when read (CPython caches it in
+    /// the object, so lending it again as `&str` copies nothing).
+    Str(Bound<'py, PyString>),
     Json(Box<Value>),
 }
 
@@ -161,10 +161,9 @@ fn held<'py>(v: &Bound<'py, PyAny>) -> Option<Held<'py>> {
         return Some(Held::Null);
     }
     if let Ok(s) = v.cast::<PyString>() {
-        let bytes = s.encode_utf8().ok()?;
-        // Python's UTF-8 encoder gives valid UTF-8; checked once here.
-        std::str::from_utf8(bytes.as_bytes()).ok()?;
-        return Some(Held::Str(bytes));
+        // Lone surrogates have no UTF-8 form: the JSON path reports them.
+        s.to_str().ok()?;
+        return Some(Held::Str(s.clone()));
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return Some(Held::Bool(b.is_true()));
@@ -196,8 +195,8 @@ impl LentTraits for LentDict<'_> {
                 Held::Int(i) => JsonRef::Int(*i),
                 Held::UInt(u) => JsonRef::UInt(*u),
                 Held::Float(x) => JsonRef::Float(*x),
-                // Checked to be UTF-8 when read.
-                Held::Str(b) => JsonRef::Str(std::str::from_utf8(b.as_bytes()).unwrap_or("")),
+                // Checked to have a UTF-8 form when read.
+                Held::Str(s) => JsonRef::Str(s.to_str().unwrap_or("")),
                 Held::Json(j) => JsonRef::of(j),
             };
             f(key, value);

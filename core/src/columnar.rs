@@ -664,24 +664,29 @@ impl<'a> EventColumns<'a> {
         Ok(used)
     }
 
-    /// Groups the events by user: `owners[row]` is the user index of each row
-    /// (`u32::MAX`, or any index ≥ `users`, drops the row). Each user's events are
-    /// put in time order and de-duplicated by id, first row kept, as
-    /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
-    /// keep their input order (their order never changes a result).
-    pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
-        self.group_threaded(owners, users, 1)
+    /// The timestamps (µs), in row order.
+    pub(crate) fn timestamps(&self) -> &'a [i64] {
+        self.timestamps
     }
 
-    /// As [`EventColumns::group`] on up to `threads` scoped threads, each owning a
-    /// contiguous range of users (it reads every row and writes only its users'
-    /// events); the result is identical for any thread count.
-    pub fn group_threaded(
-        &self,
-        owners: &[u32],
-        users: usize,
-        threads: usize,
-    ) -> Result<UserEvents> {
+    /// The name codes, in row order.
+    pub(crate) fn names(&self) -> &'a [i32] {
+        self.names
+    }
+
+    /// Number of entries of the name table.
+    pub(crate) fn name_table_len(&self) -> usize {
+        self.name_table.len()
+    }
+
+    /// Whether the events have ids (de-duplicated when grouped).
+    pub(crate) fn has_ids(&self) -> bool {
+        self.ids.is_some()
+    }
+
+    /// The row checks of [`EventColumns::group`] (lengths, name codes inside the
+    /// table, timestamps in range, for the kept rows), with its errors.
+    pub(crate) fn check_rows(&self, owners: &[u32], users: usize, threads: usize) -> Result<()> {
         if owners.len() != self.len() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -710,6 +715,28 @@ impl<'a> EventColumns<'a> {
         })? {
             part?;
         }
+        Ok(())
+    }
+
+    /// Groups the events by user: `owners[row]` is the user index of each row
+    /// (`u32::MAX`, or any index ≥ `users`, drops the row). Each user's events are
+    /// put in time order and de-duplicated by id, first row kept, as
+    /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
+    /// keep their input order (their order never changes a result).
+    pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
+        self.group_threaded(owners, users, 1)
+    }
+
+    /// As [`EventColumns::group`] on up to `threads` scoped threads, each owning a
+    /// contiguous range of users (it reads every row and writes only its users'
+    /// events); the result is identical for any thread count.
+    pub fn group_threaded(
+        &self,
+        owners: &[u32],
+        users: usize,
+        threads: usize,
+    ) -> Result<UserEvents> {
+        self.check_rows(owners, users, threads)?;
         // A stable counting sort by owner (input order is kept within a user), one
         // contiguous range of users per thread.
         let spans = row_ranges(users, threads);
@@ -809,7 +836,7 @@ fn sort_users(offsets: &[usize], rows: &mut [u32], ts: &mut [i64], names: &mut [
 
 /// `0..len` cut into at most `threads` contiguous ranges of near-equal length
 /// (one empty range when `len` is 0).
-fn row_ranges(len: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn row_ranges(len: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
     let per = len.div_ceil(threads.max(1)).max(1);
     let mut out: Vec<_> = (0..len)
         .step_by(per)

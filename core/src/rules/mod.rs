@@ -28,6 +28,7 @@ pub mod filter;
 mod lexer;
 pub mod parser;
 pub mod printer;
+mod reduce;
 mod source;
 mod vector;
 
@@ -36,6 +37,7 @@ pub use columnar::ColumnarInput;
 pub use compile::{CompiledRuleSet, Limits};
 pub use explain::{ExplainNode, Explanation, Truth};
 pub use filter::EventFilter;
+pub use reduce::UngroupedInput;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};

@@ -1,0 +1,839 @@
+//! The reduction kernel (ADR 0013): rule sets whose event terms are all
+//! decomposable reductions (`count`, `any`, `none`, `first_time`, `last_time`,
+//! `sum`, `avg`, `min`, `max` in a window, with a `where` filter on the event's
+//! own properties, and `*_without` streaks) are evaluated from the event rows
+//! **as they are**, in one sequential pass, without grouping them per user.
+//!
+//! Each thread owns a contiguous range of users and a fixed-size record of
+//! accumulators per user; it reads every row, skips the rows of other users
+//! and folds its own into their records (in row order, which is each user's
+//! time order: see below). The rules are then evaluated per user by the same
+//! evaluator as every other path, the aggregates and streaks answered from the
+//! records ([`Source::reduced`]), trait-only rules by the vector kernel.
+//!
+//! Exactness. A window is a range of timestamps (the same bounds in whole
+//! microseconds as `Ctx::window_range` on a user's sorted events). Folding in
+//! row order equals the evaluator's time order when each user's rows are in
+//! non-decreasing time order (checked: globally, else per user), so even float
+//! sums and ties of `min`/`max` come out bit for bit. The pass reads every
+//! property value any evaluation could read (the filter and property of every
+//! in-window event of a term's name), so when it meets no malformed value, no
+//! evaluation would; when it meets one, or a user's rows are out of time order,
+//! the call falls back to grouping ([`CompiledRuleSet::evaluate_columns`]),
+//! which reports the error the row path reports. Event ids (de-duplication),
+//! distinct counts, `*_with` streaks, filters reading traits or other terms,
+//! string `min`/`max`, and zone-dependent terms when users have zones of their
+//! own are not reductions here: such sets always take the grouped path.
+
+use super::ast::{AggFn, StreakMode, StreakUnit};
+use super::calendar;
+use super::columnar::{floor_micros, trait_cell, ColumnarInput};
+use super::compile::CompiledRuleSet;
+use super::eval::{eval, finite, Ctx, EvalResult, Node, Val, WindowPlan};
+use super::explain::Truth;
+use super::source::{typed, Source};
+use super::vector::VectorPlan;
+use crate::columnar::{micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::ValueType;
+use crate::zone::Zone;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// Many users' profiles and their event rows, not grouped: `owners[row]` is the
+/// user index of each event row (any index ≥ the number of users drops the row).
+#[derive(Debug, Clone, Copy)]
+pub struct UngroupedInput<'a> {
+    /// One row per user.
+    pub profiles: &'a ProfileColumns<'a>,
+    /// The events (any order; time order is fastest).
+    pub events: &'a EventColumns<'a>,
+    /// The user of each event row.
+    pub owners: &'a [u32],
+    /// The evaluation instant; nothing after it is visible.
+    pub now: DateTime<Utc>,
+    /// Zone for users without one of their own.
+    pub default_zone: Zone,
+}
+
+/// What one term accumulates, and so how its record words read.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Matching events (1 word).
+    Count,
+    /// Whether one matched (1 word); `none` reads it negated.
+    Any { negated: bool },
+    /// Earliest matching timestamp (1 word, `i64::MAX` when none).
+    First,
+    /// Latest matching timestamp (1 word, `i64::MIN` when none).
+    Last,
+    /// Checked integer sum and whether it overflowed (2 words).
+    SumInt,
+    /// Float sum (1 word, f64 bits).
+    SumFloat,
+    /// Wide integer sum and count (3 words).
+    AvgInt,
+    /// Float sum and count (2 words).
+    AvgFloat,
+    /// Whether a value was seen and the best value (2 words).
+    Best { min: bool, ty: ValueType },
+    /// An aggregate without a property: always missing (0 words).
+    Missing,
+    /// `*_without`: latest matching timestamp before the current unit (1 word).
+    Without { unit: StreakUnit, cur: i64 },
+    /// A streak whose current unit is not representable: 0 (0 words).
+    Zero,
+}
+
+impl Kind {
+    fn words(self) -> usize {
+        match self {
+            Kind::Missing | Kind::Zero => 0,
+            Kind::Count | Kind::Any { .. } | Kind::First | Kind::Last => 1,
+            Kind::SumFloat | Kind::Without { .. } => 1,
+            Kind::SumInt | Kind::AvgFloat | Kind::Best { .. } => 2,
+            Kind::AvgInt => 3,
+        }
+    }
+
+    fn init(self) -> [u64; 3] {
+        match self {
+            Kind::First => [i64::MAX as u64, 0, 0],
+            Kind::Last | Kind::Without { .. } => [i64::MIN as u64, 0, 0],
+            _ => [0; 3],
+        }
+    }
+}
+
+/// One event term of the set, bound to the batch.
+#[derive(Debug, Clone, Copy)]
+struct Term<'p> {
+    kind: Kind,
+    /// First record word.
+    at: usize,
+    /// Inclusive timestamp bounds (µs); `lo > hi` is empty.
+    lo: i64,
+    hi: i64,
+    filter: Option<&'p Node>,
+    /// Property name, id and declared type (sum, avg, min, max).
+    prop: Option<(&'p str, usize, ValueType)>,
+}
+
+/// The reduction plan of a set for one batch.
+struct Plan<'p> {
+    /// By term index.
+    terms: Vec<Term<'p>>,
+    /// Term indexes per event name code.
+    by_code: Vec<Vec<usize>>,
+    /// Record words per user.
+    stride: usize,
+    /// Word of the user's earliest timestamp (streaks).
+    first: Option<usize>,
+    /// Word of the user's latest timestamp so far (order check).
+    last: Option<usize>,
+    /// `now` floored to whole microseconds.
+    now_us: i64,
+    zone: Zone,
+}
+
+/// Event rows as an evaluator source for filters: event `i` is row `i`.
+#[derive(Clone, Copy)]
+struct RowsSource<'a> {
+    props: &'a [Option<&'a Column<'a>>],
+}
+
+impl<'a> Source<'a> for RowsSource<'a> {
+    fn trait_value(&self, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
+        Ok(Val::Missing)
+    }
+    fn score(&self, _: &str) -> Val<'a> {
+        Val::Missing
+    }
+    fn has_tag(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_tag_in_group(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+    fn len(&self) -> usize {
+        0
+    }
+    fn ts(&self, _: usize) -> DateTime<Utc> {
+        DateTime::<Utc>::MIN_UTC
+    }
+    fn count_lt(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn count_le(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
+        false
+    }
+    #[inline]
+    fn prop(&self, row: usize, _: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        // Only whether a read fails matters here (the pass then gives up).
+        let fail = || Box::new(Error::new(ErrorKind::InvalidEvent, "malformed value"));
+        let Some(col) = self.props[id] else {
+            return Ok(Val::Missing);
+        };
+        let v = col.get(row).map_err(|_| fail())?;
+        if v.is_missing() {
+            return Ok(v);
+        }
+        typed(v, ty).ok_or_else(fail)
+    }
+}
+
+/// One thread's users: their records, read back by [`RedSource`].
+struct Reduced<'a, 'p> {
+    plan: &'p Plan<'p>,
+    recs: Vec<u64>,
+    start: usize,
+    traits: &'a [Option<&'a Column<'a>>],
+    profiles: &'a ProfileColumns<'a>,
+}
+
+/// One user of a [`Reduced`] range.
+#[derive(Clone, Copy)]
+struct RedSource<'a> {
+    r: &'a Reduced<'a, 'a>,
+    user: usize,
+}
+
+impl<'a> RedSource<'a> {
+    fn rec(&self) -> &'a [u64] {
+        let s = self.r.plan.stride;
+        let i = self.user - self.r.start;
+        &self.r.recs[i * s..(i + 1) * s]
+    }
+}
+
+fn ts_val(us: i64) -> Val<'static> {
+    micros_to_utc(us).map_or(Val::Missing, Val::Ts)
+}
+
+fn unit_of(zone: &Zone, us: i64, unit: StreakUnit) -> i64 {
+    let t = micros_to_utc(us).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    calendar::unit_index(calendar::local_date(zone, t), unit)
+}
+
+impl<'a> Source<'a> for RedSource<'a> {
+    fn trait_value(&self, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        trait_cell(self.r.traits[id], self.user, name, ty)
+    }
+    fn score(&self, _: &str) -> Val<'a> {
+        Val::Missing
+    }
+    fn has_tag(&self, name: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.r.profiles.tags(self.user);
+        tags.iter().any(|t| t.name == name && t.is_live(now))
+    }
+    fn has_tag_in_group(&self, group: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.r.profiles.tags(self.user);
+        tags.iter()
+            .any(|t| t.group.as_deref() == Some(group) && t.is_live(now))
+    }
+    fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+    // Every event term is answered by `reduced`: the evaluator reads no events.
+    fn len(&self) -> usize {
+        0
+    }
+    fn ts(&self, _: usize) -> DateTime<Utc> {
+        DateTime::<Utc>::MIN_UTC
+    }
+    fn count_lt(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn count_le(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
+        false
+    }
+    fn prop(&self, _: usize, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
+        Ok(Val::Missing)
+    }
+
+    #[inline]
+    fn reduced(&self, term: usize) -> Option<Val<'a>> {
+        let plan = self.r.plan;
+        let t = plan.terms.get(term)?;
+        let rec = self.rec();
+        let w = |k: usize| rec[t.at + k];
+        Some(match t.kind {
+            Kind::Count => Val::Int(w(0) as i64),
+            Kind::Any { negated } => Val::Bool((w(0) != 0) != negated),
+            Kind::First if w(0) as i64 == i64::MAX => Val::Missing,
+            Kind::Last if w(0) as i64 == i64::MIN => Val::Missing,
+            Kind::First | Kind::Last => ts_val(w(0) as i64),
+            Kind::SumInt if w(1) != 0 => Val::Missing,
+            Kind::SumInt => Val::Int(w(0) as i64),
+            Kind::SumFloat => finite(f64::from_bits(w(0))),
+            Kind::AvgInt if w(2) == 0 => Val::Missing,
+            Kind::AvgInt => {
+                let wide = (i128::from(w(1) as i64) << 64) | i128::from(w(0));
+                finite(wide as f64 / w(2) as f64)
+            }
+            Kind::AvgFloat if w(1) == 0 => Val::Missing,
+            Kind::AvgFloat => finite(f64::from_bits(w(0)) / w(1) as f64),
+            Kind::Best { .. } if w(0) == 0 => Val::Missing,
+            Kind::Best { ty, .. } => match ty {
+                ValueType::Integer => Val::Int(w(1) as i64),
+                ValueType::Float => Val::Float(f64::from_bits(w(1))),
+                ValueType::Timestamp => ts_val(w(1) as i64),
+                _ => i32::try_from(w(1) as i64)
+                    .ok()
+                    .and_then(NaiveDate::from_num_days_from_ce_opt)
+                    .map_or(Val::Missing, Val::Date),
+            },
+            Kind::Missing => Val::Missing,
+            Kind::Zero => Val::Int(0),
+            Kind::Without { unit, cur } => {
+                let last = w(0) as i64;
+                let first = plan.first.map_or(i64::MAX, |f| rec[f] as i64);
+                Val::Int(if last != i64::MIN {
+                    (cur - unit_of(&plan.zone, last, unit) - 1).max(0)
+                } else if first != i64::MAX && first <= plan.now_us {
+                    (cur - unit_of(&plan.zone, first, unit)).max(0)
+                } else {
+                    0
+                })
+            }
+        })
+    }
+}
+
+/// Whether a `where` filter reads only the event's properties, literals, `now`
+/// and (when `dated` is allowed) the zone's date.
+fn plain_filter(n: &Node, dated: bool) -> bool {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter().all(|a| plain_filter(a, dated)),
+        Node::Not(a) => plain_filter(a, dated),
+        Node::Call { arg, .. } => dated && plain_filter(arg, dated),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            plain_filter(left, dated) && plain_filter(right, dated)
+        }
+        Node::In { expr, .. } | Node::Text { expr, .. } | Node::Exists { expr, .. } => {
+            plain_filter(expr, dated)
+        }
+        Node::Within { expr, .. } => dated && plain_filter(expr, dated),
+        Node::Between { expr, low, high } => {
+            plain_filter(expr, dated) && plain_filter(low, dated) && plain_filter(high, dated)
+        }
+        Node::Const(_) | Node::Prop { .. } | Node::PropCompare { .. } | Node::Now => true,
+        Node::Today => dated,
+        Node::Trait { .. }
+        | Node::Score(_)
+        | Node::HasTag { .. }
+        | Node::HasTagInGroup(_)
+        | Node::HasConsent { .. }
+        | Node::HasIdentity(_)
+        | Node::Segment(_)
+        | Node::Agg(_)
+        | Node::Streak(_) => false,
+    }
+}
+
+/// Whole microseconds at or after `t`.
+fn ceil_micros(t: DateTime<Utc>) -> i128 {
+    let (f, exact) = floor_micros(t);
+    if exact {
+        f
+    } else {
+        f + 1
+    }
+}
+
+/// Inclusive µs bounds of a window (the events `Ctx::window_range` selects).
+fn window_bounds(
+    w: &WindowPlan,
+    now: DateTime<Utc>,
+    zone: &Zone,
+    today: NaiveDate,
+) -> (i128, i128) {
+    let end = floor_micros(now).0;
+    match *w {
+        WindowPlan::All => (i128::MIN, end),
+        WindowPlan::Rolling(secs) => {
+            match chrono::Duration::try_seconds(secs).and_then(|d| now.checked_sub_signed(d)) {
+                // count_le(start): the events after `start`.
+                Some(start) => (floor_micros(start).0 + 1, end),
+                None => (i128::MIN, end),
+            }
+        }
+        WindowPlan::Calendar { unit, back, count } => {
+            let cur = calendar::unit_start(today, unit);
+            let back = -i64::from(back);
+            let ahead = back + i64::from(count);
+            let at = |d: NaiveDate| calendar::start_of(zone, d);
+            let lo = calendar::shift(cur, unit, back)
+                .and_then(at)
+                .map_or(i128::MIN, ceil_micros);
+            let hi = match calendar::shift(cur, unit, ahead).and_then(at) {
+                Some(t) => (ceil_micros(t) - 1).min(end),
+                None if ahead < 0 => i128::MIN,
+                None => end,
+            };
+            (lo, hi)
+        }
+        WindowPlan::Range(start, stop) => (ceil_micros(start), (ceil_micros(stop) - 1).min(end)),
+    }
+}
+
+/// `(lo, hi)` as `i64` (timestamps are `i64`); an empty range stays empty.
+fn clamp(lo: i128, hi: i128) -> (i64, i64) {
+    if lo > hi {
+        return (1, 0);
+    }
+    let c = |x: i128| x.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (c(lo), c(hi))
+}
+
+/// Every aggregate and streak of a plan tree.
+fn event_terms<'p>(n: &'p Node, out: &mut Vec<&'p Node>) {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter().for_each(|a| event_terms(a, out)),
+        Node::Not(a) | Node::Call { arg: a, .. } => event_terms(a, out),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            event_terms(left, out);
+            event_terms(right, out);
+        }
+        Node::In { expr, .. }
+        | Node::Text { expr, .. }
+        | Node::Exists { expr, .. }
+        | Node::Within { expr, .. } => event_terms(expr, out),
+        Node::Between { expr, low, high } => {
+            event_terms(expr, out);
+            event_terms(low, out);
+            event_terms(high, out);
+        }
+        Node::Agg(_) | Node::Streak(_) => out.push(n),
+        _ => {}
+    }
+}
+
+impl CompiledRuleSet {
+    /// Evaluates every rule for every user of profiles and **ungrouped** event
+    /// rows: `result[r][u]` as [`CompiledRuleSet::evaluate_columns`] on the
+    /// same events grouped by [`EventColumns::group`] (same answers, same
+    /// errors; the group's row checks included).
+    ///
+    /// When every event term of the set is a reduction (see
+    /// [`CompiledRuleSet::reducible`]) the rows are folded per user in one pass
+    /// without grouping (ADR 0013); otherwise, or when the data needs it (a
+    /// malformed value, a user's rows out of time order), the events are grouped
+    /// and evaluated as by `evaluate_columns`.
+    pub fn evaluate_ungrouped(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<Vec<bool>>> {
+        let users = input.profiles.len();
+        let threads = threads.max(1);
+        if self.reducible(input.profiles, input.events) {
+            input.events.check_rows(input.owners, users, threads)?;
+            if let Some(flat) = self.reduce(input, threads)? {
+                return Ok(self.by_rule(&flat));
+            }
+        }
+        let grouped = input.events.group_threaded(input.owners, users, threads)?;
+        self.evaluate_columns(
+            &ColumnarInput {
+                profiles: input.profiles,
+                events: input.events,
+                grouped: &grouped,
+                now: input.now,
+                default_zone: input.default_zone,
+            },
+            threads,
+        )
+    }
+
+    /// The kernel alone: `Some` flags as [`CompiledRuleSet::evaluate_ungrouped`]
+    /// returns them when the set is reducible and the data allows it, `None`
+    /// when that call would group instead (tests and benches).
+    #[doc(hidden)]
+    pub fn evaluate_reduced(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+    ) -> Result<Option<Vec<Vec<bool>>>> {
+        let users = input.profiles.len();
+        if !self.reducible(input.profiles, input.events) {
+            return Ok(None);
+        }
+        input
+            .events
+            .check_rows(input.owners, users, threads.max(1))?;
+        Ok(self
+            .reduce(input, threads.max(1))?
+            .map(|flat| self.by_rule(&flat)))
+    }
+
+    /// Whether [`CompiledRuleSet::evaluate_ungrouped`] folds these columns
+    /// without grouping them (data permitting): every aggregate is `count`,
+    /// `any`, `none`, `first_time`, `last_time`, `sum`, `avg`, or `min`/`max` of
+    /// a number, timestamp or date, every streak is a `*_without`, every
+    /// `where` filter reads only the event's properties and literals, the events
+    /// have no ids, and, when some users have zones of their own, no term
+    /// depends on the zone (calendar windows, streaks, dates in filters).
+    pub fn reducible(&self, profiles: &ProfileColumns<'_>, events: &EventColumns<'_>) -> bool {
+        if events.has_ids() {
+            return false;
+        }
+        let zoned = profiles.has_zones();
+        let mut nodes = Vec::new();
+        for p in self.plans() {
+            event_terms(p, &mut nodes);
+        }
+        nodes.iter().all(|n| match n {
+            Node::Agg(p) => {
+                let agg_ok = match p.agg {
+                    AggFn::DistinctCount => false,
+                    AggFn::Min | AggFn::Max => p.prop.as_ref().is_none_or(|(_, ty)| {
+                        matches!(
+                            ty,
+                            ValueType::Integer
+                                | ValueType::Float
+                                | ValueType::Timestamp
+                                | ValueType::Date
+                        )
+                    }),
+                    _ => true,
+                };
+                let zone_ok = !zoned || !matches!(p.window, WindowPlan::Calendar { .. });
+                agg_ok && zone_ok && p.filter.as_ref().is_none_or(|f| plain_filter(f, !zoned))
+            }
+            Node::Streak(p) => {
+                p.mode == StreakMode::Without
+                    && !zoned
+                    && p.filter.as_ref().is_none_or(|f| plain_filter(f, true))
+            }
+            _ => false,
+        })
+    }
+
+    /// The reduction plan for a batch (the set is [`reducible`](Self::reducible)).
+    fn reduce_plan<'p>(
+        &'p self,
+        events: &EventColumns<'_>,
+        now: DateTime<Utc>,
+        zone: Zone,
+        check_order: bool,
+    ) -> Plan<'p> {
+        let today = calendar::local_date(&zone, now);
+        let now_us = floor_micros(now)
+            .0
+            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let mut nodes = Vec::new();
+        for p in self.plans() {
+            event_terms(p, &mut nodes);
+        }
+        let placeholder = Term {
+            kind: Kind::Missing,
+            at: 0,
+            lo: 1,
+            hi: 0,
+            filter: None,
+            prop: None,
+        };
+        let mut terms = vec![placeholder; self.terms()];
+        let mut by_code: Vec<Vec<usize>> = vec![Vec::new(); events.name_table_len()];
+        let mut stride = 0;
+        let mut has_streak = false;
+        for n in nodes {
+            let (term, kind, event, bounds, filter, prop) = match n {
+                Node::Agg(p) => {
+                    let prop = p
+                        .prop
+                        .as_ref()
+                        .map(|(name, ty)| (name.as_str(), p.prop_id, *ty));
+                    let kind = match (p.agg, prop) {
+                        (AggFn::Count, _) => Kind::Count,
+                        (AggFn::Any, _) => Kind::Any { negated: false },
+                        (AggFn::None, _) => Kind::Any { negated: true },
+                        (AggFn::FirstTime, _) => Kind::First,
+                        (AggFn::LastTime, _) => Kind::Last,
+                        (_, None) => Kind::Missing,
+                        (AggFn::Sum, Some((_, _, ValueType::Integer))) => Kind::SumInt,
+                        (AggFn::Sum, _) => Kind::SumFloat,
+                        (AggFn::Avg, Some((_, _, ValueType::Integer))) => Kind::AvgInt,
+                        (AggFn::Avg, _) => Kind::AvgFloat,
+                        (AggFn::Min, Some((_, _, ty))) => Kind::Best { min: true, ty },
+                        (_, Some((_, _, ty))) => Kind::Best { min: false, ty },
+                    };
+                    let b = window_bounds(&p.window, now, &zone, today);
+                    (p.term, kind, p.event.as_str(), b, p.filter.as_ref(), prop)
+                }
+                Node::Streak(p) => {
+                    has_streak = true;
+                    let unit = calendar::streak_calendar_unit(p.unit);
+                    let (kind, b) =
+                        match calendar::start_of(&zone, calendar::unit_start(today, unit)) {
+                            None => (Kind::Zero, (1, 0)),
+                            Some(cur_start) => (
+                                Kind::Without {
+                                    unit: p.unit,
+                                    cur: calendar::unit_index(today, p.unit),
+                                },
+                                (
+                                    i128::MIN,
+                                    (ceil_micros(cur_start) - 1).min(floor_micros(now).0),
+                                ),
+                            ),
+                        };
+                    (p.term, kind, p.event.as_str(), b, p.filter.as_ref(), None)
+                }
+                _ => continue,
+            };
+            let (lo, hi) = clamp(bounds.0, bounds.1);
+            terms[term] = Term {
+                kind,
+                at: stride,
+                lo,
+                hi,
+                filter,
+                prop,
+            };
+            stride += kind.words();
+            let matches = !matches!(kind, Kind::Missing | Kind::Zero) && lo <= hi;
+            if let Some(code) = events.name_code(event).filter(|_| matches) {
+                if let Some(list) = by_code.get_mut(code as usize) {
+                    list.push(term);
+                }
+            }
+        }
+        let first = has_streak.then(|| {
+            stride += 1;
+            stride - 1
+        });
+        let last = check_order.then(|| {
+            stride += 1;
+            stride - 1
+        });
+        Plan {
+            terms,
+            by_code,
+            stride,
+            first,
+            last,
+            now_us,
+            zone,
+        }
+    }
+
+    /// The reduction (row-major flags), or `None` when the data needs the
+    /// grouped path.
+    fn reduce(&self, input: &UngroupedInput<'_>, threads: usize) -> Result<Option<Vec<bool>>> {
+        let events = input.events;
+        let users = input.profiles.len();
+        let ts = events.timestamps();
+        let sorted = ts.windows(2).all(|w| w[0] <= w[1]);
+        let plan = self.reduce_plan(events, input.now, input.default_zone, !sorted);
+        let read = self.read_names();
+        let traits: Vec<Option<&Column<'_>>> = read
+            .traits
+            .iter()
+            .map(|t| input.profiles.trait_column(t))
+            .collect();
+        let props: Vec<Option<&Column<'_>>> = read
+            .props
+            .iter()
+            .map(|p| events.property_index(p).map(|i| events.property(i)))
+            .collect();
+        let today = (!input.profiles.has_zones())
+            .then(|| calendar::local_date(&input.default_zone, input.now));
+        let vplan = Some(self.vector_plan(&traits, input.now, today)).filter(VectorPlan::any);
+        let spans = row_ranges(users, threads.min(users.max(1)));
+        let parts = par_map(spans, |span| {
+            let Some(recs) = fold(&plan, events, input.owners, &props, input.now, span.clone())
+            else {
+                return Ok(None);
+            };
+            let r = Reduced {
+                plan: &plan,
+                recs,
+                start: span.start,
+                traits: &traits,
+                profiles: input.profiles,
+            };
+            self.evaluate_users(
+                input.profiles,
+                input.now,
+                input.default_zone,
+                vplan.as_ref(),
+                span,
+                |user| RedSource { r: &r, user },
+            )
+            .map(Some)
+        })?;
+        let mut out = Vec::with_capacity(users * self.rule_names().len());
+        let mut first_err = None;
+        for part in parts {
+            match part {
+                Ok(None) => return Ok(None),
+                Ok(Some(flags)) => out.extend(flags),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(Some(out)),
+        }
+    }
+}
+
+/// Folds the rows of users `span` into their records; `None` when a value the
+/// evaluator could read is malformed or a user's rows are out of time order.
+fn fold(
+    plan: &Plan<'_>,
+    events: &EventColumns<'_>,
+    owners: &[u32],
+    props: &[Option<&Column<'_>>],
+    now: DateTime<Utc>,
+    span: std::ops::Range<usize>,
+) -> Option<Vec<u64>> {
+    let stride = plan.stride;
+    let mut recs = Vec::with_capacity(span.len() * stride);
+    for _ in span.clone() {
+        for t in &plan.terms {
+            recs.extend_from_slice(&t.kind.init()[..t.kind.words()]);
+        }
+        if plan.first.is_some() {
+            recs.push(i64::MAX as u64);
+        }
+        if plan.last.is_some() {
+            recs.push(i64::MIN as u64);
+        }
+    }
+    let src = RowsSource { props };
+    let no_memo: [std::cell::Cell<Truth>; 0] = [];
+    let cx = Ctx::new(src, now, plan.zone, &no_memo, 0);
+    let ts = events.timestamps();
+    let names = events.names();
+    for (row, &o) in owners.iter().enumerate() {
+        let d = (o as usize).wrapping_sub(span.start);
+        if d >= span.len() {
+            continue;
+        }
+        let t = ts[row];
+        let rec = &mut recs[d * stride..(d + 1) * stride];
+        if let Some(l) = plan.last {
+            if t < rec[l] as i64 {
+                return None;
+            }
+            rec[l] = t as u64;
+        }
+        if let Some(f) = plan.first {
+            rec[f] = (rec[f] as i64).min(t) as u64;
+        }
+        let Some(list) = usize::try_from(names[row])
+            .ok()
+            .and_then(|c| plan.by_code.get(c))
+        else {
+            continue;
+        };
+        for &ti in list {
+            let term = &plan.terms[ti];
+            if t < term.lo || t > term.hi {
+                continue;
+            }
+            if let Some(f) = term.filter {
+                match eval(f, &cx, Some(row)) {
+                    Ok(v) if v.truth() == Truth::True => {}
+                    Ok(_) => continue,
+                    Err(_) => return None,
+                }
+            }
+            let w = &mut rec[term.at..term.at + term.kind.words()];
+            match term.kind {
+                Kind::Count => w[0] += 1,
+                Kind::Any { .. } => w[0] = 1,
+                Kind::First => w[0] = (w[0] as i64).min(t) as u64,
+                Kind::Last | Kind::Without { .. } => w[0] = (w[0] as i64).max(t) as u64,
+                Kind::Missing | Kind::Zero => {}
+                _ => {
+                    let (name, id, ty) = term.prop?;
+                    let v = match src.prop(row, name, id, ty) {
+                        Ok(Val::Missing) => continue,
+                        Ok(v) => v,
+                        Err(_) => return None,
+                    };
+                    fold_value(term.kind, w, v);
+                }
+            }
+        }
+    }
+    Some(recs)
+}
+
+/// Folds one property value into a sum/avg/min/max record, in time order.
+#[inline]
+fn fold_value(kind: Kind, w: &mut [u64], v: Val<'_>) {
+    match (kind, v) {
+        (Kind::SumInt, Val::Int(i)) => {
+            if w[1] == 0 {
+                match (w[0] as i64).checked_add(i) {
+                    Some(s) => w[0] = s as u64,
+                    None => w[1] = 1,
+                }
+            }
+        }
+        (Kind::SumFloat, Val::Float(f)) => w[0] = (f64::from_bits(w[0]) + f).to_bits(),
+        (Kind::AvgInt, Val::Int(i)) => {
+            let wide = ((i128::from(w[1] as i64) << 64) | i128::from(w[0])) + i128::from(i);
+            w[0] = wide as u64;
+            w[1] = (wide >> 64) as u64;
+            w[2] += 1;
+        }
+        (Kind::AvgFloat, Val::Float(f)) => {
+            w[0] = (f64::from_bits(w[0]) + f).to_bits();
+            w[1] += 1;
+        }
+        (Kind::Best { min, .. }, v) => {
+            // The first value wins ties, as in the evaluator.
+            type Order = fn(u64, u64) -> std::cmp::Ordering;
+            let signed: Order = |a, b| (a as i64).cmp(&(b as i64));
+            let float: Order = |a, b| {
+                f64::from_bits(a)
+                    .partial_cmp(&f64::from_bits(b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            };
+            let (word, better) = match v {
+                Val::Int(i) => (i as u64, signed),
+                Val::Float(f) => (f.to_bits(), float),
+                Val::Ts(t) => (t.timestamp_micros() as u64, signed),
+                Val::Date(d) => (
+                    i64::from(chrono::Datelike::num_days_from_ce(&d)) as u64,
+                    signed,
+                ),
+                _ => return,
+            };
+            let o = better(word, w[1]);
+            let wins = w[0] == 0
+                || if min {
+                    o == std::cmp::Ordering::Less
+                } else {
+                    o == std::cmp::Ordering::Greater
+                };
+            if wins {
+                w[0] = 1;
+                w[1] = word;
+            }
+        }
+        _ => {}
+    }
+}

@@ -1014,6 +1014,7 @@ proptest! {
         default_zone in pick(&["UTC", "Asia/Shanghai", "America/New_York"]),
         seed in any::<u64>(),
         threads in 1usize..4,
+        bucket_shift in prop_oneof![Just(None), (0u32..3).prop_map(Some)],
     ) {
         let schema = schema();
         let compiled = CompiledRuleSet::compile_text(&text, &schema)
@@ -1050,7 +1051,7 @@ proptest! {
             let input = UngroupedInput { profiles: p, events: e, owners: &batch.owners, now, default_zone: zone };
             Ok((
                 compiled.evaluate_ungrouped(&input, threads)?,
-                compiled.evaluate_reduced(&input, threads)?,
+                compiled.evaluate_reduced(&input, threads, bucket_shift)?,
                 compiled.reducible(p, e),
             ))
         }).unwrap();
@@ -1140,7 +1141,13 @@ fn sample_population_reduction() {
         "some memberships"
     );
     let batch = to_batch_ordered(&schema, &profiles, &events, 3, true, true);
-    for threads in 1..4 {
+    for (threads, shift) in [
+        (1, None),
+        (2, None),
+        (3, Some(4)),
+        (2, Some(0)),
+        (1, Some(7)),
+    ] {
         let got = ungrouped(&batch, &schema, |p, e| {
             let input = UngroupedInput {
                 profiles: p,
@@ -1150,11 +1157,15 @@ fn sample_population_reduction() {
                 default_zone: zone,
             };
             assert!(compiled.reducible(p, e));
-            compiled.evaluate_reduced(&input, threads)
+            compiled.evaluate_reduced(&input, threads, shift)
         })
         .unwrap()
         .expect("the kernel answers");
-        assert_eq!(by_user(got, profiles.len()), want, "threads {threads}");
+        assert_eq!(
+            by_user(got, profiles.len()),
+            want,
+            "threads {threads}, buckets {shift:?}"
+        );
     }
 }
 

@@ -4,10 +4,11 @@
 //! own properties, and `*_without` streaks) are evaluated from the event rows
 //! **as they are**, in one sequential pass, without grouping them per user.
 //!
-//! Each thread owns a contiguous range of users and a fixed-size record of
-//! accumulators per user; it reads every row, skips the rows of other users
-//! and folds its own into their records (in row order, which is each user's
-//! time order: see below). The rules are then evaluated per user by the same
+//! The kept rows are first partitioned (copied, in row order) into buckets of
+//! consecutive users small enough for their records to stay in cache; each
+//! bucket then folds its rows into a fixed-size record of accumulators per
+//! user (in row order, which is each user's time order: see below), on
+//! threads over contiguous bucket ranges. The rules are then evaluated per user by the same
 //! evaluator as every other path, the aggregates and streaks answered from the
 //! records ([`Source::reduced`]), trait-only rules by the vector kernel.
 //!
@@ -33,7 +34,9 @@ use super::eval::{eval, finite, Ctx, EvalResult, Node, Val, WindowPlan};
 use super::explain::Truth;
 use super::source::{typed, Source};
 use super::vector::VectorPlan;
-use crate::columnar::{micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns};
+use crate::columnar::{
+    micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns, UserEvents,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
 use crate::zone::Zone;
@@ -53,6 +56,26 @@ pub struct UngroupedInput<'a> {
     pub now: DateTime<Utc>,
     /// Zone for users without one of their own.
     pub default_zone: Zone,
+}
+
+impl<'a> UngroupedInput<'a> {
+    /// The events grouped per user ([`EventColumns::group_threaded`]), for the
+    /// computations that need them grouped ([`UngroupedInput::with_grouped`]).
+    pub fn group(&self, threads: usize) -> Result<UserEvents> {
+        self.events
+            .group_threaded(self.owners, self.profiles.len(), threads)
+    }
+
+    /// The same batch over its grouped events.
+    pub fn with_grouped<'b>(&'b self, grouped: &'b UserEvents) -> ColumnarInput<'b> {
+        ColumnarInput {
+            profiles: self.profiles,
+            events: self.events,
+            grouped,
+            now: self.now,
+            default_zone: self.default_zone,
+        }
+    }
 }
 
 /// What one term accumulates, and so how its record words read.
@@ -443,31 +466,24 @@ impl CompiledRuleSet {
         let threads = threads.max(1);
         if self.reducible(input.profiles, input.events) {
             input.events.check_rows(input.owners, users, threads)?;
-            if let Some(flat) = self.reduce(input, threads)? {
+            if let Some(flat) = self.reduce(input, threads, None)? {
                 return Ok(self.by_rule(&flat));
             }
         }
-        let grouped = input.events.group_threaded(input.owners, users, threads)?;
-        self.evaluate_columns(
-            &ColumnarInput {
-                profiles: input.profiles,
-                events: input.events,
-                grouped: &grouped,
-                now: input.now,
-                default_zone: input.default_zone,
-            },
-            threads,
-        )
+        let grouped = input.group(threads)?;
+        self.evaluate_columns(&input.with_grouped(&grouped), threads)
     }
 
     /// The kernel alone: `Some` flags as [`CompiledRuleSet::evaluate_ungrouped`]
     /// returns them when the set is reducible and the data allows it, `None`
-    /// when that call would group instead (tests and benches).
+    /// when that call would group instead (tests and benches). `bucket_shift`
+    /// forces buckets of `1 << bucket_shift` users (at most 16).
     #[doc(hidden)]
     pub fn evaluate_reduced(
         &self,
         input: &UngroupedInput<'_>,
         threads: usize,
+        bucket_shift: Option<u32>,
     ) -> Result<Option<Vec<Vec<bool>>>> {
         let users = input.profiles.len();
         if !self.reducible(input.profiles, input.events) {
@@ -477,7 +493,7 @@ impl CompiledRuleSet {
             .events
             .check_rows(input.owners, users, threads.max(1))?;
         Ok(self
-            .reduce(input, threads.max(1))?
+            .reduce(input, threads.max(1), bucket_shift.map(|s| s.min(16)))?
             .map(|flat| self.by_rule(&flat)))
     }
 
@@ -489,7 +505,8 @@ impl CompiledRuleSet {
     /// have no ids, and, when some users have zones of their own, no term
     /// depends on the zone (calendar windows, streaks, dates in filters).
     pub fn reducible(&self, profiles: &ProfileColumns<'_>, events: &EventColumns<'_>) -> bool {
-        if events.has_ids() {
+        // Ids need de-duplication; name codes are packed in 16 bits.
+        if events.has_ids() || events.name_table_len() > 1 << 16 {
             return false;
         }
         let zoned = profiles.has_zones();
@@ -635,7 +652,12 @@ impl CompiledRuleSet {
 
     /// The reduction (row-major flags), or `None` when the data needs the
     /// grouped path.
-    fn reduce(&self, input: &UngroupedInput<'_>, threads: usize) -> Result<Option<Vec<bool>>> {
+    fn reduce(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+        bucket_shift: Option<u32>,
+    ) -> Result<Option<Vec<bool>>> {
         let events = input.events;
         let users = input.profiles.len();
         let ts = events.timestamps();
@@ -655,32 +677,37 @@ impl CompiledRuleSet {
         let today = (!input.profiles.has_zones())
             .then(|| calendar::local_date(&input.default_zone, input.now));
         let vplan = Some(self.vector_plan(&traits, input.now, today)).filter(VectorPlan::any);
-        let spans = row_ranges(users, threads.min(users.max(1)));
-        let parts = par_map(spans, |span| {
-            let Some(recs) = fold(&plan, events, input.owners, &props, input.now, span.clone())
-            else {
-                return Ok(None);
-            };
-            let r = Reduced {
-                plan: &plan,
-                recs,
-                start: span.start,
-                traits: &traits,
-                profiles: input.profiles,
-            };
-            self.evaluate_users(
-                input.profiles,
-                input.now,
-                input.default_zone,
-                vplan.as_ref(),
-                span,
-                |user| RedSource { r: &r, user },
-            )
-            .map(Some)
+        let parts = Partition::new(&plan, events, input.owners, users, threads, bucket_shift)?;
+        let per_thread = row_ranges(parts.buckets(), threads);
+        let results = par_map(per_thread, |buckets| {
+            let mut flags = Vec::new();
+            for bucket in buckets {
+                let span = parts.users(bucket);
+                let Some(recs) = fold(&plan, parts.entries(bucket), span.len(), &props, input.now)
+                else {
+                    return Ok(None);
+                };
+                let r = Reduced {
+                    plan: &plan,
+                    recs,
+                    start: span.start,
+                    traits: &traits,
+                    profiles: input.profiles,
+                };
+                flags.extend(self.evaluate_users(
+                    input.profiles,
+                    input.now,
+                    input.default_zone,
+                    vplan.as_ref(),
+                    span,
+                    |user| RedSource { r: &r, user },
+                )?);
+            }
+            Ok(Some(flags))
         })?;
         let mut out = Vec::with_capacity(users * self.rule_names().len());
         let mut first_err = None;
-        for part in parts {
+        for part in results {
             match part {
                 Ok(None) => return Ok(None),
                 Ok(Some(flags)) => out.extend(flags),
@@ -696,19 +723,132 @@ impl CompiledRuleSet {
     }
 }
 
-/// Folds the rows of users `span` into their records; `None` when a value the
-/// evaluator could read is malformed or a user's rows are out of time order.
+/// One kept event row, copied into its bucket of users.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    ts: i64,
+    row: u32,
+    /// The user's index within its bucket (high 16 bits) and the name code.
+    key: u32,
+}
+
+/// The kept rows partitioned into buckets of `1 << shift` consecutive users,
+/// each bucket in row order, so a bucket's records stay in cache while its
+/// rows are folded (random access over every user's record is what grouping
+/// and a plain pass both pay for).
+struct Partition {
+    shift: u32,
+    users: usize,
+    entries: Vec<Entry>,
+    /// `bounds[b]..bounds[b + 1]`: bucket `b`'s entries.
+    bounds: Vec<usize>,
+}
+
+impl Partition {
+    fn new(
+        plan: &Plan<'_>,
+        events: &EventColumns<'_>,
+        owners: &[u32],
+        users: usize,
+        threads: usize,
+        shift: Option<u32>,
+    ) -> Result<Partition> {
+        // Records of one bucket within ~1 MB (L2/L3), at most 2^16 users.
+        let bytes = (plan.stride.max(1) * 8) as u64;
+        let shift = shift.unwrap_or_else(|| {
+            (6..=16u32)
+                .rev()
+                .find(|&k| (1u64 << k) * bytes <= 1 << 20)
+                .unwrap_or(6)
+        });
+        let buckets = users.div_ceil(1 << shift);
+        let ts = events.timestamps();
+        let names = events.names();
+        let ranges = row_ranges(owners.len(), threads);
+        let counts = par_map(ranges.clone(), |rows| {
+            let mut c = vec![0usize; buckets];
+            for &o in &owners[rows] {
+                if let Some(n) = c
+                    .get_mut((o >> shift) as usize)
+                    .filter(|_| (o as usize) < users)
+                {
+                    *n += 1;
+                }
+            }
+            c
+        })?;
+        let total = counts.iter().flatten().sum();
+        let mut entries = vec![Entry::default(); total];
+        // Bucket-major, then thread: each bucket keeps row order.
+        let mut slots: Vec<Vec<&mut [Entry]>> = ranges.iter().map(|_| Vec::new()).collect();
+        let mut bounds = Vec::with_capacity(buckets + 1);
+        bounds.push(0);
+        let mut rest = &mut entries[..];
+        let mut at = 0;
+        for b in 0..buckets {
+            for (t, c) in counts.iter().enumerate() {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(c[b]);
+                slots[t].push(head);
+                rest = tail;
+                at += c[b];
+            }
+            bounds.push(at);
+        }
+        let mask = (1u32 << shift) - 1;
+        par_map(
+            ranges.into_iter().zip(slots).collect(),
+            |(rows, mut slots)| {
+                let mut next = vec![0usize; buckets];
+                for row in rows {
+                    let o = owners[row];
+                    if (o as usize) >= users {
+                        continue;
+                    }
+                    let b = (o >> shift) as usize;
+                    slots[b][next[b]] = Entry {
+                        ts: ts[row],
+                        row: row as u32,
+                        key: ((o & mask) << 16) | (names[row] as u32 & 0xFFFF),
+                    };
+                    next[b] += 1;
+                }
+            },
+        )?;
+        Ok(Partition {
+            shift,
+            users,
+            entries,
+            bounds,
+        })
+    }
+
+    fn buckets(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    fn users(&self, b: usize) -> std::ops::Range<usize> {
+        let start = b << self.shift;
+        start..((b + 1) << self.shift).min(self.users)
+    }
+
+    fn entries(&self, b: usize) -> &[Entry] {
+        &self.entries[self.bounds[b]..self.bounds[b + 1]]
+    }
+}
+
+/// Folds one bucket's rows into the records of its `users` users; `None` when
+/// a value the evaluator could read is malformed or a user's rows are out of
+/// time order.
 fn fold(
     plan: &Plan<'_>,
-    events: &EventColumns<'_>,
-    owners: &[u32],
+    entries: &[Entry],
+    users: usize,
     props: &[Option<&Column<'_>>],
     now: DateTime<Utc>,
-    span: std::ops::Range<usize>,
 ) -> Option<Vec<u64>> {
     let stride = plan.stride;
-    let mut recs = Vec::with_capacity(span.len() * stride);
-    for _ in span.clone() {
+    let mut recs = Vec::with_capacity(users * stride);
+    for _ in 0..users {
         for t in &plan.terms {
             recs.extend_from_slice(&t.kind.init()[..t.kind.words()]);
         }
@@ -722,14 +862,9 @@ fn fold(
     let src = RowsSource { props };
     let no_memo: [std::cell::Cell<Truth>; 0] = [];
     let cx = Ctx::new(src, now, plan.zone, &no_memo, 0);
-    let ts = events.timestamps();
-    let names = events.names();
-    for (row, &o) in owners.iter().enumerate() {
-        let d = (o as usize).wrapping_sub(span.start);
-        if d >= span.len() {
-            continue;
-        }
-        let t = ts[row];
+    for e in entries {
+        let (t, row) = (e.ts, e.row as usize);
+        let d = (e.key >> 16) as usize;
         let rec = &mut recs[d * stride..(d + 1) * stride];
         if let Some(l) = plan.last {
             if t < rec[l] as i64 {
@@ -740,10 +875,7 @@ fn fold(
         if let Some(f) = plan.first {
             rec[f] = (rec[f] as i64).min(t) as u64;
         }
-        let Some(list) = usize::try_from(names[row])
-            .ok()
-            .and_then(|c| plan.by_code.get(c))
-        else {
+        let Some(list) = plan.by_code.get((e.key & 0xFFFF) as usize) else {
             continue;
         };
         for &ti in list {

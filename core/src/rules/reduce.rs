@@ -145,8 +145,12 @@ struct Term<'p> {
 struct Plan<'p> {
     /// By term index.
     terms: Vec<Term<'p>>,
-    /// Term indexes per event name code.
+    /// Term indexes per event name code (at most 32: one pass bit each).
     by_code: Vec<Vec<usize>>,
+    /// Per name code: the one property its value terms (sum, avg, min, max)
+    /// read, and the pass bits of those terms; `None` when they read several
+    /// (then the fold reads each from its row).
+    value_prop: Vec<Option<(&'p str, usize, ValueType, u32)>>,
     /// Record words per user.
     stride: usize,
     /// Word of the user's earliest timestamp (streaks).
@@ -631,6 +635,33 @@ impl CompiledRuleSet {
                 }
             }
         }
+        let value_prop = by_code
+            .iter()
+            .map(|list| {
+                let mut found: Option<(&str, usize, ValueType, u32)> = None;
+                for (j, &ti) in list.iter().enumerate() {
+                    let t = &terms[ti];
+                    let needs = !matches!(
+                        t.kind,
+                        Kind::Count
+                            | Kind::Any { .. }
+                            | Kind::First
+                            | Kind::Last
+                            | Kind::Without { .. }
+                            | Kind::Missing
+                            | Kind::Zero
+                    );
+                    if let (true, Some((name, id, ty))) = (needs, t.prop) {
+                        match &mut found {
+                            None => found = Some((name, id, ty, 1 << (j % 32))),
+                            Some(f) if f.1 == id => f.3 |= 1 << (j % 32),
+                            Some(_) => return None,
+                        }
+                    }
+                }
+                found
+            })
+            .collect();
         let first = has_streak.then(|| {
             stride += 1;
             stride - 1
@@ -642,6 +673,7 @@ impl CompiledRuleSet {
         Plan {
             terms,
             by_code,
+            value_prop,
             stride,
             first,
             last,
@@ -677,14 +709,28 @@ impl CompiledRuleSet {
         let today = (!input.profiles.has_zones())
             .then(|| calendar::local_date(&input.default_zone, input.now));
         let vplan = Some(self.vector_plan(&traits, input.now, today)).filter(VectorPlan::any);
-        let parts = Partition::new(&plan, events, input.owners, users, threads, bucket_shift)?;
+        if plan.by_code.iter().any(|l| l.len() > 32) {
+            return Ok(None);
+        }
+        let Some(parts) = Partition::new(
+            &plan,
+            events,
+            input.owners,
+            &props,
+            input.now,
+            users,
+            threads,
+            bucket_shift,
+        )?
+        else {
+            return Ok(None);
+        };
         let per_thread = row_ranges(parts.buckets(), threads);
         let results = par_map(per_thread, |buckets| {
             let mut flags = Vec::new();
             for bucket in buckets {
                 let span = parts.users(bucket);
-                let Some(recs) = fold(&plan, parts.entries(bucket), span.len(), &props, input.now)
-                else {
+                let Some(recs) = fold(&plan, parts.entries(bucket), span.len(), &props) else {
                     return Ok(None);
                 };
                 let r = Reduced {
@@ -723,13 +769,72 @@ impl CompiledRuleSet {
     }
 }
 
-/// One kept event row, copied into its bucket of users.
+/// One kept event row, copied into its bucket of users with what the fold
+/// needs from it (read in row order, so the property columns are read
+/// sequentially).
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     ts: i64,
+    /// The code's shared value property ([`Plan::value_prop`]), as a word.
+    val: u64,
     row: u32,
     /// The user's index within its bucket (high 16 bits) and the name code.
     key: u32,
+    /// Bit `j`: term `by_code[code][j]` holds the row (window and filter; and
+    /// for a term reading the shared value property, a value present).
+    pass: u32,
+}
+
+/// A property value as a record word (the declared type says how to read it).
+fn to_word(v: &Val<'_>) -> Option<u64> {
+    Some(match v {
+        Val::Int(i) => *i as u64,
+        Val::Float(f) => f.to_bits(),
+        Val::Ts(t) => t.timestamp_micros() as u64,
+        Val::Date(d) => i64::from(chrono::Datelike::num_days_from_ce(d)) as u64,
+        _ => return None,
+    })
+}
+
+/// The pass bits and shared value of `row` (name code `code`, time `t`);
+/// `None` when a value the evaluator could read is malformed.
+#[inline]
+fn row_pass<'a>(
+    plan: &Plan<'a>,
+    cx: &Ctx<'a, '_, RowsSource<'a>>,
+    code: usize,
+    row: usize,
+    t: i64,
+) -> Option<(u32, u64)> {
+    let Some(list) = plan.by_code.get(code) else {
+        return Some((0, 0));
+    };
+    let mut pass = 0u32;
+    for (j, &ti) in list.iter().enumerate() {
+        let term = &plan.terms[ti];
+        if t < term.lo || t > term.hi {
+            continue;
+        }
+        if let Some(f) = term.filter {
+            match eval(f, cx, Some(row)) {
+                Ok(v) if v.truth() == Truth::True => {}
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        pass |= 1 << j;
+    }
+    let mut val = 0;
+    if let Some((name, id, ty, mask)) = plan.value_prop[code] {
+        if pass & mask != 0 {
+            match cx.src.prop(row, name, id, ty).ok()? {
+                // A missing value is skipped, as by `aggregate`.
+                Val::Missing => pass &= !mask,
+                v => val = to_word(&v)?,
+            }
+        }
+    }
+    Some((pass, val))
 }
 
 /// The kept rows partitioned into buckets of `1 << shift` consecutive users,
@@ -745,14 +850,18 @@ struct Partition {
 }
 
 impl Partition {
-    fn new(
-        plan: &Plan<'_>,
+    /// `None` when a value the evaluator could read is malformed.
+    #[allow(clippy::too_many_arguments)]
+    fn new<'a>(
+        plan: &Plan<'a>,
         events: &EventColumns<'_>,
         owners: &[u32],
+        props: &'a [Option<&'a Column<'a>>],
+        now: DateTime<Utc>,
         users: usize,
         threads: usize,
         shift: Option<u32>,
-    ) -> Result<Partition> {
+    ) -> Result<Option<Partition>> {
         // Records of one bucket within ~1 MB (L2/L3), at most 2^16 users.
         let bytes = (plan.stride.max(1) * 8) as u64;
         let shift = shift.unwrap_or_else(|| {
@@ -795,31 +904,41 @@ impl Partition {
             bounds.push(at);
         }
         let mask = (1u32 << shift) - 1;
-        par_map(
+        let placed = par_map(
             ranges.into_iter().zip(slots).collect(),
             |(rows, mut slots)| {
+                let no_memo: [std::cell::Cell<Truth>; 0] = [];
+                let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
                 let mut next = vec![0usize; buckets];
                 for row in rows {
                     let o = owners[row];
                     if (o as usize) >= users {
                         continue;
                     }
+                    let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
+                    let (pass, val) = row_pass(plan, &cx, code as usize, row, t)?;
                     let b = (o >> shift) as usize;
                     slots[b][next[b]] = Entry {
-                        ts: ts[row],
+                        ts: t,
+                        val,
                         row: row as u32,
-                        key: ((o & mask) << 16) | (names[row] as u32 & 0xFFFF),
+                        key: ((o & mask) << 16) | code,
+                        pass,
                     };
                     next[b] += 1;
                 }
+                Some(())
             },
         )?;
-        Ok(Partition {
+        if placed.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(Some(Partition {
             shift,
             users,
             entries,
             bounds,
-        })
+        }))
     }
 
     fn buckets(&self) -> usize {
@@ -844,7 +963,6 @@ fn fold(
     entries: &[Entry],
     users: usize,
     props: &[Option<&Column<'_>>],
-    now: DateTime<Utc>,
 ) -> Option<Vec<u64>> {
     let stride = plan.stride;
     let mut recs = Vec::with_capacity(users * stride);
@@ -860,10 +978,8 @@ fn fold(
         }
     }
     let src = RowsSource { props };
-    let no_memo: [std::cell::Cell<Truth>; 0] = [];
-    let cx = Ctx::new(src, now, plan.zone, &no_memo, 0);
     for e in entries {
-        let (t, row) = (e.ts, e.row as usize);
+        let t = e.ts;
         let d = (e.key >> 16) as usize;
         let rec = &mut recs[d * stride..(d + 1) * stride];
         if let Some(l) = plan.last {
@@ -875,21 +991,17 @@ fn fold(
         if let Some(f) = plan.first {
             rec[f] = (rec[f] as i64).min(t) as u64;
         }
-        let Some(list) = plan.by_code.get((e.key & 0xFFFF) as usize) else {
+        if e.pass == 0 {
             continue;
-        };
-        for &ti in list {
-            let term = &plan.terms[ti];
-            if t < term.lo || t > term.hi {
-                continue;
-            }
-            if let Some(f) = term.filter {
-                match eval(f, &cx, Some(row)) {
-                    Ok(v) if v.truth() == Truth::True => {}
-                    Ok(_) => continue,
-                    Err(_) => return None,
-                }
-            }
+        }
+        let code = (e.key & 0xFFFF) as usize;
+        let list = &plan.by_code[code];
+        let shared = plan.value_prop[code];
+        let mut bits = e.pass;
+        while bits != 0 {
+            let j = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let term = &plan.terms[list[j]];
             let w = &mut rec[term.at..term.at + term.kind.words()];
             match term.kind {
                 Kind::Count => w[0] += 1,
@@ -898,13 +1010,18 @@ fn fold(
                 Kind::Last | Kind::Without { .. } => w[0] = (w[0] as i64).max(t) as u64,
                 Kind::Missing | Kind::Zero => {}
                 _ => {
-                    let (name, id, ty) = term.prop?;
-                    let v = match src.prop(row, name, id, ty) {
-                        Ok(Val::Missing) => continue,
-                        Ok(v) => v,
-                        Err(_) => return None,
+                    let word = match shared {
+                        Some(_) => e.val,
+                        // Several value properties for this event: read this one.
+                        None => {
+                            let (name, id, ty) = term.prop?;
+                            match src.prop(e.row as usize, name, id, ty).ok()? {
+                                Val::Missing => continue,
+                                v => to_word(&v)?,
+                            }
+                        }
                     };
-                    fold_value(term.kind, w, v);
+                    fold_value(term.kind, w, word);
                 }
             }
         }
@@ -912,49 +1029,39 @@ fn fold(
     Some(recs)
 }
 
-/// Folds one property value into a sum/avg/min/max record, in time order.
+/// Folds one property value (a word, read as the term's type) into a
+/// sum/avg/min/max record, in time order.
 #[inline]
-fn fold_value(kind: Kind, w: &mut [u64], v: Val<'_>) {
-    match (kind, v) {
-        (Kind::SumInt, Val::Int(i)) => {
+fn fold_value(kind: Kind, w: &mut [u64], v: u64) {
+    match kind {
+        Kind::SumInt => {
             if w[1] == 0 {
-                match (w[0] as i64).checked_add(i) {
+                match (w[0] as i64).checked_add(v as i64) {
                     Some(s) => w[0] = s as u64,
                     None => w[1] = 1,
                 }
             }
         }
-        (Kind::SumFloat, Val::Float(f)) => w[0] = (f64::from_bits(w[0]) + f).to_bits(),
-        (Kind::AvgInt, Val::Int(i)) => {
-            let wide = ((i128::from(w[1] as i64) << 64) | i128::from(w[0])) + i128::from(i);
+        Kind::SumFloat => w[0] = (f64::from_bits(w[0]) + f64::from_bits(v)).to_bits(),
+        Kind::AvgInt => {
+            let wide = ((i128::from(w[1] as i64) << 64) | i128::from(w[0])) + i128::from(v as i64);
             w[0] = wide as u64;
             w[1] = (wide >> 64) as u64;
             w[2] += 1;
         }
-        (Kind::AvgFloat, Val::Float(f)) => {
-            w[0] = (f64::from_bits(w[0]) + f).to_bits();
+        Kind::AvgFloat => {
+            w[0] = (f64::from_bits(w[0]) + f64::from_bits(v)).to_bits();
             w[1] += 1;
         }
-        (Kind::Best { min, .. }, v) => {
+        Kind::Best { min, ty } => {
             // The first value wins ties, as in the evaluator.
-            type Order = fn(u64, u64) -> std::cmp::Ordering;
-            let signed: Order = |a, b| (a as i64).cmp(&(b as i64));
-            let float: Order = |a, b| {
-                f64::from_bits(a)
-                    .partial_cmp(&f64::from_bits(b))
+            let o = if ty == ValueType::Float {
+                f64::from_bits(v)
+                    .partial_cmp(&f64::from_bits(w[1]))
                     .unwrap_or(std::cmp::Ordering::Equal)
+            } else {
+                (v as i64).cmp(&(w[1] as i64))
             };
-            let (word, better) = match v {
-                Val::Int(i) => (i as u64, signed),
-                Val::Float(f) => (f.to_bits(), float),
-                Val::Ts(t) => (t.timestamp_micros() as u64, signed),
-                Val::Date(d) => (
-                    i64::from(chrono::Datelike::num_days_from_ce(&d)) as u64,
-                    signed,
-                ),
-                _ => return,
-            };
-            let o = better(word, w[1]);
             let wins = w[0] == 0
                 || if min {
                     o == std::cmp::Ordering::Less
@@ -963,7 +1070,7 @@ fn fold_value(kind: Kind, w: &mut [u64], v: Val<'_>) {
                 };
             if wins {
                 w[0] = 1;
-                w[1] = word;
+                w[1] = v;
             }
         }
         _ => {}

@@ -610,6 +610,38 @@ impl<'a> EventColumns<'a> {
         rows: std::ops::Range<usize>,
     ) -> Result<()> {
         let (p, col) = &self.properties[j];
+        // Blocks without a value on a suspect row are skipped by a branch-free
+        // scan; a block with one is searched row by row (`keep` included).
+        const BLOCK: usize = 512;
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + BLOCK).min(rows.end);
+            let mut hit = false;
+            for (row, &code) in (start..end).zip(&self.names[start..end]) {
+                let suspect = usize::try_from(code)
+                    .ok()
+                    .and_then(|c| undeclared.get(c).copied())
+                    .unwrap_or(true);
+                hit |= suspect & col.is_valid(row);
+            }
+            if hit {
+                self.find_undeclared(schema, p, col, undeclared, keep, start..end)?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The row-by-row search of [`EventColumns::check_undeclared`].
+    fn find_undeclared(
+        &self,
+        schema: &Schema,
+        p: &str,
+        col: &Column<'_>,
+        undeclared: &[bool],
+        keep: &dyn Fn(usize) -> bool,
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
         for (row, &code) in rows.clone().zip(&self.names[rows]) {
             let suspect = usize::try_from(code)
                 .ok()

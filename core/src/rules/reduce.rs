@@ -26,14 +26,16 @@
 //! string `min`/`max`, and zone-dependent terms when users have zones of their
 //! own are not reductions here: such sets always take the grouped path.
 
+use super::ast::CmpOp;
 use super::ast::{AggFn, StreakMode, StreakUnit};
 use super::calendar;
 use super::columnar::{floor_micros, trait_cell, ColumnarInput};
 use super::compile::CompiledRuleSet;
-use super::eval::{eval, finite, Ctx, EvalResult, Node, Val, WindowPlan};
+use super::eval::{eval, finite, Const, Ctx, EvalResult, Node, Val, WindowPlan};
 use super::explain::Truth;
 use super::source::{typed, Source};
 use super::vector::VectorPlan;
+use crate::columnar::ColumnData;
 use crate::columnar::{
     micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns, UserEvents,
 };
@@ -41,6 +43,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::cmp::Ordering;
 
 /// Many users' profiles and their event rows, not grouped: `owners[row]` is the
 /// user index of each event row (any index ≥ the number of users drops the row).
@@ -785,6 +788,89 @@ struct Entry {
     pass: u32,
 }
 
+/// A `where` filter that is one string test of a dictionary-encoded property
+/// (`p = "x"`, `p != "x"`, `p < "x"` …, `p in [...]`, `p not in [...]`),
+/// decided once per dictionary value: the row test is then a key lookup, with
+/// the evaluator's answers (a null or missing value does not pass; a key
+/// outside the dictionary is a malformed value).
+struct DictFilter<'c> {
+    column: &'c Column<'c>,
+    keys: &'c [i32],
+    /// Whether each dictionary value passes.
+    table: Vec<bool>,
+}
+
+impl<'c> DictFilter<'c> {
+    fn new(filter: Option<&Node>, props: &[Option<&'c Column<'c>>]) -> Option<DictFilter<'c>> {
+        let (id, test): (usize, Box<dyn Fn(&str) -> bool + '_>) = match filter? {
+            Node::PropCompare {
+                id,
+                ty: ValueType::String,
+                cmp,
+                value: Const::Str(v),
+                ..
+            } => (
+                *id,
+                Box::new(move |s: &str| {
+                    let o = s.cmp(v.as_str());
+                    match cmp {
+                        CmpOp::Eq => o == Ordering::Equal,
+                        CmpOp::Ne => o != Ordering::Equal,
+                        CmpOp::Lt | CmpOp::Before => o == Ordering::Less,
+                        CmpOp::Le => o != Ordering::Greater,
+                        CmpOp::Gt | CmpOp::After => o == Ordering::Greater,
+                        CmpOp::Ge => o != Ordering::Less,
+                    }
+                }),
+            ),
+            Node::In {
+                expr,
+                values,
+                negated,
+            } => {
+                let Node::Prop {
+                    id,
+                    ty: ValueType::String,
+                    ..
+                } = expr.as_ref()
+                else {
+                    return None;
+                };
+                let strs: Vec<&str> = values
+                    .iter()
+                    .map(|c| match c {
+                        Const::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?;
+                (*id, Box::new(move |s: &str| strs.contains(&s) != *negated))
+            }
+            _ => return None,
+        };
+        let column = (*props.get(id)?)?;
+        let ColumnData::Dictionary { keys, values } = column.data() else {
+            return None;
+        };
+        let table = values.iter().map(|v| v.is_some_and(|s| test(s))).collect();
+        Some(DictFilter {
+            column,
+            keys,
+            table,
+        })
+    }
+
+    /// Whether row `row` passes; `None` for a key outside the dictionary.
+    #[inline]
+    fn test(&self, row: usize) -> Option<bool> {
+        if !self.column.is_valid(row) {
+            return Some(false);
+        }
+        usize::try_from(self.keys[row])
+            .ok()
+            .and_then(|k| self.table.get(k).copied())
+    }
+}
+
 /// A property value as a record word (the declared type says how to read it).
 fn to_word(v: &Val<'_>) -> Option<u64> {
     Some(match v {
@@ -802,6 +888,7 @@ fn to_word(v: &Val<'_>) -> Option<u64> {
 fn row_pass<'a>(
     plan: &Plan<'a>,
     cx: &Ctx<'a, '_, RowsSource<'a>>,
+    fast: &[Option<DictFilter<'_>>],
     code: usize,
     row: usize,
     t: i64,
@@ -815,7 +902,11 @@ fn row_pass<'a>(
         if t < term.lo || t > term.hi {
             continue;
         }
-        if let Some(f) = term.filter {
+        if let Some(d) = &fast[ti] {
+            if !d.test(row)? {
+                continue;
+            }
+        } else if let Some(f) = term.filter {
             match eval(f, cx, Some(row)) {
                 Ok(v) if v.truth() == Truth::True => {}
                 Ok(_) => continue,
@@ -904,6 +995,12 @@ impl Partition {
             bounds.push(at);
         }
         let mask = (1u32 << shift) - 1;
+        let fast: Vec<Option<DictFilter<'_>>> = plan
+            .terms
+            .iter()
+            .map(|t| DictFilter::new(t.filter, props))
+            .collect();
+        let fast = &fast;
         let placed = par_map(
             ranges.into_iter().zip(slots).collect(),
             |(rows, mut slots)| {
@@ -916,7 +1013,7 @@ impl Partition {
                         continue;
                     }
                     let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
-                    let (pass, val) = row_pass(plan, &cx, code as usize, row, t)?;
+                    let (pass, val) = row_pass(plan, &cx, &fast, code as usize, row, t)?;
                     let b = (o >> shift) as usize;
                     slots[b][next[b]] = Entry {
                         ts: t,

@@ -931,13 +931,14 @@ fn row_pass<'a>(
 /// The kept rows partitioned into buckets of `1 << shift` consecutive users,
 /// each bucket in row order, so a bucket's records stay in cache while its
 /// rows are folded (random access over every user's record is what grouping
-/// and a plain pass both pay for).
+/// and a plain pass both pay for). Rows no term holds are left out when no
+/// record word needs every row (a streak's first event, the order check).
 struct Partition {
     shift: u32,
     users: usize,
-    entries: Vec<Entry>,
-    /// `bounds[b]..bounds[b + 1]`: bucket `b`'s entries.
-    bounds: Vec<usize>,
+    buckets: usize,
+    /// `parts[t][b]`: bucket `b`'s entries from the `t`-th range of rows.
+    parts: Vec<Vec<Vec<Entry>>>,
 }
 
 impl Partition {
@@ -964,36 +965,7 @@ impl Partition {
         let buckets = users.div_ceil(1 << shift);
         let ts = events.timestamps();
         let names = events.names();
-        let ranges = row_ranges(owners.len(), threads);
-        let counts = par_map(ranges.clone(), |rows| {
-            let mut c = vec![0usize; buckets];
-            for &o in &owners[rows] {
-                if let Some(n) = c
-                    .get_mut((o >> shift) as usize)
-                    .filter(|_| (o as usize) < users)
-                {
-                    *n += 1;
-                }
-            }
-            c
-        })?;
-        let total = counts.iter().flatten().sum();
-        let mut entries = vec![Entry::default(); total];
-        // Bucket-major, then thread: each bucket keeps row order.
-        let mut slots: Vec<Vec<&mut [Entry]>> = ranges.iter().map(|_| Vec::new()).collect();
-        let mut bounds = Vec::with_capacity(buckets + 1);
-        bounds.push(0);
-        let mut rest = &mut entries[..];
-        let mut at = 0;
-        for b in 0..buckets {
-            for (t, c) in counts.iter().enumerate() {
-                let (head, tail) = std::mem::take(&mut rest).split_at_mut(c[b]);
-                slots[t].push(head);
-                rest = tail;
-                at += c[b];
-            }
-            bounds.push(at);
-        }
+        let every_row = plan.first.is_some() || plan.last.is_some();
         let mask = (1u32 << shift) - 1;
         let fast: Vec<Option<DictFilter<'_>>> = plan
             .terms
@@ -1001,45 +973,43 @@ impl Partition {
             .map(|t| DictFilter::new(t.filter, props))
             .collect();
         let fast = &fast;
-        let placed = par_map(
-            ranges.into_iter().zip(slots).collect(),
-            |(rows, mut slots)| {
-                let no_memo: [std::cell::Cell<Truth>; 0] = [];
-                let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
-                let mut next = vec![0usize; buckets];
-                for row in rows {
-                    let o = owners[row];
-                    if (o as usize) >= users {
-                        continue;
-                    }
-                    let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
-                    let (pass, val) = row_pass(plan, &cx, &fast, code as usize, row, t)?;
-                    let b = (o >> shift) as usize;
-                    slots[b][next[b]] = Entry {
-                        ts: t,
-                        val,
-                        row: row as u32,
-                        key: ((o & mask) << 16) | code,
-                        pass,
-                    };
-                    next[b] += 1;
+        let parts = par_map(row_ranges(owners.len(), threads), |rows| {
+            let no_memo: [std::cell::Cell<Truth>; 0] = [];
+            let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
+            let mut out: Vec<Vec<Entry>> = vec![Vec::new(); buckets];
+            for row in rows {
+                let o = owners[row];
+                if (o as usize) >= users {
+                    continue;
                 }
-                Some(())
-            },
-        )?;
-        if placed.iter().any(Option::is_none) {
+                let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
+                let (pass, val) = row_pass(plan, &cx, fast, code as usize, row, t)?;
+                if pass == 0 && !every_row {
+                    continue;
+                }
+                out[(o >> shift) as usize].push(Entry {
+                    ts: t,
+                    val,
+                    row: row as u32,
+                    key: ((o & mask) << 16) | code,
+                    pass,
+                });
+            }
+            Some(out)
+        })?;
+        let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() else {
             return Ok(None);
-        }
+        };
         Ok(Some(Partition {
             shift,
             users,
-            entries,
-            bounds,
+            buckets,
+            parts,
         }))
     }
 
     fn buckets(&self) -> usize {
-        self.bounds.len() - 1
+        self.buckets
     }
 
     fn users(&self, b: usize) -> std::ops::Range<usize> {
@@ -1047,17 +1017,18 @@ impl Partition {
         start..((b + 1) << self.shift).min(self.users)
     }
 
-    fn entries(&self, b: usize) -> &[Entry] {
-        &self.entries[self.bounds[b]..self.bounds[b + 1]]
+    /// Bucket `b`'s entries in row order.
+    fn entries(&self, b: usize) -> impl Iterator<Item = &Entry> {
+        self.parts.iter().flat_map(move |p| &p[b])
     }
 }
 
 /// Folds one bucket's rows into the records of its `users` users; `None` when
 /// a value the evaluator could read is malformed or a user's rows are out of
 /// time order.
-fn fold(
+fn fold<'e>(
     plan: &Plan<'_>,
-    entries: &[Entry],
+    entries: impl Iterator<Item = &'e Entry>,
     users: usize,
     props: &[Option<&Column<'_>>],
 ) -> Option<Vec<u64>> {

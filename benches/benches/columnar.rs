@@ -56,7 +56,7 @@ fn buffers(users: &[(Profile, EventLog)], time_order: bool) -> Buffers {
         cat_valid: Vec::new(),
         owners: Vec::new(),
     };
-    for (u, (p, log)) in users.iter().enumerate() {
+    for (u, (p, _)) in users.iter().enumerate() {
         let fs = match p.traits.get("first_seen") {
             Some(Value::Timestamp(t)) => Some(t.timestamp_micros()),
             _ => None,

@@ -788,6 +788,9 @@ struct Entry {
     pass: u32,
 }
 
+/// A test of one string value.
+type StrTest<'f> = Box<dyn Fn(&str) -> bool + 'f>;
+
 /// A `where` filter that is one string test of a dictionary-encoded property
 /// (`p = "x"`, `p != "x"`, `p < "x"` …, `p in [...]`, `p not in [...]`),
 /// decided once per dictionary value: the row test is then a key lookup, with
@@ -802,7 +805,7 @@ struct DictFilter<'c> {
 
 impl<'c> DictFilter<'c> {
     fn new(filter: Option<&Node>, props: &[Option<&'c Column<'c>>]) -> Option<DictFilter<'c>> {
-        let (id, test): (usize, Box<dyn Fn(&str) -> bool + '_>) = match filter? {
+        let (id, test): (usize, StrTest<'_>) = match filter? {
             Node::PropCompare {
                 id,
                 ty: ValueType::String,
@@ -851,7 +854,7 @@ impl<'c> DictFilter<'c> {
         let ColumnData::Dictionary { keys, values } = column.data() else {
             return None;
         };
-        let table = values.iter().map(|v| v.is_some_and(|s| test(s))).collect();
+        let table = values.iter().map(|v| v.is_some_and(&test)).collect();
         Some(DictFilter {
             column,
             keys,
@@ -1102,14 +1105,11 @@ fn fold<'e>(
 #[inline]
 fn fold_value(kind: Kind, w: &mut [u64], v: u64) {
     match kind {
-        Kind::SumInt => {
-            if w[1] == 0 {
-                match (w[0] as i64).checked_add(v as i64) {
-                    Some(s) => w[0] = s as u64,
-                    None => w[1] = 1,
-                }
-            }
-        }
+        // Once overflowed, the sum stays missing.
+        Kind::SumInt if w[1] == 0 => match (w[0] as i64).checked_add(v as i64) {
+            Some(s) => w[0] = s as u64,
+            None => w[1] = 1,
+        },
         Kind::SumFloat => w[0] = (f64::from_bits(w[0]) + f64::from_bits(v)).to_bits(),
         Kind::AvgInt => {
             let wide = ((i128::from(w[1] as i64) << 64) | i128::from(w[0])) + i128::from(v as i64);

@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, ProfileColumns};
-use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput};
+use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput, UngroupedInput};
 use siyu_core::sample::{schema, Generator, SampleConfig};
 use siyu_core::{EventLog, Profile, Value};
 use std::hint::black_box;
@@ -37,7 +37,9 @@ fn bit(bits: &mut Vec<u8>, i: usize, on: bool) {
     }
 }
 
-fn buffers(users: &[(Profile, EventLog)]) -> Buffers {
+/// Column buffers of the users' traits and events; the event rows are grouped
+/// by user, or with `time_order` one log sorted by time (an export).
+fn buffers(users: &[(Profile, EventLog)], time_order: bool) -> Buffers {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     let mut b = Buffers {
         first_seen: Vec::new(),
@@ -54,7 +56,7 @@ fn buffers(users: &[(Profile, EventLog)]) -> Buffers {
         cat_valid: Vec::new(),
         owners: Vec::new(),
     };
-    for (u, (p, log)) in users.iter().enumerate() {
+    for (u, (p, _)) in users.iter().enumerate() {
         let fs = match p.traits.get("first_seen") {
             Some(Value::Timestamp(t)) => Some(t.timestamp_micros()),
             _ => None,
@@ -67,33 +69,41 @@ fn buffers(users: &[(Profile, EventLog)]) -> Buffers {
         };
         bit(&mut b.baby_valid, u, baby.is_some());
         b.baby.push(baby.unwrap_or(0));
-        for e in log.events() {
-            let row = b.ts.len();
-            b.owners.push(u as u32);
-            b.ts.push(e.timestamp.timestamp_micros());
-            let code = match b.name_table.iter().position(|n| *n == e.name) {
-                Some(c) => c,
-                None => {
-                    b.name_table.push(e.name.clone());
-                    b.name_table.len() - 1
-                }
-            };
-            b.names.push(code as i32);
-            let amount = match e.properties.get("amount") {
-                Some(Value::Float(f)) => Some(*f),
-                Some(Value::Integer(i)) => Some(*i as f64),
-                _ => None,
-            };
-            bit(&mut b.amount_valid, row, amount.is_some());
-            b.amount.push(amount.unwrap_or(0.0));
-            let cat = match e.properties.get("category") {
-                Some(Value::String(s)) => Some(s.as_str()),
-                _ => None,
-            };
-            bit(&mut b.cat_valid, row, cat.is_some());
-            b.cat_data.extend_from_slice(cat.unwrap_or("").as_bytes());
-            b.cat_offsets.push(b.cat_data.len() as i32);
-        }
+    }
+    let mut rows: Vec<(u32, &siyu_core::Event)> = users
+        .iter()
+        .enumerate()
+        .flat_map(|(u, (_, log))| log.events().iter().map(move |e| (u as u32, e)))
+        .collect();
+    if time_order {
+        rows.sort_by_key(|(_, e)| e.timestamp);
+    }
+    for (u, e) in rows {
+        let row = b.ts.len();
+        b.owners.push(u);
+        b.ts.push(e.timestamp.timestamp_micros());
+        let code = match b.name_table.iter().position(|n| *n == e.name) {
+            Some(c) => c,
+            None => {
+                b.name_table.push(e.name.clone());
+                b.name_table.len() - 1
+            }
+        };
+        b.names.push(code as i32);
+        let amount = match e.properties.get("amount") {
+            Some(Value::Float(f)) => Some(*f),
+            Some(Value::Integer(i)) => Some(*i as f64),
+            _ => None,
+        };
+        bit(&mut b.amount_valid, row, amount.is_some());
+        b.amount.push(amount.unwrap_or(0.0));
+        let cat = match e.properties.get("category") {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        bit(&mut b.cat_valid, row, cat.is_some());
+        b.cat_data.extend_from_slice(cat.unwrap_or("").as_bytes());
+        b.cat_offsets.push(b.cat_data.len() as i32);
     }
     b
 }
@@ -110,7 +120,7 @@ fn bench_columnar(c: &mut Criterion) {
     let (now, zone) = (config.end, config.default_zone);
     let generator = Generator::new(config).expect("sample");
     let users: Vec<(Profile, EventLog)> = generator.iter().collect();
-    let b = buffers(&users);
+    let b = buffers(&users, false);
     let (n, m) = (users.len(), b.ts.len());
     let profiles = ProfileColumns::new(n)
         .with_trait(
@@ -227,6 +237,102 @@ fn bench_columnar(c: &mut Criterion) {
     g.finish();
 }
 
+/// Profile (no zones of their own) and event columns over `b`.
+fn no_zone_columns(b: &Buffers, n: usize) -> (ProfileColumns<'_>, EventColumns<'_>) {
+    let m = b.ts.len();
+    let profiles = ProfileColumns::new(n)
+        .with_trait(
+            "first_seen",
+            Column::new(
+                ColumnData::TimestampMicros(&b.first_seen),
+                bitmap(&b.first_seen_valid, n),
+            )
+            .expect("column"),
+        )
+        .and_then(|p| {
+            p.with_trait(
+                "baby_birth_date",
+                Column::new(ColumnData::Date32(&b.baby), bitmap(&b.baby_valid, n)).expect("column"),
+            )
+        })
+        .expect("profiles");
+    let events = EventColumns::new(&b.ts, &b.names, b.name_table.clone())
+        .and_then(|e| {
+            e.with_property(
+                "amount",
+                Column::new(ColumnData::Float(&b.amount), bitmap(&b.amount_valid, m))
+                    .expect("column"),
+            )
+        })
+        .and_then(|e| {
+            e.with_property(
+                "category",
+                Column::new(
+                    ColumnData::Utf8 {
+                        offsets: &b.cat_offsets,
+                        data: &b.cat_data,
+                    },
+                    bitmap(&b.cat_valid, m),
+                )
+                .expect("column"),
+            )
+        })
+        .expect("events");
+    (profiles, events)
+}
+
+/// The reduction kernel (ADR 0013) against grouping + `evaluate_columns`, on
+/// the demo segments over one time-ordered event log (users without zones of
+/// their own, so `weeks_without` is a reduction); answers asserted equal first.
+fn bench_reduction(c: &mut Criterion) {
+    let schema = schema();
+    let text = include_str!("../../core/examples/demo_segments.siyu");
+    let compiled = CompiledRuleSet::compile_text(text, &schema).expect("demo rules compile");
+    let config = SampleConfig::new(USERS, 7);
+    let (now, zone) = (config.end, config.default_zone);
+    let users: Vec<(Profile, EventLog)> = Generator::new(config).expect("sample").iter().collect();
+    let b = buffers(&users, true);
+    let (n, m) = (users.len(), b.ts.len());
+    let (profiles, events) = no_zone_columns(&b, n);
+    let input = UngroupedInput {
+        profiles: &profiles,
+        events: &events,
+        owners: &b.owners,
+        now,
+        default_zone: zone,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let grouped = input.group(1).expect("group");
+    let want = compiled
+        .evaluate_columns(&input.with_grouped(&grouped), 1)
+        .expect("columnar");
+    for t in [1, threads] {
+        let got = compiled.evaluate_reduced(&input, t, None).expect("reduce");
+        assert_eq!(got.as_ref(), Some(&want), "the kernel answers, {t} threads");
+    }
+
+    let mut g = c.benchmark_group(format!(
+        "columnar/reduce_demo_segments_{n}_users_{m}_events"
+    ));
+    g.sample_size(10);
+    for t in [1, threads] {
+        g.bench_function(format!("group_then_evaluate_columns_{t}_threads"), |bch| {
+            bch.iter(|| {
+                let grouped = input.group(t).expect("group");
+                black_box(
+                    compiled
+                        .evaluate_columns(&input.with_grouped(&grouped), t)
+                        .expect("columnar"),
+                )
+            })
+        });
+        g.bench_function(format!("evaluate_ungrouped_{t}_threads"), |bch| {
+            bch.iter(|| black_box(compiled.evaluate_ungrouped(&input, t).expect("reduce")))
+        });
+    }
+    g.finish();
+}
+
 /// The column-at-a-time kernel (ADR 0011) against the row evaluator over the
 /// same columns, on the Node bench's single rule (issue 6): a dictionary string
 /// column, a float column and an integer column with a few missing values.
@@ -306,5 +412,5 @@ fn bench_trait_kernel(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_columnar, bench_trait_kernel);
+criterion_group!(benches, bench_columnar, bench_reduction, bench_trait_kernel);
 criterion_main!(benches);

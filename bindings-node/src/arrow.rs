@@ -5,8 +5,8 @@
 //! (`bindings-python/src/bulk.rs`), compiled into this crate as well: both
 //! bindings map columns, convert Arrow types and report column errors the same
 //! way, from one source file. That reader lends the Arrow buffers to the core's
-//! columnar batch and evaluates with `CompiledRuleSet::evaluate_columns`
-//! (ADR 0006), so no per-row `Event` is built here either.
+//! columnar batch and evaluates with `CompiledRuleSet::evaluate_ungrouped`
+//! (ADR 0006, 0013), so no per-row `Event` is built here either.
 
 #[path = "../../bindings-python/src/bulk.rs"]
 // The Python-only row readers (journeys) are unused here.

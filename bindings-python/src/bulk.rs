@@ -4,10 +4,11 @@
 //! one row per event (user id, name, timestamp, optional event id, property
 //! columns). Arrow buffers are lent to the core's columnar batch
 //! (`siyu_core::columnar`) without copying where the Arrow type already is the
-//! core's (casts only for other widths and encodings); grouping per user,
-//! validation against the schema and evaluation are the core's
-//! (`EventColumns::validate_rows_threaded`, `group_threaded`,
-//! `CompiledRuleSet::evaluate_columns`, all threaded with deterministic output).
+//! core's (casts only for other widths and encodings); validation against the
+//! schema and evaluation are the core's (`EventColumns::validate_rows_threaded`,
+//! then `CompiledRuleSet::evaluate_ungrouped`, which folds the event rows
+//! without grouping them when the rules allow it (ADR 0013) and groups them
+//! otherwise; all threaded with deterministic output).
 //! This file maps columns and names the column in every error.
 //!
 //! The Node binding compiles this file too (`bindings-node/src/arrow.rs`,
@@ -24,7 +25,7 @@ use siyu_core::columnar::{
     ProfileColumns as CoreProfiles,
 };
 use siyu_core::error::{Error, ErrorKind, Result};
-use siyu_core::rules::{ColumnarInput, CompiledRuleSet};
+use siyu_core::rules::{CompiledRuleSet, UngroupedInput};
 use siyu_core::value::{parse_timestamp, ValueType};
 use siyu_core::{Schema, Zone};
 use std::collections::HashMap;
@@ -803,7 +804,7 @@ pub fn run_with<T>(
     default_zone: Zone,
     threads: usize,
     extra: &[&str],
-    eval: impl FnOnce(&ColumnarInput<'_>, Vec<ArrayRef>) -> Result<T>,
+    eval: impl FnOnce(&UngroupedInput<'_>, Vec<ArrayRef>) -> Result<T>,
 ) -> Result<(Vec<String>, T, u64)> {
     // ----- profiles
     let ptable = Table::read("profiles", profiles)?;
@@ -888,10 +889,9 @@ pub fn run_with<T>(
 
     // ----- events
     let Some(etable) = etable else {
-        let grouped = siyu_core::columnar::UserEvents::empty(users);
         let no_events = CoreEvents::empty();
         let out = eval(
-            &input(&core_profiles, &no_events, &grouped, now, default_zone),
+            &input(&core_profiles, &no_events, &[], now, default_zone),
             extra,
         )?;
         return Ok((id_text, out, 0));
@@ -950,9 +950,8 @@ pub fn run_with<T>(
         core_events = core_events.with_property(*p, h.column()?)?;
     }
     core_events.validate_rows_threaded(schema, kept, threads)?;
-    let grouped = core_events.group_threaded(&owners, users, threads)?;
     let out = eval(
-        &input(&core_profiles, &core_events, &grouped, now, default_zone),
+        &input(&core_profiles, &core_events, &owners, now, default_zone),
         extra,
     )?;
     Ok((id_text, out, unmatched))
@@ -961,14 +960,14 @@ pub fn run_with<T>(
 fn input<'a>(
     profiles: &'a CoreProfiles<'a>,
     events: &'a CoreEvents<'a>,
-    grouped: &'a siyu_core::columnar::UserEvents,
+    owners: &'a [u32],
     now: DateTime<Utc>,
     default_zone: Zone,
-) -> ColumnarInput<'a> {
-    ColumnarInput {
+) -> UngroupedInput<'a> {
+    UngroupedInput {
         profiles,
         events,
-        grouped,
+        owners,
         now,
         default_zone,
     }
@@ -976,10 +975,10 @@ fn input<'a>(
 
 fn input_eval(
     compiled: &CompiledRuleSet,
-    input: &ColumnarInput<'_>,
+    input: &UngroupedInput<'_>,
     threads: usize,
 ) -> Result<Vec<Vec<bool>>> {
-    compiled.evaluate_columns(input, threads)
+    compiled.evaluate_ungrouped(input, threads)
 }
 
 /// The result as one record batch: the id column, then one boolean column per rule.

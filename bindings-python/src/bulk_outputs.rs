@@ -453,7 +453,11 @@ impl Job<'_> {
             self.zone,
             self.threads,
             &extra,
-            |input, extra| compute(&self.spec, &self.state, input, extra, self.threads, step),
+            |batch, extra| {
+                let grouped = batch.group(self.threads)?;
+                let input = batch.with_grouped(&grouped);
+                compute(&self.spec, &self.state, &input, extra, self.threads, step)
+            },
         )?;
         let thresholds = out.thresholds.clone();
         Ok((

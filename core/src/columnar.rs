@@ -610,6 +610,38 @@ impl<'a> EventColumns<'a> {
         rows: std::ops::Range<usize>,
     ) -> Result<()> {
         let (p, col) = &self.properties[j];
+        // Blocks without a value on a suspect row are skipped by a branch-free
+        // scan; a block with one is searched row by row (`keep` included).
+        const BLOCK: usize = 512;
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = (start + BLOCK).min(rows.end);
+            let mut hit = false;
+            for (row, &code) in (start..end).zip(&self.names[start..end]) {
+                let suspect = usize::try_from(code)
+                    .ok()
+                    .and_then(|c| undeclared.get(c).copied())
+                    .unwrap_or(true);
+                hit |= suspect & col.is_valid(row);
+            }
+            if hit {
+                self.find_undeclared(schema, p, col, undeclared, keep, start..end)?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The row-by-row search of [`EventColumns::check_undeclared`].
+    fn find_undeclared(
+        &self,
+        schema: &Schema,
+        p: &str,
+        col: &Column<'_>,
+        undeclared: &[bool],
+        keep: &dyn Fn(usize) -> bool,
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
         for (row, &code) in rows.clone().zip(&self.names[rows]) {
             let suspect = usize::try_from(code)
                 .ok()
@@ -664,24 +696,29 @@ impl<'a> EventColumns<'a> {
         Ok(used)
     }
 
-    /// Groups the events by user: `owners[row]` is the user index of each row
-    /// (`u32::MAX`, or any index ≥ `users`, drops the row). Each user's events are
-    /// put in time order and de-duplicated by id, first row kept, as
-    /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
-    /// keep their input order (their order never changes a result).
-    pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
-        self.group_threaded(owners, users, 1)
+    /// The timestamps (µs), in row order.
+    pub(crate) fn timestamps(&self) -> &'a [i64] {
+        self.timestamps
     }
 
-    /// As [`EventColumns::group`] on up to `threads` scoped threads, each owning a
-    /// contiguous range of users (it reads every row and writes only its users'
-    /// events); the result is identical for any thread count.
-    pub fn group_threaded(
-        &self,
-        owners: &[u32],
-        users: usize,
-        threads: usize,
-    ) -> Result<UserEvents> {
+    /// The name codes, in row order.
+    pub(crate) fn names(&self) -> &'a [i32] {
+        self.names
+    }
+
+    /// Number of entries of the name table.
+    pub(crate) fn name_table_len(&self) -> usize {
+        self.name_table.len()
+    }
+
+    /// Whether the events have ids (de-duplicated when grouped).
+    pub(crate) fn has_ids(&self) -> bool {
+        self.ids.is_some()
+    }
+
+    /// The row checks of [`EventColumns::group`] (lengths, name codes inside the
+    /// table, timestamps in range, for the kept rows), with its errors.
+    pub(crate) fn check_rows(&self, owners: &[u32], users: usize, threads: usize) -> Result<()> {
         if owners.len() != self.len() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -710,6 +747,28 @@ impl<'a> EventColumns<'a> {
         })? {
             part?;
         }
+        Ok(())
+    }
+
+    /// Groups the events by user: `owners[row]` is the user index of each row
+    /// (`u32::MAX`, or any index ≥ `users`, drops the row). Each user's events are
+    /// put in time order and de-duplicated by id, first row kept, as
+    /// [`EventLog::new`](crate::EventLog::new) does; rows with equal timestamps
+    /// keep their input order (their order never changes a result).
+    pub fn group(&self, owners: &[u32], users: usize) -> Result<UserEvents> {
+        self.group_threaded(owners, users, 1)
+    }
+
+    /// As [`EventColumns::group`] on up to `threads` scoped threads, each owning a
+    /// contiguous range of users (it reads every row and writes only its users'
+    /// events); the result is identical for any thread count.
+    pub fn group_threaded(
+        &self,
+        owners: &[u32],
+        users: usize,
+        threads: usize,
+    ) -> Result<UserEvents> {
+        self.check_rows(owners, users, threads)?;
         // A stable counting sort by owner (input order is kept within a user), one
         // contiguous range of users per thread.
         let spans = row_ranges(users, threads);
@@ -809,7 +868,7 @@ fn sort_users(offsets: &[usize], rows: &mut [u32], ts: &mut [i64], names: &mut [
 
 /// `0..len` cut into at most `threads` contiguous ranges of near-equal length
 /// (one empty range when `len` is 0).
-fn row_ranges(len: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn row_ranges(len: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
     let per = len.div_ceil(threads.max(1)).max(1);
     let mut out: Vec<_> = (0..len)
         .step_by(per)

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use serde_json::{json, Value as J};
 use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, ProfileColumns};
-use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput, RuleSet};
+use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput, RuleSet, UngroupedInput};
 use siyu_core::value::{parse_timestamp, Value, ValueType};
 use siyu_core::{Event, EventLog, Profile, Schema, Zone};
 use std::collections::BTreeMap;
@@ -152,6 +152,19 @@ fn to_batch(
     perm_seed: u64,
     dictionary: bool,
 ) -> Batch {
+    to_batch_ordered(schema, profiles, events, perm_seed, dictionary, false)
+}
+
+/// As [`to_batch`]; with `time_order` the rows are then stably sorted by
+/// timestamp (an event-log export), each user's ties keeping their input order.
+fn to_batch_ordered(
+    schema: &Schema,
+    profiles: &[Profile],
+    events: &[Vec<Event>],
+    perm_seed: u64,
+    dictionary: bool,
+    time_order: bool,
+) -> Batch {
     let shift = (perm_seed % 8) as usize;
     let traits = schema
         .traits
@@ -174,7 +187,10 @@ fn to_batch(
         let (u, _) = flat[i];
         (u64::from(u).wrapping_mul(perm_seed | 1) % 7, i)
     });
-    let flat: Vec<(u32, &Event)> = order.into_iter().map(|i| flat[i]).collect();
+    let mut flat: Vec<(u32, &Event)> = order.into_iter().map(|i| flat[i]).collect();
+    if time_order {
+        flat.sort_by_key(|(_, e)| e.timestamp);
+    }
     let mut name_table: Vec<String> = Vec::new();
     let names = flat
         .iter()
@@ -561,6 +577,10 @@ fn event() -> impl Strategy<Value = J> {
             3 => -200i64 * 86_400_000_000..3 * 86_400_000_000,
             // Exactly on rolling-window edges (whole hours before now).
             1 => (-4800i64..72).prop_map(|h| h * 3_600_000_000),
+            // On (or 1 µs beside) window edges: `now`, rolling windows, local
+            // midnights, week and month starts of the default zones.
+            1 => (pick(&[0i64, -4, -12, -16, -24, -28, -36, -48, -52, -60, -72, -148, -172, -407, -412, -420, -720]), -1i64..=1)
+                .prop_map(|(h, d)| h * 3_600_000_000 + d),
         ],
         0u8..6,
         maybe(0.0f64..100.0),
@@ -898,6 +918,254 @@ proptest! {
             }
             (k, r) => prop_assert!(false, "kernel {:?}, row evaluator {:?}\nrules:\n{}", k, r, text),
         }
+    }
+}
+
+// ----- the reduction kernel (ungrouped events, ADR 0013) ---------------------------
+
+/// Aggregates the reduction kernel folds (no distinct counts, `*_with` streaks
+/// or string `min`/`max`).
+fn reducible_aggregate() -> impl Strategy<Value = String> {
+    aggregate().prop_filter("a reduction", |a| {
+        !a.contains("distinct_count") && !a.contains("_with(") && !a.contains(".category")
+    })
+}
+
+/// Profiles and ungrouped events (no ids) as the core's columns.
+fn ungrouped<T>(
+    b: &Batch,
+    schema: &Schema,
+    run: impl FnOnce(&ProfileColumns<'_>, &EventColumns<'_>) -> siyu_core::Result<T>,
+) -> siyu_core::Result<T> {
+    let users = b.zones.len();
+    let mut profiles = ProfileColumns::new(users).with_zones(b.zones.clone())?;
+    for (name, col) in &b.traits {
+        profiles = profiles.with_trait(name.clone(), col.column())?;
+    }
+    let mut events = EventColumns::new(&b.ts, &b.names, b.name_table.clone())?;
+    for (name, col) in &b.props {
+        events = events.with_property(name.clone(), col.column())?;
+    }
+    profiles.validate(schema)?;
+    events.validate(schema)?;
+    run(&profiles, &events)
+}
+
+/// `[rule][user]` flags as `[user][rule]`.
+fn by_user(by_rule: Vec<Vec<bool>>, users: usize) -> Vec<Vec<bool>> {
+    (0..users)
+        .map(|u| by_rule.iter().map(|r| r[u]).collect())
+        .collect()
+}
+
+/// Events of user `u` with ids in input order, so the row path's tie order
+/// (time, then id) is the input order, as in ungrouped rows without ids.
+fn unique_ids(events: &mut [Vec<Event>]) {
+    for (u, es) in events.iter_mut().enumerate() {
+        for (i, e) in es.iter_mut().enumerate() {
+            e.id = format!("e{u:04}_{i:04}");
+        }
+    }
+}
+
+/// Makes some present event property cells malformed (a non-finite amount, a
+/// dictionary key out of range or invalid UTF-8 in a category).
+fn corrupt_events(b: &mut Batch, rows: &[usize]) {
+    for (name, col) in &mut b.props {
+        for &r in rows {
+            if r >= col.n {
+                continue;
+            }
+            match name.as_str() {
+                "amount" => col.floats[r] = f64::NAN,
+                "category" => match &mut col.dict {
+                    Some((keys, _)) => keys[r] = 99,
+                    None => {
+                        let at = col.offsets[r] as usize;
+                        if at < col.offsets[r + 1] as usize {
+                            col.data[at] = 0xFF;
+                        }
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// `evaluate_ungrouped` equals the row evaluator on random rule sets (mostly
+    /// reductions, some not) and events in time order, grouped by user, or in
+    /// neither order; when the set is reducible and each user's rows are in
+    /// time order, the kernel itself answers (no fallback).
+    #[test]
+    fn reduction_equals_rows(
+        (text, restricted) in prop_oneof![
+            3 => rule_set_of(nest(prop_oneof![3 => reducible_aggregate().boxed(), 2 => trait_clause().boxed()].boxed()).boxed()).prop_map(|t| (t, true)),
+            1 => rule_set().prop_map(|t| (t, false)),
+        ],
+        users in prop::collection::vec((profile(), prop::collection::vec(event(), 0..12)), 0..7),
+        own_zones in prop_oneof![3 => Just(false), 1 => Just(true)],
+        order in 0u8..3,
+        now_offset in prop_oneof![3 => Just(0i64), 1 => -3i64 * 86_400..3 * 86_400],
+        now_nanos in prop_oneof![2 => Just(0u32), 1 => Just(500u32), 1 => 0u32..1_000_000_000],
+        default_zone in pick(&["UTC", "Asia/Shanghai", "America/New_York"]),
+        seed in any::<u64>(),
+        threads in 1usize..4,
+        bucket_shift in prop_oneof![Just(None), (0u32..3).prop_map(Some)],
+    ) {
+        let schema = schema();
+        let compiled = CompiledRuleSet::compile_text(&text, &schema)
+            .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        let mut users = users;
+        if !own_zones {
+            for (p, _) in &mut users {
+                p.as_object_mut().unwrap().remove("time_zone");
+            }
+        }
+        let profiles: Vec<Profile> = users
+            .iter()
+            .map(|(p, _)| Profile::from_json_value(p, &schema).unwrap())
+            .collect();
+        let mut events: Vec<Vec<Event>> = users
+            .iter()
+            .map(|(_, es)| es.iter().map(|e| Event::from_json_value(e, &schema).unwrap()).collect())
+            .collect();
+        unique_ids(&mut events);
+        // order 0: one time-ordered log; 1: each user's events in time order,
+        // users interleaved; 2: each user's events in input order.
+        if order == 1 {
+            for es in &mut events {
+                es.sort_by_key(|e| e.timestamp);
+            }
+            unique_ids(&mut events);
+        }
+        let now = chrono::DateTime::from_timestamp(NOW_S + now_offset, now_nanos).unwrap();
+        let zone = Zone::parse(default_zone).unwrap();
+        let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
+        let batch = to_batch_ordered(&schema, &profiles, &events, seed, seed % 2 == 0, order == 0);
+        let n = profiles.len();
+        let (got, kernel, reducible) = ungrouped(&batch, &schema, |p, e| {
+            let input = UngroupedInput { profiles: p, events: e, owners: &batch.owners, now, default_zone: zone };
+            Ok((
+                compiled.evaluate_ungrouped(&input, threads)?,
+                compiled.evaluate_reduced(&input, threads, bucket_shift)?,
+                compiled.reducible(p, e),
+            ))
+        }).unwrap();
+        prop_assert_eq!(by_user(got, n), want.clone(), "rules:\n{}", text);
+        if restricted && !own_zones {
+            prop_assert!(reducible, "not reducible:\n{}", text);
+        }
+        if reducible && order < 2 {
+            let kernel = kernel.ok_or_else(|| TestCaseError::fail(format!("fell back:\n{text}")))?;
+            prop_assert_eq!(by_user(kernel, n), want, "kernel, rules:\n{}", text);
+        }
+    }
+
+    /// With malformed event or trait cells, `evaluate_ungrouped` returns what
+    /// grouping and `evaluate_columns` return: the same flags or the same error.
+    #[test]
+    fn reduction_reports_malformed_cells_as_grouping(
+        text in rule_set_of(nest(prop_oneof![3 => reducible_aggregate().boxed(), 2 => trait_clause().boxed()].boxed()).boxed()),
+        users in prop::collection::vec((profile(), prop::collection::vec(event(), 0..10)), 1..6),
+        bad_events in prop::collection::vec(0usize..40, 0..3),
+        bad_traits in prop::collection::vec(0usize..6, 0..2),
+        seed in any::<u64>(),
+        threads in 1usize..4,
+    ) {
+        let schema = schema();
+        let compiled = CompiledRuleSet::compile_text(&text, &schema)
+            .map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        let mut users = users;
+        for (p, _) in &mut users {
+            p.as_object_mut().unwrap().remove("time_zone");
+        }
+        let (profiles, events) = repeat_users(&users, 1, &schema);
+        let now = chrono::DateTime::from_timestamp(NOW_S, 0).unwrap();
+        let mut batch = to_batch_ordered(&schema, &profiles, &events, seed, seed % 2 == 0, true);
+        corrupt_events(&mut batch, &bad_events);
+        corrupt(&mut batch, &bad_traits);
+        let zone = Zone::parse("Asia/Shanghai").unwrap();
+        let users = profiles.len();
+        let (fast, grouped) = ungrouped(&batch, &schema, |p, e| {
+            let input = UngroupedInput { profiles: p, events: e, owners: &batch.owners, now, default_zone: zone };
+            let fast = compiled.evaluate_ungrouped(&input, threads);
+            let grouped = e.group_threaded(&batch.owners, users, threads).and_then(|g| {
+                compiled.evaluate_columns(&ColumnarInput { profiles: p, events: e, grouped: &g, now, default_zone: zone }, threads)
+            });
+            Ok((fast, grouped))
+        }).unwrap();
+        match (fast, grouped) {
+            (Ok(f), Ok(g)) => prop_assert_eq!(f, g, "rules:\n{}", text),
+            (Err(f), Err(g)) => {
+                prop_assert_eq!(f.kind(), g.kind());
+                prop_assert_eq!(f.path(), g.path());
+                prop_assert_eq!(f.message(), g.message());
+            }
+            (f, g) => prop_assert!(false, "reduction {:?}, grouped {:?}\nrules:\n{}", f, g, text),
+        }
+    }
+}
+
+/// The demo segments over the sample population, rows in time order: the
+/// kernel answers and equals the row path, for any thread count.
+#[test]
+fn sample_population_reduction() {
+    use siyu_core::sample::{schema as sample_schema, Generator, SampleConfig};
+    let schema = sample_schema();
+    let text = include_str!("../examples/demo_segments.siyu");
+    let compiled = CompiledRuleSet::compile_text(text, &schema).unwrap();
+    let config = SampleConfig::new(600, 11);
+    let (now, zone) = (config.end, config.default_zone);
+    let users: Vec<(Profile, EventLog)> = Generator::new(config).unwrap().iter().collect();
+    let profiles: Vec<Profile> = users
+        .iter()
+        .map(|(p, _)| {
+            let mut p = p.clone();
+            p.tags.clear();
+            p.consents.clear();
+            p.identities.clear();
+            p.scores.clear();
+            p.time_zone = None;
+            p
+        })
+        .collect();
+    let mut events: Vec<Vec<Event>> = users.iter().map(|(_, l)| l.events().to_vec()).collect();
+    unique_ids(&mut events);
+    let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
+    assert!(
+        want.iter().any(|r| r.iter().any(|&b| b)),
+        "some memberships"
+    );
+    let batch = to_batch_ordered(&schema, &profiles, &events, 3, true, true);
+    for (threads, shift) in [
+        (1, None),
+        (2, None),
+        (3, Some(4)),
+        (2, Some(0)),
+        (1, Some(7)),
+    ] {
+        let got = ungrouped(&batch, &schema, |p, e| {
+            let input = UngroupedInput {
+                profiles: p,
+                events: e,
+                owners: &batch.owners,
+                now,
+                default_zone: zone,
+            };
+            assert!(compiled.reducible(p, e));
+            compiled.evaluate_reduced(&input, threads, shift)
+        })
+        .unwrap()
+        .expect("the kernel answers");
+        assert_eq!(
+            by_user(got, profiles.len()),
+            want,
+            "threads {threads}, buckets {shift:?}"
+        );
     }
 }
 

@@ -63,6 +63,34 @@ pub(super) fn floor_micros(t: DateTime<Utc>) -> (i128, bool) {
     )
 }
 
+/// User `user`'s value of trait `name` in its column (if any), typed as declared.
+#[inline]
+pub(super) fn trait_cell<'a>(
+    col: Option<&'a Column<'a>>,
+    user: usize,
+    name: &str,
+    ty: ValueType,
+) -> EvalResult<Val<'a>> {
+    let Some(col) = col else {
+        return Ok(Val::Missing);
+    };
+    let path = || format!("traits.{name}");
+    let v = col
+        .get(user)
+        .map_err(|m| bad_value(ErrorKind::InvalidProfile, path(), m))?;
+    if v.is_missing() {
+        return Ok(v);
+    }
+    let held = col.value_type();
+    typed(v, ty).ok_or_else(|| {
+        bad_value(
+            ErrorKind::InvalidProfile,
+            path(),
+            format!("trait `{name}` is declared {ty} but the profile holds a {held} value"),
+        )
+    })
+}
+
 impl<'a> ColSource<'a> {
     fn micros(&self) -> &'a [i64] {
         &self.b.input.grouped.ts[self.lo..self.lo + self.len]
@@ -71,24 +99,7 @@ impl<'a> ColSource<'a> {
 
 impl<'a> Source<'a> for ColSource<'a> {
     fn trait_value(&self, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
-        let Some(col) = self.b.traits[id] else {
-            return Ok(Val::Missing);
-        };
-        let path = || format!("traits.{name}");
-        let v = col
-            .get(self.user)
-            .map_err(|m| bad_value(ErrorKind::InvalidProfile, path(), m))?;
-        if v.is_missing() {
-            return Ok(v);
-        }
-        let held = col.value_type();
-        typed(v, ty).ok_or_else(|| {
-            bad_value(
-                ErrorKind::InvalidProfile,
-                path(),
-                format!("trait `{name}` is declared {ty} but the profile holds a {held} value"),
-            )
-        })
+        trait_cell(self.b.traits[id], self.user, name, ty)
     }
 
     fn score(&self, _: &str) -> Val<'a> {
@@ -200,7 +211,7 @@ impl CompiledRuleSet {
     }
 
     /// Rule-major flags from user-major ones.
-    fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
+    pub(super) fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
         let rules = self.rule_names().len();
         let users = flat.len().checked_div(rules).unwrap_or(0);
         let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
@@ -282,10 +293,22 @@ impl CompiledRuleSet {
         let chunk = users.div_ceil(threads).max(1);
         let run = |start: usize| {
             let end = (start + chunk).min(users);
-            match &plan {
-                Some(p) => self.evaluate_blocks(&bound, p, start, end),
-                None => self.evaluate_chunk(&bound, start, end),
-            }
+            self.evaluate_users(
+                input.profiles,
+                input.now,
+                input.default_zone,
+                plan.as_ref(),
+                start..end,
+                |user| {
+                    let range = input.grouped.range(user);
+                    ColSource {
+                        b: &bound,
+                        user,
+                        lo: range.start,
+                        len: range.len(),
+                    }
+                },
+            )
         };
         let starts: Vec<usize> = (0..users).step_by(chunk).collect();
         let parts: Vec<Result<Vec<bool>>> = if starts.len() <= 1 {
@@ -321,27 +344,30 @@ impl CompiledRuleSet {
         Ok(out)
     }
 
-    /// Users `start..end`, row-major, with the vector rules run a block at a
+    /// Users `users`, row-major (`rules` flags per user), the source of user
+    /// `u` being `src(u)`: the vector rules of `plan` (if any) run a block at a
     /// time and the rest (and users with malformed cells) per user.
-    fn evaluate_blocks(
-        &self,
-        b: &Bound<'_>,
-        plan: &VectorPlan<'_>,
-        start: usize,
-        end: usize,
+    pub(super) fn evaluate_users<'a, S: Source<'a>>(
+        &'a self,
+        profiles: &ProfileColumns<'_>,
+        now: DateTime<Utc>,
+        default_zone: Zone,
+        plan: Option<&VectorPlan<'_>>,
+        users: std::ops::Range<usize>,
+        src: impl Fn(usize) -> S,
     ) -> Result<Vec<bool>> {
         let rules = self.rule_names().len();
+        let (start, end) = (users.start, users.end);
         let mut out = Vec::with_capacity((end - start) * rules);
         let memo: Vec<Cell<Truth>> = vec![Cell::new(Truth::Unknown); rules];
-        let row_rules: Vec<bool> = (0..rules).map(|i| !plan.has(i)).collect();
-        let all = plan.all();
-        let input = &b.input;
-        let default_today = super::calendar::local_date(&input.default_zone, input.now);
+        let row_rules: Vec<bool> = (0..rules).map(|i| plan.is_none_or(|p| !p.has(i))).collect();
+        let all = plan.is_some_and(VectorPlan::all);
+        let default_today = super::calendar::local_date(&default_zone, now);
         let mut lo = start;
         while lo < end {
             let n = (end - lo).min(BLOCK);
-            let block = plan.run(lo, n);
-            if all && !block.bad.contains(&1) {
+            let block = plan.map(|p| p.run(lo, n));
+            if let Some(block) = block.as_ref().filter(|b| all && !b.bad.contains(&1)) {
                 // Every rule in the kernel and no malformed cell: copy the masks out.
                 if let [Some(t)] = block.rules.as_slice() {
                     out.extend((0..n).map(|j| t.is_true(j)));
@@ -359,29 +385,27 @@ impl CompiledRuleSet {
                 continue;
             }
             for j in 0..n {
-                let bad = block.bad[j] != 0;
+                let bad = block.as_ref().is_some_and(|b| b.bad[j] != 0);
                 let user = lo + j;
-                let range = input.grouped.range(user);
-                let src = ColSource {
-                    b,
-                    user,
-                    lo: range.start,
-                    len: range.len(),
-                };
-                let own = input.profiles.zone(user);
-                let zone = own.unwrap_or(input.default_zone);
-                for (m, t) in memo.iter().zip(&block.rules) {
-                    m.set(match t {
-                        Some(t) if !bad => t.truth(j),
-                        _ => Truth::Unknown,
-                    });
+                let own = profiles.zone(user);
+                let zone = own.unwrap_or(default_zone);
+                match &block {
+                    Some(block) => {
+                        for (m, t) in memo.iter().zip(&block.rules) {
+                            m.set(match t {
+                                Some(t) if !bad => t.truth(j),
+                                _ => Truth::Unknown,
+                            });
+                        }
+                    }
+                    None => memo.iter().for_each(|m| m.set(Truth::Unknown)),
                 }
-                let cx = Ctx::new(src, input.now, zone, &memo, self.shared_slots());
+                let cx = Ctx::new(src(user), now, zone, &memo, self.shared_slots());
                 if own.is_none() {
                     cx.today.set(Some(default_today));
                 }
                 // A malformed cell: the whole user as the row path sees it.
-                let needed = if bad {
+                let needed = if bad || block.is_none() {
                     None
                 } else {
                     Some(row_rules.as_slice())
@@ -391,37 +415,6 @@ impl CompiledRuleSet {
                 out.extend(memo.iter().map(|t| t.get().is_true()));
             }
             lo += n;
-        }
-        Ok(out)
-    }
-
-    /// Users `start..end`, row-major (`rules` flags per user).
-    fn evaluate_chunk(&self, b: &Bound<'_>, start: usize, end: usize) -> Result<Vec<bool>> {
-        let rules = self.rule_names().len();
-        let mut out = Vec::with_capacity((end - start) * rules);
-        let memo: Vec<Cell<Truth>> = vec![Cell::new(Truth::Unknown); rules];
-        let input = &b.input;
-        let default_today = super::calendar::local_date(&input.default_zone, input.now);
-        for user in start..end {
-            let range = input.grouped.range(user);
-            let src = ColSource {
-                b,
-                user,
-                lo: range.start,
-                len: range.len(),
-            };
-            let own = input.profiles.zone(user);
-            let zone = own.unwrap_or(input.default_zone);
-            for m in &memo {
-                m.set(Truth::Unknown);
-            }
-            let cx = Ctx::new(src, input.now, zone, &memo, self.shared_slots());
-            if own.is_none() {
-                cx.today.set(Some(default_today));
-            }
-            self.fill_all(&cx)
-                .map_err(|e| e.prefix_path(&format!("users[{user}]")))?;
-            out.extend(memo.iter().map(|t| t.get().is_true()));
         }
         Ok(out)
     }

@@ -63,6 +63,8 @@ pub struct CompiledRuleSet {
     deps: Vec<Vec<usize>>,
     /// Number of shared aggregate result slots (see [`AggPlan::slot`]).
     shared_slots: usize,
+    /// Number of event terms (aggregates and streaks) of the plans.
+    terms: usize,
     /// Trait, event and property names the plans read, by id (columnar binding).
     read: NameTable,
 }
@@ -194,11 +196,6 @@ impl CompiledRuleSet {
         Ok(())
     }
 
-    /// Evaluates every rule into `cx.memo`, in dependency order.
-    pub(crate) fn fill_all<'a, S: Source<'a>>(&'a self, cx: &Ctx<'a, '_, S>) -> Result<()> {
-        self.fill(cx, None)
-    }
-
     /// The names the plans read (columnar binding).
     pub(crate) fn read_names(&self) -> &NameTable {
         &self.read
@@ -212,6 +209,16 @@ impl CompiledRuleSet {
     /// Number of shared aggregate slots of the plans.
     pub(crate) fn shared_slots(&self) -> usize {
         self.shared_slots
+    }
+
+    /// Number of event terms (aggregates and streaks) of the plans.
+    pub(crate) fn terms(&self) -> usize {
+        self.terms
+    }
+
+    /// The plans, one per rule.
+    pub(crate) fn plans(&self) -> &[Node] {
+        &self.plans
     }
 
     /// Evaluates every rule, paired with its name.
@@ -373,6 +380,10 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
     }
     let order = topo_order(rules, &deps, &ref_spans)?;
     let shared_slots = share_aggregates(&mut plans);
+    let mut terms = 0;
+    for plan in &mut plans {
+        number_terms(plan, &mut terms);
+    }
     Ok(CompiledRuleSet {
         names: rules.rules.iter().map(|r| r.name.clone()).collect(),
         rules: rules.rules.clone(),
@@ -380,6 +391,7 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
         order,
         deps,
         shared_slots,
+        terms,
         read: names,
     })
 }
@@ -443,6 +455,54 @@ fn share_aggregates(plans: &mut [Node]) -> usize {
         });
     }
     ids.len()
+}
+
+/// Numbers every aggregate and streak of a plan (children first, in visiting
+/// order) from `next` on: their `term`.
+fn number_terms(n: &mut Node, next: &mut usize) {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter_mut().for_each(|a| number_terms(a, next)),
+        Node::Not(a) | Node::Call { arg: a, .. } => number_terms(a, next),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            number_terms(left, next);
+            number_terms(right, next);
+        }
+        Node::In { expr, .. }
+        | Node::Text { expr, .. }
+        | Node::Exists { expr, .. }
+        | Node::Within { expr, .. } => number_terms(expr, next),
+        Node::Between { expr, low, high } => {
+            number_terms(expr, next);
+            number_terms(low, next);
+            number_terms(high, next);
+        }
+        Node::Agg(p) => {
+            if let Some(filter) = &mut p.filter {
+                number_terms(filter, next);
+            }
+            p.term = *next;
+            *next += 1;
+        }
+        Node::Streak(p) => {
+            if let Some(filter) = &mut p.filter {
+                number_terms(filter, next);
+            }
+            p.term = *next;
+            *next += 1;
+        }
+        Node::Const(_)
+        | Node::Trait { .. }
+        | Node::Prop { .. }
+        | Node::Now
+        | Node::Today
+        | Node::Score(_)
+        | Node::PropCompare { .. }
+        | Node::HasTag { .. }
+        | Node::HasTagInGroup(_)
+        | Node::HasConsent { .. }
+        | Node::HasIdentity(_)
+        | Node::Segment(_) => {}
+    }
 }
 
 /// Calls `f` on every aggregate of a plan, children first.
@@ -990,6 +1050,7 @@ impl Compiler<'_, '_> {
                         event: event.clone(),
                         event_id: NameTable::id(&mut self.names.events, event),
                         filter,
+                        term: 0,
                     })),
                     Ty::Int,
                 )
@@ -1189,6 +1250,7 @@ impl Compiler<'_, '_> {
                 filter,
                 window,
                 slot: None,
+                term: 0,
             })),
             ty,
         ))

@@ -237,6 +237,9 @@ pub(crate) struct AggPlan {
     /// Slot of this aggregate's result in [`Ctx::shared`] when an identical
     /// aggregate occurs elsewhere in the set (computed once per evaluation).
     pub slot: Option<usize>,
+    /// Index of this aggregate among the set's event terms (aggregates and
+    /// streaks, see [`Source::reduced`]).
+    pub term: usize,
 }
 
 /// A streak, resolved.
@@ -248,6 +251,8 @@ pub(crate) struct StreakPlan {
     /// Index of `event` in the set's name table.
     pub event_id: usize,
     pub filter: Option<Node>,
+    /// Index of this streak among the set's event terms (see [`Source::reduced`]).
+    pub term: usize,
 }
 
 /// One plan node; its shape mirrors the AST node it came from.
@@ -609,11 +614,17 @@ pub(crate) fn eval<'a, S: Source<'a>>(
         }
         Node::HasIdentity(ns) => Val::Bool(cx.src.has_identity(ns)),
         Node::Segment(i) => Val::from_truth(cx.memo.get(*i).map_or(Truth::Unknown, Cell::get)),
-        Node::Agg(p) => match p.slot {
-            None => aggregate(p, cx)?,
-            Some(slot) => shared_aggregate(p, slot, cx)?,
+        Node::Agg(p) => match cx.src.reduced(p.term) {
+            Some(v) => v,
+            None => match p.slot {
+                None => aggregate(p, cx)?,
+                Some(slot) => shared_aggregate(p, slot, cx)?,
+            },
         },
-        Node::Streak(p) => Val::Int(streak(p, cx)?),
+        Node::Streak(p) => match cx.src.reduced(p.term) {
+            Some(v) => v,
+            None => Val::Int(streak(p, cx)?),
+        },
     })
 }
 
@@ -631,7 +642,7 @@ fn compare_op(cmp: CmpOp, l: &Val<'_>, r: &Val<'_>) -> Val<'static> {
     }
 }
 
-fn finite(f: f64) -> Val<'static> {
+pub(crate) fn finite(f: f64) -> Val<'static> {
     if f.is_finite() {
         Val::Float(f)
     } else {

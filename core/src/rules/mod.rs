@@ -29,6 +29,7 @@ mod lent;
 mod lexer;
 pub mod parser;
 pub mod printer;
+mod reduce;
 mod source;
 mod vector;
 
@@ -38,6 +39,7 @@ pub use compile::{CompiledRuleSet, Limits};
 pub use explain::{ExplainNode, Explanation, Truth};
 pub use filter::EventFilter;
 pub use lent::{LentInput, LentPlan, LentTraits, TraitKey};
+pub use reduce::UngroupedInput;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{EventLog, Profile};

@@ -38,6 +38,14 @@ pub(crate) trait Source<'a>: Copy {
     fn name_is(&self, i: usize, name: &str, id: usize) -> bool;
     /// Property of event `i`, typed as declared; missing when absent.
     fn prop(&self, i: usize, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>>;
+    /// The value of event term `term` (an aggregate or streak, see
+    /// [`AggPlan::term`](super::eval::AggPlan::term)) when the source has it
+    /// already computed (the reduction kernel, `reduce.rs`); `None` makes the
+    /// evaluator compute it from the events.
+    #[inline]
+    fn reduced(&self, _term: usize) -> Option<Val<'a>> {
+        None
+    }
 }
 
 /// A core profile and its event log.

@@ -1,0 +1,1146 @@
+//! The reduction kernel (ADR 0013): rule sets whose event terms are all
+//! decomposable reductions (`count`, `any`, `none`, `first_time`, `last_time`,
+//! `sum`, `avg`, `min`, `max` in a window, with a `where` filter on the event's
+//! own properties, and `*_without` streaks) are evaluated from the event rows
+//! **as they are**, in one sequential pass, without grouping them per user.
+//!
+//! The kept rows are first partitioned (copied, in row order) into buckets of
+//! consecutive users small enough for their records to stay in cache; each
+//! bucket then folds its rows into a fixed-size record of accumulators per
+//! user (in row order, which is each user's time order: see below), on
+//! threads over contiguous bucket ranges. The rules are then evaluated per user by the same
+//! evaluator as every other path, the aggregates and streaks answered from the
+//! records ([`Source::reduced`]), trait-only rules by the vector kernel.
+//!
+//! Exactness. A window is a range of timestamps (the same bounds in whole
+//! microseconds as `Ctx::window_range` on a user's sorted events). Folding in
+//! row order equals the evaluator's time order when each user's rows are in
+//! non-decreasing time order (checked: globally, else per user), so even float
+//! sums and ties of `min`/`max` come out bit for bit. The pass reads every
+//! property value any evaluation could read (the filter and property of every
+//! in-window event of a term's name), so when it meets no malformed value, no
+//! evaluation would; when it meets one, or a user's rows are out of time order,
+//! the call falls back to grouping ([`CompiledRuleSet::evaluate_columns`]),
+//! which reports the error the row path reports. Event ids (de-duplication),
+//! distinct counts, `*_with` streaks, filters reading traits or other terms,
+//! string `min`/`max`, and zone-dependent terms when users have zones of their
+//! own are not reductions here: such sets always take the grouped path.
+
+use super::ast::CmpOp;
+use super::ast::{AggFn, StreakMode, StreakUnit};
+use super::calendar;
+use super::columnar::{floor_micros, trait_cell, ColumnarInput};
+use super::compile::CompiledRuleSet;
+use super::eval::{eval, finite, Const, Ctx, EvalResult, Node, Val, WindowPlan};
+use super::explain::Truth;
+use super::source::{typed, Source};
+use super::vector::VectorPlan;
+use crate::columnar::ColumnData;
+use crate::columnar::{
+    micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns, UserEvents,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::ValueType;
+use crate::zone::Zone;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::cmp::Ordering;
+
+/// Many users' profiles and their event rows, not grouped: `owners[row]` is the
+/// user index of each event row (any index ≥ the number of users drops the row).
+#[derive(Debug, Clone, Copy)]
+pub struct UngroupedInput<'a> {
+    /// One row per user.
+    pub profiles: &'a ProfileColumns<'a>,
+    /// The events (any order; time order is fastest).
+    pub events: &'a EventColumns<'a>,
+    /// The user of each event row.
+    pub owners: &'a [u32],
+    /// The evaluation instant; nothing after it is visible.
+    pub now: DateTime<Utc>,
+    /// Zone for users without one of their own.
+    pub default_zone: Zone,
+}
+
+impl<'a> UngroupedInput<'a> {
+    /// The events grouped per user ([`EventColumns::group_threaded`]), for the
+    /// computations that need them grouped ([`UngroupedInput::with_grouped`]).
+    pub fn group(&self, threads: usize) -> Result<UserEvents> {
+        self.events
+            .group_threaded(self.owners, self.profiles.len(), threads)
+    }
+
+    /// The same batch over its grouped events.
+    pub fn with_grouped<'b>(&'b self, grouped: &'b UserEvents) -> ColumnarInput<'b> {
+        ColumnarInput {
+            profiles: self.profiles,
+            events: self.events,
+            grouped,
+            now: self.now,
+            default_zone: self.default_zone,
+        }
+    }
+}
+
+/// What one term accumulates, and so how its record words read.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Matching events (1 word).
+    Count,
+    /// Whether one matched (1 word); `none` reads it negated.
+    Any { negated: bool },
+    /// Earliest matching timestamp (1 word, `i64::MAX` when none).
+    First,
+    /// Latest matching timestamp (1 word, `i64::MIN` when none).
+    Last,
+    /// Checked integer sum and whether it overflowed (2 words).
+    SumInt,
+    /// Float sum (1 word, f64 bits).
+    SumFloat,
+    /// Wide integer sum and count (3 words).
+    AvgInt,
+    /// Float sum and count (2 words).
+    AvgFloat,
+    /// Whether a value was seen and the best value (2 words).
+    Best { min: bool, ty: ValueType },
+    /// An aggregate without a property: always missing (0 words).
+    Missing,
+    /// `*_without`: latest matching timestamp before the current unit (1 word).
+    Without { unit: StreakUnit, cur: i64 },
+    /// A streak whose current unit is not representable: 0 (0 words).
+    Zero,
+}
+
+impl Kind {
+    fn words(self) -> usize {
+        match self {
+            Kind::Missing | Kind::Zero => 0,
+            Kind::Count | Kind::Any { .. } | Kind::First | Kind::Last => 1,
+            Kind::SumFloat | Kind::Without { .. } => 1,
+            Kind::SumInt | Kind::AvgFloat | Kind::Best { .. } => 2,
+            Kind::AvgInt => 3,
+        }
+    }
+
+    fn init(self) -> [u64; 3] {
+        match self {
+            Kind::First => [i64::MAX as u64, 0, 0],
+            Kind::Last | Kind::Without { .. } => [i64::MIN as u64, 0, 0],
+            _ => [0; 3],
+        }
+    }
+}
+
+/// One event term of the set, bound to the batch.
+#[derive(Debug, Clone, Copy)]
+struct Term<'p> {
+    kind: Kind,
+    /// First record word.
+    at: usize,
+    /// Inclusive timestamp bounds (µs); `lo > hi` is empty.
+    lo: i64,
+    hi: i64,
+    filter: Option<&'p Node>,
+    /// Property name, id and declared type (sum, avg, min, max).
+    prop: Option<(&'p str, usize, ValueType)>,
+}
+
+/// The reduction plan of a set for one batch.
+struct Plan<'p> {
+    /// By term index.
+    terms: Vec<Term<'p>>,
+    /// Term indexes per event name code (at most 32: one pass bit each).
+    by_code: Vec<Vec<usize>>,
+    /// Per name code: the one property its value terms (sum, avg, min, max)
+    /// read, and the pass bits of those terms; `None` when they read several
+    /// (then the fold reads each from its row).
+    value_prop: Vec<Option<(&'p str, usize, ValueType, u32)>>,
+    /// Record words per user.
+    stride: usize,
+    /// Word of the user's earliest timestamp (streaks).
+    first: Option<usize>,
+    /// Word of the user's latest timestamp so far (order check).
+    last: Option<usize>,
+    /// `now` floored to whole microseconds.
+    now_us: i64,
+    zone: Zone,
+}
+
+/// Event rows as an evaluator source for filters: event `i` is row `i`.
+#[derive(Clone, Copy)]
+struct RowsSource<'a> {
+    props: &'a [Option<&'a Column<'a>>],
+}
+
+impl<'a> Source<'a> for RowsSource<'a> {
+    fn trait_value(&self, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
+        Ok(Val::Missing)
+    }
+    fn score(&self, _: &str) -> Val<'a> {
+        Val::Missing
+    }
+    fn has_tag(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_tag_in_group(&self, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+    fn len(&self) -> usize {
+        0
+    }
+    fn ts(&self, _: usize) -> DateTime<Utc> {
+        DateTime::<Utc>::MIN_UTC
+    }
+    fn count_lt(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn count_le(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
+        false
+    }
+    #[inline]
+    fn prop(&self, row: usize, _: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        // Only whether a read fails matters here (the pass then gives up).
+        let fail = || Box::new(Error::new(ErrorKind::InvalidEvent, "malformed value"));
+        let Some(col) = self.props[id] else {
+            return Ok(Val::Missing);
+        };
+        let v = col.get(row).map_err(|_| fail())?;
+        if v.is_missing() {
+            return Ok(v);
+        }
+        typed(v, ty).ok_or_else(fail)
+    }
+}
+
+/// One thread's users: their records, read back by [`RedSource`].
+struct Reduced<'a, 'p> {
+    plan: &'p Plan<'p>,
+    recs: Vec<u64>,
+    start: usize,
+    traits: &'a [Option<&'a Column<'a>>],
+    profiles: &'a ProfileColumns<'a>,
+}
+
+/// One user of a [`Reduced`] range.
+#[derive(Clone, Copy)]
+struct RedSource<'a> {
+    r: &'a Reduced<'a, 'a>,
+    user: usize,
+}
+
+impl<'a> RedSource<'a> {
+    fn rec(&self) -> &'a [u64] {
+        let s = self.r.plan.stride;
+        let i = self.user - self.r.start;
+        &self.r.recs[i * s..(i + 1) * s]
+    }
+}
+
+fn ts_val(us: i64) -> Val<'static> {
+    micros_to_utc(us).map_or(Val::Missing, Val::Ts)
+}
+
+fn unit_of(zone: &Zone, us: i64, unit: StreakUnit) -> i64 {
+    let t = micros_to_utc(us).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    calendar::unit_index(calendar::local_date(zone, t), unit)
+}
+
+impl<'a> Source<'a> for RedSource<'a> {
+    fn trait_value(&self, name: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
+        trait_cell(self.r.traits[id], self.user, name, ty)
+    }
+    fn score(&self, _: &str) -> Val<'a> {
+        Val::Missing
+    }
+    fn has_tag(&self, name: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.r.profiles.tags(self.user);
+        tags.iter().any(|t| t.name == name && t.is_live(now))
+    }
+    fn has_tag_in_group(&self, group: &str, now: DateTime<Utc>) -> bool {
+        let tags = self.r.profiles.tags(self.user);
+        tags.iter()
+            .any(|t| t.group.as_deref() == Some(group) && t.is_live(now))
+    }
+    fn has_consent(&self, _: &str, _: &str, _: DateTime<Utc>) -> bool {
+        false
+    }
+    fn has_identity(&self, _: &str) -> bool {
+        false
+    }
+    // Every event term is answered by `reduced`: the evaluator reads no events.
+    fn len(&self) -> usize {
+        0
+    }
+    fn ts(&self, _: usize) -> DateTime<Utc> {
+        DateTime::<Utc>::MIN_UTC
+    }
+    fn count_lt(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn count_le(&self, _: DateTime<Utc>) -> usize {
+        0
+    }
+    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
+        false
+    }
+    fn prop(&self, _: usize, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
+        Ok(Val::Missing)
+    }
+
+    #[inline]
+    fn reduced(&self, term: usize) -> Option<Val<'a>> {
+        let plan = self.r.plan;
+        let t = plan.terms.get(term)?;
+        let rec = self.rec();
+        let w = |k: usize| rec[t.at + k];
+        Some(match t.kind {
+            Kind::Count => Val::Int(w(0) as i64),
+            Kind::Any { negated } => Val::Bool((w(0) != 0) != negated),
+            Kind::First if w(0) as i64 == i64::MAX => Val::Missing,
+            Kind::Last if w(0) as i64 == i64::MIN => Val::Missing,
+            Kind::First | Kind::Last => ts_val(w(0) as i64),
+            Kind::SumInt if w(1) != 0 => Val::Missing,
+            Kind::SumInt => Val::Int(w(0) as i64),
+            Kind::SumFloat => finite(f64::from_bits(w(0))),
+            Kind::AvgInt if w(2) == 0 => Val::Missing,
+            Kind::AvgInt => {
+                let wide = (i128::from(w(1) as i64) << 64) | i128::from(w(0));
+                finite(wide as f64 / w(2) as f64)
+            }
+            Kind::AvgFloat if w(1) == 0 => Val::Missing,
+            Kind::AvgFloat => finite(f64::from_bits(w(0)) / w(1) as f64),
+            Kind::Best { .. } if w(0) == 0 => Val::Missing,
+            Kind::Best { ty, .. } => match ty {
+                ValueType::Integer => Val::Int(w(1) as i64),
+                ValueType::Float => Val::Float(f64::from_bits(w(1))),
+                ValueType::Timestamp => ts_val(w(1) as i64),
+                _ => i32::try_from(w(1) as i64)
+                    .ok()
+                    .and_then(NaiveDate::from_num_days_from_ce_opt)
+                    .map_or(Val::Missing, Val::Date),
+            },
+            Kind::Missing => Val::Missing,
+            Kind::Zero => Val::Int(0),
+            Kind::Without { unit, cur } => {
+                let last = w(0) as i64;
+                let first = plan.first.map_or(i64::MAX, |f| rec[f] as i64);
+                Val::Int(if last != i64::MIN {
+                    (cur - unit_of(&plan.zone, last, unit) - 1).max(0)
+                } else if first != i64::MAX && first <= plan.now_us {
+                    (cur - unit_of(&plan.zone, first, unit)).max(0)
+                } else {
+                    0
+                })
+            }
+        })
+    }
+}
+
+/// Whether a `where` filter reads only the event's properties, literals, `now`
+/// and (when `dated` is allowed) the zone's date.
+fn plain_filter(n: &Node, dated: bool) -> bool {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter().all(|a| plain_filter(a, dated)),
+        Node::Not(a) => plain_filter(a, dated),
+        Node::Call { arg, .. } => dated && plain_filter(arg, dated),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            plain_filter(left, dated) && plain_filter(right, dated)
+        }
+        Node::In { expr, .. } | Node::Text { expr, .. } | Node::Exists { expr, .. } => {
+            plain_filter(expr, dated)
+        }
+        Node::Within { expr, .. } => dated && plain_filter(expr, dated),
+        Node::Between { expr, low, high } => {
+            plain_filter(expr, dated) && plain_filter(low, dated) && plain_filter(high, dated)
+        }
+        Node::Const(_) | Node::Prop { .. } | Node::PropCompare { .. } | Node::Now => true,
+        Node::Today => dated,
+        Node::Trait { .. }
+        | Node::Score(_)
+        | Node::HasTag { .. }
+        | Node::HasTagInGroup(_)
+        | Node::HasConsent { .. }
+        | Node::HasIdentity(_)
+        | Node::Segment(_)
+        | Node::Agg(_)
+        | Node::Streak(_) => false,
+    }
+}
+
+/// Whole microseconds at or after `t`.
+fn ceil_micros(t: DateTime<Utc>) -> i128 {
+    let (f, exact) = floor_micros(t);
+    if exact {
+        f
+    } else {
+        f + 1
+    }
+}
+
+/// Inclusive µs bounds of a window (the events `Ctx::window_range` selects).
+fn window_bounds(
+    w: &WindowPlan,
+    now: DateTime<Utc>,
+    zone: &Zone,
+    today: NaiveDate,
+) -> (i128, i128) {
+    let end = floor_micros(now).0;
+    match *w {
+        WindowPlan::All => (i128::MIN, end),
+        WindowPlan::Rolling(secs) => {
+            match chrono::Duration::try_seconds(secs).and_then(|d| now.checked_sub_signed(d)) {
+                // count_le(start): the events after `start`.
+                Some(start) => (floor_micros(start).0 + 1, end),
+                None => (i128::MIN, end),
+            }
+        }
+        WindowPlan::Calendar { unit, back, count } => {
+            let cur = calendar::unit_start(today, unit);
+            let back = -i64::from(back);
+            let ahead = back + i64::from(count);
+            let at = |d: NaiveDate| calendar::start_of(zone, d);
+            let lo = calendar::shift(cur, unit, back)
+                .and_then(at)
+                .map_or(i128::MIN, ceil_micros);
+            let hi = match calendar::shift(cur, unit, ahead).and_then(at) {
+                Some(t) => (ceil_micros(t) - 1).min(end),
+                None if ahead < 0 => i128::MIN,
+                None => end,
+            };
+            (lo, hi)
+        }
+        WindowPlan::Range(start, stop) => (ceil_micros(start), (ceil_micros(stop) - 1).min(end)),
+    }
+}
+
+/// `(lo, hi)` as `i64` (timestamps are `i64`); an empty range stays empty.
+fn clamp(lo: i128, hi: i128) -> (i64, i64) {
+    if lo > hi {
+        return (1, 0);
+    }
+    let c = |x: i128| x.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    (c(lo), c(hi))
+}
+
+/// Every aggregate and streak of a plan tree.
+fn event_terms<'p>(n: &'p Node, out: &mut Vec<&'p Node>) {
+    match n {
+        Node::And(args) | Node::Or(args) => args.iter().for_each(|a| event_terms(a, out)),
+        Node::Not(a) | Node::Call { arg: a, .. } => event_terms(a, out),
+        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
+            event_terms(left, out);
+            event_terms(right, out);
+        }
+        Node::In { expr, .. }
+        | Node::Text { expr, .. }
+        | Node::Exists { expr, .. }
+        | Node::Within { expr, .. } => event_terms(expr, out),
+        Node::Between { expr, low, high } => {
+            event_terms(expr, out);
+            event_terms(low, out);
+            event_terms(high, out);
+        }
+        Node::Agg(_) | Node::Streak(_) => out.push(n),
+        _ => {}
+    }
+}
+
+impl CompiledRuleSet {
+    /// Evaluates every rule for every user of profiles and **ungrouped** event
+    /// rows: `result[r][u]` as [`CompiledRuleSet::evaluate_columns`] on the
+    /// same events grouped by [`EventColumns::group`] (same answers, same
+    /// errors; the group's row checks included).
+    ///
+    /// When every event term of the set is a reduction (see
+    /// [`CompiledRuleSet::reducible`]) the rows are folded per user in one pass
+    /// without grouping (ADR 0013); otherwise, or when the data needs it (a
+    /// malformed value, a user's rows out of time order), the events are grouped
+    /// and evaluated as by `evaluate_columns`.
+    pub fn evaluate_ungrouped(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+    ) -> Result<Vec<Vec<bool>>> {
+        let users = input.profiles.len();
+        let threads = threads.max(1);
+        if self.reducible(input.profiles, input.events) {
+            input.events.check_rows(input.owners, users, threads)?;
+            if let Some(flat) = self.reduce(input, threads, None)? {
+                return Ok(self.by_rule(&flat));
+            }
+        }
+        let grouped = input.group(threads)?;
+        self.evaluate_columns(&input.with_grouped(&grouped), threads)
+    }
+
+    /// The kernel alone: `Some` flags as [`CompiledRuleSet::evaluate_ungrouped`]
+    /// returns them when the set is reducible and the data allows it, `None`
+    /// when that call would group instead (tests and benches). `bucket_shift`
+    /// forces buckets of `1 << bucket_shift` users (at most 16).
+    #[doc(hidden)]
+    pub fn evaluate_reduced(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+        bucket_shift: Option<u32>,
+    ) -> Result<Option<Vec<Vec<bool>>>> {
+        let users = input.profiles.len();
+        if !self.reducible(input.profiles, input.events) {
+            return Ok(None);
+        }
+        input
+            .events
+            .check_rows(input.owners, users, threads.max(1))?;
+        Ok(self
+            .reduce(input, threads.max(1), bucket_shift.map(|s| s.min(16)))?
+            .map(|flat| self.by_rule(&flat)))
+    }
+
+    /// Whether [`CompiledRuleSet::evaluate_ungrouped`] folds these columns
+    /// without grouping them (data permitting): every aggregate is `count`,
+    /// `any`, `none`, `first_time`, `last_time`, `sum`, `avg`, or `min`/`max` of
+    /// a number, timestamp or date, every streak is a `*_without`, every
+    /// `where` filter reads only the event's properties and literals, the events
+    /// have no ids, and, when some users have zones of their own, no term
+    /// depends on the zone (calendar windows, streaks, dates in filters).
+    pub fn reducible(&self, profiles: &ProfileColumns<'_>, events: &EventColumns<'_>) -> bool {
+        // Ids need de-duplication; name codes are packed in 16 bits.
+        if events.has_ids() || events.name_table_len() > 1 << 16 {
+            return false;
+        }
+        let zoned = profiles.has_zones();
+        let mut nodes = Vec::new();
+        for p in self.plans() {
+            event_terms(p, &mut nodes);
+        }
+        nodes.iter().all(|n| match n {
+            Node::Agg(p) => {
+                let agg_ok = match p.agg {
+                    AggFn::DistinctCount => false,
+                    AggFn::Min | AggFn::Max => p.prop.as_ref().is_none_or(|(_, ty)| {
+                        matches!(
+                            ty,
+                            ValueType::Integer
+                                | ValueType::Float
+                                | ValueType::Timestamp
+                                | ValueType::Date
+                        )
+                    }),
+                    _ => true,
+                };
+                let zone_ok = !zoned || !matches!(p.window, WindowPlan::Calendar { .. });
+                agg_ok && zone_ok && p.filter.as_ref().is_none_or(|f| plain_filter(f, !zoned))
+            }
+            Node::Streak(p) => {
+                p.mode == StreakMode::Without
+                    && !zoned
+                    && p.filter.as_ref().is_none_or(|f| plain_filter(f, true))
+            }
+            _ => false,
+        })
+    }
+
+    /// The reduction plan for a batch (the set is [`reducible`](Self::reducible)).
+    fn reduce_plan<'p>(
+        &'p self,
+        events: &EventColumns<'_>,
+        now: DateTime<Utc>,
+        zone: Zone,
+        check_order: bool,
+    ) -> Plan<'p> {
+        let today = calendar::local_date(&zone, now);
+        let now_us = floor_micros(now)
+            .0
+            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let mut nodes = Vec::new();
+        for p in self.plans() {
+            event_terms(p, &mut nodes);
+        }
+        let placeholder = Term {
+            kind: Kind::Missing,
+            at: 0,
+            lo: 1,
+            hi: 0,
+            filter: None,
+            prop: None,
+        };
+        let mut terms = vec![placeholder; self.terms()];
+        let mut by_code: Vec<Vec<usize>> = vec![Vec::new(); events.name_table_len()];
+        let mut stride = 0;
+        let mut has_streak = false;
+        for n in nodes {
+            let (term, kind, event, bounds, filter, prop) = match n {
+                Node::Agg(p) => {
+                    let prop = p
+                        .prop
+                        .as_ref()
+                        .map(|(name, ty)| (name.as_str(), p.prop_id, *ty));
+                    let kind = match (p.agg, prop) {
+                        (AggFn::Count, _) => Kind::Count,
+                        (AggFn::Any, _) => Kind::Any { negated: false },
+                        (AggFn::None, _) => Kind::Any { negated: true },
+                        (AggFn::FirstTime, _) => Kind::First,
+                        (AggFn::LastTime, _) => Kind::Last,
+                        (_, None) => Kind::Missing,
+                        (AggFn::Sum, Some((_, _, ValueType::Integer))) => Kind::SumInt,
+                        (AggFn::Sum, _) => Kind::SumFloat,
+                        (AggFn::Avg, Some((_, _, ValueType::Integer))) => Kind::AvgInt,
+                        (AggFn::Avg, _) => Kind::AvgFloat,
+                        (AggFn::Min, Some((_, _, ty))) => Kind::Best { min: true, ty },
+                        (_, Some((_, _, ty))) => Kind::Best { min: false, ty },
+                    };
+                    let b = window_bounds(&p.window, now, &zone, today);
+                    (p.term, kind, p.event.as_str(), b, p.filter.as_ref(), prop)
+                }
+                Node::Streak(p) => {
+                    has_streak = true;
+                    let unit = calendar::streak_calendar_unit(p.unit);
+                    let (kind, b) =
+                        match calendar::start_of(&zone, calendar::unit_start(today, unit)) {
+                            None => (Kind::Zero, (1, 0)),
+                            Some(cur_start) => (
+                                Kind::Without {
+                                    unit: p.unit,
+                                    cur: calendar::unit_index(today, p.unit),
+                                },
+                                (
+                                    i128::MIN,
+                                    (ceil_micros(cur_start) - 1).min(floor_micros(now).0),
+                                ),
+                            ),
+                        };
+                    (p.term, kind, p.event.as_str(), b, p.filter.as_ref(), None)
+                }
+                _ => continue,
+            };
+            let (lo, hi) = clamp(bounds.0, bounds.1);
+            terms[term] = Term {
+                kind,
+                at: stride,
+                lo,
+                hi,
+                filter,
+                prop,
+            };
+            stride += kind.words();
+            let matches = !matches!(kind, Kind::Missing | Kind::Zero) && lo <= hi;
+            if let Some(code) = events.name_code(event).filter(|_| matches) {
+                if let Some(list) = by_code.get_mut(code as usize) {
+                    list.push(term);
+                }
+            }
+        }
+        let value_prop = by_code
+            .iter()
+            .map(|list| {
+                let mut found: Option<(&str, usize, ValueType, u32)> = None;
+                for (j, &ti) in list.iter().enumerate() {
+                    let t = &terms[ti];
+                    let needs = !matches!(
+                        t.kind,
+                        Kind::Count
+                            | Kind::Any { .. }
+                            | Kind::First
+                            | Kind::Last
+                            | Kind::Without { .. }
+                            | Kind::Missing
+                            | Kind::Zero
+                    );
+                    if let (true, Some((name, id, ty))) = (needs, t.prop) {
+                        match &mut found {
+                            None => found = Some((name, id, ty, 1 << (j % 32))),
+                            Some(f) if f.1 == id => f.3 |= 1 << (j % 32),
+                            Some(_) => return None,
+                        }
+                    }
+                }
+                found
+            })
+            .collect();
+        let first = has_streak.then(|| {
+            stride += 1;
+            stride - 1
+        });
+        let last = check_order.then(|| {
+            stride += 1;
+            stride - 1
+        });
+        Plan {
+            terms,
+            by_code,
+            value_prop,
+            stride,
+            first,
+            last,
+            now_us,
+            zone,
+        }
+    }
+
+    /// The reduction (row-major flags), or `None` when the data needs the
+    /// grouped path.
+    fn reduce(
+        &self,
+        input: &UngroupedInput<'_>,
+        threads: usize,
+        bucket_shift: Option<u32>,
+    ) -> Result<Option<Vec<bool>>> {
+        let events = input.events;
+        let users = input.profiles.len();
+        let ts = events.timestamps();
+        let sorted = ts.windows(2).all(|w| w[0] <= w[1]);
+        let plan = self.reduce_plan(events, input.now, input.default_zone, !sorted);
+        let read = self.read_names();
+        let traits: Vec<Option<&Column<'_>>> = read
+            .traits
+            .iter()
+            .map(|t| input.profiles.trait_column(t))
+            .collect();
+        let props: Vec<Option<&Column<'_>>> = read
+            .props
+            .iter()
+            .map(|p| events.property_index(p).map(|i| events.property(i)))
+            .collect();
+        let today = (!input.profiles.has_zones())
+            .then(|| calendar::local_date(&input.default_zone, input.now));
+        let vplan = Some(self.vector_plan(&traits, input.now, today)).filter(VectorPlan::any);
+        if plan.by_code.iter().any(|l| l.len() > 32) {
+            return Ok(None);
+        }
+        let Some(parts) = Partition::new(
+            &plan,
+            events,
+            input.owners,
+            &props,
+            input.now,
+            users,
+            threads,
+            bucket_shift,
+        )?
+        else {
+            return Ok(None);
+        };
+        let per_thread = row_ranges(parts.buckets(), threads);
+        let results = par_map(per_thread, |buckets| {
+            let mut flags = Vec::new();
+            for bucket in buckets {
+                let span = parts.users(bucket);
+                let Some(recs) = fold(&plan, parts.entries(bucket), span.len(), &props) else {
+                    return Ok(None);
+                };
+                let r = Reduced {
+                    plan: &plan,
+                    recs,
+                    start: span.start,
+                    traits: &traits,
+                    profiles: input.profiles,
+                };
+                flags.extend(self.evaluate_users(
+                    input.profiles,
+                    input.now,
+                    input.default_zone,
+                    vplan.as_ref(),
+                    span,
+                    |user| RedSource { r: &r, user },
+                )?);
+            }
+            Ok(Some(flags))
+        })?;
+        let mut out = Vec::with_capacity(users * self.rule_names().len());
+        let mut first_err = None;
+        for part in results {
+            match part {
+                Ok(None) => return Ok(None),
+                Ok(Some(flags)) => out.extend(flags),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(Some(out)),
+        }
+    }
+}
+
+/// One kept event row, copied into its bucket of users with what the fold
+/// needs from it (read in row order, so the property columns are read
+/// sequentially).
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    ts: i64,
+    /// The code's shared value property ([`Plan::value_prop`]), as a word.
+    val: u64,
+    row: u32,
+    /// The user's index within its bucket (high 16 bits) and the name code.
+    key: u32,
+    /// Bit `j`: term `by_code[code][j]` holds the row (window and filter; and
+    /// for a term reading the shared value property, a value present).
+    pass: u32,
+}
+
+/// A test of one string value.
+type StrTest<'f> = Box<dyn Fn(&str) -> bool + 'f>;
+
+/// A `where` filter that is one string test of a dictionary-encoded property
+/// (`p = "x"`, `p != "x"`, `p < "x"` …, `p in [...]`, `p not in [...]`),
+/// decided once per dictionary value: the row test is then a key lookup, with
+/// the evaluator's answers (a null or missing value does not pass; a key
+/// outside the dictionary is a malformed value).
+struct DictFilter<'c> {
+    column: &'c Column<'c>,
+    keys: &'c [i32],
+    /// Whether each dictionary value passes.
+    table: Vec<bool>,
+}
+
+impl<'c> DictFilter<'c> {
+    fn new(filter: Option<&Node>, props: &[Option<&'c Column<'c>>]) -> Option<DictFilter<'c>> {
+        let (id, test): (usize, StrTest<'_>) = match filter? {
+            Node::PropCompare {
+                id,
+                ty: ValueType::String,
+                cmp,
+                value: Const::Str(v),
+                ..
+            } => (
+                *id,
+                Box::new(move |s: &str| {
+                    let o = s.cmp(v.as_str());
+                    match cmp {
+                        CmpOp::Eq => o == Ordering::Equal,
+                        CmpOp::Ne => o != Ordering::Equal,
+                        CmpOp::Lt | CmpOp::Before => o == Ordering::Less,
+                        CmpOp::Le => o != Ordering::Greater,
+                        CmpOp::Gt | CmpOp::After => o == Ordering::Greater,
+                        CmpOp::Ge => o != Ordering::Less,
+                    }
+                }),
+            ),
+            Node::In {
+                expr,
+                values,
+                negated,
+            } => {
+                let Node::Prop {
+                    id,
+                    ty: ValueType::String,
+                    ..
+                } = expr.as_ref()
+                else {
+                    return None;
+                };
+                let strs: Vec<&str> = values
+                    .iter()
+                    .map(|c| match c {
+                        Const::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?;
+                (*id, Box::new(move |s: &str| strs.contains(&s) != *negated))
+            }
+            _ => return None,
+        };
+        let column = (*props.get(id)?)?;
+        let ColumnData::Dictionary { keys, values } = column.data() else {
+            return None;
+        };
+        let table = values.iter().map(|v| v.is_some_and(&test)).collect();
+        Some(DictFilter {
+            column,
+            keys,
+            table,
+        })
+    }
+
+    /// Whether row `row` passes; `None` for a key outside the dictionary.
+    #[inline]
+    fn test(&self, row: usize) -> Option<bool> {
+        if !self.column.is_valid(row) {
+            return Some(false);
+        }
+        usize::try_from(self.keys[row])
+            .ok()
+            .and_then(|k| self.table.get(k).copied())
+    }
+}
+
+/// A property value as a record word (the declared type says how to read it).
+fn to_word(v: &Val<'_>) -> Option<u64> {
+    Some(match v {
+        Val::Int(i) => *i as u64,
+        Val::Float(f) => f.to_bits(),
+        Val::Ts(t) => t.timestamp_micros() as u64,
+        Val::Date(d) => i64::from(chrono::Datelike::num_days_from_ce(d)) as u64,
+        _ => return None,
+    })
+}
+
+/// The pass bits and shared value of `row` (name code `code`, time `t`);
+/// `None` when a value the evaluator could read is malformed.
+#[inline]
+fn row_pass<'a>(
+    plan: &Plan<'a>,
+    cx: &Ctx<'a, '_, RowsSource<'a>>,
+    fast: &[Option<DictFilter<'_>>],
+    code: usize,
+    row: usize,
+    t: i64,
+) -> Option<(u32, u64)> {
+    let Some(list) = plan.by_code.get(code) else {
+        return Some((0, 0));
+    };
+    let mut pass = 0u32;
+    for (j, &ti) in list.iter().enumerate() {
+        let term = &plan.terms[ti];
+        if t < term.lo || t > term.hi {
+            continue;
+        }
+        if let Some(d) = &fast[ti] {
+            if !d.test(row)? {
+                continue;
+            }
+        } else if let Some(f) = term.filter {
+            match eval(f, cx, Some(row)) {
+                Ok(v) if v.truth() == Truth::True => {}
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        pass |= 1 << j;
+    }
+    let mut val = 0;
+    if let Some((name, id, ty, mask)) = plan.value_prop[code] {
+        if pass & mask != 0 {
+            match cx.src.prop(row, name, id, ty).ok()? {
+                // A missing value is skipped, as by `aggregate`.
+                Val::Missing => pass &= !mask,
+                v => val = to_word(&v)?,
+            }
+        }
+    }
+    Some((pass, val))
+}
+
+/// The kept rows partitioned into buckets of `1 << shift` consecutive users,
+/// each bucket in row order, so a bucket's records stay in cache while its
+/// rows are folded (random access over every user's record is what grouping
+/// and a plain pass both pay for). Rows no term holds are left out when no
+/// record word needs every row (a streak's first event, the order check).
+struct Partition {
+    shift: u32,
+    users: usize,
+    buckets: usize,
+    /// `parts[t][b]`: bucket `b`'s entries from the `t`-th range of rows.
+    parts: Vec<Vec<Vec<Entry>>>,
+}
+
+impl Partition {
+    /// `None` when a value the evaluator could read is malformed.
+    #[allow(clippy::too_many_arguments)]
+    fn new<'a>(
+        plan: &Plan<'a>,
+        events: &EventColumns<'_>,
+        owners: &[u32],
+        props: &'a [Option<&'a Column<'a>>],
+        now: DateTime<Utc>,
+        users: usize,
+        threads: usize,
+        shift: Option<u32>,
+    ) -> Result<Option<Partition>> {
+        // Records of one bucket within ~1 MB (L2/L3), at most 2^16 users.
+        let bytes = (plan.stride.max(1) * 8) as u64;
+        let shift = shift.unwrap_or_else(|| {
+            (6..=16u32)
+                .rev()
+                .find(|&k| (1u64 << k) * bytes <= 1 << 20)
+                .unwrap_or(6)
+        });
+        let buckets = users.div_ceil(1 << shift);
+        let ts = events.timestamps();
+        let names = events.names();
+        let every_row = plan.first.is_some() || plan.last.is_some();
+        let mask = (1u32 << shift) - 1;
+        let fast: Vec<Option<DictFilter<'_>>> = plan
+            .terms
+            .iter()
+            .map(|t| DictFilter::new(t.filter, props))
+            .collect();
+        let fast = &fast;
+        let parts = par_map(row_ranges(owners.len(), threads), |rows| {
+            let no_memo: [std::cell::Cell<Truth>; 0] = [];
+            let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
+            let mut out: Vec<Vec<Entry>> = vec![Vec::new(); buckets];
+            for row in rows {
+                let o = owners[row];
+                if (o as usize) >= users {
+                    continue;
+                }
+                let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
+                let (pass, val) = row_pass(plan, &cx, fast, code as usize, row, t)?;
+                if pass == 0 && !every_row {
+                    continue;
+                }
+                out[(o >> shift) as usize].push(Entry {
+                    ts: t,
+                    val,
+                    row: row as u32,
+                    key: ((o & mask) << 16) | code,
+                    pass,
+                });
+            }
+            Some(out)
+        })?;
+        let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        Ok(Some(Partition {
+            shift,
+            users,
+            buckets,
+            parts,
+        }))
+    }
+
+    fn buckets(&self) -> usize {
+        self.buckets
+    }
+
+    fn users(&self, b: usize) -> std::ops::Range<usize> {
+        let start = b << self.shift;
+        start..((b + 1) << self.shift).min(self.users)
+    }
+
+    /// Bucket `b`'s entries in row order.
+    fn entries(&self, b: usize) -> impl Iterator<Item = &Entry> {
+        self.parts.iter().flat_map(move |p| &p[b])
+    }
+}
+
+/// Folds one bucket's rows into the records of its `users` users; `None` when
+/// a value the evaluator could read is malformed or a user's rows are out of
+/// time order.
+fn fold<'e>(
+    plan: &Plan<'_>,
+    entries: impl Iterator<Item = &'e Entry>,
+    users: usize,
+    props: &[Option<&Column<'_>>],
+) -> Option<Vec<u64>> {
+    let stride = plan.stride;
+    let mut recs = Vec::with_capacity(users * stride);
+    for _ in 0..users {
+        for t in &plan.terms {
+            recs.extend_from_slice(&t.kind.init()[..t.kind.words()]);
+        }
+        if plan.first.is_some() {
+            recs.push(i64::MAX as u64);
+        }
+        if plan.last.is_some() {
+            recs.push(i64::MIN as u64);
+        }
+    }
+    let src = RowsSource { props };
+    for e in entries {
+        let t = e.ts;
+        let d = (e.key >> 16) as usize;
+        let rec = &mut recs[d * stride..(d + 1) * stride];
+        if let Some(l) = plan.last {
+            if t < rec[l] as i64 {
+                return None;
+            }
+            rec[l] = t as u64;
+        }
+        if let Some(f) = plan.first {
+            rec[f] = (rec[f] as i64).min(t) as u64;
+        }
+        if e.pass == 0 {
+            continue;
+        }
+        let code = (e.key & 0xFFFF) as usize;
+        let list = &plan.by_code[code];
+        let shared = plan.value_prop[code];
+        let mut bits = e.pass;
+        while bits != 0 {
+            let j = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let term = &plan.terms[list[j]];
+            let w = &mut rec[term.at..term.at + term.kind.words()];
+            match term.kind {
+                Kind::Count => w[0] += 1,
+                Kind::Any { .. } => w[0] = 1,
+                Kind::First => w[0] = (w[0] as i64).min(t) as u64,
+                Kind::Last | Kind::Without { .. } => w[0] = (w[0] as i64).max(t) as u64,
+                Kind::Missing | Kind::Zero => {}
+                _ => {
+                    let word = match shared {
+                        Some(_) => e.val,
+                        // Several value properties for this event: read this one.
+                        None => {
+                            let (name, id, ty) = term.prop?;
+                            match src.prop(e.row as usize, name, id, ty).ok()? {
+                                Val::Missing => continue,
+                                v => to_word(&v)?,
+                            }
+                        }
+                    };
+                    fold_value(term.kind, w, word);
+                }
+            }
+        }
+    }
+    Some(recs)
+}
+
+/// Folds one property value (a word, read as the term's type) into a
+/// sum/avg/min/max record, in time order.
+#[inline]
+fn fold_value(kind: Kind, w: &mut [u64], v: u64) {
+    match kind {
+        // Once overflowed, the sum stays missing.
+        Kind::SumInt if w[1] == 0 => match (w[0] as i64).checked_add(v as i64) {
+            Some(s) => w[0] = s as u64,
+            None => w[1] = 1,
+        },
+        Kind::SumFloat => w[0] = (f64::from_bits(w[0]) + f64::from_bits(v)).to_bits(),
+        Kind::AvgInt => {
+            let wide = ((i128::from(w[1] as i64) << 64) | i128::from(w[0])) + i128::from(v as i64);
+            w[0] = wide as u64;
+            w[1] = (wide >> 64) as u64;
+            w[2] += 1;
+        }
+        Kind::AvgFloat => {
+            w[0] = (f64::from_bits(w[0]) + f64::from_bits(v)).to_bits();
+            w[1] += 1;
+        }
+        Kind::Best { min, ty } => {
+            // The first value wins ties, as in the evaluator.
+            let o = if ty == ValueType::Float {
+                f64::from_bits(v)
+                    .partial_cmp(&f64::from_bits(w[1]))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            } else {
+                (v as i64).cmp(&(w[1] as i64))
+            };
+            let wins = w[0] == 0
+                || if min {
+                    o == std::cmp::Ordering::Less
+                } else {
+                    o == std::cmp::Ordering::Greater
+                };
+            if wins {
+                w[0] = 1;
+                w[1] = v;
+            }
+        }
+        _ => {}
+    }
+}

@@ -671,6 +671,7 @@ impl JourneyEngine {
             events,
             zone: profile.time_zone.unwrap_or(self.policies.default_zone),
             now,
+            now_chrono: now_in,
             start: state.last_now,
             state,
             effects: bufs.effects,
@@ -681,6 +682,7 @@ impl JourneyEngine {
         if let Some(last) = last_now {
             if now < last {
                 run.now = last;
+                run.now_chrono = last.to_chrono();
                 run.notice(
                     NoticeKind::ClockClamped,
                     "",
@@ -805,6 +807,9 @@ struct Run<'a> {
     zone: Zone,
     /// The clamped real `now` of this step.
     now: Instant,
+    /// `now` as chrono: most conversions in a step are of `now` itself (a
+    /// host calls at the due time), and each costs a calendar computation.
+    now_chrono: DateTime<Utc>,
     /// The last `now` before this step (date triggers fire after it).
     start: Option<Instant>,
     state: UserState,
@@ -988,13 +993,22 @@ impl<'a> Run<'a> {
         &mut self.state.journeys[pos]
     }
 
+    /// `t` as chrono, without the calendar computation when it is `now`.
+    fn chrono(&self, t: Instant) -> DateTime<Utc> {
+        if t == self.now {
+            self.now_chrono
+        } else {
+            t.to_chrono()
+        }
+    }
+
     /// Whether event `e` passes a compiled event filter at `t`.
     fn passes(&self, f: Option<&crate::rules::EventFilter>, e: &Event, t: Instant) -> Result<bool> {
         passes(
             f,
             e,
             self.profile,
-            t.to_chrono(),
+            self.chrono(t),
             self.engine.policies.default_zone,
         )
     }
@@ -1006,7 +1020,7 @@ impl<'a> Run<'a> {
                 "journey rule was not compiled",
             ));
         };
-        let input = EvalInput::new(self.profile, self.events, at.to_chrono())
+        let input = EvalInput::new(self.profile, self.events, self.chrono(at))
             .with_default_zone(self.engine.policies.default_zone);
         Ok(rules.evaluate(&input)?.get(i).copied().unwrap_or(false))
     }
@@ -1220,7 +1234,7 @@ impl<'a> Run<'a> {
     /// message due at `t`: `None` means send it. The user's local time is
     /// computed once and shared by the quiet-hour and per-day checks.
     fn message_check(&self, channel: &str, purpose: &str, t: Instant) -> Option<Hold> {
-        let dt = t.to_chrono();
+        let dt = self.chrono(t);
         if !self.profile.has_consent(channel, purpose, dt) {
             return Some(Hold::Consent);
         }
@@ -1520,14 +1534,17 @@ impl<'a> Run<'a> {
                         (None, None) => self.engine.policies.default_zone,
                     };
                     let time = time_or_midnight(Some(time));
-                    let days: Vec<_> = weekdays
+                    // Allowed weekdays as a bit set (no allocation per wait).
+                    let days = weekdays
                         .iter()
                         .filter_map(|w| super::definition::parse_weekday(w))
-                        .collect();
-                    let local = zone.local(t.to_chrono()).date();
+                        .fold(0u8, |m, d| m | 1 << d.num_days_from_monday());
+                    let local = zone.local(self.chrono(t)).date();
                     let due = (0..=8)
                         .filter_map(|k| local.checked_add_days(chrono::Days::new(k)))
-                        .filter(|d| days.is_empty() || days.contains(&d.weekday()))
+                        .filter(|d| {
+                            days == 0 || days & 1 << d.weekday().num_days_from_monday() != 0
+                        })
                         .map(|d| Instant::from(zone.from_local(d.and_time(time))))
                         .find(|x| *x > t)
                         .ok_or_else(|| Error::new(ErrorKind::Internal, "no allowed weekday"))?;

@@ -381,8 +381,15 @@ fn compile_set(rules: &RuleSet, schema: &Schema, limits: Limits) -> CResult<Comp
     let order = topo_order(rules, &deps, &ref_spans)?;
     let shared_slots = share_aggregates(&mut plans);
     let mut terms = 0;
+    // Every aggregate and streak gets a number (its `term`), in visiting order.
     for plan in &mut plans {
-        number_terms(plan, &mut terms);
+        visit_terms(plan, &mut |t| {
+            match t {
+                Term::Agg(p) => p.term = terms,
+                Term::Streak(p) => p.term = terms,
+            }
+            terms += 1;
+        });
     }
     Ok(CompiledRuleSet {
         names: rules.rules.iter().map(|r| r.name.clone()).collect(),
@@ -436,7 +443,8 @@ fn share_aggregates(plans: &mut [Node]) -> usize {
     let mut keys: Vec<String> = Vec::new();
     let mut counts: HashMap<String, usize> = HashMap::new();
     for plan in plans.iter_mut() {
-        visit_aggs(plan, &mut |p| {
+        visit_terms(plan, &mut |t| {
+            let Term::Agg(p) = t else { return };
             let key = format!("{p:?}");
             *counts.entry(key.clone()).or_insert(0) += 1;
             keys.push(key);
@@ -445,7 +453,8 @@ fn share_aggregates(plans: &mut [Node]) -> usize {
     let mut ids: HashMap<&str, usize> = HashMap::new();
     let mut next = 0;
     for plan in plans.iter_mut() {
-        visit_aggs(plan, &mut |p| {
+        visit_terms(plan, &mut |t| {
+            let Term::Agg(p) = t else { return };
             let key = keys[next].as_str();
             next += 1;
             if counts.get(key).is_some_and(|&n| n > 1) {
@@ -457,82 +466,41 @@ fn share_aggregates(plans: &mut [Node]) -> usize {
     ids.len()
 }
 
-/// Numbers every aggregate and streak of a plan (children first, in visiting
-/// order) from `next` on: their `term`.
-fn number_terms(n: &mut Node, next: &mut usize) {
-    match n {
-        Node::And(args) | Node::Or(args) => args.iter_mut().for_each(|a| number_terms(a, next)),
-        Node::Not(a) | Node::Call { arg: a, .. } => number_terms(a, next),
-        Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
-            number_terms(left, next);
-            number_terms(right, next);
-        }
-        Node::In { expr, .. }
-        | Node::Text { expr, .. }
-        | Node::Exists { expr, .. }
-        | Node::Within { expr, .. } => number_terms(expr, next),
-        Node::Between { expr, low, high } => {
-            number_terms(expr, next);
-            number_terms(low, next);
-            number_terms(high, next);
-        }
-        Node::Agg(p) => {
-            if let Some(filter) = &mut p.filter {
-                number_terms(filter, next);
-            }
-            p.term = *next;
-            *next += 1;
-        }
-        Node::Streak(p) => {
-            if let Some(filter) = &mut p.filter {
-                number_terms(filter, next);
-            }
-            p.term = *next;
-            *next += 1;
-        }
-        Node::Const(_)
-        | Node::Trait { .. }
-        | Node::Prop { .. }
-        | Node::Now
-        | Node::Today
-        | Node::Score(_)
-        | Node::PropCompare { .. }
-        | Node::HasTag { .. }
-        | Node::HasTagInGroup(_)
-        | Node::HasConsent { .. }
-        | Node::HasIdentity(_)
-        | Node::Segment(_) => {}
-    }
+/// An event term of a plan: an aggregate or a streak.
+enum Term<'n> {
+    Agg(&'n mut AggPlan),
+    Streak(&'n mut StreakPlan),
 }
 
-/// Calls `f` on every aggregate of a plan, children first.
-fn visit_aggs(n: &mut Node, f: &mut impl FnMut(&mut AggPlan)) {
+/// Calls `f` on every aggregate and streak of a plan, children first.
+fn visit_terms(n: &mut Node, f: &mut impl FnMut(Term<'_>)) {
     match n {
-        Node::And(args) | Node::Or(args) => args.iter_mut().for_each(|a| visit_aggs(a, f)),
-        Node::Not(a) | Node::Call { arg: a, .. } => visit_aggs(a, f),
+        Node::And(args) | Node::Or(args) => args.iter_mut().for_each(|a| visit_terms(a, f)),
+        Node::Not(a) | Node::Call { arg: a, .. } => visit_terms(a, f),
         Node::Arith { left, right, .. } | Node::Compare { left, right, .. } => {
-            visit_aggs(left, f);
-            visit_aggs(right, f);
+            visit_terms(left, f);
+            visit_terms(right, f);
         }
         Node::In { expr, .. }
         | Node::Text { expr, .. }
         | Node::Exists { expr, .. }
-        | Node::Within { expr, .. } => visit_aggs(expr, f),
+        | Node::Within { expr, .. } => visit_terms(expr, f),
         Node::Between { expr, low, high } => {
-            visit_aggs(expr, f);
-            visit_aggs(low, f);
-            visit_aggs(high, f);
+            visit_terms(expr, f);
+            visit_terms(low, f);
+            visit_terms(high, f);
         }
         Node::Agg(p) => {
             if let Some(filter) = &mut p.filter {
-                visit_aggs(filter, f);
+                visit_terms(filter, f);
             }
-            f(p);
+            f(Term::Agg(p));
         }
         Node::Streak(p) => {
             if let Some(filter) = &mut p.filter {
-                visit_aggs(filter, f);
+                visit_terms(filter, f);
             }
+            f(Term::Streak(p));
         }
         Node::Const(_)
         | Node::Trait { .. }

@@ -338,6 +338,20 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    /// Whether the comparison holds for operands that compare as `o` (every
+    /// evaluator — row, vector, reduction — decides through this one table).
+    pub(crate) fn holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            CmpOp::Eq => o == Equal,
+            CmpOp::Ne => o != Equal,
+            CmpOp::Lt | CmpOp::Before => o == Less,
+            CmpOp::Le => o != Greater,
+            CmpOp::Gt | CmpOp::After => o == Greater,
+            CmpOp::Ge => o != Less,
+        }
+    }
+
     /// The DSL spelling.
     pub fn symbol(self) -> &'static str {
         match self {

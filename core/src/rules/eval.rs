@@ -631,14 +631,7 @@ pub(crate) fn eval<'a, S: Source<'a>>(
 fn compare_op(cmp: CmpOp, l: &Val<'_>, r: &Val<'_>) -> Val<'static> {
     match compare(l, r) {
         None => Val::Missing,
-        Some(o) => Val::Bool(match cmp {
-            CmpOp::Eq => o == Ordering::Equal,
-            CmpOp::Ne => o != Ordering::Equal,
-            CmpOp::Lt | CmpOp::Before => o == Ordering::Less,
-            CmpOp::Le => o != Ordering::Greater,
-            CmpOp::Gt | CmpOp::After => o == Ordering::Greater,
-            CmpOp::Ge => o != Ordering::Less,
-        }),
+        Some(o) => Val::Bool(cmp.holds(o)),
     }
 }
 

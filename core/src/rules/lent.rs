@@ -16,7 +16,7 @@
 use super::compile::CompiledRuleSet;
 use super::eval::{Ctx, EvalResult, Val};
 use super::explain::Truth;
-use super::source::Source;
+use super::source::{no_event_log, Source};
 use crate::error::{Error, ErrorKind, Result};
 use crate::profile::{bad_trait, empty_id, unknown_trait};
 use crate::schema::Schema;
@@ -166,26 +166,7 @@ impl<'a> Source<'a> for LentSource<'a> {
         false
     }
 
-    fn len(&self) -> usize {
-        0
-    }
-
-    fn ts(&self, _: usize) -> DateTime<Utc> {
-        // No events: never asked (callers stay below `len`).
-        DateTime::<Utc>::MIN_UTC
-    }
-
-    fn count_lt(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-
-    fn count_le(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-
-    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
-        false
-    }
+    no_event_log!();
 
     fn prop(&self, _: usize, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
         Ok(Val::Missing)

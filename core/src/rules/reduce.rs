@@ -26,14 +26,13 @@
 //! string `min`/`max`, and zone-dependent terms when users have zones of their
 //! own are not reductions here: such sets always take the grouped path.
 
-use super::ast::CmpOp;
 use super::ast::{AggFn, StreakMode, StreakUnit};
 use super::calendar;
 use super::columnar::{floor_micros, trait_cell, ColumnarInput};
 use super::compile::CompiledRuleSet;
 use super::eval::{eval, finite, Const, Ctx, EvalResult, Node, Val, WindowPlan};
 use super::explain::Truth;
-use super::source::{typed, Source};
+use super::source::{no_event_log, typed, Source};
 use super::vector::VectorPlan;
 use crate::columnar::ColumnData;
 use crate::columnar::{
@@ -43,7 +42,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::cmp::Ordering;
 
 /// Many users' profiles and their event rows, not grouped: `owners[row]` is the
 /// user index of each event row (any index ≥ the number of users drops the row).
@@ -190,21 +188,7 @@ impl<'a> Source<'a> for RowsSource<'a> {
     fn has_identity(&self, _: &str) -> bool {
         false
     }
-    fn len(&self) -> usize {
-        0
-    }
-    fn ts(&self, _: usize) -> DateTime<Utc> {
-        DateTime::<Utc>::MIN_UTC
-    }
-    fn count_lt(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-    fn count_le(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
-        false
-    }
+    no_event_log!();
     #[inline]
     fn prop(&self, row: usize, _: &str, id: usize, ty: ValueType) -> EvalResult<Val<'a>> {
         // Only whether a read fails matters here (the pass then gives up).
@@ -275,22 +259,8 @@ impl<'a> Source<'a> for RedSource<'a> {
     fn has_identity(&self, _: &str) -> bool {
         false
     }
-    // Every event term is answered by `reduced`: the evaluator reads no events.
-    fn len(&self) -> usize {
-        0
-    }
-    fn ts(&self, _: usize) -> DateTime<Utc> {
-        DateTime::<Utc>::MIN_UTC
-    }
-    fn count_lt(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-    fn count_le(&self, _: DateTime<Utc>) -> usize {
-        0
-    }
-    fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
-        false
-    }
+    // Every event term is answered by `reduced`.
+    no_event_log!();
     fn prop(&self, _: usize, _: &str, _: usize, _: ValueType) -> EvalResult<Val<'a>> {
         Ok(Val::Missing)
     }
@@ -812,20 +782,7 @@ impl<'c> DictFilter<'c> {
                 cmp,
                 value: Const::Str(v),
                 ..
-            } => (
-                *id,
-                Box::new(move |s: &str| {
-                    let o = s.cmp(v.as_str());
-                    match cmp {
-                        CmpOp::Eq => o == Ordering::Equal,
-                        CmpOp::Ne => o != Ordering::Equal,
-                        CmpOp::Lt | CmpOp::Before => o == Ordering::Less,
-                        CmpOp::Le => o != Ordering::Greater,
-                        CmpOp::Gt | CmpOp::After => o == Ordering::Greater,
-                        CmpOp::Ge => o != Ordering::Less,
-                    }
-                }),
-            ),
+            } => (*id, Box::new(move |s: &str| cmp.holds(s.cmp(v.as_str())))),
             Node::In {
                 expr,
                 values,

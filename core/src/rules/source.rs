@@ -48,6 +48,32 @@ pub(crate) trait Source<'a>: Copy {
     }
 }
 
+/// The event-log methods of a [`Source`] that reads no events itself: its
+/// rules have none to read, or every event term is answered by
+/// [`Source::reduced`]. Written out per source so no source gets "no events"
+/// by accident from a default.
+macro_rules! no_event_log {
+    () => {
+        fn len(&self) -> usize {
+            0
+        }
+        fn ts(&self, _: usize) -> DateTime<Utc> {
+            // Never asked: callers stay below `len`.
+            DateTime::<Utc>::MIN_UTC
+        }
+        fn count_lt(&self, _: DateTime<Utc>) -> usize {
+            0
+        }
+        fn count_le(&self, _: DateTime<Utc>) -> usize {
+            0
+        }
+        fn name_is(&self, _: usize, _: &str, _: usize) -> bool {
+            false
+        }
+    };
+}
+pub(crate) use no_event_log;
+
 /// A core profile and its event log.
 #[derive(Clone, Copy)]
 pub(crate) struct RowSource<'a> {

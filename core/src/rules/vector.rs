@@ -20,7 +20,6 @@ use super::explain::Truth;
 use crate::columnar::{micros_range, Column, ColumnData};
 use crate::value::ValueType;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::cmp::Ordering;
 
 /// Rows per block: masks stay in L1 and loops are long enough to vectorise.
 pub(crate) const BLOCK: usize = 1024;
@@ -141,17 +140,6 @@ fn flip(op: CmpOp) -> CmpOp {
     }
 }
 
-fn holds(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Eq => o == Ordering::Equal,
-        CmpOp::Ne => o != Ordering::Equal,
-        CmpOp::Lt | CmpOp::Before => o == Ordering::Less,
-        CmpOp::Le => o != Ordering::Greater,
-        CmpOp::Gt | CmpOp::After => o == Ordering::Greater,
-        CmpOp::Ge => o != Ordering::Less,
-    }
-}
-
 struct Builder<'b, 'c> {
     cols: &'c [Option<&'b Column<'b>>],
     now: DateTime<Utc>,
@@ -235,7 +223,7 @@ impl<'b> Builder<'b, '_> {
                         let (a, b) = (self.constant(a)?, self.constant(b)?);
                         VNode::Const(
                             compare(&a.val(), &b.val())
-                                .map_or(Truth::Unknown, |o| Truth::from_bool(holds(*cmp, o))),
+                                .map_or(Truth::Unknown, |o| Truth::from_bool(cmp.holds(o))),
                         )
                     }
                 }
@@ -378,7 +366,7 @@ fn str_test(test: &Test<'_>, s: &str) -> bool {
         Test::Cmp {
             op,
             c: Const::Str(c),
-        } => holds(*op, s.cmp(c.as_str())),
+        } => op.holds(s.cmp(c.as_str())),
         Test::Cmp { .. } => false,
         Test::In { values, negated } => {
             values
@@ -611,7 +599,7 @@ fn cmp_block(
         (ColumnData::Boolean(b), Const::Bool(c)) => {
             for (j, r) in res.iter_mut().enumerate() {
                 let x = b.get(lo + j);
-                *r = u8::from(holds(op, x.cmp(c)));
+                *r = u8::from(op.holds(x.cmp(c)));
             }
         }
         (ColumnData::TimestampMicros(v), Const::Ts(t)) => match ts_op(op, *t) {

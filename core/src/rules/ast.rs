@@ -340,6 +340,7 @@ pub enum CmpOp {
 impl CmpOp {
     /// Whether the comparison holds for operands that compare as `o` (every
     /// evaluator — row, vector, reduction — decides through this one table).
+    #[inline]
     pub(crate) fn holds(self, o: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering::{Equal, Greater, Less};
         match self {

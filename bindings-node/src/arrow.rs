@@ -14,7 +14,8 @@
 mod table;
 
 use super::{guard, read_now_zone, CompiledRuleSet, Engine};
-use arrow_array::RecordBatchReader;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatchReader};
 use arrow_ipc::reader::{FileReader, StreamReader};
 use arrow_ipc::writer::StreamWriter;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either};
@@ -305,8 +306,14 @@ fn to_json(rules: &[String], result: &BulkResult) -> siyu_core::Result<String> {
             )
         })
         .collect();
+    let ids: Vec<&str> = result
+        .ids
+        .as_string::<i32>()
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect();
     super::write_json(&serde_json::json!({
-        "ids": result.ids,
+        "ids": ids,
         "results": results,
         "unmatched_events": result.unmatched_events,
     }))

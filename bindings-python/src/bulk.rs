@@ -14,9 +14,10 @@
 //! The Node binding compiles this file too (`bindings-node/src/arrow.rs`,
 //! `evaluateArrow`), so it must stay free of pyo3: Arrow and siyu-core only.
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader};
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -64,8 +65,8 @@ pub struct EventColumns {
 
 /// What a bulk run produced.
 pub struct BulkResult {
-    /// Profile ids in input order.
-    pub ids: Vec<String>,
+    /// Profile ids in input order, as text (a Utf8 array without nulls).
+    pub ids: ArrayRef,
     /// `flags[r][i]`: whether profile `i` is a member of rule `r`.
     pub flags: Vec<Vec<bool>>,
     /// Events whose user id matched no profile (ignored).
@@ -157,13 +158,18 @@ impl Held {
     /// Converts `array` (column `column` of `table`) to the representation of `ty`,
     /// or says plainly which column has which unusable type. Values the core
     /// cannot hold are reported with their row when `check(row)` is true.
+    /// Without `check`, the value checks `EventColumns::rows_clean` repeats
+    /// (finite floats, timestamps and dates in range) are skipped and the
+    /// others apply to every row.
     fn convert(
         table: &str,
         column: &str,
         array: &ArrayRef,
         ty: ValueType,
-        check: &dyn Fn(usize) -> bool,
+        check: Option<&dyn Fn(usize) -> bool>,
     ) -> Result<Held> {
+        let lenient = check.is_none();
+        let check = check.unwrap_or(&|_| true);
         let dt = array.data_type();
         let mismatch = || {
             column_error(
@@ -205,7 +211,8 @@ impl Held {
             ValueType::Float if dt.is_integer() || dt.is_floating() => {
                 let a = cast(&DataType::Float64)?;
                 let f = a.as_primitive::<Float64Type>();
-                for (row, v) in f.values().iter().enumerate() {
+                let values = if lenient { &[][..] } else { f.values() };
+                for (row, v) in values.iter().enumerate() {
                     if !v.is_finite() && f.is_valid(row) && check(row) {
                         return Err(bad(row, format!("{v} is not a finite number")));
                     }
@@ -220,7 +227,8 @@ impl Held {
                 ))?;
                 let t = a.as_primitive::<TimestampMicrosecondType>();
                 let range = micros_range();
-                for (row, &v) in t.values().iter().enumerate() {
+                let values = if lenient { &[][..] } else { t.values() };
+                for (row, &v) in values.iter().enumerate() {
                     if !range.contains(&v) && t.is_valid(row) && check(row) {
                         return Err(bad(row, "timestamp out of range".into()));
                     }
@@ -231,7 +239,8 @@ impl Held {
                 let a = cast(&DataType::Date32)?;
                 let d = a.as_primitive::<Date32Type>();
                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                for (row, &v) in d.values().iter().enumerate() {
+                let values = if lenient { &[][..] } else { d.values() };
+                for (row, &v) in values.iter().enumerate() {
                     let ok = epoch
                         .checked_add_signed(chrono::TimeDelta::days(v.into()))
                         .is_some();
@@ -460,7 +469,7 @@ enum UserIndex<'a> {
 }
 
 impl UserIndex<'_> {
-    fn build<'a>(ids: &'a Ids, column: &str) -> Result<(UserIndex<'a>, Vec<String>)> {
+    fn build<'a>(ids: &'a Ids, column: &str) -> Result<UserIndex<'a>> {
         let dup = |i: usize, first: u32, id: &dyn std::fmt::Display| {
             row_error(
                 "profiles",
@@ -502,12 +511,11 @@ impl UserIndex<'_> {
                     }
                     UserIndex::Int(m)
                 };
-                Ok((index, v.iter().map(i64::to_string).collect()))
+                Ok(index)
             }
             Ids::Str(a) => {
                 let a = a.as_string::<i32>();
                 let mut m = IdMap::with_capacity_and_hasher(a.len(), Default::default());
-                let mut out = Vec::with_capacity(a.len());
                 for i in 0..a.len() {
                     if a.is_null(i) {
                         return Err(null(i));
@@ -524,21 +532,35 @@ impl UserIndex<'_> {
                     if let Some(first) = m.insert(id, i as u32) {
                         return Err(dup(i, first, &id));
                     }
-                    out.push(id.to_string());
                 }
-                Ok((UserIndex::Str(m), out))
+                Ok(UserIndex::Str(m))
             }
         }
     }
 
-    /// The profile index of every event row (`u32::MAX`: no such profile).
-    fn owners(&self, users: &Ids, column: &str, threads: usize) -> Result<Vec<u32>> {
+    /// The profile index of every event row (`u32::MAX`: no such profile), and
+    /// how many rows have none.
+    fn owners(&self, users: &Ids, column: &str, threads: usize) -> Result<(Vec<u32>, u64)> {
         let null = |i: usize| row_error("events", column, i as u64, "the user id is null");
         match (self, users) {
             (UserIndex::Dense { min, slots }, Ids::Int(a)) => {
                 let a = a.as_primitive::<Int64Type>();
                 if a.null_count() > 0 {
                     return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
+                }
+                // Profiles in id order without gaps (the common export): the
+                // index is the offset, no table lookup.
+                let n = slots.len() as u64;
+                let offset = slots.iter().enumerate().all(|(i, &s)| s as usize == i);
+                if offset && n < u64::from(u32::MAX) {
+                    return Ok(par_lookup(a.values(), threads, |&id| {
+                        let d = id.wrapping_sub(*min) as u64;
+                        if d < n {
+                            d as u32
+                        } else {
+                            u32::MAX
+                        }
+                    }));
                 }
                 Ok(par_lookup(a.values(), threads, |&id| {
                     id.checked_sub(*min)
@@ -558,7 +580,7 @@ impl UserIndex<'_> {
             }
             (UserIndex::Str(m), Ids::Str(a)) => {
                 let a = a.as_string::<i32>();
-                (0..a.len())
+                let owners = (0..a.len())
                     .map(|i| {
                         if a.is_null(i) {
                             Err(null(i))
@@ -566,7 +588,9 @@ impl UserIndex<'_> {
                             Ok(m.get(a.value(i)).copied().unwrap_or(u32::MAX))
                         }
                     })
-                    .collect()
+                    .collect::<Result<Vec<u32>>>()?;
+                let missing = owners.iter().filter(|&&o| o == u32::MAX).count() as u64;
+                Ok((owners, missing))
             }
             _ => Err(Error::new(
                 ErrorKind::Internal,
@@ -576,27 +600,70 @@ impl UserIndex<'_> {
     }
 }
 
+/// The profile ids as text, in input order: text ids as they are (no copy),
+/// integers in decimal.
+fn id_text(ids: &Ids) -> ArrayRef {
+    match ids {
+        Ids::Str(a) => a.clone(),
+        Ids::Int(a) => {
+            let v = a.as_primitive::<Int64Type>().values();
+            let mut out = StringBuilder::with_capacity(v.len(), v.len() * 8);
+            let mut buf = [0u8; 20];
+            for &id in v.iter() {
+                // Decimal digits written from the end of `buf` (no allocation).
+                let mut n = id.unsigned_abs();
+                let mut k = buf.len();
+                loop {
+                    k -= 1;
+                    buf[k] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 || k == 1 {
+                        break;
+                    }
+                }
+                if id < 0 {
+                    k -= 1;
+                    buf[k] = b'-';
+                }
+                out.append_value(std::str::from_utf8(&buf[k..]).unwrap_or_default());
+            }
+            Arc::new(out.finish())
+        }
+    }
+}
+
 /// `f` of every id, on up to `threads` scoped threads over contiguous chunks
-/// (results in input order).
-fn par_lookup(ids: &[i64], threads: usize, f: impl Fn(&i64) -> u32 + Sync) -> Vec<u32> {
+/// (results in input order), and how many are `u32::MAX` (no profile).
+fn par_lookup(ids: &[i64], threads: usize, f: impl Fn(&i64) -> u32 + Sync) -> (Vec<u32>, u64) {
     let mut out = vec![0u32; ids.len()];
     let per = ids.len().div_ceil(threads.max(1)).max(1);
     let fill = |(dst, src): (&mut [u32], &[i64])| {
+        let mut missing = 0u64;
         for (d, id) in dst.iter_mut().zip(src) {
             *d = f(id);
+            missing += u64::from(*d == u32::MAX);
         }
+        missing
     };
     if threads <= 1 || ids.len() <= per {
-        fill((out.as_mut_slice(), ids));
-        return out;
+        let missing = fill((out.as_mut_slice(), ids));
+        return (out, missing);
     }
-    std::thread::scope(|s| {
-        for part in out.chunks_mut(per).zip(ids.chunks(per)) {
-            let fill = &fill;
-            s.spawn(move || fill(part));
-        }
+    let missing = std::thread::scope(|s| {
+        let handles: Vec<_> = out
+            .chunks_mut(per)
+            .zip(ids.chunks(per))
+            .map(|part| {
+                let fill = &fill;
+                s.spawn(move || fill(part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .sum()
     });
-    out
+    (out, missing)
 }
 
 /// Event name codes: a dictionary column's own keys (lent), or codes built here.
@@ -614,8 +681,15 @@ impl Codes {
     }
 }
 
-/// The event name column as codes into a name table.
-fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Codes, Vec<String>)> {
+/// The event name column as codes into a name table. A null name is an error
+/// for a kept row (`keep[row]` is a profile); without `keep`, for any row, and
+/// codes outside the table are left to `EventColumns::rows_clean`.
+fn name_codes(
+    column: &str,
+    array: &ArrayRef,
+    keep: Option<&[u32]>,
+) -> Result<(Codes, Vec<String>)> {
+    let kept = |i: usize| keep.is_none_or(|k| k[i] != u32::MAX);
     let null = |i: usize| row_error("events", column, i as u64, "the event name is null");
     let dt = array.data_type();
     if !is_string(dt) {
@@ -635,14 +709,20 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Codes, Ve
             .ok_or_else(|| Error::new(ErrorKind::Internal, "dictionary values are not text"))?;
         let table: Vec<Option<&str>> = values.iter().collect();
         let keys = d.keys();
-        for (i, &k) in keys.values().iter().enumerate() {
-            let named = keys.is_valid(i)
-                && usize::try_from(k)
-                    .ok()
-                    .and_then(|k| table.get(k))
-                    .is_some_and(Option::is_some);
-            if !named && keep[i] != u32::MAX {
-                return Err(null(i));
+        if keep.is_none() {
+            if keys.null_count() > 0 || table.iter().any(Option::is_none) {
+                return Err(null(0));
+            }
+        } else {
+            for (i, &k) in keys.values().iter().enumerate() {
+                let named = keys.is_valid(i)
+                    && usize::try_from(k)
+                        .ok()
+                        .and_then(|k| table.get(k))
+                        .is_some_and(Option::is_some);
+                if !named && kept(i) {
+                    return Err(null(i));
+                }
             }
         }
         let names = table
@@ -658,7 +738,7 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Codes, Ve
     let mut codes = Vec::with_capacity(s.len());
     for (i, v) in s.iter().enumerate() {
         let Some(v) = v else {
-            if keep[i] != u32::MAX {
+            if kept(i) {
                 return Err(null(i));
             }
             codes.push(0);
@@ -684,12 +764,14 @@ fn name_codes(column: &str, array: &ArrayRef, keep: &[u32]) -> Result<(Codes, Ve
 }
 
 /// The timestamp column as µs since the epoch.
+/// A null or unreadable timestamp is an error for a kept row; without `keep`,
+/// for any row (and the range is left to `EventColumns::rows_clean`).
 fn timestamps(
     column: &str,
     array: &ArrayRef,
-    keep: &[u32],
+    keep: Option<&[u32]>,
 ) -> Result<(Option<ArrayRef>, Vec<i64>)> {
-    let check = |i: usize| keep[i] != u32::MAX;
+    let check = |i: usize| keep.is_none_or(|k| k[i] != u32::MAX);
     let null = |i: usize| row_error("events", column, i as u64, "the timestamp is null");
     if is_string(array.data_type()) {
         let a = cast_to("events", column, array, &DataType::Utf8, "string")?;
@@ -708,7 +790,8 @@ fn timestamps(
         }
         return Ok((None, out));
     }
-    let held = Held::convert("events", column, array, ValueType::Timestamp, &check)?;
+    let strict = keep.map(|_| &check as &dyn Fn(usize) -> bool);
+    let held = Held::convert("events", column, array, ValueType::Timestamp, strict)?;
     let Held::Ts(a) = held else {
         return Err(Error::new(ErrorKind::Internal, "timestamp column"));
     };
@@ -805,7 +888,7 @@ pub fn run_with<T>(
     threads: usize,
     extra: &[&str],
     eval: impl FnOnce(&UngroupedInput<'_>, Vec<ArrayRef>) -> Result<T>,
-) -> Result<(Vec<String>, T, u64)> {
+) -> Result<(ArrayRef, T, u64)> {
     // ----- profiles
     let ptable = Table::read("profiles", profiles)?;
     ptable.require("profiles", &profile_cols.id)?;
@@ -842,13 +925,14 @@ pub fn run_with<T>(
             .as_ref()
             .is_some_and(|u| !u.data_type().is_integer());
     let ids = id_column("profiles", &profile_cols.id, &id_array, as_text)?;
-    let (index, id_text) = UserIndex::build(&ids, &profile_cols.id)?;
+    let index = UserIndex::build(&ids, &profile_cols.id)?;
+    let id_text = id_text(&ids);
     let users = ptable.rows;
     let all = |_: usize| true;
     let mut held_traits = Vec::with_capacity(trait_types.len());
     for (c, t, ty) in &trait_types {
         let a = ptable.column("profiles", c)?;
-        held_traits.push((*t, Held::convert("profiles", c, &a, *ty, &all)?));
+        held_traits.push((*t, Held::convert("profiles", c, &a, *ty, Some(&all))?));
     }
     let mut core_profiles = CoreProfiles::new(users);
     for ((c, ..), (t, h)) in trait_types.iter().zip(&held_traits) {
@@ -858,7 +942,7 @@ pub fn run_with<T>(
     }
     if let Some(c) = &profile_cols.time_zone {
         let a = ptable.column("profiles", c)?;
-        let a = match Held::convert("profiles", c, &a, ValueType::String, &all)? {
+        let a = match Held::convert("profiles", c, &a, ValueType::String, Some(&all))? {
             Held::Str(a) | Held::Dict(a) => a,
             _ => return Err(Error::new(ErrorKind::Internal, "zone column")),
         };
@@ -911,50 +995,106 @@ pub fn run_with<T>(
     }
     let user_array = user_array.unwrap_or_else(|| arrow_array::new_empty_array(&DataType::Int64));
     let event_users = id_column("events", &event_cols.user_id, &user_array, as_text)?;
-    let owners = index.owners(&event_users, &event_cols.user_id, threads)?;
-    let unmatched = owners.iter().filter(|&&o| o == u32::MAX).count() as u64;
+    let (owners, unmatched) = index.owners(&event_users, &event_cols.user_id, threads)?;
     let kept = |i: usize| owners[i] != u32::MAX;
-    let (codes, name_table) = name_codes(
-        &event_cols.name,
-        &etable.column("events", &event_cols.name)?,
-        &owners,
-    )?;
-    let (ts_array, ts_parsed) = timestamps(
-        &event_cols.timestamp,
-        &etable.column("events", &event_cols.timestamp)?,
-        &owners,
-    )?;
-    let ts: &[i64] = match &ts_array {
-        Some(a) => a.as_primitive::<TimestampMicrosecondType>().values(),
-        None => &ts_parsed,
+    // First read without row checks and check every row in one pass
+    // (`rows_clean`); only a batch with a bad row somewhere is read again with
+    // the exact checks, which look at kept rows only and report the first.
+    let lenient = EventHold::read(&etable, event_cols, &prop_types, None).ok();
+    let clean = lenient
+        .as_ref()
+        .and_then(|h| h.core(&prop_types).ok())
+        .filter(|ev| ev.rows_clean(Some(schema), threads));
+    let exact;
+    let core_events = match clean {
+        Some(events) => events,
+        None => {
+            exact = EventHold::read(&etable, event_cols, &prop_types, Some(&owners))?;
+            let events = exact.core(&prop_types)?;
+            events.validate_rows_threaded(schema, kept, threads)?;
+            events
+        }
     };
-    let id_held = match &event_cols.id {
-        Some(c) => Some(
-            match id_column("events", c, &etable.column("events", c)?, false)? {
-                Ids::Int(a) => Held::Int(a),
-                Ids::Str(a) => Held::Str(a),
-            },
-        ),
-        None => None,
-    };
-    let mut held_props = Vec::with_capacity(prop_types.len());
-    for (c, _, ty) in &prop_types {
-        let a = etable.column("events", c)?;
-        held_props.push(Held::convert("events", c, &a, *ty, &kept)?);
-    }
-    let mut core_events = CoreEvents::new(ts, codes.values(), name_table)?;
-    if let Some(h) = &id_held {
-        core_events = core_events.with_ids(h.column()?)?;
-    }
-    for ((_, p, _), h) in prop_types.iter().zip(&held_props) {
-        core_events = core_events.with_property(*p, h.column()?)?;
-    }
-    core_events.validate_rows_threaded(schema, kept, threads)?;
     let out = eval(
         &input(&core_profiles, &core_events, &owners, now, default_zone),
         extra,
     )?;
     Ok((id_text, out, unmatched))
+}
+
+/// The event columns read from the Arrow table, which the core's event
+/// columns borrow.
+struct EventHold {
+    codes: Codes,
+    name_table: Vec<String>,
+    ts_array: Option<ArrayRef>,
+    ts_parsed: Vec<i64>,
+    ids: Option<Held>,
+    props: Vec<Held>,
+}
+
+impl EventHold {
+    /// Reads the event columns. With `keep` (the owners), a bad value of a
+    /// kept row is reported; without, the row checks that
+    /// [`CoreEvents::rows_clean`] repeats are skipped and any other bad value
+    /// is an error whatever its row (the caller then reads again with `keep`).
+    fn read(
+        etable: &Table,
+        event_cols: &EventColumns,
+        prop_types: &[(&str, &str, ValueType)],
+        keep: Option<&[u32]>,
+    ) -> Result<EventHold> {
+        let (codes, name_table) = name_codes(
+            &event_cols.name,
+            &etable.column("events", &event_cols.name)?,
+            keep,
+        )?;
+        let (ts_array, ts_parsed) = timestamps(
+            &event_cols.timestamp,
+            &etable.column("events", &event_cols.timestamp)?,
+            keep,
+        )?;
+        let ids = match &event_cols.id {
+            Some(c) => Some(
+                match id_column("events", c, &etable.column("events", c)?, false)? {
+                    Ids::Int(a) => Held::Int(a),
+                    Ids::Str(a) => Held::Str(a),
+                },
+            ),
+            None => None,
+        };
+        let kept = keep.map(|k| move |i: usize| k[i] != u32::MAX);
+        let mut props = Vec::with_capacity(prop_types.len());
+        for (c, _, ty) in prop_types {
+            let a = etable.column("events", c)?;
+            let check = kept.as_ref().map(|k| k as &dyn Fn(usize) -> bool);
+            props.push(Held::convert("events", c, &a, *ty, check)?);
+        }
+        Ok(EventHold {
+            codes,
+            name_table,
+            ts_array,
+            ts_parsed,
+            ids,
+            props,
+        })
+    }
+
+    /// The core's event columns over these.
+    fn core(&self, prop_types: &[(&str, &str, ValueType)]) -> Result<CoreEvents<'_>> {
+        let ts: &[i64] = match &self.ts_array {
+            Some(a) => a.as_primitive::<TimestampMicrosecondType>().values(),
+            None => &self.ts_parsed,
+        };
+        let mut events = CoreEvents::new(ts, self.codes.values(), self.name_table.clone())?;
+        if let Some(h) = &self.ids {
+            events = events.with_ids(h.column()?)?;
+        }
+        for ((_, p, _), h) in prop_types.iter().zip(&self.props) {
+            events = events.with_property(*p, h.column()?)?;
+        }
+        Ok(events)
+    }
 }
 
 fn input<'a>(
@@ -988,8 +1128,7 @@ pub fn to_batch(
     result: &BulkResult,
 ) -> Result<RecordBatch> {
     let mut fields = vec![Field::new(id_column, DataType::Utf8, false)];
-    let mut columns: Vec<ArrayRef> =
-        vec![Arc::new(StringArray::from_iter_values(result.ids.iter()))];
+    let mut columns: Vec<ArrayRef> = vec![result.ids.clone()];
     for (name, flags) in rule_names.iter().zip(&result.flags) {
         fields.push(Field::new(name, DataType::Boolean, false));
         columns.push(Arc::new(BooleanArray::from(flags.clone())));

@@ -401,9 +401,9 @@ fn compute(
 }
 
 /// One result batch: the id column, then the outputs; a name used twice is an error.
-fn to_batch(id_column: &str, ids: &[String], out: Outputs) -> Result<RecordBatch> {
+fn to_batch(id_column: &str, ids: &ArrayRef, out: Outputs) -> Result<RecordBatch> {
     let mut fields = vec![Field::new(id_column, DataType::Utf8, false)];
-    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(ids.iter()))];
+    let mut columns: Vec<ArrayRef> = vec![ids.clone()];
     for (f, c) in out.fields.into_iter().zip(out.columns) {
         if fields.iter().any(|g| g.name() == f.name()) {
             return Err(Error::new(

@@ -60,6 +60,28 @@ impl<'a> Bitmap<'a> {
         self.len == 0
     }
 
+    /// Bits `i..i + 64` as a word, bit `k` = bit `i + k` (0 outside the bitmap).
+    #[inline]
+    pub fn word(&self, i: usize) -> u64 {
+        if i >= self.len {
+            return 0;
+        }
+        let j = self.offset + i;
+        let (byte, shift) = (j >> 3, j & 7);
+        let mut buf = [0u8; 16];
+        let src = self.bytes.get(byte..).unwrap_or(&[]);
+        let n = src.len().min(9);
+        buf[..n].copy_from_slice(&src[..n]);
+        let lo = u64::from_le_bytes(buf[..8].try_into().unwrap_or([0; 8]));
+        let w = (lo >> shift) | (u64::from(buf[8]) << (63 - shift) << 1);
+        let left = self.len - i;
+        if left >= 64 {
+            w
+        } else {
+            w & ((1u64 << left) - 1)
+        }
+    }
+
     /// Bit `i` (false outside the bitmap).
     #[inline]
     pub fn get(&self, i: usize) -> bool {
@@ -196,10 +218,45 @@ impl<'a> Column<'a> {
         self.validity.as_ref()
     }
 
+    /// Whether rows `i..i + 64` hold a value, as a word (bit `k`: row `i + k`;
+    /// 0 past the end).
+    #[inline]
+    pub(crate) fn valid_word(&self, i: usize) -> u64 {
+        match &self.validity {
+            Some(v) => v.word(i),
+            None if i >= self.len() => 0,
+            None if self.len() - i >= 64 => u64::MAX,
+            None => (1u64 << (self.len() - i)) - 1,
+        }
+    }
+
     /// Whether row `i` holds a value.
     #[inline]
     pub fn is_valid(&self, i: usize) -> bool {
         i < self.len() && self.validity.as_ref().is_none_or(|v| v.get(i))
+    }
+
+    /// Whether the valid values of `rows` are well formed (finite floats,
+    /// timestamps and dates in range); other types are not looked at.
+    fn values_clean(&self, rows: std::ops::Range<usize>) -> bool {
+        let all_valid = |rows: std::ops::Range<usize>, ok: &dyn Fn(usize) -> bool| {
+            rows.into_iter().all(|i| ok(i) || !self.is_valid(i))
+        };
+        match &self.data {
+            ColumnData::Float(v) => {
+                let fine = v[rows.clone()].iter().fold(true, |a, f| a & f.is_finite());
+                fine || all_valid(rows, &|i| v[i].is_finite())
+            }
+            ColumnData::TimestampMicros(v) => {
+                let (lo, hi) = (*micros_range().start(), *micros_range().end());
+                let fine = v[rows.clone()]
+                    .iter()
+                    .fold(true, |a, &t| a & (t >= lo) & (t <= hi));
+                fine || all_valid(rows, &|i| micros_range().contains(&v[i]))
+            }
+            ColumnData::Date32(v) => all_valid(rows, &|i| days_to_date(v[i]).is_some()),
+            _ => true,
+        }
     }
 
     /// Row `i` as an evaluator value (`Missing` for null); a malformed value (bad
@@ -395,6 +452,9 @@ pub struct EventColumns<'a> {
     name_table: Vec<String>,
     ids: Option<Column<'a>>,
     properties: Vec<(String, Column<'a>)>,
+    /// Set once [`EventColumns::rows_clean`] found every row clean (so later
+    /// row checks without a schema need no second pass).
+    clean: std::sync::OnceLock<()>,
 }
 
 fn invalid_event(row: usize, msg: impl std::fmt::Display) -> Error {
@@ -426,6 +486,7 @@ impl<'a> EventColumns<'a> {
             name_table,
             ids: None,
             properties: Vec::new(),
+            clean: std::sync::OnceLock::new(),
         })
     }
 
@@ -437,6 +498,7 @@ impl<'a> EventColumns<'a> {
             name_table: Vec::new(),
             ids: None,
             properties: Vec::new(),
+            clean: std::sync::OnceLock::new(),
         }
     }
 
@@ -470,6 +532,7 @@ impl<'a> EventColumns<'a> {
     pub fn with_ids(mut self, ids: Column<'a>) -> Result<Self> {
         self.check_len("the id", &ids)?;
         self.ids = Some(ids);
+        self.clean = std::sync::OnceLock::new();
         Ok(self)
     }
 
@@ -484,6 +547,7 @@ impl<'a> EventColumns<'a> {
             ));
         }
         self.properties.push((name, column));
+        self.clean = std::sync::OnceLock::new();
         Ok(self)
     }
 
@@ -533,6 +597,9 @@ impl<'a> EventColumns<'a> {
         keep: impl Fn(usize) -> bool + Sync,
         threads: usize,
     ) -> Result<()> {
+        if self.rows_clean(Some(schema), threads) {
+            return Ok(());
+        }
         let ranges = row_ranges(self.len(), threads);
         let mut used = vec![None; self.name_table.len()];
         for part in par_map(ranges.clone(), |r| self.used_codes(&keep, r))? {
@@ -551,6 +618,119 @@ impl<'a> EventColumns<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether **every** row, kept or not, passes the row checks: its name code
+    /// is inside the table, its timestamp in range, each property value well
+    /// formed (finite floats, timestamps and dates in range) and, with a
+    /// schema, its name declared and each of its property values declared by
+    /// its event. One pass on up to `threads` threads; when it holds, the
+    /// exact checks (which look at kept rows only and name the first bad one)
+    /// would pass, so a caller may skip them.
+    pub fn rows_clean(&self, schema: Option<&Schema>, threads: usize) -> bool {
+        if schema.is_none() && self.clean.get().is_some() {
+            return true;
+        }
+        // Per code: whether a row may use it; per suspect property: the codes
+        // whose event does not declare it.
+        let mut ok_code = vec![true; self.name_table.len()];
+        let mut suspects: Vec<(&Column<'a>, Vec<bool>)> = Vec::new();
+        if let Some(schema) = schema {
+            for (code, name) in self.name_table.iter().enumerate() {
+                ok_code[code] = schema.event_def(name).is_ok();
+            }
+            // Undeclared names are left to `ok_code`; a type mismatch is an
+            // error whatever the rows (the exact check reports it).
+            let Ok(undeclared) = self.undeclared(schema, &vec![None; self.name_table.len()]) else {
+                return false;
+            };
+            for (j, u) in undeclared.into_iter().enumerate() {
+                if let Some(u) = u {
+                    suspects.push((&self.properties[j].1, u));
+                }
+            }
+        }
+        // Per group of four suspect properties, per code: which of them its
+        // event leaves undeclared (bit `j`: the group's `j`-th).
+        let code_masks: Vec<Vec<u8>> = suspects
+            .chunks(4)
+            .map(|group| {
+                (0..self.name_table.len())
+                    .map(|c| {
+                        group
+                            .iter()
+                            .enumerate()
+                            .fold(0u8, |m, (j, (_, u))| m | (u8::from(u[c]) << j))
+                    })
+                    .collect()
+            })
+            .collect();
+        let suspects: Vec<&Column<'a>> = suspects.into_iter().map(|(c, _)| c).collect();
+        let all_codes_ok = ok_code.iter().all(|&ok| ok);
+        let (lo, hi) = (*micros_range().start(), *micros_range().end());
+        // Branch-free over a block; a value test that fails is then looked at
+        // again with the validity bitmap (null slots may hold anything).
+        let block_clean = |rows: std::ops::Range<usize>| {
+            let names = &self.names[rows.clone()];
+            let ts = &self.timestamps[rows.clone()];
+            // Codes in range (min and max), then each code's own verdict
+            // only when some name of the table is not usable.
+            let (cmin, cmax) = names
+                .iter()
+                .fold((i32::MAX, i32::MIN), |(a, b), &c| (a.min(c), b.max(c)));
+            let mut bad = !names.is_empty() && (cmin < 0 || cmax as u32 as usize >= ok_code.len());
+            if !bad && !all_codes_ok {
+                bad = names.iter().any(|&c| !ok_code[c as usize]);
+            }
+            let (tmin, tmax) = ts
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
+            bad |= !ts.is_empty() && (tmin < lo || tmax > hi);
+            if bad {
+                return false;
+            }
+            // 64 rows at a time, per suspect property: which rows' events
+            // leave it undeclared, against its validity word (codes are in
+            // range here).
+            // Four properties per pass: `masks[code]` bit `j` for property
+            // `4g + j` of group `g`.
+            for (g, group) in suspects.chunks(4).enumerate() {
+                let masks = &code_masks[g];
+                for (start, chunk) in (rows.start..).step_by(64).zip(names.chunks(64)) {
+                    let mut w = [0u64; 4];
+                    for (k, &code) in chunk.iter().enumerate() {
+                        let m = u64::from(masks[code as usize]);
+                        for (j, w) in w.iter_mut().enumerate() {
+                            *w |= ((m >> j) & 1) << k;
+                        }
+                    }
+                    for (w, col) in w.iter().zip(group) {
+                        bad |= w & col.valid_word(start) != 0;
+                    }
+                }
+            }
+            !bad && self
+                .properties
+                .iter()
+                .all(|(_, col)| col.values_clean(rows.clone()))
+        };
+        let ranges = row_ranges(self.len(), threads);
+        let clean = par_map(ranges, |r| {
+            let mut start = r.start;
+            while start < r.end {
+                let end = (start + 4096).min(r.end);
+                if !block_clean(start..end) {
+                    return false;
+                }
+                start = end;
+            }
+            true
+        })
+        .is_ok_and(|parts| parts.into_iter().all(|ok| ok));
+        if clean {
+            let _ = self.clean.set(());
+        }
+        clean
     }
 
     /// Per property column: `None` when every event name declares it, else which
@@ -730,6 +910,9 @@ impl<'a> EventColumns<'a> {
                 ErrorKind::LimitExceeded,
                 "at most 4294967295 events per batch",
             ));
+        }
+        if self.rows_clean(None, threads) {
+            return Ok(());
         }
         let kept = |row: usize| (owners[row] as usize) < users;
         let ranges = row_ranges(self.len(), threads);

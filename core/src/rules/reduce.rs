@@ -33,11 +33,11 @@ use super::compile::CompiledRuleSet;
 use super::eval::{eval, finite, Const, Ctx, EvalResult, Node, Val, WindowPlan};
 use super::explain::Truth;
 use super::source::{no_event_log, typed, Source};
-use super::vector::VectorPlan;
-use crate::columnar::ColumnData;
+use super::vector::TermColumns;
 use crate::columnar::{
     micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns, UserEvents,
 };
+use crate::columnar::{Bitmap, ColumnData};
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
 use crate::zone::Zone;
@@ -119,6 +119,14 @@ impl Kind {
         }
     }
 
+    /// Whether the term folds a property value (sum, avg, min, max).
+    fn reads_value(self) -> bool {
+        matches!(
+            self,
+            Kind::SumInt | Kind::SumFloat | Kind::AvgInt | Kind::AvgFloat | Kind::Best { .. }
+        )
+    }
+
     fn init(self) -> [u64; 3] {
         match self {
             Kind::First => [i64::MAX as u64, 0, 0],
@@ -148,10 +156,9 @@ struct Plan<'p> {
     terms: Vec<Term<'p>>,
     /// Term indexes per event name code (at most 32: one pass bit each).
     by_code: Vec<Vec<usize>>,
-    /// Per name code: the one property its value terms (sum, avg, min, max)
-    /// read, and the pass bits of those terms; `None` when they read several
-    /// (then the fold reads each from its row).
-    value_prop: Vec<Option<(&'p str, usize, ValueType, u32)>>,
+    /// Per name code: what a kept row of that code carries besides its entry,
+    /// for its value terms (sum, avg, min, max).
+    side: Vec<Side<'p>>,
     /// Record words per user.
     stride: usize,
     /// Word of the user's earliest timestamp (streaks).
@@ -161,6 +168,30 @@ struct Plan<'p> {
     /// `now` floored to whole microseconds.
     now_us: i64,
     zone: Zone,
+}
+
+/// The side word a kept row carries for the value terms of its name code.
+#[derive(Debug, Clone, Copy)]
+enum Side<'p> {
+    /// No value term.
+    Nothing,
+    /// They all read one property (name, id, type): its value as a word, for
+    /// a row where one of the terms with pass bits `mask` holds and the value
+    /// is present.
+    Value(&'p str, usize, ValueType, u32),
+    /// They read several properties: the row index, for a row where one of
+    /// the terms with pass bits `mask` holds (the fold reads each value).
+    Row(u32),
+}
+
+impl Side<'_> {
+    /// The pass bits of the terms that read a side word.
+    fn mask(self) -> u32 {
+        match self {
+            Side::Nothing => 0,
+            Side::Value(.., m) | Side::Row(m) => m,
+        }
+    }
 }
 
 /// Event rows as an evaluator source for filters: event `i` is row `i`.
@@ -608,31 +639,27 @@ impl CompiledRuleSet {
                 }
             }
         }
-        let value_prop = by_code
+        let side = by_code
             .iter()
             .map(|list| {
-                let mut found: Option<(&str, usize, ValueType, u32)> = None;
+                let mut found: Option<(&str, usize, ValueType)> = None;
+                let (mut mask, mut several) = (0u32, false);
                 for (j, &ti) in list.iter().enumerate() {
                     let t = &terms[ti];
-                    let needs = !matches!(
-                        t.kind,
-                        Kind::Count
-                            | Kind::Any { .. }
-                            | Kind::First
-                            | Kind::Last
-                            | Kind::Without { .. }
-                            | Kind::Missing
-                            | Kind::Zero
-                    );
-                    if let (true, Some((name, id, ty))) = (needs, t.prop) {
-                        match &mut found {
-                            None => found = Some((name, id, ty, 1 << (j % 32))),
-                            Some(f) if f.1 == id => f.3 |= 1 << (j % 32),
-                            Some(_) => return None,
+                    if let (true, Some((name, id, ty))) = (t.kind.reads_value(), t.prop) {
+                        mask |= 1 << (j % 32);
+                        match found {
+                            None => found = Some((name, id, ty)),
+                            Some(f) if f.1 == id => {}
+                            Some(_) => several = true,
                         }
                     }
                 }
-                found
+                match found {
+                    None => Side::Nothing,
+                    Some(_) if several => Side::Row(mask),
+                    Some((name, id, ty)) => Side::Value(name, id, ty, mask),
+                }
             })
             .collect();
         let first = has_streak.then(|| {
@@ -646,7 +673,7 @@ impl CompiledRuleSet {
         Plan {
             terms,
             by_code,
-            value_prop,
+            side,
             stride,
             first,
             last,
@@ -665,9 +692,9 @@ impl CompiledRuleSet {
     ) -> Result<Option<Vec<bool>>> {
         let events = input.events;
         let users = input.profiles.len();
-        let ts = events.timestamps();
-        let sorted = ts.windows(2).all(|w| w[0] <= w[1]);
-        let plan = self.reduce_plan(events, input.now, input.default_zone, !sorted);
+        // Rows in time order need no per-user order check (checked while
+        // partitioning: the plan is rebuilt with the check if they are not).
+        let mut plan = self.reduce_plan(events, input.now, input.default_zone, false);
         let read = self.read_names();
         let traits: Vec<Option<&Column<'_>>> = read
             .traits
@@ -681,29 +708,38 @@ impl CompiledRuleSet {
             .collect();
         let today = (!input.profiles.has_zones())
             .then(|| calendar::local_date(&input.default_zone, input.now));
-        let vplan = Some(self.vector_plan(&traits, input.now, today)).filter(VectorPlan::any);
         if plan.by_code.iter().any(|l| l.len() > 32) {
             return Ok(None);
         }
-        let Some(parts) = Partition::new(
-            &plan,
-            events,
-            input.owners,
-            &props,
-            input.now,
-            users,
-            threads,
-            bucket_shift,
-        )?
-        else {
-            return Ok(None);
+        let partition = |plan: &Plan<'_>| {
+            Partition::new(
+                plan,
+                events,
+                input.owners,
+                &props,
+                input.now,
+                users,
+                threads,
+                bucket_shift,
+            )
+        };
+        let parts = match partition(&plan) {
+            Ok(parts) => parts,
+            Err(NoPartition::Malformed) => return Ok(None),
+            Err(NoPartition::Unsorted) => {
+                plan = self.reduce_plan(events, input.now, input.default_zone, true);
+                match partition(&plan) {
+                    Ok(parts) => parts,
+                    Err(_) => return Ok(None),
+                }
+            }
         };
         let per_thread = row_ranges(parts.buckets(), threads);
         let results = par_map(per_thread, |buckets| {
             let mut flags = Vec::new();
             for bucket in buckets {
                 let span = parts.users(bucket);
-                let Some(recs) = fold(&plan, parts.entries(bucket), span.len(), &props) else {
+                let Some(recs) = fold(&plan, parts.bucket(bucket), span.len(), &props) else {
                     return Ok(None);
                 };
                 let r = Reduced {
@@ -713,11 +749,23 @@ impl CompiledRuleSet {
                     traits: &traits,
                     profiles: input.profiles,
                 };
+                // The bucket's terms as columns, so rules testing them run in
+                // the vector kernel too.
+                let data = TermData::new(&r, span.clone());
+                let cols = data.columns();
+                let terms = TermColumns {
+                    cols: cols
+                        .iter()
+                        .map(|c| c.as_ref().map(|(col, ty)| (col.as_ref(), *ty)))
+                        .collect(),
+                    base: span.start,
+                };
+                let bplan = self.vector_plan_with(&traits, Some(&terms), input.now, today);
                 flags.extend(self.evaluate_users(
                     input.profiles,
                     input.now,
                     input.default_zone,
-                    vplan.as_ref(),
+                    Some(&bplan).filter(|p| p.any()),
                     span,
                     |user| RedSource { r: &r, user },
                 )?);
@@ -742,20 +790,174 @@ impl CompiledRuleSet {
     }
 }
 
-/// One kept event row, copied into its bucket of users with what the fold
-/// needs from it (read in row order, so the property columns are read
-/// sequentially).
-#[derive(Debug, Clone, Copy, Default)]
-struct Entry {
-    ts: i64,
-    /// The code's shared value property ([`Plan::value_prop`]), as a word.
-    val: u64,
-    row: u32,
-    /// The user's index within its bucket (high 16 bits) and the name code.
-    key: u32,
-    /// Bit `j`: term `by_code[code][j]` holds the row (window and filter; and
-    /// for a term reading the shared value property, a value present).
-    pass: u32,
+/// One event term's values for a bucket of users, as a column buffer.
+enum TermBuf {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Ts(Vec<i64>),
+    Date(Vec<i32>),
+    Bool(Vec<u8>),
+}
+
+/// One term's column: values, validity (`None`: all valid) and type.
+struct TermValues {
+    buf: TermBuf,
+    validity: Option<Vec<u8>>,
+    ty: ValueType,
+}
+
+/// Bits packed least significant first (Arrow's layout), and whether all are set.
+fn pack(bits: impl Iterator<Item = bool>, n: usize) -> (Vec<u8>, bool) {
+    let mut out = vec![0u8; n.div_ceil(8)];
+    let mut all = true;
+    for (i, b) in bits.enumerate() {
+        out[i / 8] |= u8::from(b) << (i % 8);
+        all &= b;
+    }
+    (out, all)
+}
+
+/// The event terms of one bucket's users as column buffers (see
+/// [`TermColumns`]): each value is the one [`RedSource::reduced`] gives, a
+/// missing value a null.
+struct TermData {
+    /// Per term: values, validity (`None`: all valid) and type; `None` for a
+    /// term left to the row evaluator.
+    terms: Vec<Option<TermValues>>,
+    n: usize,
+}
+
+impl TermData {
+    fn new(r: &Reduced<'_, '_>, span: std::ops::Range<usize>) -> TermData {
+        let plan = r.plan;
+        let n = span.len();
+        let stride = plan.stride;
+        let word = |u: usize, at: usize| r.recs[u * stride + at];
+        let valid = |bits: Vec<bool>| {
+            let (v, all) = pack(bits.into_iter(), n);
+            (!all).then_some(v)
+        };
+        let terms = plan
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(ti, t)| {
+                let at = t.at;
+                let (buf, validity, ty) = match t.kind {
+                    Kind::Count => (
+                        TermBuf::Int((0..n).map(|u| word(u, at) as i64).collect()),
+                        None,
+                        ValueType::Integer,
+                    ),
+                    Kind::Zero => (TermBuf::Int(vec![0; n]), None, ValueType::Integer),
+                    Kind::Any { negated } => (
+                        TermBuf::Bool(pack((0..n).map(|u| (word(u, at) != 0) != negated), n).0),
+                        None,
+                        ValueType::Boolean,
+                    ),
+                    Kind::First | Kind::Last => {
+                        let range = crate::columnar::micros_range();
+                        let v: Vec<i64> = (0..n).map(|u| word(u, at) as i64).collect();
+                        let ok = v.iter().map(|x| range.contains(x)).collect();
+                        (TermBuf::Ts(v), valid(ok), ValueType::Timestamp)
+                    }
+                    Kind::SumInt => (
+                        TermBuf::Int((0..n).map(|u| word(u, at) as i64).collect()),
+                        valid((0..n).map(|u| word(u, at + 1) == 0).collect()),
+                        ValueType::Integer,
+                    ),
+                    Kind::SumFloat => {
+                        let v: Vec<f64> = (0..n).map(|u| f64::from_bits(word(u, at))).collect();
+                        let ok = v.iter().map(|x| x.is_finite()).collect();
+                        (TermBuf::Float(v), valid(ok), ValueType::Float)
+                    }
+                    Kind::Missing => return None,
+                    Kind::AvgInt | Kind::AvgFloat | Kind::Best { .. } | Kind::Without { .. } => {
+                        let ty = match t.kind {
+                            Kind::Best { ty, .. } => ty,
+                            Kind::Without { .. } => ValueType::Integer,
+                            _ => ValueType::Float,
+                        };
+                        let vals: Vec<Val<'_>> = span
+                            .clone()
+                            .map(|user| RedSource { r, user }.reduced(ti).unwrap_or(Val::Missing))
+                            .collect();
+                        let ok = vals.iter().map(|v| !v.is_missing()).collect();
+                        let buf = match ty {
+                            ValueType::Integer => TermBuf::Int(
+                                vals.iter()
+                                    .map(|v| match v {
+                                        Val::Int(i) => Some(*i),
+                                        Val::Missing => Some(0),
+                                        _ => None,
+                                    })
+                                    .collect::<Option<_>>()?,
+                            ),
+                            ValueType::Float => TermBuf::Float(
+                                vals.iter()
+                                    .map(|v| match v {
+                                        Val::Float(f) => Some(*f),
+                                        Val::Missing => Some(0.0),
+                                        _ => None,
+                                    })
+                                    .collect::<Option<_>>()?,
+                            ),
+                            ValueType::Timestamp => TermBuf::Ts(
+                                vals.iter()
+                                    .map(|v| match v {
+                                        Val::Ts(t) => Some(t.timestamp_micros()),
+                                        Val::Missing => Some(0),
+                                        _ => None,
+                                    })
+                                    .collect::<Option<_>>()?,
+                            ),
+                            ValueType::Date => {
+                                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+                                TermBuf::Date(
+                                    vals.iter()
+                                        .map(|v| match v {
+                                            Val::Date(d) => {
+                                                i32::try_from((*d - epoch).num_days()).ok()
+                                            }
+                                            Val::Missing => Some(0),
+                                            _ => None,
+                                        })
+                                        .collect::<Option<_>>()?,
+                                )
+                            }
+                            _ => return None,
+                        };
+                        (buf, valid(ok), ty)
+                    }
+                };
+                Some(TermValues { buf, validity, ty })
+            })
+            .collect();
+        TermData { terms, n }
+    }
+
+    /// The columns over the buffers (a term whose column cannot be built is
+    /// left to the row evaluator).
+    fn columns(&self) -> Vec<Option<(Option<Column<'_>>, ValueType)>> {
+        self.terms
+            .iter()
+            .map(|t| {
+                let TermValues { buf, validity, ty } = t.as_ref()?;
+                let data = match buf {
+                    TermBuf::Int(v) => ColumnData::Integer(v),
+                    TermBuf::Float(v) => ColumnData::Float(v),
+                    TermBuf::Ts(v) => ColumnData::TimestampMicros(v),
+                    TermBuf::Date(v) => ColumnData::Date32(v),
+                    TermBuf::Bool(v) => ColumnData::Boolean(Bitmap::new(v, 0, self.n).ok()?),
+                };
+                let validity = match validity {
+                    Some(v) => Some(Bitmap::new(v, 0, self.n).ok()?),
+                    None => None,
+                };
+                Some((Some(Column::new(data, validity).ok()?), *ty))
+            })
+            .collect()
+    }
 }
 
 /// A test of one string value.
@@ -842,19 +1044,61 @@ fn to_word(v: &Val<'_>) -> Option<u64> {
     })
 }
 
-/// The pass bits and shared value of `row` (name code `code`, time `t`);
-/// `None` when a value the evaluator could read is malformed.
-#[inline]
+/// A code's shared value property read straight from its column when it is
+/// a float or integer column of its declared type (the common case): the
+/// same word and the same verdicts as reading it through the evaluator.
+#[derive(Clone, Copy)]
+enum FastValue<'c> {
+    Float(&'c [f64], &'c Column<'c>),
+    Int(&'c [i64], &'c Column<'c>),
+}
+
+impl FastValue<'_> {
+    fn new<'c>(side: Side<'_>, props: &[Option<&'c Column<'c>>]) -> Option<FastValue<'c>> {
+        let Side::Value(_, id, ty, _) = side else {
+            return None;
+        };
+        let col = (*props.get(id)?)?;
+        match (col.data(), ty) {
+            (ColumnData::Float(v), ValueType::Float) => Some(FastValue::Float(v, col)),
+            (ColumnData::Integer(v), ValueType::Integer) => Some(FastValue::Int(v, col)),
+            _ => None,
+        }
+    }
+
+    /// `Ok(None)` for a missing value, `Err` for a malformed one.
+    #[inline]
+    fn word(self, row: usize) -> Result<Option<u64>, ()> {
+        match self {
+            FastValue::Float(v, col) if col.is_valid(row) => {
+                let f = v[row];
+                if f.is_finite() {
+                    Ok(Some(f.to_bits()))
+                } else {
+                    Err(())
+                }
+            }
+            FastValue::Int(v, col) if col.is_valid(row) => Ok(Some(v[row] as u64)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The pass bits of `row` (name code `code`, time `t`) and its side word
+/// ([`Side`]); `None` when a value the evaluator could read is malformed.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn row_pass<'a>(
     plan: &Plan<'a>,
     cx: &Ctx<'a, '_, RowsSource<'a>>,
     fast: &[Option<DictFilter<'_>>],
+    values: &[Option<FastValue<'_>>],
     code: usize,
     row: usize,
     t: i64,
-) -> Option<(u32, u64)> {
+) -> Option<(u32, Option<u64>)> {
     let Some(list) = plan.by_code.get(code) else {
-        return Some((0, 0));
+        return Some((0, None));
     };
     let mut pass = 0u32;
     for (j, &ti) in list.iter().enumerate() {
@@ -875,34 +1119,99 @@ fn row_pass<'a>(
         }
         pass |= 1 << j;
     }
-    let mut val = 0;
-    if let Some((name, id, ty, mask)) = plan.value_prop[code] {
-        if pass & mask != 0 {
-            match cx.src.prop(row, name, id, ty).ok()? {
-                // A missing value is skipped, as by `aggregate`.
-                Val::Missing => pass &= !mask,
-                v => val = to_word(&v)?,
+    row_side(plan, cx, values, code, row, pass)
+}
+
+/// The side word of a row with pass bits `pass` ([`Side`]), and its pass bits
+/// without the value terms when the value is missing.
+#[inline(always)]
+fn row_side<'a>(
+    plan: &Plan<'a>,
+    cx: &Ctx<'a, '_, RowsSource<'a>>,
+    values: &[Option<FastValue<'_>>],
+    code: usize,
+    row: usize,
+    mut pass: u32,
+) -> Option<(u32, Option<u64>)> {
+    let side = match plan.side[code] {
+        Side::Value(_, _, _, mask) if pass & mask != 0 && values[code].is_some() => {
+            let read = values[code].map(|v| v.word(row));
+            match read {
+                Some(Ok(Some(w))) => Some(w),
+                Some(Err(())) => return None,
+                _ => {
+                    pass &= !mask;
+                    None
+                }
             }
         }
-    }
-    Some((pass, val))
+        Side::Value(name, id, ty, mask) if pass & mask != 0 => {
+            match cx.src.prop(row, name, id, ty).ok()? {
+                // A missing value is skipped, as by `aggregate`.
+                Val::Missing => {
+                    pass &= !mask;
+                    None
+                }
+                v => Some(to_word(&v)?),
+            }
+        }
+        Side::Row(mask) if pass & mask != 0 => Some(row as u64),
+        _ => None,
+    };
+    Some((pass, side))
+}
+
+/// One kept event row, copied into its bucket of users with what the fold
+/// needs from it (read in row order, so the columns are read sequentially).
+/// A row whose pass bits meet its code's [`Side::mask`] also has one word in
+/// its bucket's side words, in the same order.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    ts: i64,
+    /// The user's index within its bucket (high 16 bits) and the name code.
+    key: u32,
+    /// Bit `j`: term `by_code[code][j]` holds the row (window and filter; and
+    /// for a term reading a shared value property, a value present).
+    pass: u32,
+}
+
+/// One bucket's kept rows from one range of rows.
+#[derive(Default)]
+struct Bucket {
+    entries: Vec<Entry>,
+    /// The side words of the entries that have one, in entry order.
+    side: Vec<u64>,
+}
+
+/// Why [`Partition::new`] gave up.
+enum NoPartition {
+    /// A value the evaluator could read is malformed (the grouped path reports it).
+    Malformed,
+    /// The rows are not in time order and the plan does not check each user's order.
+    Unsorted,
 }
 
 /// The kept rows partitioned into buckets of `1 << shift` consecutive users,
 /// each bucket in row order, so a bucket's records stay in cache while its
 /// rows are folded (random access over every user's record is what grouping
-/// and a plain pass both pay for). Rows no term holds are left out when no
-/// record word needs every row (a streak's first event, the order check).
+/// and a plain pass both pay for). A row is kept when some term holds it, or
+/// when a record word needs it: the order check needs every row, a streak's
+/// first event only each user's first row in time order.
 struct Partition {
     shift: u32,
     users: usize,
     buckets: usize,
-    /// `parts[t][b]`: bucket `b`'s entries from the `t`-th range of rows.
-    parts: Vec<Vec<Vec<Entry>>>,
+    /// `parts[t][b]`: bucket `b`'s rows from the `t`-th range of rows.
+    parts: Vec<Vec<Bucket>>,
 }
 
+/// Rows of a range sampled to size the buckets (one in `SAMPLE`).
+const SAMPLE: usize = 97;
+
 impl Partition {
-    /// `None` when a value the evaluator could read is malformed.
+    /// Partitions the kept rows on up to `threads` threads. Without the plan's
+    /// order check ([`Plan::last`]) the rows must be in time order (checked
+    /// here: [`NoPartition::Unsorted`] otherwise).
     #[allow(clippy::too_many_arguments)]
     fn new<'a>(
         plan: &Plan<'a>,
@@ -913,7 +1222,7 @@ impl Partition {
         users: usize,
         threads: usize,
         shift: Option<u32>,
-    ) -> Result<Option<Partition>> {
+    ) -> std::result::Result<Partition, NoPartition> {
         // Records of one bucket within ~1 MB (L2/L3), at most 2^16 users.
         let bytes = (plan.stride.max(1) * 8) as u64;
         let shift = shift.unwrap_or_else(|| {
@@ -925,7 +1234,8 @@ impl Partition {
         let buckets = users.div_ceil(1 << shift);
         let ts = events.timestamps();
         let names = events.names();
-        let every_row = plan.first.is_some() || plan.last.is_some();
+        let every_row = plan.last.is_some();
+        let first_row = plan.first.is_some() && !every_row;
         let mask = (1u32 << shift) - 1;
         let fast: Vec<Option<DictFilter<'_>>> = plan
             .terms
@@ -933,39 +1243,100 @@ impl Partition {
             .map(|t| DictFilter::new(t.filter, props))
             .collect();
         let fast = &fast;
-        let parts = par_map(row_ranges(owners.len(), threads), |rows| {
+        let values: Vec<Option<FastValue<'_>>> = plan
+            .side
+            .iter()
+            .map(|&side| FastValue::new(side, props))
+            .collect();
+        let values = &values;
+        let ranges = row_ranges(owners.len(), threads);
+        // Ranges meet in time order (each range checks its own rows).
+        if !every_row
+            && ranges
+                .iter()
+                .any(|r| r.start > 0 && ts[r.start - 1] > ts[r.start])
+        {
+            return Err(NoPartition::Unsorted);
+        }
+        let parts = par_map(ranges, |rows| {
             let no_memo: [std::cell::Cell<Truth>; 0] = [];
             let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
-            let mut out: Vec<Vec<Entry>> = vec![Vec::new(); buckets];
+            let pass_of = |row: usize| {
+                let code = names[row] as u32 & 0xFFFF;
+                row_pass(plan, &cx, fast, values, code as usize, row, ts[row])
+            };
+            // Reserve what a sample says the buckets will hold (unwritten
+            // capacity costs address space only), so they rarely grow.
+            let (mut sampled, mut hits) = (0usize, 0usize);
+            for row in rows.clone().step_by(SAMPLE) {
+                if (owners[row] as usize) < users {
+                    sampled += 1;
+                    hits += usize::from(pass_of(row).is_some_and(|(p, _)| p != 0));
+                }
+            }
+            let share = if every_row || sampled == 0 {
+                1.0
+            } else {
+                (hits as f64 / sampled as f64 * 1.25 + 0.01).min(1.0)
+            };
+            let per = (rows.len() as f64 * share / buckets.max(1) as f64) as usize + 64;
+            let firsts = if first_row { 1usize << shift } else { 0 };
+            let mut out: Vec<Bucket> = (0..buckets)
+                .map(|_| Bucket {
+                    entries: Vec::with_capacity(per + firsts.min(rows.len())),
+                    side: Vec::new(),
+                })
+                .collect();
+            // Users this range has kept a row of (the streaks' first events).
+            let mut seen = vec![0u64; if first_row { users.div_ceil(64) } else { 0 }];
+            let mut prev = i64::MIN;
             for row in rows {
+                let t = ts[row];
+                if t < prev && !every_row {
+                    return Err(NoPartition::Unsorted);
+                }
+                prev = t;
                 let o = owners[row];
                 if (o as usize) >= users {
                     continue;
                 }
-                let (t, code) = (ts[row], names[row] as u32 & 0xFFFF);
-                let (pass, val) = row_pass(plan, &cx, fast, code as usize, row, t)?;
+                let code = names[row] as u32 & 0xFFFF;
+                let (pass, side) = row_pass(plan, &cx, fast, values, code as usize, row, t)
+                    .ok_or(NoPartition::Malformed)?;
                 if pass == 0 && !every_row {
-                    continue;
+                    if !first_row {
+                        continue;
+                    }
+                    let (w, bit) = ((o / 64) as usize, 1u64 << (o % 64));
+                    if seen[w] & bit != 0 {
+                        continue;
+                    }
+                    seen[w] |= bit;
+                } else if first_row {
+                    seen[(o / 64) as usize] |= 1u64 << (o % 64);
                 }
-                out[(o >> shift) as usize].push(Entry {
+                let b = &mut out[(o >> shift) as usize];
+                b.entries.push(Entry {
                     ts: t,
-                    val,
-                    row: row as u32,
                     key: ((o & mask) << 16) | code,
                     pass,
                 });
+                if let Some(w) = side {
+                    b.side.push(w);
+                }
             }
-            Some(out)
-        })?;
-        let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() else {
-            return Ok(None);
-        };
-        Ok(Some(Partition {
+            Ok(out)
+        })
+        .map_err(|_| NoPartition::Malformed)?;
+        let parts = parts
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Partition {
             shift,
             users,
             buckets,
             parts,
-        }))
+        })
     }
 
     fn buckets(&self) -> usize {
@@ -977,9 +1348,9 @@ impl Partition {
         start..((b + 1) << self.shift).min(self.users)
     }
 
-    /// Bucket `b`'s entries in row order.
-    fn entries(&self, b: usize) -> impl Iterator<Item = &Entry> {
-        self.parts.iter().flat_map(move |p| &p[b])
+    /// Bucket `b`'s rows from each range, in row order.
+    fn bucket(&self, b: usize) -> impl Iterator<Item = &Bucket> {
+        self.parts.iter().map(move |p| &p[b])
     }
 }
 
@@ -988,7 +1359,7 @@ impl Partition {
 /// time order.
 fn fold<'e>(
     plan: &Plan<'_>,
-    entries: impl Iterator<Item = &'e Entry>,
+    parts: impl Iterator<Item = &'e Bucket>,
     users: usize,
     props: &[Option<&Column<'_>>],
 ) -> Option<Vec<u64>> {
@@ -1006,50 +1377,57 @@ fn fold<'e>(
         }
     }
     let src = RowsSource { props };
-    for e in entries {
-        let t = e.ts;
-        let d = (e.key >> 16) as usize;
-        let rec = &mut recs[d * stride..(d + 1) * stride];
-        if let Some(l) = plan.last {
-            if t < rec[l] as i64 {
-                return None;
+    for part in parts {
+        let mut side = part.side.iter();
+        for e in &part.entries {
+            let (t, pass) = (e.ts, e.pass);
+            let (d, code) = ((e.key >> 16) as usize, (e.key & 0xFFFF) as usize);
+            let rec = &mut recs[d * stride..(d + 1) * stride];
+            if let Some(l) = plan.last {
+                if t < rec[l] as i64 {
+                    return None;
+                }
+                rec[l] = t as u64;
             }
-            rec[l] = t as u64;
-        }
-        if let Some(f) = plan.first {
-            rec[f] = (rec[f] as i64).min(t) as u64;
-        }
-        if e.pass == 0 {
-            continue;
-        }
-        let code = (e.key & 0xFFFF) as usize;
-        let list = &plan.by_code[code];
-        let shared = plan.value_prop[code];
-        let mut bits = e.pass;
-        while bits != 0 {
-            let j = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let term = &plan.terms[list[j]];
-            let w = &mut rec[term.at..term.at + term.kind.words()];
-            match term.kind {
-                Kind::Count => w[0] += 1,
-                Kind::Any { .. } => w[0] = 1,
-                Kind::First => w[0] = (w[0] as i64).min(t) as u64,
-                Kind::Last | Kind::Without { .. } => w[0] = (w[0] as i64).max(t) as u64,
-                Kind::Missing | Kind::Zero => {}
-                _ => {
-                    let word = match shared {
-                        Some(_) => e.val,
-                        // Several value properties for this event: read this one.
-                        None => {
-                            let (name, id, ty) = term.prop?;
-                            match src.prop(e.row as usize, name, id, ty).ok()? {
-                                Val::Missing => continue,
-                                v => to_word(&v)?,
+            if let Some(f) = plan.first {
+                rec[f] = (rec[f] as i64).min(t) as u64;
+            }
+            if pass == 0 {
+                continue;
+            }
+            let list = &plan.by_code[code];
+            let shape = plan.side[code];
+            let word = if pass & shape.mask() != 0 {
+                side.next().copied()
+            } else {
+                None
+            };
+            let mut bits = pass;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let term = &plan.terms[list[j]];
+                let w = &mut rec[term.at..term.at + term.kind.words()];
+                match term.kind {
+                    Kind::Count => w[0] += 1,
+                    Kind::Any { .. } => w[0] = 1,
+                    Kind::First => w[0] = (w[0] as i64).min(t) as u64,
+                    Kind::Last | Kind::Without { .. } => w[0] = (w[0] as i64).max(t) as u64,
+                    Kind::Missing | Kind::Zero => {}
+                    _ => {
+                        let v = match shape {
+                            Side::Value(..) => word?,
+                            // Several value properties for this event: read this one.
+                            _ => {
+                                let (name, id, ty) = term.prop?;
+                                match src.prop(word? as usize, name, id, ty).ok()? {
+                                    Val::Missing => continue,
+                                    v => to_word(&v)?,
+                                }
                             }
-                        }
-                    };
-                    fold_value(term.kind, w, word);
+                        };
+                        fold_value(term.kind, w, v);
+                    }
                 }
             }
         }

@@ -41,6 +41,8 @@ struct Leaf<'b> {
     col: Option<&'b Column<'b>>,
     /// The declared type of the trait (integers in a float trait read as floats).
     ty: ValueType,
+    /// The row (user) the column's row 0 holds.
+    base: usize,
     test: Test<'b>,
     /// For dictionary columns: the test's result per dictionary value
     /// (0 false, 1 true, 2 missing value).
@@ -140,14 +142,28 @@ fn flip(op: CmpOp) -> CmpOp {
     }
 }
 
+/// The event terms of a reduced bucket of users as columns (ADR 0013): per
+/// term, its column (`None`: always missing) and value type, or `None` when
+/// the term is left to the row evaluator. Row `j` is user `base + j`.
+pub(crate) struct TermColumns<'b> {
+    pub cols: Vec<Option<(Option<&'b Column<'b>>, ValueType)>>,
+    pub base: usize,
+}
+
 struct Builder<'b, 'c> {
     cols: &'c [Option<&'b Column<'b>>],
+    /// The event terms as columns, when the source has them.
+    terms: Option<&'c TermColumns<'b>>,
     now: DateTime<Utc>,
     /// `today`, when every user of the batch has the default zone.
     today: Option<NaiveDate>,
     /// Which earlier rules are vector rules.
     vector: &'c [bool],
 }
+
+/// A column operand of a test: the column (`None`: always missing), its
+/// declared type and the user its row 0 holds.
+type Operand<'b> = (Option<&'b Column<'b>>, ValueType, usize);
 
 impl<'b> Builder<'b, '_> {
     /// A constant operand: a literal, `now`, or `today` when it is one date.
@@ -160,20 +176,30 @@ impl<'b> Builder<'b, '_> {
         }
     }
 
+    /// A trait, or an event term the source has as a column.
+    fn operand(&self, n: &Node) -> Option<Operand<'b>> {
+        match n {
+            Node::Trait { id, ty, .. } => Some((*self.cols.get(*id)?, *ty, 0)),
+            Node::Agg(p) => self.term(p.term),
+            Node::Streak(p) => self.term(p.term),
+            _ => None,
+        }
+    }
+
+    fn term(&self, term: usize) -> Option<Operand<'b>> {
+        let terms = self.terms?;
+        let (col, ty) = (*terms.cols.get(term)?)?;
+        Some((col, ty, terms.base))
+    }
+
     /// `lo <= x <= hi` (a `None` bound is open): unknown exactly when `x` is missing.
-    fn range(
-        &self,
-        id: usize,
-        ty: ValueType,
-        lo: Option<Const>,
-        hi: Option<Const>,
-    ) -> Option<VNode<'b>> {
+    fn range(&self, x: Operand<'b>, lo: Option<Const>, hi: Option<Const>) -> Option<VNode<'b>> {
         let mut parts = Vec::with_capacity(2);
         if let Some(c) = lo {
-            parts.push(self.leaf(id, ty, Test::Cmp { op: CmpOp::Ge, c })?);
+            parts.push(self.leaf(x, Test::Cmp { op: CmpOp::Ge, c })?);
         }
         if let Some(c) = hi {
-            parts.push(self.leaf(id, ty, Test::Cmp { op: CmpOp::Le, c })?);
+            parts.push(self.leaf(x, Test::Cmp { op: CmpOp::Le, c })?);
         }
         Some(VNode::And(parts))
     }
@@ -187,40 +213,44 @@ impl<'b> Builder<'b, '_> {
             Node::Not(a) => VNode::Not(Box::new(self.node(a)?)),
             Node::Const(Const::Bool(b)) => VNode::Const(Truth::from_bool(*b)),
             Node::Segment(i) if self.vector.get(*i).copied().unwrap_or(false) => VNode::Segment(*i),
-            // A boolean trait used as a condition.
-            Node::Trait {
-                id,
-                ty: ValueType::Boolean,
-                ..
-            } => self.leaf(
-                *id,
-                ValueType::Boolean,
-                Test::Cmp {
-                    op: CmpOp::Eq,
-                    c: Const::Bool(true),
-                },
-            )?,
-            Node::Exists { expr, negated } => match &**expr {
-                Node::Trait { id, ty, .. } => {
-                    self.leaf(*id, *ty, Test::Exists { negated: *negated })?
+            // A reduced batch has no consents or identities (its source
+            // answers false for every one).
+            Node::HasConsent { .. } | Node::HasIdentity(_) if self.terms.is_some() => {
+                VNode::Const(Truth::False)
+            }
+            // A boolean trait or term used as a condition.
+            Node::Trait { .. } | Node::Agg(_) | Node::Streak(_) => {
+                let x = self.operand(n)?;
+                if x.1 != ValueType::Boolean {
+                    return None;
                 }
+                self.leaf(
+                    x,
+                    Test::Cmp {
+                        op: CmpOp::Eq,
+                        c: Const::Bool(true),
+                    },
+                )?
+            }
+            Node::Exists { expr, negated } => match &**expr {
                 // Literals and `now` are never missing.
                 Node::Const(_) | Node::Now => VNode::Const(Truth::from_bool(!*negated)),
-                _ => return None,
+                e => self.leaf(self.operand(e)?, Test::Exists { negated: *negated })?,
             },
             Node::Compare { cmp, left, right } => {
-                match (&**left, &**right) {
-                    (Node::Trait { id, ty, .. }, c) => {
-                        let c = self.constant(c)?;
-                        self.leaf(*id, *ty, Test::Cmp { op: *cmp, c })?
+                match (self.operand(left), self.operand(right)) {
+                    (Some(x), None) => {
+                        let c = self.constant(right)?;
+                        self.leaf(x, Test::Cmp { op: *cmp, c })?
                     }
-                    (c, Node::Trait { id, ty, .. }) => {
-                        let c = self.constant(c)?;
-                        self.leaf(*id, *ty, Test::Cmp { op: flip(*cmp), c })?
+                    (None, Some(x)) => {
+                        let c = self.constant(left)?;
+                        self.leaf(x, Test::Cmp { op: flip(*cmp), c })?
                     }
-                    (a, b) => {
+                    (Some(_), Some(_)) => return None,
+                    (None, None) => {
                         // Two constants: fold.
-                        let (a, b) = (self.constant(a)?, self.constant(b)?);
+                        let (a, b) = (self.constant(left)?, self.constant(right)?);
                         VNode::Const(
                             compare(&a.val(), &b.val())
                                 .map_or(Truth::Unknown, |o| Truth::from_bool(cmp.holds(o))),
@@ -232,26 +262,20 @@ impl<'b> Builder<'b, '_> {
                 expr,
                 values,
                 negated,
-            } => match &**expr {
-                Node::Trait { id, ty, .. } => self.leaf(
-                    *id,
-                    *ty,
-                    Test::In {
-                        values,
-                        negated: *negated,
-                    },
-                )?,
-                _ => return None,
-            },
-            Node::Between { expr, low, high } => match &**expr {
-                // lo <= x and x <= hi: unknown exactly when x is missing.
-                Node::Trait { id, ty, .. } => {
-                    let lo = self.constant(low)?;
-                    let hi = self.constant(high)?;
-                    self.range(*id, *ty, Some(lo), Some(hi))?
-                }
-                _ => return None,
-            },
+            } => self.leaf(
+                self.operand(expr)?,
+                Test::In {
+                    values,
+                    negated: *negated,
+                },
+            )?,
+            // lo <= x and x <= hi: unknown exactly when x is missing.
+            Node::Between { expr, low, high } => {
+                let x = self.operand(expr)?;
+                let lo = self.constant(low)?;
+                let hi = self.constant(high)?;
+                self.range(x, Some(lo), Some(hi))?
+            }
             // `x within last d` is `now - d <= x <= now` (dates: against today);
             // a bound past the representable range is open.
             Node::Within {
@@ -259,66 +283,59 @@ impl<'b> Builder<'b, '_> {
                 direction,
                 seconds,
                 days,
-            } => match &**expr {
-                Node::Trait {
-                    id,
-                    ty: ValueType::Timestamp,
-                    ..
-                } => {
-                    let now = self.now;
-                    let far =
-                        chrono::Duration::try_seconds(*seconds).and_then(|d| match direction {
-                            Direction::Last => now.checked_sub_signed(d),
-                            Direction::Next => now.checked_add_signed(d),
+            } => {
+                let x = self.operand(expr)?;
+                match x.1 {
+                    ValueType::Timestamp => {
+                        let now = self.now;
+                        let far =
+                            chrono::Duration::try_seconds(*seconds).and_then(|d| match direction {
+                                Direction::Last => now.checked_sub_signed(d),
+                                Direction::Next => now.checked_add_signed(d),
+                            });
+                        let (far, now) = (far.map(Const::Ts), Some(Const::Ts(now)));
+                        match direction {
+                            Direction::Last => self.range(x, far, now)?,
+                            Direction::Next => self.range(x, now, far)?,
+                        }
+                    }
+                    ValueType::Date => {
+                        let today = self.today?;
+                        let far = chrono::Duration::try_days(*days).and_then(|d| match direction {
+                            Direction::Last => today.checked_sub_signed(d),
+                            Direction::Next => today.checked_add_signed(d),
                         });
-                    let (far, now) = (far.map(Const::Ts), Some(Const::Ts(now)));
-                    match direction {
-                        Direction::Last => self.range(*id, ValueType::Timestamp, far, now)?,
-                        Direction::Next => self.range(*id, ValueType::Timestamp, now, far)?,
+                        let (far, today) = (far.map(Const::Date), Some(Const::Date(today)));
+                        match direction {
+                            Direction::Last => self.range(x, far, today)?,
+                            Direction::Next => self.range(x, today, far)?,
+                        }
                     }
+                    _ => return None,
                 }
-                Node::Trait {
-                    id,
-                    ty: ValueType::Date,
-                    ..
-                } => {
-                    let today = self.today?;
-                    let far = chrono::Duration::try_days(*days).and_then(|d| match direction {
-                        Direction::Last => today.checked_sub_signed(d),
-                        Direction::Next => today.checked_add_signed(d),
-                    });
-                    let (far, today) = (far.map(Const::Date), Some(Const::Date(today)));
-                    match direction {
-                        Direction::Last => self.range(*id, ValueType::Date, far, today)?,
-                        Direction::Next => self.range(*id, ValueType::Date, today, far)?,
-                    }
-                }
-                _ => return None,
-            },
+            }
             Node::Text {
                 test,
                 expr,
                 pattern,
-            } => match &**expr {
-                Node::Trait {
-                    id,
-                    ty: ValueType::String,
-                    ..
-                } => self.leaf(
-                    *id,
-                    ValueType::String,
+            } => {
+                let x = self.operand(expr)?;
+                if x.1 != ValueType::String {
+                    return None;
+                }
+                self.leaf(
+                    x,
                     Test::Text {
                         test: *test,
                         pattern,
                     },
-                )?,
-                _ => return None,
-            },
+                )?
+            }
             _ => return None,
         })
     }
 
-    fn leaf(&self, id: usize, ty: ValueType, test: Test<'b>) -> Option<VNode<'b>> {
+    fn leaf(&self, (col, ty, base): Operand<'b>, test: Test<'b>) -> Option<VNode<'b>> {
         let ok = match &test {
             Test::Exists { .. } => ty != ValueType::StringList,
             Test::Cmp { c, .. } => const_fits(ty, c),
@@ -328,7 +345,6 @@ impl<'b> Builder<'b, '_> {
         if !ok {
             return None;
         }
-        let col = *self.cols.get(id)?;
         if let Some(c) = col {
             if !fits(c.value_type(), ty) || c.value_type() == ValueType::StringList {
                 return None;
@@ -352,6 +368,7 @@ impl<'b> Builder<'b, '_> {
         Some(VNode::Leaf(Leaf {
             col,
             ty,
+            base,
             test,
             dict,
         }))
@@ -394,12 +411,25 @@ impl CompiledRuleSet {
         now: DateTime<Utc>,
         today: Option<NaiveDate>,
     ) -> VectorPlan<'b> {
+        self.vector_plan_with(cols, None, now, today)
+    }
+
+    /// [`CompiledRuleSet::vector_plan`] for a reduced bucket: tests of its
+    /// event terms run in the kernel too, over `terms`.
+    pub(crate) fn vector_plan_with<'b>(
+        &'b self,
+        cols: &[Option<&'b Column<'b>>],
+        terms: Option<&TermColumns<'b>>,
+        now: DateTime<Utc>,
+        today: Option<NaiveDate>,
+    ) -> VectorPlan<'b> {
         let n = self.rule_names().len();
         let mut vector = vec![false; n];
         let mut rules: Vec<Option<VNode<'b>>> = (0..n).map(|_| None).collect();
         for &i in self.order() {
             let plan = Builder {
                 cols,
+                terms,
                 now,
                 today,
                 vector: &vector,
@@ -617,6 +647,7 @@ fn cmp_block(
 
 impl Leaf<'_> {
     fn eval(&self, lo: usize, n: usize, out: &mut Tri, bad: &mut [u8]) {
+        let lo = lo - self.base;
         let Some(col) = self.col else {
             // No column: every value is missing.
             let exists = matches!(self.test, Test::Exists { negated: true });

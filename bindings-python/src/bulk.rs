@@ -238,12 +238,15 @@ impl Held {
             ValueType::Date if matches!(dt, DataType::Date32 | DataType::Date64) => {
                 let a = cast(&DataType::Date32)?;
                 let d = a.as_primitive::<Date32Type>();
+                // The representable dates as days since 1970-01-01.
                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                let (lo, hi) = (
+                    (NaiveDate::MIN - epoch).num_days(),
+                    (NaiveDate::MAX - epoch).num_days(),
+                );
                 let values = if lenient { &[][..] } else { d.values() };
                 for (row, &v) in values.iter().enumerate() {
-                    let ok = epoch
-                        .checked_add_signed(chrono::TimeDelta::days(v.into()))
-                        .is_some();
+                    let ok = (lo..=hi).contains(&i64::from(v));
                     if !ok && d.is_valid(row) && check(row) {
                         return Err(bad(row, "date out of range".into()));
                     }

@@ -254,7 +254,18 @@ impl<'a> Column<'a> {
                     .fold(true, |a, &t| a & (t >= lo) & (t <= hi));
                 fine || all_valid(rows, &|i| micros_range().contains(&v[i]))
             }
-            ColumnData::Date32(v) => all_valid(rows, &|i| days_to_date(v[i]).is_some()),
+            ColumnData::Date32(v) => {
+                // The representable dates as days since 1970-01-01 (`days_to_date`'s domain).
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+                let (lo, hi) = (
+                    (NaiveDate::MIN - epoch).num_days(),
+                    (NaiveDate::MAX - epoch).num_days(),
+                );
+                let fine = v[rows.clone()]
+                    .iter()
+                    .fold(true, |a, &d| a & (lo..=hi).contains(&i64::from(d)));
+                fine || all_valid(rows, &|i| days_to_date(v[i]).is_some())
+            }
             _ => true,
         }
     }

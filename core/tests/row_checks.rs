@@ -184,3 +184,44 @@ fn a_type_mismatch_is_never_clean() {
     assert!(!events.rows_clean(Some(&schema), 1));
     assert!(events.validate_rows(&schema, |_| true).is_err());
 }
+
+#[test]
+fn dates_and_timestamps_out_of_range_are_not_clean_unless_null() {
+    let schema = Schema::from_json(
+        r#"{"traits":{},"events":{"check_in":{"properties":{"day":"date","at":"timestamp"}}}}"#,
+    )
+    .unwrap();
+    let (ts, names) = (vec![1_700_000_000_000_000i64; 3], vec![0i32; 3]);
+    let check = |days: &[i32], day_valid: u8, at: &[i64], at_valid: u8| {
+        let (dv, av) = ([day_valid], [at_valid]);
+        EventColumns::new(&ts, &names, vec!["check_in".into()])
+            .unwrap()
+            .with_property(
+                "day",
+                Column::new(
+                    ColumnData::Date32(days),
+                    Some(Bitmap::new(&dv, 0, 3).unwrap()),
+                )
+                .unwrap(),
+            )
+            .unwrap()
+            .with_property(
+                "at",
+                Column::new(
+                    ColumnData::TimestampMicros(at),
+                    Some(Bitmap::new(&av, 0, 3).unwrap()),
+                )
+                .unwrap(),
+            )
+            .unwrap()
+            .rows_clean(Some(&schema), 2)
+    };
+    let far = i32::MAX;
+    let fine = [0, 20_000, -1];
+    let at = [0i64, 1, 2];
+    assert!(check(&fine, 0b111, &at, 0b111));
+    assert!(!check(&[0, far, 1], 0b111, &at, 0b111));
+    assert!(check(&[0, far, 1], 0b101, &at, 0b111));
+    assert!(!check(&fine, 0b111, &[0, i64::MIN, 2], 0b111));
+    assert!(check(&fine, 0b111, &[0, i64::MIN, 2], 0b101));
+}

@@ -214,13 +214,17 @@ impl CompiledRuleSet {
     pub(super) fn by_rule(&self, flat: &[bool]) -> Vec<Vec<bool>> {
         let rules = self.rule_names().len();
         let users = flat.len().checked_div(rules).unwrap_or(0);
-        let mut out: Vec<Vec<bool>> = (0..rules).map(|_| Vec::with_capacity(users)).collect();
-        for row in flat.chunks_exact(rules.max(1)) {
-            for (r, col) in out.iter_mut().enumerate() {
-                col.push(row[r]);
-            }
-        }
-        out
+        // One strided walk per rule (exact-size, no growth checks).
+        (0..rules)
+            .map(|r| {
+                flat[..users * rules]
+                    .iter()
+                    .skip(r)
+                    .step_by(rules)
+                    .copied()
+                    .collect()
+            })
+            .collect()
     }
 
     /// As [`CompiledRuleSet::evaluate_columns`], one user at a time through the

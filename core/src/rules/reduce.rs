@@ -799,6 +799,20 @@ enum TermBuf {
     Bool(Vec<u8>),
 }
 
+/// Each value through `pick`, a missing one as the default (a null slot);
+/// `None` when a value has another type.
+fn gather<T: Default>(vals: &[Val<'_>], pick: impl Fn(&Val<'_>) -> Option<T>) -> Option<Vec<T>> {
+    vals.iter()
+        .map(|v| {
+            if v.is_missing() {
+                Some(T::default())
+            } else {
+                pick(v)
+            }
+        })
+        .collect()
+}
+
 /// One term's column: values, validity (`None`: all valid) and type.
 struct TermValues {
     buf: TermBuf,
@@ -884,46 +898,24 @@ impl TermData {
                             .collect();
                         let ok = vals.iter().map(|v| !v.is_missing()).collect();
                         let buf = match ty {
-                            ValueType::Integer => TermBuf::Int(
-                                vals.iter()
-                                    .map(|v| match v {
-                                        Val::Int(i) => Some(*i),
-                                        Val::Missing => Some(0),
-                                        _ => None,
-                                    })
-                                    .collect::<Option<_>>()?,
-                            ),
-                            ValueType::Float => TermBuf::Float(
-                                vals.iter()
-                                    .map(|v| match v {
-                                        Val::Float(f) => Some(*f),
-                                        Val::Missing => Some(0.0),
-                                        _ => None,
-                                    })
-                                    .collect::<Option<_>>()?,
-                            ),
-                            ValueType::Timestamp => TermBuf::Ts(
-                                vals.iter()
-                                    .map(|v| match v {
-                                        Val::Ts(t) => Some(t.timestamp_micros()),
-                                        Val::Missing => Some(0),
-                                        _ => None,
-                                    })
-                                    .collect::<Option<_>>()?,
-                            ),
+                            ValueType::Integer => TermBuf::Int(gather(&vals, |v| match v {
+                                Val::Int(i) => Some(*i),
+                                _ => None,
+                            })?),
+                            ValueType::Float => TermBuf::Float(gather(&vals, |v| match v {
+                                Val::Float(f) => Some(*f),
+                                _ => None,
+                            })?),
+                            ValueType::Timestamp => TermBuf::Ts(gather(&vals, |v| match v {
+                                Val::Ts(t) => Some(t.timestamp_micros()),
+                                _ => None,
+                            })?),
                             ValueType::Date => {
                                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-                                TermBuf::Date(
-                                    vals.iter()
-                                        .map(|v| match v {
-                                            Val::Date(d) => {
-                                                i32::try_from((*d - epoch).num_days()).ok()
-                                            }
-                                            Val::Missing => Some(0),
-                                            _ => None,
-                                        })
-                                        .collect::<Option<_>>()?,
-                                )
+                                TermBuf::Date(gather(&vals, |v| match v {
+                                    Val::Date(d) => i32::try_from((*d - epoch).num_days()).ok(),
+                                    _ => None,
+                                })?)
                             }
                             _ => return None,
                         };

@@ -20,9 +20,9 @@ use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, Timestam
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader};
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use siyu_core::columnar::{
-    micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents,
+    days_range, micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents,
     ProfileColumns as CoreProfiles,
 };
 use siyu_core::error::{Error, ErrorKind, Result};
@@ -168,7 +168,9 @@ impl Held {
         ty: ValueType,
         check: Option<&dyn Fn(usize) -> bool>,
     ) -> Result<Held> {
-        let lenient = check.is_none();
+        // The checks `rows_clean` repeats run only with `check`; the others
+        // run on every row without it.
+        let repeated = check;
         let check = check.unwrap_or(&|_| true);
         let dt = array.data_type();
         let mismatch = || {
@@ -211,10 +213,11 @@ impl Held {
             ValueType::Float if dt.is_integer() || dt.is_floating() => {
                 let a = cast(&DataType::Float64)?;
                 let f = a.as_primitive::<Float64Type>();
-                let values = if lenient { &[][..] } else { f.values() };
-                for (row, v) in values.iter().enumerate() {
-                    if !v.is_finite() && f.is_valid(row) && check(row) {
-                        return Err(bad(row, format!("{v} is not a finite number")));
+                if let Some(check) = repeated {
+                    for (row, v) in f.values().iter().enumerate() {
+                        if !v.is_finite() && f.is_valid(row) && check(row) {
+                            return Err(bad(row, format!("{v} is not a finite number")));
+                        }
                     }
                 }
                 Held::Float(a)
@@ -227,10 +230,11 @@ impl Held {
                 ))?;
                 let t = a.as_primitive::<TimestampMicrosecondType>();
                 let range = micros_range();
-                let values = if lenient { &[][..] } else { t.values() };
-                for (row, &v) in values.iter().enumerate() {
-                    if !range.contains(&v) && t.is_valid(row) && check(row) {
-                        return Err(bad(row, "timestamp out of range".into()));
+                if let Some(check) = repeated {
+                    for (row, &v) in t.values().iter().enumerate() {
+                        if !range.contains(&v) && t.is_valid(row) && check(row) {
+                            return Err(bad(row, "timestamp out of range".into()));
+                        }
                     }
                 }
                 Held::Ts(a)
@@ -238,17 +242,12 @@ impl Held {
             ValueType::Date if matches!(dt, DataType::Date32 | DataType::Date64) => {
                 let a = cast(&DataType::Date32)?;
                 let d = a.as_primitive::<Date32Type>();
-                // The representable dates as days since 1970-01-01.
-                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                let (lo, hi) = (
-                    (NaiveDate::MIN - epoch).num_days(),
-                    (NaiveDate::MAX - epoch).num_days(),
-                );
-                let values = if lenient { &[][..] } else { d.values() };
-                for (row, &v) in values.iter().enumerate() {
-                    let ok = (lo..=hi).contains(&i64::from(v));
-                    if !ok && d.is_valid(row) && check(row) {
-                        return Err(bad(row, "date out of range".into()));
+                let range = days_range();
+                if let Some(check) = repeated {
+                    for (row, &v) in d.values().iter().enumerate() {
+                        if !range.contains(&i64::from(v)) && d.is_valid(row) && check(row) {
+                            return Err(bad(row, "date out of range".into()));
+                        }
                     }
                 }
                 Held::Date(a)

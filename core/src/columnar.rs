@@ -171,6 +171,13 @@ pub fn micros_range() -> std::ops::RangeInclusive<i64> {
     DateTime::<Utc>::MIN_UTC.timestamp_micros()..=DateTime::<Utc>::MAX_UTC.timestamp_micros()
 }
 
+/// The representable dates as days since 1970-01-01 (the domain of
+/// `Date32` values; hoist it out of loops like [`micros_range`]).
+pub fn days_range() -> std::ops::RangeInclusive<i64> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (NaiveDate::MIN - epoch).num_days()..=(NaiveDate::MAX - epoch).num_days()
+}
+
 fn days_to_date(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
 }
@@ -249,22 +256,15 @@ impl<'a> Column<'a> {
             }
             ColumnData::TimestampMicros(v) => {
                 let (lo, hi) = (*micros_range().start(), *micros_range().end());
-                let fine = v[rows.clone()]
-                    .iter()
-                    .fold(true, |a, &t| a & (t >= lo) & (t <= hi));
-                fine || all_valid(rows, &|i| micros_range().contains(&v[i]))
+                let ok = |t: i64| (t >= lo) & (t <= hi);
+                let fine = v[rows.clone()].iter().fold(true, |a, &t| a & ok(t));
+                fine || all_valid(rows, &|i| ok(v[i]))
             }
             ColumnData::Date32(v) => {
-                // The representable dates as days since 1970-01-01 (`days_to_date`'s domain).
-                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-                let (lo, hi) = (
-                    (NaiveDate::MIN - epoch).num_days(),
-                    (NaiveDate::MAX - epoch).num_days(),
-                );
-                let fine = v[rows.clone()]
-                    .iter()
-                    .fold(true, |a, &d| a & (lo..=hi).contains(&i64::from(d)));
-                fine || all_valid(rows, &|i| days_to_date(v[i]).is_some())
+                let (lo, hi) = (*days_range().start(), *days_range().end());
+                let ok = |d: i32| (i64::from(d) >= lo) & (i64::from(d) <= hi);
+                let fine = v[rows.clone()].iter().fold(true, |a, &d| a & ok(d));
+                fine || all_valid(rows, &|i| ok(v[i]))
             }
             _ => true,
         }
@@ -700,11 +700,10 @@ impl<'a> EventColumns<'a> {
             if bad {
                 return false;
             }
-            // 64 rows at a time, per suspect property: which rows' events
-            // leave it undeclared, against its validity word (codes are in
-            // range here).
-            // Four properties per pass: `masks[code]` bit `j` for property
-            // `4g + j` of group `g`.
+            // 64 rows at a time, four suspect properties per pass: which
+            // rows' events leave each undeclared (`masks[code]` bit `j`: the
+            // group's `j`-th), against its validity word. Codes are in range
+            // here.
             for (g, group) in suspects.chunks(4).enumerate() {
                 let masks = &code_masks[g];
                 for (start, chunk) in (rows.start..).step_by(64).zip(names.chunks(64)) {

@@ -8,9 +8,11 @@
 //! consecutive users small enough for their records to stay in cache; each
 //! bucket then folds its rows into a fixed-size record of accumulators per
 //! user (in row order, which is each user's time order: see below), on
-//! threads over contiguous bucket ranges. The rules are then evaluated per user by the same
+//! threads over contiguous bucket ranges. The bucket's terms then become
+//! columns, and the rules run in the vector kernel over them and the traits
+//! (ADR 0016); what the kernel cannot express runs per user through the same
 //! evaluator as every other path, the aggregates and streaks answered from the
-//! records ([`Source::reduced`]), trait-only rules by the vector kernel.
+//! records ([`Source::reduced`]).
 //!
 //! Exactness. A window is a range of timestamps (the same bounds in whole
 //! microseconds as `Ctx::window_range` on a user's sorted events). Folding in

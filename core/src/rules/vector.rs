@@ -17,7 +17,7 @@ use super::ast::{CmpOp, Direction, TextTest};
 use super::compile::CompiledRuleSet;
 use super::eval::{compare, Const, Node, Pattern};
 use super::explain::Truth;
-use crate::columnar::{micros_range, Column, ColumnData};
+use crate::columnar::{days_range, micros_range, Column, ColumnData};
 use crate::value::ValueType;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -738,8 +738,7 @@ impl Leaf<'_> {
                 }
             }
             ColumnData::Date32(v) => {
-                let min = (NaiveDate::MIN - epoch()).num_days();
-                let max = (NaiveDate::MAX - epoch()).num_days();
+                let (min, max) = (*days_range().start(), *days_range().end());
                 for ((b, p), &x) in bad.iter_mut().zip(present).zip(&v[lo..lo + n]) {
                     let x = i64::from(x);
                     *b |= p & u8::from(x < min || x > max);

@@ -178,6 +178,69 @@ pub fn days_range() -> std::ops::RangeInclusive<i64> {
     (NaiveDate::MIN - epoch).num_days()..=(NaiveDate::MAX - epoch).num_days()
 }
 
+/// Whether every timestamp of `ts` is in [`micros_range`]. Branch-free over a
+/// conservative range first (±2^62 µs, about ±146,000 years, inside it), which
+/// vectorizes; only a batch with a value outside that is compared exactly.
+pub(crate) fn micros_clean(ts: &[i64]) -> bool {
+    const HALF: u64 = 1 << 62;
+    if ts
+        .iter()
+        .fold(0u64, |acc, &t| acc | (t as u64).wrapping_add(HALF))
+        >> 63
+        == 0
+    {
+        return true;
+    }
+    let (lo, hi) = (*micros_range().start(), *micros_range().end());
+    ts.iter().all(|&t| (lo..=hi).contains(&t))
+}
+
+/// Whether every day of `days` is in [`days_range`]: as [`micros_clean`],
+/// through ±2^26 days (about ±183,000 years) first.
+pub(crate) fn days_clean(days: &[i32]) -> bool {
+    const HALF: u32 = 1 << 26;
+    if days
+        .iter()
+        .fold(0u32, |acc, &d| acc | (d as u32).wrapping_add(HALF))
+        >> 27
+        == 0
+    {
+        return true;
+    }
+    let (lo, hi) = (*days_range().start(), *days_range().end());
+    days.iter().all(|&d| (lo..=hi).contains(&i64::from(d)))
+}
+
+/// Whether every code of `codes` is in `0..n` (branch-free, so it vectorizes).
+fn codes_below(codes: &[i32], n: usize) -> bool {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    codes
+        .iter()
+        .fold(0u32, |bad, &c| bad | u32::from(c as u32 >= n))
+        == 0
+}
+
+/// For up to 64 rows of name codes (all below `masks.len()`): word `j` has bit
+/// `k` set when bit `j` of `masks[codes[k]]` is. Eight rows at a time: their
+/// mask bytes in one word, each bit plane gathered to a byte by one multiply.
+fn mask_planes(masks: &[u8], codes: &[i32]) -> [u64; 4] {
+    // Bit 0 of byte `b` lands on bit 56 + b.
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut w = [0u64; 4];
+    for (i, eight) in codes.chunks(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        for (b, &c) in bytes.iter_mut().zip(eight) {
+            *b = masks[c as usize];
+        }
+        let x = u64::from_le_bytes(bytes);
+        for (j, w) in w.iter_mut().enumerate() {
+            *w |= (((x >> j) & LOW).wrapping_mul(GATHER) >> 56) << (8 * i);
+        }
+    }
+    w
+}
+
 fn days_to_date(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
 }
@@ -255,16 +318,16 @@ impl<'a> Column<'a> {
                 fine || all_valid(rows, &|i| v[i].is_finite())
             }
             ColumnData::TimestampMicros(v) => {
-                let (lo, hi) = (*micros_range().start(), *micros_range().end());
-                let ok = |t: i64| (t >= lo) & (t <= hi);
-                let fine = v[rows.clone()].iter().fold(true, |a, &t| a & ok(t));
-                fine || all_valid(rows, &|i| ok(v[i]))
+                micros_clean(&v[rows.clone()]) || {
+                    let r = micros_range();
+                    all_valid(rows, &|i| r.contains(&v[i]))
+                }
             }
             ColumnData::Date32(v) => {
-                let (lo, hi) = (*days_range().start(), *days_range().end());
-                let ok = |d: i32| (i64::from(d) >= lo) & (i64::from(d) <= hi);
-                let fine = v[rows.clone()].iter().fold(true, |a, &d| a & ok(d));
-                fine || all_valid(rows, &|i| ok(v[i]))
+                days_clean(&v[rows.clone()]) || {
+                    let r = days_range();
+                    all_valid(rows, &|i| r.contains(&i64::from(v[i])))
+                }
             }
             _ => true,
         }
@@ -678,25 +741,18 @@ impl<'a> EventColumns<'a> {
             .collect();
         let suspects: Vec<&Column<'a>> = suspects.into_iter().map(|(c, _)| c).collect();
         let all_codes_ok = ok_code.iter().all(|&ok| ok);
-        let (lo, hi) = (*micros_range().start(), *micros_range().end());
         // Branch-free over a block; a value test that fails is then looked at
         // again with the validity bitmap (null slots may hold anything).
         let block_clean = |rows: std::ops::Range<usize>| {
             let names = &self.names[rows.clone()];
             let ts = &self.timestamps[rows.clone()];
-            // Codes in range (min and max), then each code's own verdict
-            // only when some name of the table is not usable.
-            let (cmin, cmax) = names
-                .iter()
-                .fold((i32::MAX, i32::MIN), |(a, b), &c| (a.min(c), b.max(c)));
-            let mut bad = !names.is_empty() && (cmin < 0 || cmax as u32 as usize >= ok_code.len());
+            // Codes in range, then each code's own verdict only when some
+            // name of the table is not usable.
+            let mut bad = !codes_below(names, ok_code.len());
             if !bad && !all_codes_ok {
                 bad = names.iter().any(|&c| !ok_code[c as usize]);
             }
-            let (tmin, tmax) = ts
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(a, b), &t| (a.min(t), b.max(t)));
-            bad |= !ts.is_empty() && (tmin < lo || tmax > hi);
+            bad |= !micros_clean(ts);
             if bad {
                 return false;
             }
@@ -707,13 +763,7 @@ impl<'a> EventColumns<'a> {
             for (g, group) in suspects.chunks(4).enumerate() {
                 let masks = &code_masks[g];
                 for (start, chunk) in (rows.start..).step_by(64).zip(names.chunks(64)) {
-                    let mut w = [0u64; 4];
-                    for (k, &code) in chunk.iter().enumerate() {
-                        let m = u64::from(masks[code as usize]);
-                        for (j, w) in w.iter_mut().enumerate() {
-                            *w |= ((m >> j) & 1) << k;
-                        }
-                    }
+                    let w = mask_planes(masks, chunk);
                     for (w, col) in w.iter().zip(group) {
                         bad |= w & col.valid_word(start) != 0;
                     }

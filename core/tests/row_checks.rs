@@ -4,7 +4,7 @@
 //! against `Bitmap::get`.
 
 use proptest::prelude::*;
-use siyu_core::columnar::{micros_range, Bitmap, Column, ColumnData, EventColumns};
+use siyu_core::columnar::{days_range, micros_range, Bitmap, Column, ColumnData, EventColumns};
 use siyu_core::Schema;
 
 fn schema() -> Schema {
@@ -42,7 +42,16 @@ struct Row {
 fn row() -> impl Strategy<Value = Row> {
     (
         prop_oneof![12 => 0i32..3, 1 => Just(3), 1 => prop_oneof![Just(-1), Just(4)]],
-        prop_oneof![12 => 1_700_000_000_000_000i64..1_800_000_000_000_000, 1 => Just(i64::MAX)],
+        prop_oneof![
+            12 => 1_700_000_000_000_000i64..1_800_000_000_000_000,
+            // Outside the quick range test but representable, and just past it.
+            1 => prop_oneof![
+                Just(*micros_range().start()),
+                Just(*micros_range().end()),
+                Just(*micros_range().end() + 1),
+                Just(i64::MAX),
+            ],
+        ],
         prop_oneof![
             6 => Just(None),
             6 => (0.0f64..1e4).prop_map(Some),
@@ -224,4 +233,53 @@ fn dates_and_timestamps_out_of_range_are_not_clean_unless_null() {
     assert!(check(&[0, far, 1], 0b101, &at, 0b111));
     assert!(!check(&fine, 0b111, &[0, i64::MIN, 2], 0b111));
     assert!(check(&fine, 0b111, &[0, i64::MIN, 2], 0b101));
+    // The range's own ends are clean, one past them is not.
+    let (d0, d1) = (*days_range().start() as i32, *days_range().end() as i32);
+    let (t0, t1) = (*micros_range().start(), *micros_range().end());
+    assert!(check(&[d0, 0, d1], 0b111, &[t0, 0, t1], 0b111));
+    assert!(!check(&[d0 - 1, 0, d1], 0b111, &at, 0b111));
+    assert!(!check(&fine, 0b111, &[t0, 0, t1 + 1], 0b111));
+}
+
+/// Each row position of a batch, alone holding a property its event does not
+/// declare, makes the batch unclean; the same value under an event that
+/// declares it does not (the 64-row planes must keep every row in its place).
+#[test]
+fn an_undeclared_value_is_found_at_every_row_position() {
+    let schema = schema();
+    let n = 200;
+    let ts = vec![1_700_000_000_000_000i64; n];
+    let chan_keys = vec![0i32; n];
+    let table: Vec<String> = ["purchase", "page_viewed", "check_in", "message_opened"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for k in 0..n {
+        let mut flags = vec![false; n];
+        flags[k] = true;
+        let valid = bits(&flags);
+        for (code, declared) in [(0, false), (1, false), (2, false), (3, true)] {
+            let mut names: Vec<i32> = (0..n as i32).map(|i| i % 3).collect();
+            names[k] = code;
+            let events = EventColumns::new(&ts, &names, table.clone())
+                .unwrap()
+                .with_property(
+                    "channel",
+                    Column::new(
+                        ColumnData::Dictionary {
+                            keys: &chan_keys,
+                            values: vec![Some("wechat")],
+                        },
+                        Some(Bitmap::new(&valid, 0, n).unwrap()),
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+            assert_eq!(
+                events.rows_clean(Some(&schema), 1),
+                declared,
+                "row {k}, code {code}"
+            );
+        }
+    }
 }

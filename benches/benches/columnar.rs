@@ -3,7 +3,7 @@
 //! population. Run: `cargo bench -p siyu-benches --bench columnar`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, ProfileColumns};
+use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, Owners, ProfileColumns};
 use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput, UngroupedInput};
 use siyu_core::sample::{schema, Generator, SampleConfig};
 use siyu_core::{EventLog, Profile, Value};
@@ -297,7 +297,7 @@ fn bench_reduction(c: &mut Criterion) {
     let input = UngroupedInput {
         profiles: &profiles,
         events: &events,
-        owners: &b.owners,
+        owners: Owners::Rows(&b.owners),
         now,
         default_zone: zone,
     };

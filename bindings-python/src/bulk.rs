@@ -22,7 +22,7 @@ use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Utc};
 use siyu_core::columnar::{
-    days_range, micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents,
+    days_range, micros_range, Bitmap, Column, ColumnData, EventColumns as CoreEvents, Owners,
     ProfileColumns as CoreProfiles,
 };
 use siyu_core::error::{Error, ErrorKind, Result};
@@ -542,7 +542,12 @@ impl UserIndex<'_> {
 
     /// The profile index of every event row (`u32::MAX`: no such profile), and
     /// how many rows have none.
-    fn owners(&self, users: &Ids, column: &str, threads: usize) -> Result<(Vec<u32>, u64)> {
+    fn owners<'i>(
+        &self,
+        users: &'i Ids,
+        column: &str,
+        threads: usize,
+    ) -> Result<(EventOwners<'i>, u64)> {
         let null = |i: usize| row_error("events", column, i as u64, "the user id is null");
         match (self, users) {
             (UserIndex::Dense { min, slots }, Ids::Int(a)) => {
@@ -551,34 +556,34 @@ impl UserIndex<'_> {
                     return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
                 }
                 // Profiles in id order without gaps (the common export): the
-                // index is the offset, no table lookup.
-                let n = slots.len() as u64;
+                // index is the offset, read by the kernel as it reads the rows.
+                let n = slots.len();
                 let offset = slots.iter().enumerate().all(|(i, &s)| s as usize == i);
-                if offset && n < u64::from(u32::MAX) {
-                    return Ok(par_lookup(a.values(), threads, |&id| {
-                        let d = id.wrapping_sub(*min) as u64;
-                        if d < n {
-                            d as u32
-                        } else {
-                            u32::MAX
-                        }
-                    }));
+                if offset && (n as u64) < u64::from(u32::MAX) {
+                    let owners = Owners::Offset {
+                        ids: a.values(),
+                        base: *min,
+                    };
+                    let unmatched = owners.unmatched(n, threads);
+                    return Ok((EventOwners::Offset(owners), unmatched));
                 }
-                Ok(par_lookup(a.values(), threads, |&id| {
+                let (rows, unmatched) = par_lookup(a.values(), threads, |&id| {
                     id.checked_sub(*min)
                         .and_then(|d| usize::try_from(d).ok())
                         .and_then(|d| slots.get(d).copied())
                         .unwrap_or(u32::MAX)
-                }))
+                });
+                Ok((EventOwners::Rows(rows), unmatched))
             }
             (UserIndex::Int(m), Ids::Int(a)) => {
                 let a = a.as_primitive::<Int64Type>();
                 if a.null_count() > 0 {
                     return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
                 }
-                Ok(par_lookup(a.values(), threads, |id| {
+                let (rows, unmatched) = par_lookup(a.values(), threads, |id| {
                     m.get(id).copied().unwrap_or(u32::MAX)
-                }))
+                });
+                Ok((EventOwners::Rows(rows), unmatched))
             }
             (UserIndex::Str(m), Ids::Str(a)) => {
                 let a = a.as_string::<i32>();
@@ -592,12 +597,28 @@ impl UserIndex<'_> {
                     })
                     .collect::<Result<Vec<u32>>>()?;
                 let missing = owners.iter().filter(|&&o| o == u32::MAX).count() as u64;
-                Ok((owners, missing))
+                Ok((EventOwners::Rows(owners), missing))
             }
             _ => Err(Error::new(
                 ErrorKind::Internal,
                 "user ids of profiles and events were read as different types",
             )),
+        }
+    }
+}
+
+/// The profile of each event row: looked up into an array, or read by the
+/// kernel from the ids themselves.
+enum EventOwners<'i> {
+    Rows(Vec<u32>),
+    Offset(Owners<'i>),
+}
+
+impl EventOwners<'_> {
+    fn core(&self) -> Owners<'_> {
+        match self {
+            EventOwners::Rows(rows) => Owners::Rows(rows),
+            EventOwners::Offset(owners) => *owners,
         }
     }
 }
@@ -977,7 +998,13 @@ pub fn run_with<T>(
     let Some(etable) = etable else {
         let no_events = CoreEvents::empty();
         let out = eval(
-            &input(&core_profiles, &no_events, &[], now, default_zone),
+            &input(
+                &core_profiles,
+                &no_events,
+                Owners::Rows(&[]),
+                now,
+                default_zone,
+            ),
             extra,
         )?;
         return Ok((id_text, out, 0));
@@ -998,7 +1025,7 @@ pub fn run_with<T>(
     let user_array = user_array.unwrap_or_else(|| arrow_array::new_empty_array(&DataType::Int64));
     let event_users = id_column("events", &event_cols.user_id, &user_array, as_text)?;
     let (owners, unmatched) = index.owners(&event_users, &event_cols.user_id, threads)?;
-    let kept = |i: usize| owners[i] != u32::MAX;
+    let owners = owners.core();
     // First read without row checks and check every row in one pass
     // (`rows_clean`); only a batch with a bad row somewhere is read again with
     // the exact checks, which look at kept rows only and report the first.
@@ -1011,14 +1038,15 @@ pub fn run_with<T>(
     let core_events = match clean {
         Some(events) => events,
         None => {
-            exact = EventHold::read(&etable, event_cols, &prop_types, Some(&owners))?;
+            let rows = owners.to_rows(core_profiles.len());
+            exact = EventHold::read(&etable, event_cols, &prop_types, Some(&rows))?;
             let events = exact.core(&prop_types)?;
-            events.validate_rows_threaded(schema, kept, threads)?;
+            events.validate_rows_threaded(schema, |i| rows[i] != u32::MAX, threads)?;
             events
         }
     };
     let out = eval(
-        &input(&core_profiles, &core_events, &owners, now, default_zone),
+        &input(&core_profiles, &core_events, owners, now, default_zone),
         extra,
     )?;
     Ok((id_text, out, unmatched))
@@ -1102,7 +1130,7 @@ impl EventHold {
 fn input<'a>(
     profiles: &'a CoreProfiles<'a>,
     events: &'a CoreEvents<'a>,
-    owners: &'a [u32],
+    owners: Owners<'a>,
     now: DateTime<Utc>,
     default_zone: Zone,
 ) -> UngroupedInput<'a> {

@@ -958,7 +958,12 @@ impl<'a> EventColumns<'a> {
 
     /// The row checks of [`EventColumns::group`] (lengths, name codes inside the
     /// table, timestamps in range, for the kept rows), with its errors.
-    pub(crate) fn check_rows(&self, owners: &[u32], users: usize, threads: usize) -> Result<()> {
+    pub(crate) fn check_rows(
+        &self,
+        owners: Owners<'_>,
+        users: usize,
+        threads: usize,
+    ) -> Result<()> {
         if owners.len() != self.len() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -974,7 +979,7 @@ impl<'a> EventColumns<'a> {
         if self.rows_clean(None, threads) {
             return Ok(());
         }
-        let kept = |row: usize| (owners[row] as usize) < users;
+        let kept = |row: usize| owners.get(row, users) != u32::MAX;
         let ranges = row_ranges(self.len(), threads);
         for part in par_map(ranges.clone(), |r| self.used_codes(&kept, r))? {
             part?;
@@ -1011,7 +1016,7 @@ impl<'a> EventColumns<'a> {
         users: usize,
         threads: usize,
     ) -> Result<UserEvents> {
-        self.check_rows(owners, users, threads)?;
+        self.check_rows(Owners::Rows(owners), users, threads)?;
         // A stable counting sort by owner (input order is kept within a user), one
         // contiguous range of users per thread.
         let spans = row_ranges(users, threads);
@@ -1106,6 +1111,82 @@ fn sort_users(offsets: &[usize], rows: &mut [u32], ts: &mut [i64], names: &mut [
         for (i, e) in r.zip(&scratch) {
             (ts[i], rows[i], names[i]) = *e;
         }
+    }
+}
+
+/// The user of each event row in a batch of many users' events: the user's
+/// index among the profiles, any index ≥ the number of users dropping the row.
+#[derive(Debug, Clone, Copy)]
+pub enum Owners<'a> {
+    /// `rows[row]` is the user index of each row.
+    Rows(&'a [u32]),
+    /// The user index is `ids[row] - base` (profiles given in id order without
+    /// gaps, the common export), read as the rows are read: no array of
+    /// indices is built.
+    Offset {
+        /// Each row's integer user id.
+        ids: &'a [i64],
+        /// The first profile's id.
+        base: i64,
+    },
+}
+
+impl<'a> Owners<'a> {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Owners::Rows(r) => r.len(),
+            Owners::Offset { ids, .. } => ids.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The user index of `row` among `users` users, `u32::MAX` when none.
+    #[inline]
+    pub fn get(&self, row: usize, users: usize) -> u32 {
+        let d = match self {
+            Owners::Rows(r) => r[row] as u64,
+            Owners::Offset { ids, base } => ids[row].wrapping_sub(*base) as u64,
+        };
+        if d < users as u64 {
+            d as u32
+        } else {
+            u32::MAX
+        }
+    }
+
+    /// Every row's user index among `users` users (`u32::MAX`: none), borrowed
+    /// when it is already an array.
+    pub fn to_rows(&self, users: usize) -> Cow<'a, [u32]> {
+        match *self {
+            Owners::Rows(r) => Cow::Borrowed(r),
+            Owners::Offset { .. } => {
+                Cow::Owned((0..self.len()).map(|i| self.get(i, users)).collect())
+            }
+        }
+    }
+
+    /// How many rows have no user among `users` users, counted on up to
+    /// `threads` threads.
+    pub fn unmatched(&self, users: usize, threads: usize) -> u64 {
+        let n = users as u64;
+        let count = |rows: std::ops::Range<usize>| -> u64 {
+            // Branch-free, so it vectorizes.
+            match self {
+                Owners::Rows(r) => r[rows].iter().map(|&o| u64::from(u64::from(o) >= n)).sum(),
+                Owners::Offset { ids, base } => ids[rows]
+                    .iter()
+                    .map(|&id| u64::from(id.wrapping_sub(*base) as u64 >= n))
+                    .sum(),
+            }
+        };
+        par_map(row_ranges(self.len(), threads), count)
+            .map(|parts| parts.into_iter().sum())
+            .unwrap_or_else(|_| count(0..self.len()))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value as J};
-use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, ProfileColumns};
+use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, Owners, ProfileColumns};
 use siyu_core::rules::{ColumnarInput, CompiledRuleSet, EvalInput, RuleSet, UngroupedInput};
 use siyu_core::value::{parse_timestamp, Value, ValueType};
 use siyu_core::{Event, EventLog, Profile, Schema, Zone};
@@ -1047,13 +1047,18 @@ proptest! {
         let want = rows(&compiled, &profiles, &events, now, zone).unwrap();
         let batch = to_batch_ordered(&schema, &profiles, &events, seed, seed % 2 == 0, order == 0);
         let n = profiles.len();
+        // The same owners as integer ids from a base (a dropped row's id is
+        // past the last profile's).
+        let base = (seed as i64) >> 2;
+        let ids: Vec<i64> = batch.owners.iter().map(|&o| base.wrapping_add(i64::from(o))).collect();
         let (got, kernel, reducible) = ungrouped(&batch, &schema, |p, e| {
-            let input = UngroupedInput { profiles: p, events: e, owners: &batch.owners, now, default_zone: zone };
-            Ok((
-                compiled.evaluate_ungrouped(&input, threads)?,
-                compiled.evaluate_reduced(&input, threads, bucket_shift)?,
-                compiled.reducible(p, e),
-            ))
+            let input = UngroupedInput { profiles: p, events: e, owners: Owners::Rows(&batch.owners), now, default_zone: zone };
+            let offset = UngroupedInput { owners: Owners::Offset { ids: &ids, base }, ..input };
+            let got = compiled.evaluate_ungrouped(&input, threads)?;
+            let kernel = compiled.evaluate_reduced(&input, threads, bucket_shift)?;
+            assert_eq!(compiled.evaluate_ungrouped(&offset, threads)?, got, "offset owners");
+            assert_eq!(compiled.evaluate_reduced(&offset, threads, bucket_shift)?, kernel, "offset owners");
+            Ok((got, kernel, compiled.reducible(p, e)))
         }).unwrap();
         prop_assert_eq!(by_user(got, n), want.clone(), "rules:\n{}", text);
         if restricted && !own_zones {
@@ -1091,7 +1096,7 @@ proptest! {
         let zone = Zone::parse("Asia/Shanghai").unwrap();
         let users = profiles.len();
         let (fast, grouped) = ungrouped(&batch, &schema, |p, e| {
-            let input = UngroupedInput { profiles: p, events: e, owners: &batch.owners, now, default_zone: zone };
+            let input = UngroupedInput { profiles: p, events: e, owners: Owners::Rows(&batch.owners), now, default_zone: zone };
             let fast = compiled.evaluate_ungrouped(&input, threads);
             let grouped = e.group_threaded(&batch.owners, users, threads).and_then(|g| {
                 compiled.evaluate_columns(&ColumnarInput { profiles: p, events: e, grouped: &g, now, default_zone: zone }, threads)
@@ -1152,7 +1157,7 @@ fn sample_population_reduction() {
             let input = UngroupedInput {
                 profiles: p,
                 events: e,
-                owners: &batch.owners,
+                owners: Owners::Rows(&batch.owners),
                 now,
                 default_zone: zone,
             };
@@ -1298,4 +1303,30 @@ mod retention {
             );
         }
     }
+}
+
+/// Owners read from integer ids by offset: ids outside the profiles' range
+/// (below the base, past the last, far away) have no user, and both kinds
+/// count their unmatched rows alike on any thread count.
+#[test]
+fn owners_by_offset_and_their_unmatched_rows() {
+    let none = u32::MAX;
+    let ids = [10i64, 12, 9, 14, i64::MIN, 11, i64::MAX];
+    let offset = Owners::Offset {
+        ids: &ids,
+        base: 10,
+    };
+    assert_eq!(
+        offset.to_rows(4).as_ref(),
+        &[0, 2, none, none, none, 1, none]
+    );
+    assert_eq!(offset.get(3, 5), 4);
+    let rows = [0u32, 5, 3, none];
+    for threads in 1..4 {
+        assert_eq!(offset.unmatched(4, threads), 4);
+        assert_eq!(Owners::Rows(&rows).unmatched(4, threads), 2);
+    }
+    assert_eq!(Owners::Rows(&rows).get(1, 4), none);
+    assert_eq!(Owners::Rows(&rows).get(2, 4), 3);
+    assert_eq!(Owners::Rows(&[]).unmatched(4, 2), 0);
 }

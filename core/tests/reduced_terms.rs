@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
-use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, ProfileColumns};
+use siyu_core::columnar::{Bitmap, Column, ColumnData, EventColumns, Owners, ProfileColumns};
 use siyu_core::rules::{CompiledRuleSet, EvalInput, UngroupedInput};
 use siyu_core::{Event, EventLog, Profile, Schema, Zone};
 
@@ -112,7 +112,7 @@ fn value_terms_through_the_vector_kernel_equal_the_row_path() {
     let input = UngroupedInput {
         profiles: &profiles,
         events: &events,
-        owners: &owners,
+        owners: Owners::Rows(&owners),
         now,
         default_zone: Zone::utc(),
     };

@@ -37,7 +37,7 @@ use super::explain::Truth;
 use super::source::{no_event_log, typed, Source};
 use super::vector::TermColumns;
 use crate::columnar::{
-    micros_to_utc, par_map, row_ranges, Column, EventColumns, ProfileColumns, UserEvents,
+    micros_to_utc, par_map, row_ranges, Column, EventColumns, Owners, ProfileColumns, UserEvents,
 };
 use crate::columnar::{Bitmap, ColumnData};
 use crate::error::{Error, ErrorKind, Result};
@@ -45,7 +45,7 @@ use crate::value::ValueType;
 use crate::zone::Zone;
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// Many users' profiles and their event rows, not grouped: `owners[row]` is the
+/// Many users' profiles and their event rows, not grouped: `owners` gives the
 /// user index of each event row (any index ≥ the number of users drops the row).
 #[derive(Debug, Clone, Copy)]
 pub struct UngroupedInput<'a> {
@@ -54,7 +54,7 @@ pub struct UngroupedInput<'a> {
     /// The events (any order; time order is fastest).
     pub events: &'a EventColumns<'a>,
     /// The user of each event row.
-    pub owners: &'a [u32],
+    pub owners: Owners<'a>,
     /// The evaluation instant; nothing after it is visible.
     pub now: DateTime<Utc>,
     /// Zone for users without one of their own.
@@ -65,8 +65,9 @@ impl<'a> UngroupedInput<'a> {
     /// The events grouped per user ([`EventColumns::group_threaded`]), for the
     /// computations that need them grouped ([`UngroupedInput::with_grouped`]).
     pub fn group(&self, threads: usize) -> Result<UserEvents> {
+        let users = self.profiles.len();
         self.events
-            .group_threaded(self.owners, self.profiles.len(), threads)
+            .group_threaded(&self.owners.to_rows(users), users, threads)
     }
 
     /// The same batch over its grouped events.
@@ -713,17 +714,35 @@ impl CompiledRuleSet {
         if plan.by_code.iter().any(|l| l.len() > 32) {
             return Ok(None);
         }
-        let partition = |plan: &Plan<'_>| {
-            Partition::new(
+        // One partition loop per kind of owners, each reading them inline.
+        let partition = |plan: &Plan<'_>| match input.owners {
+            Owners::Rows(rows) => Partition::new(
                 plan,
                 events,
-                input.owners,
+                |row| rows[row],
                 &props,
                 input.now,
                 users,
                 threads,
                 bucket_shift,
-            )
+            ),
+            Owners::Offset { ids, base } => Partition::new(
+                plan,
+                events,
+                |row| {
+                    let d = ids[row].wrapping_sub(base) as u64;
+                    if d < users as u64 {
+                        d as u32
+                    } else {
+                        u32::MAX
+                    }
+                },
+                &props,
+                input.now,
+                users,
+                threads,
+                bucket_shift,
+            ),
         };
         let parts = match partition(&plan) {
             Ok(parts) => parts,
@@ -1210,7 +1229,7 @@ impl Partition {
     fn new<'a>(
         plan: &Plan<'a>,
         events: &EventColumns<'_>,
-        owners: &[u32],
+        owner: impl Fn(usize) -> u32 + Sync,
         props: &'a [Option<&'a Column<'a>>],
         now: DateTime<Utc>,
         users: usize,
@@ -1243,7 +1262,7 @@ impl Partition {
             .map(|&side| FastValue::new(side, props))
             .collect();
         let values = &values;
-        let ranges = row_ranges(owners.len(), threads);
+        let ranges = row_ranges(events.len(), threads);
         // Ranges meet in time order (each range checks its own rows).
         if !every_row
             && ranges
@@ -1263,7 +1282,7 @@ impl Partition {
             // capacity costs address space only), so they rarely grow.
             let (mut sampled, mut hits) = (0usize, 0usize);
             for row in rows.clone().step_by(SAMPLE) {
-                if (owners[row] as usize) < users {
+                if (owner(row) as usize) < users {
                     sampled += 1;
                     hits += usize::from(pass_of(row).is_some_and(|(p, _)| p != 0));
                 }
@@ -1290,7 +1309,7 @@ impl Partition {
                     return Err(NoPartition::Unsorted);
                 }
                 prev = t;
-                let o = owners[row];
+                let o = owner(row);
                 if (o as usize) >= users {
                     continue;
                 }

@@ -165,3 +165,90 @@ fn value_terms_through_the_vector_kernel_equal_the_row_path() {
         );
     }
 }
+
+/// Events on either side of each window's bounds (to the microsecond, `now`
+/// itself and just after it included), one user per event, with and without
+/// a filter: the kernel's per-stretch window verdicts equal the row path's.
+#[test]
+fn window_bounds_to_the_microsecond_equal_the_row_path() {
+    let schema =
+        Schema::from_json(r#"{"traits":{},"events":{"visit":{"properties":{"tag":"string"}}}}"#)
+            .unwrap();
+    let rules = r#"
+segment week: count(visit, within 7d) >= 1
+segment week_a: count(visit where tag = "a", within 7d) >= 1
+segment day_a: any(visit where tag = "a", within 24h)
+segment ever: count(visit) >= 1
+segment last_week_seen: last_time(visit) within last 7d
+"#;
+    let compiled = CompiledRuleSet::compile_text(rules, &schema).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 3, 18, 4, 0, 0).unwrap();
+    let us = |d: Duration| (now - d).timestamp_micros();
+    let micro = Duration::microseconds(1);
+    let mut ts: Vec<i64> = Vec::new();
+    for edge in [Duration::zero(), Duration::hours(24), Duration::days(7)] {
+        for delta in [-micro, Duration::zero(), micro] {
+            ts.push(us(edge + delta));
+        }
+    }
+    ts.sort_unstable();
+    let users = ts.len();
+    let names = vec![0i32; users];
+    let keys = vec![0i32; users];
+    let events = EventColumns::new(&ts, &names, vec!["visit".into()])
+        .unwrap()
+        .with_property(
+            "tag",
+            Column::new(
+                ColumnData::Dictionary {
+                    keys: &keys,
+                    values: vec![Some("a")],
+                },
+                None,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let owners: Vec<u32> = (0..users as u32).collect();
+    let profiles = ProfileColumns::new(users);
+    assert!(compiled.reducible(&profiles, &events));
+    let input = UngroupedInput {
+        profiles: &profiles,
+        events: &events,
+        owners: Owners::Rows(&owners),
+        now,
+        default_zone: Zone::utc(),
+    };
+    let reduced = compiled
+        .evaluate_reduced(&input, 2, None)
+        .unwrap()
+        .expect("the kernel answers");
+    for (u, &t) in ts.iter().enumerate() {
+        let at = chrono::DateTime::from_timestamp_micros(t).unwrap();
+        let event = Event::from_json_value(
+            &json!({"id": format!("e{u}"), "name": "visit", "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    "properties": {"tag": "a"}}),
+            &schema,
+        )
+        .unwrap();
+        let profile = Profile::new(format!("u{u}"));
+        let log = EventLog::new(vec![event]);
+        let expected = compiled
+            .evaluate(&EvalInput::new(&profile, &log, now))
+            .unwrap();
+        let got: Vec<bool> = reduced.iter().map(|rule| rule[u]).collect();
+        assert_eq!(
+            got,
+            expected,
+            "event at now - {}µs",
+            now.timestamp_micros() - t
+        );
+    }
+    // Each window's edge splits the users: its rule is true for some, false for others.
+    for (r, flags) in reduced.iter().enumerate().take(3) {
+        assert!(
+            flags.contains(&true) && flags.contains(&false),
+            "rule {r}: {flags:?}"
+        );
+    }
+}

@@ -1097,40 +1097,121 @@ impl FastValue<'_> {
     }
 }
 
-/// The pass bits of `row` (name code `code`, time `t`) and its side word
-/// ([`Side`]); `None` when a value the evaluator could read is malformed.
+/// The plan's windows cut time into stretches between their bounds; within
+/// one stretch every term's window verdict is the same. Per stretch and name
+/// code: the pass bits of the terms whose window holds it, those without a
+/// filter apart (they hold every row of the code there).
+struct Stretches {
+    /// Where each stretch after the first begins (sorted, distinct).
+    starts: Vec<i64>,
+    codes: usize,
+    /// `[stretch * codes + code]`: in-window terms without a filter.
+    plain: Vec<u32>,
+    /// `[stretch * codes + code]`: in-window terms with a filter.
+    filtered: Vec<u32>,
+}
+
+/// One stretch: its inclusive bounds and its offset in the tables.
+#[derive(Clone, Copy)]
+struct Stretch {
+    lo: i64,
+    hi: i64,
+    at: usize,
+}
+
+impl Stretches {
+    fn new(plan: &Plan<'_>) -> Stretches {
+        let mut starts: Vec<i64> = plan
+            .terms
+            .iter()
+            .filter(|t| t.lo <= t.hi)
+            .flat_map(|t| [Some(t.lo), t.hi.checked_add(1)])
+            .flatten()
+            .filter(|&b| b > i64::MIN)
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let codes = plan.by_code.len();
+        let mut plain = Vec::with_capacity((starts.len() + 1) * codes);
+        let mut filtered = Vec::with_capacity((starts.len() + 1) * codes);
+        for k in 0..=starts.len() {
+            // Any instant of the stretch decides: its first.
+            let t = if k == 0 { i64::MIN } else { starts[k - 1] };
+            for list in &plan.by_code {
+                let (mut p, mut f) = (0u32, 0u32);
+                for (j, &ti) in list.iter().enumerate() {
+                    let term = &plan.terms[ti];
+                    if term.lo <= t && t <= term.hi {
+                        if term.filter.is_some() {
+                            f |= 1 << j;
+                        } else {
+                            p |= 1 << j;
+                        }
+                    }
+                }
+                plain.push(p);
+                filtered.push(f);
+            }
+        }
+        Stretches {
+            starts,
+            codes,
+            plain,
+            filtered,
+        }
+    }
+
+    /// The stretch holding `t`.
+    fn find(&self, t: i64) -> Stretch {
+        let k = self.starts.partition_point(|&b| b <= t);
+        Stretch {
+            lo: if k == 0 { i64::MIN } else { self.starts[k - 1] },
+            hi: self.starts.get(k).map_or(i64::MAX, |&b| b - 1),
+            at: k * self.codes,
+        }
+    }
+}
+
+/// The pass bits of `row` (name code `code`, time `t` in stretch `at`) and its
+/// side word ([`Side`]); `None` when a value the evaluator could read is
+/// malformed. Each filter of a term whose window holds the row is tested, in
+/// term order, as the evaluator would.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn row_pass<'a>(
     plan: &Plan<'a>,
+    stretches: &Stretches,
+    at: usize,
     cx: &Ctx<'a, '_, RowsSource<'a>>,
     fast: &[Option<DictFilter<'_>>],
     values: &[Option<FastValue<'_>>],
     code: usize,
     row: usize,
-    t: i64,
 ) -> Option<(u32, Option<u64>)> {
-    let Some(list) = plan.by_code.get(code) else {
+    if code >= stretches.codes {
         return Some((0, None));
-    };
-    let mut pass = 0u32;
-    for (j, &ti) in list.iter().enumerate() {
-        let term = &plan.terms[ti];
-        if t < term.lo || t > term.hi {
-            continue;
+    }
+    let mut pass = stretches.plain[at + code];
+    let mut filtered = stretches.filtered[at + code];
+    if filtered != 0 {
+        let list = &plan.by_code[code];
+        while filtered != 0 {
+            let j = filtered.trailing_zeros() as usize;
+            filtered &= filtered - 1;
+            let ti = list[j];
+            let holds = match (&fast[ti], plan.terms[ti].filter) {
+                (Some(d), _) => d.test(row)?,
+                (None, Some(f)) => match eval(f, cx, Some(row)) {
+                    Ok(v) => v.truth() == Truth::True,
+                    Err(_) => return None,
+                },
+                (None, None) => true,
+            };
+            pass |= u32::from(holds) << j;
         }
-        if let Some(d) = &fast[ti] {
-            if !d.test(row)? {
-                continue;
-            }
-        } else if let Some(f) = term.filter {
-            match eval(f, cx, Some(row)) {
-                Ok(v) if v.truth() == Truth::True => {}
-                Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
-        pass |= 1 << j;
+    }
+    if pass == 0 {
+        return Some((0, None));
     }
     row_side(plan, cx, values, code, row, pass)
 }
@@ -1262,6 +1343,7 @@ impl Partition {
             .map(|&side| FastValue::new(side, props))
             .collect();
         let values = &values;
+        let stretches = &Stretches::new(plan);
         let ranges = row_ranges(events.len(), threads);
         // Ranges meet in time order (each range checks its own rows).
         if !every_row
@@ -1276,7 +1358,8 @@ impl Partition {
             let cx = Ctx::new(RowsSource { props }, now, plan.zone, &no_memo, 0);
             let pass_of = |row: usize| {
                 let code = names[row] as u32 & 0xFFFF;
-                row_pass(plan, &cx, fast, values, code as usize, row, ts[row])
+                let at = stretches.find(ts[row]).at;
+                row_pass(plan, stretches, at, &cx, fast, values, code as usize, row)
             };
             // Reserve what a sample says the buckets will hold (unwritten
             // capacity costs address space only), so they rarely grow.
@@ -1303,6 +1386,9 @@ impl Partition {
             // Users this range has kept a row of (the streaks' first events).
             let mut seen = vec![0u64; if first_row { users.div_ceil(64) } else { 0 }];
             let mut prev = i64::MIN;
+            // The stretch of the latest row: rows in time order change it a
+            // few times in all.
+            let mut at = stretches.find(i64::MIN);
             for row in rows {
                 let t = ts[row];
                 if t < prev && !every_row {
@@ -1313,9 +1399,21 @@ impl Partition {
                 if (o as usize) >= users {
                     continue;
                 }
+                if t < at.lo || t > at.hi {
+                    at = stretches.find(t);
+                }
                 let code = names[row] as u32 & 0xFFFF;
-                let (pass, side) = row_pass(plan, &cx, fast, values, code as usize, row, t)
-                    .ok_or(NoPartition::Malformed)?;
+                let (pass, side) = row_pass(
+                    plan,
+                    stretches,
+                    at.at,
+                    &cx,
+                    fast,
+                    values,
+                    code as usize,
+                    row,
+                )
+                .ok_or(NoPartition::Malformed)?;
                 if pass == 0 && !every_row {
                     if !first_row {
                         continue;

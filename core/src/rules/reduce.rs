@@ -1080,7 +1080,7 @@ impl FastValue<'_> {
     }
 
     /// `Ok(None)` for a missing value, `Err` for a malformed one.
-    #[inline]
+    #[inline(always)]
     fn word(self, row: usize) -> Result<Option<u64>, ()> {
         match self {
             FastValue::Float(v, col) if col.is_valid(row) => {
@@ -1475,17 +1475,20 @@ fn fold<'e>(
     props: &[Option<&Column<'_>>],
 ) -> Option<Vec<u64>> {
     let stride = plan.stride;
+    // Every record starts as this one.
+    let mut empty = Vec::with_capacity(stride);
+    for t in &plan.terms {
+        empty.extend_from_slice(&t.kind.init()[..t.kind.words()]);
+    }
+    if plan.first.is_some() {
+        empty.push(i64::MAX as u64);
+    }
+    if plan.last.is_some() {
+        empty.push(i64::MIN as u64);
+    }
     let mut recs = Vec::with_capacity(users * stride);
     for _ in 0..users {
-        for t in &plan.terms {
-            recs.extend_from_slice(&t.kind.init()[..t.kind.words()]);
-        }
-        if plan.first.is_some() {
-            recs.push(i64::MAX as u64);
-        }
-        if plan.last.is_some() {
-            recs.push(i64::MIN as u64);
-        }
+        recs.extend_from_slice(&empty);
     }
     let src = RowsSource { props };
     for part in parts {
@@ -1518,7 +1521,8 @@ fn fold<'e>(
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let term = &plan.terms[list[j]];
-                let w = &mut rec[term.at..term.at + term.kind.words()];
+                // The term's words (and the record's later ones).
+                let w = &mut rec[term.at..];
                 match term.kind {
                     Kind::Count => w[0] += 1,
                     Kind::Any { .. } => w[0] = 1,

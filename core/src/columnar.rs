@@ -245,7 +245,49 @@ fn days_to_date(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::TimeDelta::days(days.into()))
 }
 
+/// A column's validity read without a branch (an absent bitmap reads as one
+/// byte of ones at every row).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValidBits<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    /// `usize::MAX` for a bitmap, 0 for none (every row reads byte 0).
+    mask: usize,
+}
+
+impl ValidBits<'static> {
+    /// Every row valid.
+    pub(crate) fn all() -> ValidBits<'static> {
+        ValidBits {
+            bytes: &[0xFF],
+            offset: 0,
+            mask: 0,
+        }
+    }
+}
+
+impl ValidBits<'_> {
+    /// Whether row `i` (below the column's length) holds a value.
+    #[inline(always)]
+    pub(crate) fn get(&self, i: usize) -> bool {
+        let j = self.offset + i;
+        (self.bytes[(j >> 3) & self.mask] >> (j & 7)) & 1 != 0
+    }
+}
+
 impl<'a> Column<'a> {
+    /// Its validity for branch-free reads ([`ValidBits`]).
+    pub(crate) fn valid_bits(&self) -> ValidBits<'a> {
+        match &self.validity {
+            Some(v) => ValidBits {
+                bytes: v.bytes,
+                offset: v.offset,
+                mask: usize::MAX,
+            },
+            None => ValidBits::all(),
+        }
+    }
+
     /// A column; the validity bitmap (if any) must have one bit per value.
     pub fn new(data: ColumnData<'a>, validity: Option<Bitmap<'a>>) -> Result<Column<'a>> {
         let len = data.len();

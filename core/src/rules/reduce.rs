@@ -39,7 +39,7 @@ use super::vector::TermColumns;
 use crate::columnar::{
     micros_to_utc, par_map, row_ranges, Column, EventColumns, Owners, ProfileColumns, UserEvents,
 };
-use crate::columnar::{Bitmap, ColumnData};
+use crate::columnar::{Bitmap, ColumnData, ValidBits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::ValueType;
 use crate::zone::Zone;
@@ -1046,6 +1046,77 @@ impl<'c> DictFilter<'c> {
     }
 }
 
+/// A code's one dictionary filter, read without branches: a key outside the
+/// dictionary reads the `false` past its end (and is reported apart).
+struct KeyTest<'c> {
+    keys: &'c [i32],
+    valid: ValidBits<'c>,
+    /// Whether each dictionary value passes, then `false`.
+    table: Vec<bool>,
+}
+
+/// How the row loop finds the pass bits of one name code's rows.
+#[derive(Clone, Copy)]
+struct CodeWay {
+    /// Through [`row_pass`]: several filters, a filter that is not one
+    /// dictionary test, several value properties, or a value read through
+    /// the evaluator.
+    slow: bool,
+    /// Otherwise its filter's [`KeyTest`] (0: one that never holds).
+    test: usize,
+    /// Pass bits of its value terms (read by [`FastValue`]).
+    vmask: u32,
+}
+
+/// The [`CodeWay`] of each code of the plan and, last, of codes without
+/// terms, with the key tests they use.
+fn code_ways<'c>(
+    plan: &Plan<'_>,
+    fast: &'c [Option<DictFilter<'c>>],
+    values: &[Option<FastValue<'_>>],
+    names: &'c [i32],
+) -> (Vec<CodeWay>, Vec<KeyTest<'c>>) {
+    // Test 0 reads the name codes, which are always there, and never holds.
+    let mut tests = vec![KeyTest {
+        keys: names,
+        valid: ValidBits::all(),
+        table: vec![false],
+    }];
+    let plain = CodeWay {
+        slow: false,
+        test: 0,
+        vmask: 0,
+    };
+    let mut ways = Vec::with_capacity(plan.by_code.len() + 1);
+    for (code, list) in plan.by_code.iter().enumerate() {
+        let mut way = plain;
+        let mut filtered = list.iter().filter(|&&ti| plan.terms[ti].filter.is_some());
+        match (filtered.next(), filtered.next()) {
+            (None, _) => {}
+            (Some(&ti), None) => match &fast[ti] {
+                Some(d) => {
+                    tests.push(KeyTest {
+                        keys: d.keys,
+                        valid: d.column.valid_bits(),
+                        table: d.table.iter().copied().chain([false]).collect(),
+                    });
+                    way.test = tests.len() - 1;
+                }
+                None => way.slow = true,
+            },
+            _ => way.slow = true,
+        }
+        match plan.side[code] {
+            Side::Nothing => {}
+            Side::Value(..) if values[code].is_some() => way.vmask = plan.side[code].mask(),
+            _ => way.slow = true,
+        }
+        ways.push(way);
+    }
+    ways.push(plain);
+    (ways, tests)
+}
+
 /// A property value as a record word (the declared type says how to read it).
 fn to_word(v: &Val<'_>) -> Option<u64> {
     Some(match v {
@@ -1100,10 +1171,12 @@ impl FastValue<'_> {
 /// The plan's windows cut time into stretches between their bounds; within
 /// one stretch every term's window verdict is the same. Per stretch and name
 /// code: the pass bits of the terms whose window holds it, those without a
-/// filter apart (they hold every row of the code there).
+/// filter apart (they hold every row of the code there). Each stretch has one
+/// more code slot, all zero, for codes without terms.
 struct Stretches {
     /// Where each stretch after the first begins (sorted, distinct).
     starts: Vec<i64>,
+    /// Slots per stretch: the plan's codes and one.
     codes: usize,
     /// `[stretch * codes + code]`: in-window terms without a filter.
     plain: Vec<u32>,
@@ -1131,7 +1204,7 @@ impl Stretches {
             .collect();
         starts.sort_unstable();
         starts.dedup();
-        let codes = plan.by_code.len();
+        let codes = plan.by_code.len() + 1;
         let mut plain = Vec::with_capacity((starts.len() + 1) * codes);
         let mut filtered = Vec::with_capacity((starts.len() + 1) * codes);
         for k in 0..=starts.len() {
@@ -1152,6 +1225,8 @@ impl Stretches {
                 plain.push(p);
                 filtered.push(f);
             }
+            plain.push(0);
+            filtered.push(0);
         }
         Stretches {
             starts,
@@ -1188,7 +1263,7 @@ fn row_pass<'a>(
     code: usize,
     row: usize,
 ) -> Option<(u32, Option<u64>)> {
-    if code >= stretches.codes {
+    if code >= plan.by_code.len() {
         return Some((0, None));
     }
     let mut pass = stretches.plain[at + code];
@@ -1302,6 +1377,9 @@ struct Partition {
 /// Rows of a range sampled to size the buckets (one in `SAMPLE`).
 const SAMPLE: usize = 97;
 
+/// Entries staged per bucket before they are appended together.
+const STAGE: usize = 16;
+
 impl Partition {
     /// Partitions the kept rows on up to `threads` threads. Without the plan's
     /// order check ([`Plan::last`]) the rows must be in time order (checked
@@ -1344,6 +1422,9 @@ impl Partition {
             .collect();
         let values = &values;
         let stretches = &Stretches::new(plan);
+        let (ways, tests) = code_ways(plan, fast, values, names);
+        let (ways, tests) = (&ways, &tests);
+        let codes = plan.by_code.len();
         let ranges = row_ranges(events.len(), threads);
         // Ranges meet in time order (each range checks its own rows).
         if !every_row
@@ -1383,8 +1464,17 @@ impl Partition {
                     side: Vec::new(),
                 })
                 .collect();
-            // Users this range has kept a row of (the streaks' first events).
-            let mut seen = vec![0u64; if first_row { users.div_ceil(64) } else { 0 }];
+            // Users this range has met a row of (the streaks' first events).
+            let mut seen = vec![0u64; users.div_ceil(64)];
+            // Each bucket's next entries, staged in a small buffer that stays
+            // in cache. Every row is written to its bucket's next slot, which
+            // only a kept row claims: which rows are kept is as unpredictable
+            // as the event names, and a branch on it costs more than the write.
+            let mut stage = vec![Entry::default(); buckets * STAGE];
+            let mut staged = vec![0usize; buckets];
+            // A malformed key under a filter that reads it (reported after
+            // the loop, which has no branch for it).
+            let mut bad = false;
             let mut prev = i64::MIN;
             // The stretch of the latest row: rows in time order change it a
             // few times in all.
@@ -1403,38 +1493,66 @@ impl Partition {
                     at = stretches.find(t);
                 }
                 let code = names[row] as u32 & 0xFFFF;
-                let (pass, side) = row_pass(
-                    plan,
-                    stretches,
-                    at.at,
-                    &cx,
-                    fast,
-                    values,
-                    code as usize,
-                    row,
-                )
-                .ok_or(NoPartition::Malformed)?;
-                if pass == 0 && !every_row {
-                    if !first_row {
-                        continue;
+                let c = (code as usize).min(codes);
+                let way = ways[c];
+                let (pass, side) = if way.slow {
+                    row_pass(plan, stretches, at.at, &cx, fast, values, c, row)
+                        .ok_or(NoPartition::Malformed)?
+                } else {
+                    // The same bits as `row_pass`, without a branch on the
+                    // filter's verdict.
+                    let fbit = stretches.filtered[at.at + c];
+                    let test = &tests[way.test];
+                    let n = test.table.len() - 1;
+                    let key = test.keys[row] as u32 as usize;
+                    let valid = test.valid.get(row);
+                    let holds = valid & test.table[key.min(n)];
+                    bad |= (fbit != 0) & valid & (key >= n);
+                    let pass =
+                        stretches.plain[at.at + c] | (fbit & u32::from(holds).wrapping_neg());
+                    if pass & way.vmask == 0 {
+                        (pass, None)
+                    } else {
+                        match values[c].map(|v| v.word(row)) {
+                            Some(Ok(Some(w))) => (pass, Some(w)),
+                            Some(Err(())) => return Err(NoPartition::Malformed),
+                            // A missing value is skipped, as by `aggregate`.
+                            _ => (pass & !way.vmask, None),
+                        }
                     }
-                    let (w, bit) = ((o / 64) as usize, 1u64 << (o % 64));
-                    if seen[w] & bit != 0 {
-                        continue;
-                    }
-                    seen[w] |= bit;
-                } else if first_row {
-                    seen[(o / 64) as usize] |= 1u64 << (o % 64);
-                }
-                let b = &mut out[(o >> shift) as usize];
-                b.entries.push(Entry {
+                };
+                let (w, bit) = ((o / 64) as usize, 1u64 << (o % 64));
+                let first = seen[w] & bit == 0;
+                seen[w] |= bit;
+                let keep = (pass != 0) | every_row | (first_row & first);
+                let b = (o >> shift) as usize;
+                let n = staged[b];
+                stage[b * STAGE + n] = Entry {
                     ts: t,
                     key: ((o & mask) << 16) | code,
                     pass,
-                });
+                };
+                // A side word comes with a kept row only.
                 if let Some(w) = side {
-                    b.side.push(w);
+                    out[b].side.push(w);
                 }
+                let n = n + usize::from(keep);
+                staged[b] = if n == STAGE {
+                    out[b]
+                        .entries
+                        .extend_from_slice(&stage[b * STAGE..(b + 1) * STAGE]);
+                    0
+                } else {
+                    n
+                };
+            }
+            if bad {
+                return Err(NoPartition::Malformed);
+            }
+            for (b, bucket) in out.iter_mut().enumerate() {
+                bucket
+                    .entries
+                    .extend_from_slice(&stage[b * STAGE..b * STAGE + staged[b]]);
             }
             Ok(out)
         })

@@ -18,6 +18,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader};
+use arrow_buffer::BooleanBuffer;
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Utc};
@@ -484,8 +485,8 @@ impl UserIndex<'_> {
         match ids {
             Ids::Int(a) => {
                 let a = a.as_primitive::<Int64Type>();
-                if let Some(i) = (0..a.len()).find(|&i| a.is_null(i)) {
-                    return Err(null(i));
+                if a.null_count() > 0 {
+                    return Err(null((0..a.len()).find(|&i| a.is_null(i)).unwrap_or(0)));
                 }
                 let v = a.values();
                 let n = v.len();
@@ -1151,6 +1152,11 @@ fn input_eval(
     compiled.evaluate_ungrouped(input, threads)
 }
 
+/// Flags as a boolean array, packed 64 at a time (no branch per flag).
+pub fn flag_array(flags: &[bool]) -> BooleanArray {
+    BooleanArray::new(BooleanBuffer::collect_bool(flags.len(), |i| flags[i]), None)
+}
+
 /// The result as one record batch: the id column, then one boolean column per rule.
 pub fn to_batch(
     id_column: &str,
@@ -1161,7 +1167,7 @@ pub fn to_batch(
     let mut columns: Vec<ArrayRef> = vec![result.ids.clone()];
     for (name, flags) in rule_names.iter().zip(&result.flags) {
         fields.push(Field::new(name, DataType::Boolean, false));
-        columns.push(Arc::new(BooleanArray::from(flags.clone())));
+        columns.push(Arc::new(flag_array(flags)));
     }
     RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns).map_err(|e| {
         Error::new(

@@ -298,7 +298,7 @@ fn compute(
     if let Some(seg) = spec.segments {
         let flags = seg.evaluate_columns(input, threads)?;
         for (name, f) in seg.rule_names().iter().zip(flags) {
-            push(name, Arc::new(BooleanArray::from(f)), false);
+            push(name, Arc::new(bulk::flag_array(&f)), false);
         }
         step();
     }

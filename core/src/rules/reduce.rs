@@ -1374,8 +1374,10 @@ struct Partition {
     parts: Vec<Vec<Bucket>>,
 }
 
-/// Rows of a range sampled to size the buckets (one in `SAMPLE`).
+/// Rows of a range sampled to size the buckets (one in `SAMPLE`, in runs of
+/// `RUN` consecutive rows).
 const SAMPLE: usize = 97;
+const RUN: usize = 64;
 
 /// Entries staged per bucket before they are appended together.
 const STAGE: usize = 16;
@@ -1445,7 +1447,12 @@ impl Partition {
             // Reserve what a sample says the buckets will hold (unwritten
             // capacity costs address space only), so they rarely grow.
             let (mut sampled, mut hits) = (0usize, 0usize);
-            for row in rows.clone().step_by(SAMPLE) {
+            // Runs of rows, read sequentially, one in `SAMPLE`.
+            let sample = rows
+                .clone()
+                .step_by(SAMPLE * RUN)
+                .flat_map(|start| start..(start + RUN).min(rows.end));
+            for row in sample {
                 if (owner(row) as usize) < users {
                     sampled += 1;
                     hits += usize::from(pass_of(row).is_some_and(|(p, _)| p != 0));

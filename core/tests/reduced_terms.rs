@@ -18,6 +18,30 @@ segment has_min: min(visit.day) exists
 segment avg_missing: avg(visit.n) is missing
 "#;
 
+/// The reduction kernel's flags (rule-major) for `users` users without traits,
+/// in UTC; the set must be reducible and the kernel must answer.
+fn kernel(
+    compiled: &CompiledRuleSet,
+    events: &EventColumns<'_>,
+    owners: &[u32],
+    users: usize,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Vec<bool>> {
+    let profiles = ProfileColumns::new(users);
+    assert!(compiled.reducible(&profiles, events));
+    let input = UngroupedInput {
+        profiles: &profiles,
+        events,
+        owners: Owners::Rows(owners),
+        now,
+        default_zone: Zone::utc(),
+    };
+    compiled
+        .evaluate_reduced(&input, 2, None)
+        .unwrap()
+        .expect("the kernel answers")
+}
+
 #[test]
 fn value_terms_through_the_vector_kernel_equal_the_row_path() {
     let schema = Schema::from_json(
@@ -107,19 +131,7 @@ fn value_terms_through_the_vector_kernel_equal_the_row_path() {
         )
         .unwrap();
     let owners: Vec<u32> = rows.iter().map(|r| r.0).collect();
-    let profiles = ProfileColumns::new(users);
-    assert!(compiled.reducible(&profiles, &events));
-    let input = UngroupedInput {
-        profiles: &profiles,
-        events: &events,
-        owners: Owners::Rows(&owners),
-        now,
-        default_zone: Zone::utc(),
-    };
-    let reduced = compiled
-        .evaluate_reduced(&input, 2, None)
-        .unwrap()
-        .expect("the kernel answers");
+    let reduced = kernel(&compiled, &events, &owners, users, now);
     // The row path, one user at a time.
     for u in 0..users {
         let evs: Vec<Event> = rows
@@ -210,19 +222,7 @@ segment last_week_seen: last_time(visit) within last 7d
         )
         .unwrap();
     let owners: Vec<u32> = (0..users as u32).collect();
-    let profiles = ProfileColumns::new(users);
-    assert!(compiled.reducible(&profiles, &events));
-    let input = UngroupedInput {
-        profiles: &profiles,
-        events: &events,
-        owners: Owners::Rows(&owners),
-        now,
-        default_zone: Zone::utc(),
-    };
-    let reduced = compiled
-        .evaluate_reduced(&input, 2, None)
-        .unwrap()
-        .expect("the kernel answers");
+    let reduced = kernel(&compiled, &events, &owners, users, now);
     for (u, &t) in ts.iter().enumerate() {
         let at = chrono::DateTime::from_timestamp_micros(t).unwrap();
         let event = Event::from_json_value(

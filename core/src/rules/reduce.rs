@@ -729,14 +729,8 @@ impl CompiledRuleSet {
             Owners::Offset { ids, base } => Partition::new(
                 plan,
                 events,
-                |row| {
-                    let d = ids[row].wrapping_sub(base) as u64;
-                    if d < users as u64 {
-                        d as u32
-                    } else {
-                        u32::MAX
-                    }
-                },
+                // The enum is built in place, so its match folds away.
+                |row| Owners::Offset { ids, base }.get(row, users),
                 &props,
                 input.now,
                 users,
@@ -1247,8 +1241,8 @@ impl Stretches {
     }
 }
 
-/// The pass bits of `row` (name code `code`, time `t` in stretch `at`) and its
-/// side word ([`Side`]); `None` when a value the evaluator could read is
+/// The pass bits of `row` (name code `code`, its time in the stretch whose
+/// tables start at `at`) and its side word ([`Side`]); `None` when a value the evaluator could read is
 /// malformed. Each filter of a term whose window holds the row is tested, in
 /// term order, as the evaluator would.
 #[inline(always)]

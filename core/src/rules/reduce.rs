@@ -975,10 +975,12 @@ type StrTest<'f> = Box<dyn Fn(&str) -> bool + 'f>;
 /// decided once per dictionary value: the row test is then a key lookup, with
 /// the evaluator's answers (a null or missing value does not pass; a key
 /// outside the dictionary is a malformed value).
+#[derive(Clone)]
 struct DictFilter<'c> {
-    column: &'c Column<'c>,
     keys: &'c [i32],
-    /// Whether each dictionary value passes.
+    valid: ValidBits<'c>,
+    /// Whether each dictionary value passes, then `false` (what a key
+    /// outside the dictionary reads).
     table: Vec<bool>,
 }
 
@@ -1020,33 +1022,45 @@ impl<'c> DictFilter<'c> {
         let ColumnData::Dictionary { keys, values } = column.data() else {
             return None;
         };
-        let table = values.iter().map(|v| v.is_some_and(&test)).collect();
+        let table = values
+            .iter()
+            .map(|v| v.is_some_and(&test))
+            .chain([false])
+            .collect();
         Some(DictFilter {
-            column,
             keys,
+            valid: column.valid_bits(),
             table,
         })
+    }
+
+    /// A test that never holds, over `keys` (any column as long as the rows).
+    fn never(keys: &'c [i32]) -> DictFilter<'c> {
+        DictFilter {
+            keys,
+            valid: ValidBits::all(),
+            table: vec![false],
+        }
+    }
+
+    /// Whether row `row` passes, and whether its key is outside the
+    /// dictionary (a malformed value when the row holds one), without a branch.
+    #[inline(always)]
+    fn verdict(&self, row: usize) -> (bool, bool) {
+        let n = self.table.len() - 1;
+        let key = self.keys[row] as u32 as usize;
+        let valid = self.valid.get(row);
+        (valid & self.table[key.min(n)], valid & (key >= n))
     }
 
     /// Whether row `row` passes; `None` for a key outside the dictionary.
     #[inline]
     fn test(&self, row: usize) -> Option<bool> {
-        if !self.column.is_valid(row) {
-            return Some(false);
+        match self.verdict(row) {
+            (_, true) => None,
+            (holds, false) => Some(holds),
         }
-        usize::try_from(self.keys[row])
-            .ok()
-            .and_then(|k| self.table.get(k).copied())
     }
-}
-
-/// A code's one dictionary filter, read without branches: a key outside the
-/// dictionary reads the `false` past its end (and is reported apart).
-struct KeyTest<'c> {
-    keys: &'c [i32],
-    valid: ValidBits<'c>,
-    /// Whether each dictionary value passes, then `false`.
-    table: Vec<bool>,
 }
 
 /// How the row loop finds the pass bits of one name code's rows.
@@ -1056,26 +1070,22 @@ struct CodeWay {
     /// dictionary test, several value properties, or a value read through
     /// the evaluator.
     slow: bool,
-    /// Otherwise its filter's [`KeyTest`] (0: one that never holds).
+    /// Otherwise its filter (0: one that never holds).
     test: usize,
     /// Pass bits of its value terms (read by [`FastValue`]).
     vmask: u32,
 }
 
 /// The [`CodeWay`] of each code of the plan and, last, of codes without
-/// terms, with the key tests they use.
+/// terms, with the filters they use.
 fn code_ways<'c>(
     plan: &Plan<'_>,
     fast: &'c [Option<DictFilter<'c>>],
     values: &[Option<FastValue<'_>>],
     names: &'c [i32],
-) -> (Vec<CodeWay>, Vec<KeyTest<'c>>) {
+) -> (Vec<CodeWay>, Vec<DictFilter<'c>>) {
     // Test 0 reads the name codes, which are always there, and never holds.
-    let mut tests = vec![KeyTest {
-        keys: names,
-        valid: ValidBits::all(),
-        table: vec![false],
-    }];
+    let mut tests = vec![DictFilter::never(names)];
     let plain = CodeWay {
         slow: false,
         test: 0,
@@ -1089,11 +1099,7 @@ fn code_ways<'c>(
             (None, _) => {}
             (Some(&ti), None) => match &fast[ti] {
                 Some(d) => {
-                    tests.push(KeyTest {
-                        keys: d.keys,
-                        valid: d.column.valid_bits(),
-                        table: d.table.iter().copied().chain([false]).collect(),
-                    });
+                    tests.push(d.clone());
                     way.test = tests.len() - 1;
                 }
                 None => way.slow = true,
@@ -1141,6 +1147,18 @@ impl FastValue<'_> {
             (ColumnData::Float(v), ValueType::Float) => Some(FastValue::Float(v, col)),
             (ColumnData::Integer(v), ValueType::Integer) => Some(FastValue::Int(v, col)),
             _ => None,
+        }
+    }
+
+    /// A row's pass bits and side word once its value is read (`mask`: the
+    /// bits of the terms reading it): a missing value is skipped, as by
+    /// `aggregate`, clearing them; `None` for a malformed value.
+    #[inline(always)]
+    fn side(self, row: usize, pass: u32, mask: u32) -> Option<(u32, Option<u64>)> {
+        match self.word(row) {
+            Ok(Some(w)) => Some((pass, Some(w))),
+            Ok(None) => Some((pass & !mask, None)),
+            Err(()) => None,
         }
     }
 
@@ -1297,18 +1315,10 @@ fn row_side<'a>(
     mut pass: u32,
 ) -> Option<(u32, Option<u64>)> {
     let side = match plan.side[code] {
-        Side::Value(_, _, _, mask) if pass & mask != 0 && values[code].is_some() => {
-            let read = values[code].map(|v| v.word(row));
-            match read {
-                Some(Ok(Some(w))) => Some(w),
-                Some(Err(())) => return None,
-                _ => {
-                    pass &= !mask;
-                    None
-                }
-            }
-        }
         Side::Value(name, id, ty, mask) if pass & mask != 0 => {
+            if let Some(v) = values[code] {
+                return v.side(row, pass, mask);
+            }
             match cx.src.prop(row, name, id, ty).ok()? {
                 // A missing value is skipped, as by `aggregate`.
                 Val::Missing => {
@@ -1503,23 +1513,15 @@ impl Partition {
                     // The same bits as `row_pass`, without a branch on the
                     // filter's verdict.
                     let fbit = stretches.filtered[at.at + c];
-                    let test = &tests[way.test];
-                    let n = test.table.len() - 1;
-                    let key = test.keys[row] as u32 as usize;
-                    let valid = test.valid.get(row);
-                    let holds = valid & test.table[key.min(n)];
-                    bad |= (fbit != 0) & valid & (key >= n);
+                    let (holds, malformed) = tests[way.test].verdict(row);
+                    bad |= (fbit != 0) & malformed;
                     let pass =
                         stretches.plain[at.at + c] | (fbit & u32::from(holds).wrapping_neg());
-                    if pass & way.vmask == 0 {
-                        (pass, None)
-                    } else {
-                        match values[c].map(|v| v.word(row)) {
-                            Some(Ok(Some(w))) => (pass, Some(w)),
-                            Some(Err(())) => return Err(NoPartition::Malformed),
-                            // A missing value is skipped, as by `aggregate`.
-                            _ => (pass & !way.vmask, None),
+                    match values[c] {
+                        Some(v) if pass & way.vmask != 0 => {
+                            v.side(row, pass, way.vmask).ok_or(NoPartition::Malformed)?
                         }
+                        _ => (pass, None),
                     }
                 };
                 let (w, bit) = ((o / 64) as usize, 1u64 << (o % 64));
